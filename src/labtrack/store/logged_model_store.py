@@ -1,0 +1,352 @@
+"""MLflow 3 logged models: rows in ``logged_models`` with their tags and params, the run outputs
+that point at them, and the 2.x ``mlflow.log-model.history`` run tag.
+
+Shares the tracking store's engine and transactions (``_read``/``_write``), so a model and the
+run it came from are written with the same locking rules. Validation lives in
+``labtrack.service.logged_models``; integrity that needs the database (the experiment and run
+exist and are active, params are immutable) is checked here.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
+
+from labtrack.artifacts.uris import logged_model_artifact_uri
+from labtrack.entities import LoggedModel, PagedList
+from labtrack.errors import invalid, not_found
+from labtrack.search.sql import case_sensitive_like
+from labtrack.store import schema as s
+from labtrack.store.tracking_store import (
+    TrackingStore,
+    _insert_ignore,
+    _parse_experiment_id,
+    _upsert,
+    decode_page_token,
+    encode_page_token,
+    now_ms,
+)
+
+LOG_MODEL_HISTORY_TAG = "mlflow.log-model.history"
+MODEL_ID_PREFIX = "m-"
+
+_M = s.logged_models.c
+# Attribute keys a filter or order_by may name -> column (MLflow spells some two ways).
+ATTRIBUTE_COLUMNS: dict[str, Any] = {
+    "model_id": _M.model_id,
+    "name": _M.name,
+    "status": _M.status,
+    "model_type": _M.model_type,
+    "source_run_id": _M.source_run_id,
+    "experiment_id": _M.experiment_id,
+    "creation_timestamp": _M.creation_timestamp,
+    "creation_time": _M.creation_timestamp,
+    "creation_timestamp_ms": _M.creation_timestamp,
+    "last_updated_timestamp": _M.last_updated_timestamp,
+    "last_updated_time": _M.last_updated_timestamp,
+    "last_updated_timestamp_ms": _M.last_updated_timestamp,
+}
+NUMERIC_ATTRIBUTES = frozenset(k for k in ATTRIBUTE_COLUMNS if "time" in k) | {"experiment_id"}
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One parsed filter clause: ``kind`` is ``attribute``, ``tag`` or ``param``."""
+
+    kind: str
+    key: str
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Order:
+    key: str
+    ascending: bool = True
+
+
+def new_model_id() -> str:
+    return MODEL_ID_PREFIX + uuid.uuid4().hex
+
+
+def _match(column: Any, op: str, value: Any) -> ColumnElement[bool]:
+    if op == "=":
+        return column == value
+    if op == "!=":
+        return column != value
+    if op == "<":
+        return column < value
+    if op == "<=":
+        return column <= value
+    if op == ">":
+        return column > value
+    if op == ">=":
+        return column >= value
+    if op == "LIKE":
+        return case_sensitive_like(column, str(value))
+    if op == "ILIKE":
+        return func.lower(column).like(str(value).lower())
+    if op == "IN":
+        return column.in_(list(value))
+    if op == "NOT IN":
+        return column.not_in(list(value))
+    raise invalid(f"Unsupported operator {op!r} in a logged model filter.")
+
+
+def _condition_clause(c: Condition) -> ColumnElement[bool]:
+    if c.kind == "attribute":
+        return _match(ATTRIBUTE_COLUMNS[c.key], c.op, c.value)
+    table = s.logged_model_tags if c.kind == "tag" else s.logged_model_params
+    sub = select(table.c.model_id).where(
+        table.c.model_id == _M.model_id, table.c.key == c.key, _match(table.c.value, c.op, c.value)
+    )
+    return sub.exists()
+
+
+class LoggedModelStore:
+    """Logged models on top of a :class:`TrackingStore` (same engine, same transactions)."""
+
+    def __init__(self, tracking_store: TrackingStore) -> None:
+        self.ts = tracking_store
+
+    # ---- models -------------------------------------------------------------------------
+
+    def create(
+        self,
+        experiment_id: str,
+        name: str,
+        model_type: str | None = None,
+        source_run_id: str | None = None,
+        tags: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> LoggedModel:
+        eid = _parse_experiment_id(experiment_id)
+        model_id = new_model_id()
+        t = now_ms()
+        with self.ts._write() as conn:
+            self.ts._require_active_experiment(conn, eid)
+            if source_run_id:
+                run_eid = conn.execute(
+                    select(s.runs.c.experiment_id).where(s.runs.c.run_uuid == source_run_id)
+                ).scalar()
+                if run_eid is None:
+                    raise not_found(f"Run '{source_run_id}' not found")
+            conn.execute(
+                insert(s.logged_models).values(
+                    model_id=model_id,
+                    experiment_id=eid,
+                    name=name,
+                    artifact_location=logged_model_artifact_uri(str(eid), model_id),
+                    creation_timestamp=t,
+                    last_updated_timestamp=t,
+                    status="LOGGED_MODEL_PENDING",
+                    lifecycle_stage="active",
+                    model_type=model_type,
+                    source_run_id=source_run_id or None,
+                )
+            )
+            if tags:
+                conn.execute(
+                    insert(s.logged_model_tags),
+                    [{"model_id": model_id, "key": k, "value": v} for k, v in tags.items()],
+                )
+            if params:
+                conn.execute(
+                    insert(s.logged_model_params),
+                    [{"model_id": model_id, "key": k, "value": v} for k, v in params.items()],
+                )
+            self.ts._record_change(conn, "logged_model", eid, source_run_id or None)
+            return self._load(conn, [model_id])[0]
+
+    def get(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
+        with self.ts._read() as conn:
+            found = self._load(conn, [model_id])
+        if not found or (found[0].lifecycle_stage != "active" and not allow_deleted):
+            raise not_found(f"Logged model with ID '{model_id}' not found.")
+        return found[0]
+
+    def _active_row(self, conn: Connection, model_id: str) -> Any:
+        row = conn.execute(
+            select(_M.experiment_id, _M.lifecycle_stage, _M.source_run_id).where(
+                _M.model_id == model_id
+            )
+        ).first()
+        if row is None or row.lifecycle_stage != "active":
+            raise not_found(f"Logged model with ID '{model_id}' not found.")
+        return row
+
+    def _touch(self, conn: Connection, model_id: str, **values: Any) -> None:
+        row = self._active_row(conn, model_id)
+        conn.execute(
+            update(s.logged_models)
+            .where(_M.model_id == model_id)
+            .values(last_updated_timestamp=now_ms(), **values)
+        )
+        self.ts._record_change(conn, "logged_model", row.experiment_id, row.source_run_id)
+
+    def set_status(self, model_id: str, status: str, message: str | None = None) -> LoggedModel:
+        with self.ts._write() as conn:
+            self._touch(conn, model_id, status=status, status_message=message)
+            return self._load(conn, [model_id])[0]
+
+    def delete(self, model_id: str) -> None:
+        with self.ts._write() as conn:
+            self._touch(conn, model_id, lifecycle_stage="deleted")
+
+    def set_tags(self, model_id: str, tags: dict[str, str]) -> LoggedModel:
+        with self.ts._write() as conn:
+            self._touch(conn, model_id)
+            _upsert(
+                conn,
+                s.logged_model_tags,
+                [{"model_id": model_id, "key": k, "value": v} for k, v in tags.items()],
+                ("model_id", "key"),
+            )
+            return self._load(conn, [model_id])[0]
+
+    def delete_tag(self, model_id: str, key: str) -> None:
+        t = s.logged_model_tags.c
+        with self.ts._write() as conn:
+            self._touch(conn, model_id)
+            done = conn.execute(
+                delete(s.logged_model_tags).where(t.model_id == model_id, t.key == key)
+            ).rowcount
+            if not done:
+                raise not_found(f"No tag with key '{key}' on logged model '{model_id}'.")
+
+    def log_params(self, model_id: str, params: dict[str, str]) -> None:
+        """Params are immutable, as on runs: the same value again is fine, another is 400."""
+        p = s.logged_model_params.c
+        with self.ts._write() as conn:
+            self._touch(conn, model_id)
+            existing = dict(
+                conn.execute(
+                    select(p.key, p.value).where(p.model_id == model_id, p.key.in_(list(params)))
+                ).all()
+            )
+            for key, value in params.items():
+                if key in existing and existing[key] != value:
+                    raise invalid(
+                        f"Changing param values is not allowed. Param with key='{key}' was "
+                        f"already logged with value='{existing[key]}' for logged model ID="
+                        f"'{model_id}'. Attempted logging new value '{value}'."
+                    )
+            _insert_ignore(
+                conn,
+                s.logged_model_params,
+                [{"model_id": model_id, "key": k, "value": v} for k, v in params.items()],
+            )
+
+    def _load(self, conn: Connection, model_ids: list[str]) -> list[LoggedModel]:
+        """Models in the order of ``model_ids`` (missing ones skipped) with tags and params."""
+        if not model_ids:
+            return []
+        models: dict[str, LoggedModel] = {}
+        for r in conn.execute(select(s.logged_models).where(_M.model_id.in_(model_ids))):
+            models[r.model_id] = LoggedModel(
+                model_id=r.model_id,
+                experiment_id=str(r.experiment_id),
+                name=r.name,
+                artifact_location=r.artifact_location,
+                creation_timestamp=r.creation_timestamp,
+                last_updated_timestamp=r.last_updated_timestamp,
+                status=r.status,
+                lifecycle_stage=r.lifecycle_stage,
+                model_type=r.model_type,
+                source_run_id=r.source_run_id,
+                status_message=r.status_message,
+            )
+        if models:
+            ids = list(models)
+            for table, attr in ((s.logged_model_tags, "tags"), (s.logged_model_params, "params")):
+                rows = conn.execute(
+                    select(table.c.model_id, table.c.key, table.c.value)
+                    .where(table.c.model_id.in_(ids))
+                    .order_by(table.c.model_id, table.c.key)
+                )
+                for model_id, key, value in rows:
+                    getattr(models[model_id], attr)[key] = value
+        return [models[m] for m in model_ids if m in models]
+
+    # ---- search -------------------------------------------------------------------------
+
+    def search(
+        self,
+        experiment_ids: Sequence[str],
+        conditions: Sequence[Condition] = (),
+        max_results: int = 100,
+        order_by: Sequence[Order] = (),
+        page_token: str | None = None,
+    ) -> PagedList:
+        eids = [_parse_experiment_id(e) for e in experiment_ids]
+        offset = decode_page_token(page_token)
+        stmt = select(_M.model_id).where(
+            _M.experiment_id.in_(eids),
+            _M.lifecycle_stage == "active",
+            *[_condition_clause(c) for c in conditions],
+        )
+        keys = []
+        for o in order_by:
+            col = ATTRIBUTE_COLUMNS[o.key]
+            # Missing values last in both directions, as for runs.
+            keys.append(col.is_(None))
+            keys.append(col.asc() if o.ascending else col.desc())
+        if not order_by:
+            keys.append(_M.creation_timestamp.desc())
+        keys.append(_M.model_id.asc())
+        stmt = stmt.order_by(*keys).offset(offset).limit(max_results + 1)
+        with self.ts._read() as conn:
+            ids = list(conn.execute(stmt).scalars())
+            page = self._load(conn, ids[:max_results])
+        more = len(ids) > max_results
+        return PagedList(page, encode_page_token(offset + max_results) if more else None)
+
+    # ---- runs ---------------------------------------------------------------------------
+
+    def log_outputs(self, run_id: str, outputs: Sequence[tuple[str, int]]) -> None:
+        """Record ``(model_id, step)`` outputs of a run (repeating one updates its step)."""
+        with self.ts._write() as conn:
+            eid = self.ts._require_active_run(conn, run_id)
+            for model_id, _step in outputs:
+                self._active_row(conn, model_id)
+            _upsert(
+                conn,
+                s.run_outputs,
+                [{"run_uuid": run_id, "model_id": m, "step": step} for m, step in outputs],
+                ("run_uuid", "model_id"),
+            )
+            self.ts._record_change(conn, "data", eid, run_id)
+
+    def append_log_model_history(self, run_id: str, model: dict[str, Any], max_len: int) -> None:
+        """Append ``model`` to the run's ``mlflow.log-model.history`` tag (a JSON list), in one
+        transaction. Oldest entries are dropped if the tag would exceed ``max_len``."""
+        t = s.tags.c
+        with self.ts._write() as conn:
+            eid = self.ts._require_active_run(conn, run_id)
+            current = conn.execute(
+                select(t.value).where(t.run_uuid == run_id, t.key == LOG_MODEL_HISTORY_TAG)
+            ).scalar()
+            history: list[Any] = []
+            if current:
+                try:
+                    loaded = json.loads(current)
+                except ValueError:
+                    loaded = []
+                history = loaded if isinstance(loaded, list) else []
+            history.append(model)
+            value = json.dumps(history)
+            while len(value) > max_len and len(history) > 1:
+                history.pop(0)
+                value = json.dumps(history)
+            if len(value) > max_len:
+                raise invalid(
+                    f"The model description is {len(value)} characters long; the tag "
+                    f"'{LOG_MODEL_HISTORY_TAG}' holds at most {max_len}."
+                )
+            self.ts._set_tags(conn, run_id, [(LOG_MODEL_HISTORY_TAG, value)])
+            self.ts._record_change(conn, "data", eid, run_id)

@@ -1,0 +1,147 @@
+"""Packing metric points into columnar chunks and reading them back (numpy, no SQL here)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+_I8 = np.dtype("<i8")
+_F8 = np.dtype("<f8")
+
+
+@dataclass(slots=True)
+class Points:
+    """Columns of one series, in insertion order."""
+
+    steps: np.ndarray
+    timestamps: np.ndarray
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.steps.shape[0])
+
+    @classmethod
+    def empty(cls) -> Points:
+        return cls(np.empty(0, _I8), np.empty(0, _I8), np.empty(0, _F8))
+
+    @classmethod
+    def from_tuples(cls, rows: Sequence[tuple[int, int, float]]) -> Points:
+        """From ``(step, timestamp, value)`` tuples."""
+        if not rows:
+            return cls.empty()
+        steps, timestamps, values = zip(*rows, strict=True)
+        return cls(
+            np.fromiter(steps, _I8, len(rows)),
+            np.fromiter(timestamps, _I8, len(rows)),
+            np.fromiter(values, _F8, len(rows)),
+        )
+
+    @classmethod
+    def from_arrays(cls, steps: Any, timestamps: Any, values: Any) -> Points:
+        """From buffers of int64/int64/float64 (e.g. ``array.array``), without copying."""
+        return cls(
+            np.frombuffer(steps, np.int64),
+            np.frombuffer(timestamps, np.int64),
+            np.frombuffer(values, np.float64),
+        )
+
+    @classmethod
+    def from_blobs(cls, steps: bytes, timestamps: bytes, values: bytes) -> Points:
+        return cls(
+            np.frombuffer(steps, _I8),
+            np.frombuffer(timestamps, _I8),
+            np.frombuffer(values, _F8),
+        )
+
+    @classmethod
+    def concat(cls, parts: Iterable[Points]) -> Points:
+        parts = list(parts)
+        if not parts:
+            return cls.empty()
+        if len(parts) == 1:
+            return parts[0]
+        return cls(
+            np.concatenate([p.steps for p in parts]),
+            np.concatenate([p.timestamps for p in parts]),
+            np.concatenate([p.values for p in parts]),
+        )
+
+    def blobs(self) -> tuple[bytes, bytes, bytes]:
+        return (
+            self.steps.astype(_I8, copy=False).tobytes(),
+            self.timestamps.astype(_I8, copy=False).tobytes(),
+            self.values.astype(_F8, copy=False).tobytes(),
+        )
+
+    def take(self, index: np.ndarray | slice) -> Points:
+        return Points(self.steps[index], self.timestamps[index], self.values[index])
+
+    def without(self, existing: Points) -> Points:
+        """The points not already present in ``existing`` (exact (step, timestamp, value))."""
+        if len(existing) == 0 or len(self) == 0:
+            return self
+        seen = set(_keys(existing))
+        keep = np.fromiter((k not in seen for k in _keys(self)), bool, len(self))
+        return self.take(keep)
+
+    def unique(self) -> Points:
+        """Drop exact repeats inside this batch, keeping the first occurrence."""
+        if len(self) < 2:
+            return self
+        bits = self.values.astype(_F8, copy=False).view(np.int64)
+        order = np.lexsort((bits, self.timestamps, self.steps))
+        s, t, b = self.steps[order], self.timestamps[order], bits[order]
+        repeat = (s[1:] == s[:-1]) & (t[1:] == t[:-1]) & (b[1:] == b[:-1])
+        if not repeat.any():
+            return self
+        drop = np.zeros(len(self), bool)
+        # lexsort is stable, so within a run of repeats the first is the earliest logged.
+        drop[order[1:][repeat]] = True
+        return self.take(~drop)
+
+    def sorted_by_step(self) -> Points:
+        """Order by (step, timestamp); stable, so equal points keep insertion order."""
+        order = np.lexsort((self.timestamps, self.steps))
+        return self.take(order)
+
+
+def _keys(p: Points) -> Iterable[tuple[int, int, bytes]]:
+    # Compare values by their bytes so NaN equals NaN for duplicate detection.
+    vb = p.values.astype(_F8, copy=False).view(np.int64)
+    return zip(p.steps.tolist(), p.timestamps.tolist(), vb.tolist(), strict=True)
+
+
+def latest_point(p: Points) -> tuple[int, int, float]:
+    """MLflow's "latest": greatest (step, timestamp, value), NaN ranking below any number."""
+    vals = p.values
+    nan = np.isnan(vals)
+    rank = np.where(nan, -np.inf, vals)
+    i = int(np.lexsort((rank, p.timestamps, p.steps))[-1])
+    return int(p.steps[i]), int(p.timestamps[i]), float(vals[i])
+
+
+def downsample(
+    p: Points, max_points: int, x: str = "step"
+) -> tuple[Points, np.ndarray, np.ndarray]:
+    """At most ``max_points`` buckets over ``x``; each keeps its last point plus its min and max.
+
+    Returns (points, mins, maxs). Spikes survive because min/max are per bucket. Input must be
+    sorted by x.
+    """
+    n = len(p)
+    xs = p.steps if x == "step" else p.timestamps
+    if n <= max_points:
+        return p, p.values.copy(), p.values.copy()
+    lo, hi = float(xs[0]), float(xs[-1])
+    width = (hi - lo) / max_points or 1.0
+    bucket = np.minimum(((xs - lo) / width).astype(np.int64), max_points - 1)
+    starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+    ends = np.r_[starts[1:], n] - 1
+    vals = p.values
+    # fmin/fmax ignore NaN inside a bucket unless the whole bucket is NaN.
+    mins = np.fmin.reduceat(vals, starts)
+    maxs = np.fmax.reduceat(vals, starts)
+    return p.take(ends), mins, maxs

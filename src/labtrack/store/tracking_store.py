@@ -1,0 +1,1111 @@
+"""The tracking system of record: experiments, runs, params, tags, metrics, datasets.
+
+Integrity that needs the database (unique names, immutable params, writes to deleted runs, no
+duplicate metric points) is enforced here, inside one transaction per call. Input validation and
+product rules live in ``labtrack.service``.
+"""
+
+from __future__ import annotations
+
+import base64
+import gc
+import json
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import cache
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from labtrack.entities import (
+    Dataset,
+    DatasetInput,
+    Experiment,
+    LifecycleStage,
+    LoggedModelOutput,
+    Metric,
+    MetricSeries,
+    PagedList,
+    Run,
+    RunData,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from labtrack.errors import already_exists, invalid, not_found
+from labtrack.store import schema as s
+from labtrack.store.engine import create_store_engine, ensure_schema, write_options
+from labtrack.store.metric_chunks import Points, downsample, latest_point
+
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+PARENT_RUN_TAG = "mlflow.parentRunId"
+RUN_NAME_TAG = "mlflow.runName"
+SEARCH_MAX_RESULTS = 50_000
+
+# (key, model_id, dataset_name, dataset_digest): points that share one chunk sequence.
+SeriesKey = tuple[str, str | None, str | None, str | None]
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def encode_page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def decode_page_token(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
+    except Exception as exc:
+        raise invalid(f"Invalid page token {token!r}") from exc
+    if not isinstance(offset, int) or offset < 0:
+        raise invalid(f"Invalid page token {token!r}")
+    return offset
+
+
+def _parse_experiment_id(experiment_id: str | int) -> int:
+    try:
+        return int(experiment_id)
+    except (TypeError, ValueError):
+        raise invalid(f"Invalid experiment id {experiment_id!r}: it must be an integer") from None
+
+
+def _dialect_insert(dialect: str) -> Any:
+    """``insert`` with ON CONFLICT support for the backend (both dialects spell it alike)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
+
+
+def _upsert(conn: Connection, table: Any, rows: list[dict], keys: Sequence[str], **kw: Any) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE, portable across SQLite and PostgreSQL."""
+    if not rows:
+        return
+    dialect_insert = _dialect_insert(conn.dialect.name)
+    stmt = dialect_insert(table)
+    update_cols = [c.name for c in table.c if c.name not in keys]
+    set_ = {c: stmt.excluded[c] for c in update_cols}
+    where = kw.get("where")
+    if where is not None:
+        where = where(table, stmt.excluded)
+    conn.execute(
+        stmt.on_conflict_do_update(index_elements=list(keys), set_=set_, where=where), rows
+    )
+
+
+def _insert_ignore(conn: Connection, table: Any, rows: list[dict]) -> None:
+    if not rows:
+        return
+    dialect_insert = _dialect_insert(conn.dialect.name)
+    conn.execute(dialect_insert(table).on_conflict_do_nothing(), rows)
+
+
+class TrackingStore:
+    """SQL implementation of the tracking store, for SQLite and PostgreSQL."""
+
+    def __init__(self, uri: str, artifact_root: str | None = None) -> None:
+        self.uri = uri
+        self.engine = create_store_engine(uri)
+        ensure_schema(self.engine)
+        self.artifact_root = self._settle_artifact_root(artifact_root)
+        self._ensure_default_experiment()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # ---- transactions -------------------------------------------------------------------
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        conn = self.engine.connect().execution_options(**write_options())
+        with conn, conn.begin():
+            yield conn
+
+    def _record_change(
+        self, conn: Connection, kind: str, experiment_id: int | None, run_id: str | None = None
+    ) -> None:
+        conn.execute(
+            insert(s.changes).values(
+                time=now_ms(), kind=kind, experiment_id=experiment_id, run_uuid=run_id
+            )
+        )
+
+    # ---- settings -----------------------------------------------------------------------
+
+    def _settle_artifact_root(self, requested: str | None) -> str:
+        """The first process to open a store fixes its artifact root; later ones read it."""
+        from labtrack.config import default_artifact_root
+
+        with self._read() as conn:
+            stored = conn.execute(
+                select(s.store_settings.c.value).where(s.store_settings.c.key == "artifact_root")
+            ).scalar()
+        if stored is not None:
+            return requested or stored
+        root = requested or default_artifact_root(self.uri)
+        with self._write() as conn:
+            _insert_ignore(conn, s.store_settings, [{"key": "artifact_root", "value": root}])
+            stored = conn.execute(
+                select(s.store_settings.c.value).where(s.store_settings.c.key == "artifact_root")
+            ).scalar()
+        return requested or stored or root
+
+    def _ensure_default_experiment(self) -> None:
+        with self._read() as conn:
+            if conn.execute(
+                select(s.experiments.c.experiment_id).where(s.experiments.c.experiment_id == 0)
+            ).first():
+                return
+        t = now_ms()
+        with self._write() as conn:
+            _insert_ignore(
+                conn,
+                s.experiments,
+                [
+                    {
+                        "experiment_id": 0,
+                        "name": DEFAULT_EXPERIMENT_NAME,
+                        "artifact_location": "mlflow-artifacts:/0",
+                        "lifecycle_stage": "active",
+                        "creation_time": t,
+                        "last_update_time": t,
+                    }
+                ],
+            )
+
+    # ---- experiments --------------------------------------------------------------------
+
+    def create_experiment(
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> str:
+        t = now_ms()
+        try:
+            with self._write() as conn:
+                if conn.execute(
+                    select(s.experiments.c.experiment_id).where(s.experiments.c.name == name)
+                ).first():
+                    raise already_exists(f"Experiment '{name}' already exists.")
+                exp_id = conn.execute(
+                    insert(s.experiments)
+                    .values(
+                        name=name,
+                        artifact_location=artifact_location or "",
+                        lifecycle_stage="active",
+                        creation_time=t,
+                        last_update_time=t,
+                    )
+                    .returning(s.experiments.c.experiment_id)
+                ).scalar_one()
+                if not artifact_location:
+                    conn.execute(
+                        update(s.experiments)
+                        .where(s.experiments.c.experiment_id == exp_id)
+                        .values(artifact_location=f"mlflow-artifacts:/{exp_id}")
+                    )
+                if tags:
+                    conn.execute(
+                        insert(s.experiment_tags),
+                        [{"experiment_id": exp_id, "key": k, "value": v} for k, v in tags.items()],
+                    )
+                self._record_change(conn, "experiment", exp_id)
+        except IntegrityError as exc:
+            raise already_exists(f"Experiment '{name}' already exists.") from exc
+        return str(exp_id)
+
+    def _experiments_by_ids(self, conn: Connection, ids: list[int]) -> dict[int, Experiment]:
+        rows = conn.execute(select(s.experiments).where(s.experiments.c.experiment_id.in_(ids)))
+        out = {
+            r.experiment_id: Experiment(
+                experiment_id=str(r.experiment_id),
+                name=r.name,
+                artifact_location=r.artifact_location,
+                lifecycle_stage=r.lifecycle_stage,
+                creation_time=r.creation_time,
+                last_update_time=r.last_update_time,
+            )
+            for r in rows
+        }
+        if out:
+            for r in conn.execute(
+                select(s.experiment_tags).where(s.experiment_tags.c.experiment_id.in_(list(out)))
+            ):
+                out[r.experiment_id].tags[r.key] = r.value
+        return out
+
+    def get_experiment(self, experiment_id: str | int) -> Experiment:
+        eid = _parse_experiment_id(experiment_id)
+        with self._read() as conn:
+            found = self._experiments_by_ids(conn, [eid])
+        if eid not in found:
+            raise not_found(f"No Experiment with id={experiment_id} exists")
+        return found[eid]
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        with self._read() as conn:
+            eid = conn.execute(
+                select(s.experiments.c.experiment_id).where(s.experiments.c.name == name)
+            ).scalar()
+            if eid is None:
+                return None
+            return self._experiments_by_ids(conn, [eid])[eid]
+
+    def search_experiments(
+        self,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        filter_string: str | None = None,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        from labtrack.search.sql import apply_experiment_order, experiment_filter_clauses
+
+        offset = decode_page_token(page_token)
+        stmt = select(s.experiments.c.experiment_id).where(
+            s.experiments.c.lifecycle_stage.in_(view_type.stages()),
+            *experiment_filter_clauses(filter_string),
+        )
+        stmt = apply_experiment_order(stmt, order_by).offset(offset).limit(max_results + 1)
+        with self._read() as conn:
+            ids: list[int] = [r[0] for r in conn.execute(stmt)]
+            page, more = ids[:max_results], len(ids) > max_results
+            found = self._experiments_by_ids(conn, page)
+        return PagedList(
+            [found[i] for i in page], encode_page_token(offset + max_results) if more else None
+        )
+
+    def _update_experiment(self, experiment_id: str | int, kind: str, **values: Any) -> None:
+        eid = _parse_experiment_id(experiment_id)
+        with self._write() as conn:
+            done = conn.execute(
+                update(s.experiments)
+                .where(s.experiments.c.experiment_id == eid)
+                .values(last_update_time=now_ms(), **values)
+            ).rowcount
+            if not done:
+                raise not_found(f"No Experiment with id={experiment_id} exists")
+            self._record_change(conn, kind, eid)
+
+    def delete_experiment(self, experiment_id: str | int) -> None:
+        if str(experiment_id) == DEFAULT_EXPERIMENT_ID:
+            raise invalid("Cannot delete the default experiment '0'.")
+        eid = _parse_experiment_id(experiment_id)
+        self._update_experiment(eid, "experiment", lifecycle_stage="deleted")
+        with self._write() as conn:
+            conn.execute(
+                update(s.runs)
+                .where(s.runs.c.experiment_id == eid, s.runs.c.lifecycle_stage == "active")
+                .values(lifecycle_stage="deleted", deleted_time=now_ms())
+            )
+
+    def restore_experiment(self, experiment_id: str | int) -> None:
+        eid = _parse_experiment_id(experiment_id)
+        self._update_experiment(eid, "experiment", lifecycle_stage="active")
+        with self._write() as conn:
+            conn.execute(
+                update(s.runs)
+                .where(s.runs.c.experiment_id == eid, s.runs.c.lifecycle_stage == "deleted")
+                .values(lifecycle_stage="active", deleted_time=None)
+            )
+
+    def rename_experiment(self, experiment_id: str | int, new_name: str) -> None:
+        try:
+            self._update_experiment(experiment_id, "experiment", name=new_name)
+        except IntegrityError as exc:
+            raise already_exists(f"Experiment '{new_name}' already exists.") from exc
+
+    def set_experiment_tag(self, experiment_id: str | int, key: str, value: str) -> None:
+        eid = _parse_experiment_id(experiment_id)
+        with self._write() as conn:
+            self._require_active_experiment(conn, eid)
+            _upsert(
+                conn,
+                s.experiment_tags,
+                [{"experiment_id": eid, "key": key, "value": value}],
+                ("experiment_id", "key"),
+            )
+            self._record_change(conn, "experiment", eid)
+
+    def delete_experiment_tag(self, experiment_id: str | int, key: str) -> None:
+        eid = _parse_experiment_id(experiment_id)
+        with self._write() as conn:
+            self._require_active_experiment(conn, eid)
+            conn.execute(
+                delete(s.experiment_tags).where(
+                    s.experiment_tags.c.experiment_id == eid, s.experiment_tags.c.key == key
+                )
+            )
+
+    def _require_active_experiment(self, conn: Connection, eid: int) -> None:
+        stage = conn.execute(
+            select(s.experiments.c.lifecycle_stage).where(s.experiments.c.experiment_id == eid)
+        ).scalar()
+        if stage is None:
+            raise not_found(f"No Experiment with id={eid} exists")
+        if stage != "active":
+            raise invalid(f"The experiment {eid} must be in the 'active' state. Current: {stage}.")
+
+    # ---- runs ---------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment_id: str | int,
+        user_id: str,
+        start_time: int | None,
+        tags: dict[str, str],
+        run_name: str,
+    ) -> Run:
+        eid = _parse_experiment_id(experiment_id)
+        run_id = uuid.uuid4().hex
+        artifact_uri = ""
+        with self._write() as conn:
+            row = conn.execute(
+                select(s.experiments.c.lifecycle_stage, s.experiments.c.artifact_location).where(
+                    s.experiments.c.experiment_id == eid
+                )
+            ).first()
+            if row is None:
+                raise not_found(f"No Experiment with id={experiment_id} exists")
+            if row.lifecycle_stage != "active":
+                raise invalid(
+                    f"The experiment {eid} must be in the 'active' state. "
+                    f"Current state is {row.lifecycle_stage}."
+                )
+            artifact_uri = f"{row.artifact_location.rstrip('/')}/{run_id}/artifacts"
+            conn.execute(
+                insert(s.runs).values(
+                    run_uuid=run_id,
+                    name=run_name,
+                    experiment_id=eid,
+                    user_id=user_id,
+                    status=RunStatus.RUNNING.value,
+                    start_time=start_time,
+                    lifecycle_stage="active",
+                    artifact_uri=artifact_uri,
+                    parent_run_id=tags.get(PARENT_RUN_TAG),
+                )
+            )
+            if tags:
+                conn.execute(
+                    insert(s.tags),
+                    [{"run_uuid": run_id, "key": k, "value": v} for k, v in tags.items()],
+                )
+            self._record_change(conn, "run", eid, run_id)
+        return Run(
+            RunInfo(
+                run_id,
+                str(eid),
+                run_name,
+                user_id,
+                RunStatus.RUNNING.value,
+                start_time,
+                None,
+                artifact_uri,
+                "active",
+            ),
+            RunData(tags=dict(tags)),
+        )
+
+    def get_run(self, run_id: str) -> Run:
+        with self._read() as conn:
+            runs = self._load_runs(conn, [run_id])
+        if not runs:
+            raise not_found(f"Run '{run_id}' not found")
+        return runs[0]
+
+    def _run_row(self, conn: Connection, run_id: str, lock: bool = False) -> Any:
+        stmt = select(s.runs.c.lifecycle_stage, s.runs.c.experiment_id, s.runs.c.status).where(
+            s.runs.c.run_uuid == run_id
+        )
+        if lock:
+            # PostgreSQL: writers to one run take turns (SQLite's BEGIN IMMEDIATE already does).
+            stmt = stmt.with_for_update()
+        row = conn.execute(stmt).first()
+        if row is None:
+            raise not_found(f"Run '{run_id}' not found")
+        return row
+
+    def _require_active_run(self, conn: Connection, run_id: str) -> int:
+        """Check the run accepts writes, and hold its row lock until the transaction ends."""
+        row = self._run_row(conn, run_id, lock=True)
+        if row.lifecycle_stage != "active":
+            raise invalid(
+                f"The run {run_id} must be in the 'active' state. "
+                f"Current state is {row.lifecycle_stage}."
+            )
+        return int(row.experiment_id)
+
+    def _load_runs(self, conn: Connection, run_ids: list[str]) -> list[Run]:
+        """Runs in the order of ``run_ids`` with params, latest metrics, tags and inputs."""
+        if not run_ids:
+            return []
+        # One row per run: the database aggregates each run's params, tags and latest metrics
+        # to JSON, so Python parses 1,000 rows instead of iterating 20,000.
+        # Metric values stay typed rows: text would not round-trip every double exactly.
+        st = _load_statements(conn.dialect.name)
+        runs: dict[str, Run] = {}
+        nan = float("nan")
+        for chunk in _chunks(run_ids, 5000):
+            ids = {"ids": chunk}
+            for r in conn.execute(st.runs, ids).fetchall():
+                runs[r[0]] = Run(
+                    RunInfo(r[0], str(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8]),
+                    RunData({}, _json_value(r[9]) or {}, _json_value(r[10]) or {}),
+                )
+            for run_id, key, value, ts, step, is_nan in conn.execute(st.metrics, ids).fetchall():
+                runs[run_id].data.metrics[key] = Metric(key, nan if is_nan else value, ts, step)
+            self._load_inputs_outputs(conn, chunk, runs)
+        return [runs[i] for i in run_ids if i in runs]
+
+    def _load_inputs_outputs(
+        self, conn: Connection, run_ids: list[str], runs: dict[str, Run]
+    ) -> None:
+        d, ri, rit = s.datasets.c, s.run_inputs.c, s.run_input_tags.c
+        rows = conn.execute(
+            select(
+                ri.run_uuid,
+                ri.dataset_uuid,
+                d.name,
+                d.digest,
+                d.source_type,
+                d.source,
+                d.schema,
+                d.profile,
+            )
+            .join(s.datasets, d.dataset_uuid == ri.dataset_uuid)
+            .where(ri.run_uuid.in_(run_ids))
+        ).all()
+        if rows:
+            input_tags: dict[tuple[str, str], list[RunTag]] = defaultdict(list)
+            for t in conn.execute(
+                select(rit.run_uuid, rit.dataset_uuid, rit.key, rit.value).where(
+                    rit.run_uuid.in_(run_ids)
+                )
+            ):
+                input_tags[(t[0], t[1])].append(RunTag(t[2], t[3]))
+            for r in rows:
+                runs[r[0]].inputs.dataset_inputs.append(
+                    DatasetInput(
+                        Dataset(r[2], r[3], r[4], r[5], r[6], r[7]),
+                        tuple(input_tags.get((r[0], r[1]), ())),
+                    )
+                )
+        for run_id, model_id, step in conn.execute(
+            select(s.run_outputs.c.run_uuid, s.run_outputs.c.model_id, s.run_outputs.c.step).where(
+                s.run_outputs.c.run_uuid.in_(run_ids)
+            )
+        ):
+            runs[run_id].outputs.model_outputs.append(LoggedModelOutput(model_id, step))
+
+    def update_run_info(
+        self,
+        run_id: str,
+        status: str | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo:
+        with self._write() as conn:
+            eid = self._require_active_run(conn, run_id)
+            values: dict[str, Any] = {}
+            if status is not None:
+                values["status"] = status
+            if end_time is not None:
+                values["end_time"] = end_time
+            if run_name:
+                values["name"] = run_name
+                _upsert(
+                    conn,
+                    s.tags,
+                    [{"run_uuid": run_id, "key": RUN_NAME_TAG, "value": run_name}],
+                    ("run_uuid", "key"),
+                )
+            if values:
+                conn.execute(update(s.runs).where(s.runs.c.run_uuid == run_id).values(**values))
+            self._record_change(conn, "run", eid, run_id)
+            r = conn.execute(_load_statements(conn.dialect.name).infos, {"ids": [run_id]}).one()
+        return RunInfo(r[0], str(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8])
+
+    def _set_run_lifecycle(self, run_id: str, stage: LifecycleStage) -> None:
+        with self._write() as conn:
+            row = self._run_row(conn, run_id)
+            conn.execute(
+                update(s.runs)
+                .where(s.runs.c.run_uuid == run_id)
+                .values(
+                    lifecycle_stage=stage.value,
+                    deleted_time=now_ms() if stage is LifecycleStage.DELETED else None,
+                )
+            )
+            self._record_change(conn, "run", row.experiment_id, run_id)
+
+    def delete_run(self, run_id: str) -> None:
+        self._set_run_lifecycle(run_id, LifecycleStage.DELETED)
+
+    def restore_run(self, run_id: str) -> None:
+        self._set_run_lifecycle(run_id, LifecycleStage.ACTIVE)
+
+    # ---- params, tags, metrics ----------------------------------------------------------
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[tuple[str, str]] = (),
+        tags: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """Write everything in one transaction: all of it lands or none of it does."""
+        for attempt in range(5):
+            try:
+                with self._write() as conn:
+                    eid = self._require_active_run(conn, run_id)
+                    if params:
+                        self._log_params(conn, run_id, params)
+                    if tags:
+                        self._set_tags(conn, run_id, tags)
+                    if metrics:
+                        self._log_metrics(conn, run_id, metrics)
+                    self._record_change(conn, "data", eid, run_id)
+                return
+            except IntegrityError:
+                # Two PostgreSQL writers raced to create the same chunk; the retry sees it.
+                if attempt == 4:
+                    raise
+        return
+
+    def _log_params(self, conn: Connection, run_id: str, params: Sequence[tuple[str, str]]) -> None:
+        merged: dict[str, str] = {}
+        for key, value in params:
+            if key in merged and merged[key] != value:
+                raise invalid(
+                    f"Duplicate parameter key '{key}' with different values in one batch."
+                )
+            merged[key] = value
+        existing = dict(
+            conn.execute(
+                select(s.params.c.key, s.params.c.value).where(
+                    s.params.c.run_uuid == run_id, s.params.c.key.in_(list(merged))
+                )
+            ).all()
+        )
+        for key, value in merged.items():
+            if key in existing and existing[key] != value:
+                raise invalid(
+                    f"Changing param values is not allowed. Param with key='{key}' was already "
+                    f"logged with value='{existing[key]}' for run ID='{run_id}'. "
+                    f"Attempted logging new value '{value}'."
+                )
+        new = [
+            {"run_uuid": run_id, "key": k, "value": v}
+            for k, v in merged.items()
+            if k not in existing
+        ]
+        if new:
+            conn.execute(insert(s.params), new)
+
+    def _set_tags(self, conn: Connection, run_id: str, tags: Sequence[tuple[str, str]]) -> None:
+        merged = dict(tags)
+        _upsert(
+            conn,
+            s.tags,
+            [{"run_uuid": run_id, "key": k, "value": v} for k, v in merged.items()],
+            ("run_uuid", "key"),
+        )
+        run_values: dict[str, Any] = {}
+        if RUN_NAME_TAG in merged:
+            run_values["name"] = merged[RUN_NAME_TAG]
+        if PARENT_RUN_TAG in merged:
+            run_values["parent_run_id"] = merged[PARENT_RUN_TAG]
+        if run_values:
+            conn.execute(update(s.runs).where(s.runs.c.run_uuid == run_id).values(**run_values))
+
+    def set_tag(self, run_id: str, key: str, value: str) -> None:
+        self.log_batch(run_id, tags=[(key, value)])
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        with self._write() as conn:
+            eid = self._require_active_run(conn, run_id)
+            done = conn.execute(
+                delete(s.tags).where(s.tags.c.run_uuid == run_id, s.tags.c.key == key)
+            ).rowcount
+            if not done:
+                raise not_found(f"No tag with name: {key} in run with id {run_id}")
+            self._record_change(conn, "data", eid, run_id)
+
+    def _log_metrics(self, conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:
+        # Group points into series; a series is (key, model, dataset) since chunks carry those.
+        rows: dict[SeriesKey, list[tuple[int, int, float]]] = defaultdict(list)
+        for m in metrics:
+            rows[(m.key, m.model_id, m.dataset_name, m.dataset_digest)].append(
+                (m.step, m.timestamp, m.value)
+            )
+        self._log_series(conn, run_id, {k: Points.from_tuples(v) for k, v in rows.items()})
+
+    def log_series(self, run_id: str, series: dict[SeriesKey, Points]) -> None:
+        """The fast path for batched clients: points already grouped by series, as columns,
+        written in one transaction."""
+        with self._write() as conn:
+            eid = self._require_active_run(conn, run_id)
+            self._log_series(conn, run_id, series)
+            self._record_change(conn, "data", eid, run_id)
+
+    def _log_series(self, conn: Connection, run_id: str, series: dict[SeriesKey, Points]) -> None:
+        # The ingest hot path: a fixed number of prebuilt statements per batch, whatever its size.
+        st = _ingest_statements(conn.dialect.name)
+        keys = list({k[0] for k in series})
+        last_rows = {r.key: r for r in conn.execute(st.last_chunks, {"run": run_id, "keys": keys})}
+        latest_rows: list[dict] = []
+        new_chunks: list[dict] = []
+        grown_chunks: list[dict] = []
+        for (key, model_id, ds_name, ds_digest), all_new in series.items():
+            points = all_new.unique()
+            last = last_rows.get(key)
+            if last is not None:
+                points = self._drop_stored(conn, run_id, key, points, last)
+                if len(points) == 0:
+                    continue
+            next_seq = 0 if last is None else last.seq + 1
+            appendable = (
+                last is not None
+                and last.n_points < s.CHUNK_POINTS
+                and (last.model_id, last.dataset_name, last.dataset_digest)
+                == (model_id, ds_name, ds_digest)
+            )
+            if appendable:
+                assert last is not None
+                room = s.CHUNK_POINTS - last.n_points
+                head, points = points.take(slice(0, room)), points.take(slice(room, None))
+                merged = Points.concat(
+                    [Points.from_blobs(last.steps, last.timestamps, last.values), head]
+                )
+                grown_chunks.append(
+                    {"b_run": run_id, "b_key": key, "b_seq": last.seq, **_chunk_values(merged)}
+                )
+            for start in range(0, len(points), s.CHUNK_POINTS):
+                part = points.take(slice(start, start + s.CHUNK_POINTS))
+                new_chunks.append(
+                    {
+                        "run_uuid": run_id,
+                        "key": key,
+                        "seq": next_seq,
+                        "model_id": model_id,
+                        "dataset_name": ds_name,
+                        "dataset_digest": ds_digest,
+                        **_chunk_values(part),
+                    }
+                )
+                next_seq += 1
+            step, ts, value = latest_point(all_new)
+            nan = value != value
+            latest_rows.append(
+                {
+                    "run_uuid": run_id,
+                    "key": key,
+                    "value": 0.0 if nan else value,
+                    "timestamp": ts,
+                    "step": step,
+                    "is_nan": nan,
+                }
+            )
+        if grown_chunks:
+            conn.execute(st.grow_chunk, grown_chunks)
+        if new_chunks:
+            conn.execute(st.insert_chunk, new_chunks)
+        if latest_rows:
+            conn.execute(st.upsert_latest, _merge_latest(latest_rows))
+
+    def _drop_stored(
+        self, conn: Connection, run_id: str, key: str, points: Points, last: Any
+    ) -> Points:
+        """Remove points already stored (a retried request must not duplicate data).
+
+        Only chunks whose timestamp range overlaps the batch can hold a duplicate; a training
+        loop's new points are newer than anything stored, so usually nothing is read.
+        """
+        lo, hi = int(points.timestamps.min()), int(points.timestamps.max())
+        if lo > last.key_max_ts:
+            return points
+        mc = s.metric_chunks.c
+        stored = Points.concat(
+            Points.from_blobs(r.steps, r.timestamps, r.values)
+            for r in conn.execute(
+                select(mc.steps, mc.timestamps, mc["values"]).where(
+                    mc.run_uuid == run_id,
+                    mc.key == key,
+                    mc.min_timestamp <= hi,
+                    mc.max_timestamp >= lo,
+                )
+            )
+        )
+        return points.without(stored)
+
+    def read_points(self, run_id: str, key: str) -> Points:
+        """All points of a metric, ordered by step then timestamp."""
+        mc = s.metric_chunks.c
+        with self._read() as conn:
+            self._run_row(conn, run_id)
+            rows = conn.execute(
+                select(mc.steps, mc.timestamps, mc["values"])
+                .where(mc.run_uuid == run_id, mc.key == key)
+                .order_by(mc.seq)
+            ).all()
+        return Points.concat(Points.from_blobs(*r) for r in rows).sorted_by_step()
+
+    def get_metric_history(
+        self,
+        run_id: str,
+        key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        points = self.read_points(run_id, key)
+        offset = decode_page_token(page_token)
+        end = len(points) if max_results is None else min(len(points), offset + max_results)
+        page = points.take(slice(offset, end))
+        # A million small objects: without pausing the cyclic GC, its repeated full passes
+        # cost more than building them.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            items = [
+                Metric(key, v, t, st)
+                for st, t, v in zip(
+                    page.steps.tolist(), page.timestamps.tolist(), page.values.tolist(), strict=True
+                )
+            ]
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        return PagedList(items, encode_page_token(end) if end < len(points) else None)
+
+    def get_metric_series(
+        self,
+        run_id: str,
+        key: str,
+        max_points: int | None = 2000,
+        x: str = "step",
+        x_min: float | None = None,
+        x_max: float | None = None,
+    ) -> MetricSeries:
+        """A chart-ready series: optionally a zoomed x range, downsampled keeping min/max."""
+        points = self.read_points(run_id, key)
+        if x == "timestamp":
+            order = points.timestamps.argsort(kind="stable")
+            points = points.take(order)
+        total = len(points)
+        xs = points.steps if x == "step" else points.timestamps
+        if x_min is not None or x_max is not None:
+            lo = -float("inf") if x_min is None else x_min
+            hi = float("inf") if x_max is None else x_max
+            points = points.take((xs >= lo) & (xs <= hi))
+        mins = maxs = None
+        if max_points is not None and len(points) > max_points:
+            points, mins_a, maxs_a = downsample(points, max_points, x)
+            mins, maxs = mins_a.tolist(), maxs_a.tolist()
+        return MetricSeries(
+            run_id=run_id,
+            key=key,
+            steps=points.steps.tolist(),
+            timestamps=points.timestamps.tolist(),
+            values=points.values.tolist(),
+            mins=mins,
+            maxs=maxs,
+            total_points=total,
+        )
+
+    def metric_keys(self, run_id: str) -> list[str]:
+        with self._read() as conn:
+            return list(
+                conn.execute(
+                    select(s.latest_metrics.c.key)
+                    .where(s.latest_metrics.c.run_uuid == run_id)
+                    .order_by(s.latest_metrics.c.key)
+                ).scalars()
+            )
+
+    # ---- datasets -----------------------------------------------------------------------
+
+    def log_inputs(self, run_id: str, inputs: Sequence[DatasetInput]) -> None:
+        with self._write() as conn:
+            eid = self._require_active_run(conn, run_id)
+            d = s.datasets.c
+            for item in inputs:
+                ds = item.dataset
+                dataset_uuid = conn.execute(
+                    select(d.dataset_uuid).where(
+                        d.experiment_id == eid, d.name == ds.name, d.digest == ds.digest
+                    )
+                ).scalar()
+                if dataset_uuid is None:
+                    dataset_uuid = uuid.uuid4().hex
+                    conn.execute(
+                        insert(s.datasets).values(
+                            dataset_uuid=dataset_uuid,
+                            experiment_id=eid,
+                            name=ds.name,
+                            digest=ds.digest,
+                            source_type=ds.source_type,
+                            source=ds.source,
+                            schema=ds.schema,
+                            profile=ds.profile,
+                        )
+                    )
+                _insert_ignore(
+                    conn, s.run_inputs, [{"run_uuid": run_id, "dataset_uuid": dataset_uuid}]
+                )
+                _upsert(
+                    conn,
+                    s.run_input_tags,
+                    [
+                        {
+                            "run_uuid": run_id,
+                            "dataset_uuid": dataset_uuid,
+                            "key": t.key,
+                            "value": t.value,
+                        }
+                        for t in item.tags
+                    ],
+                    ("run_uuid", "dataset_uuid", "key"),
+                )
+            self._record_change(conn, "data", eid, run_id)
+
+    # ---- search -------------------------------------------------------------------------
+
+    def search_run_ids(
+        self,
+        experiment_ids: Sequence[str | int],
+        filter_string: str | None = None,
+        run_view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> tuple[list[str], str | None]:
+        from labtrack.search.sql import apply_run_order, run_filter_clauses
+
+        if max_results > SEARCH_MAX_RESULTS:
+            raise invalid(
+                f"Invalid value {max_results} for parameter 'max_results' supplied. "
+                f"It must be at most {SEARCH_MAX_RESULTS}."
+            )
+        eids = [_parse_experiment_id(e) for e in experiment_ids]
+        offset = decode_page_token(page_token)
+        stmt = select(s.runs.c.run_uuid).where(
+            s.runs.c.experiment_id.in_(eids),
+            s.runs.c.lifecycle_stage.in_(run_view_type.stages()),
+            *run_filter_clauses(filter_string),
+        )
+        stmt = apply_run_order(stmt, order_by).offset(offset).limit(max_results + 1)
+        with self._read() as conn:
+            ids = list(conn.execute(stmt).scalars())
+        more = len(ids) > max_results
+        return ids[:max_results], encode_page_token(offset + max_results) if more else None
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str | int],
+        filter_string: str | None = None,
+        run_view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        ids, token = self.search_run_ids(
+            experiment_ids, filter_string, run_view_type, max_results, order_by, page_token
+        )
+        with self._read() as conn:
+            return PagedList(self._load_runs(conn, ids), token)
+
+    def child_run_ids(self, run_id: str) -> list[str]:
+        with self._read() as conn:
+            return list(
+                conn.execute(
+                    select(s.runs.c.run_uuid).where(s.runs.c.parent_run_id == run_id)
+                ).scalars()
+            )
+
+    # ---- change feed --------------------------------------------------------------------
+
+    def changes_since(
+        self, cursor: int | None, limit: int = 1000
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """Changes after ``cursor`` (oldest first) and the new cursor; ``None`` asks only for
+        the current cursor. Cheap to poll."""
+        c = s.changes.c
+        with self._read() as conn:
+            if cursor is None:
+                head = conn.execute(select(func.max(c.seq))).scalar() or 0
+                return int(head), []
+            rows = conn.execute(
+                select(c.seq, c.time, c.kind, c.experiment_id, c.run_uuid)
+                .where(c.seq > cursor)
+                .order_by(c.seq)
+                .limit(limit)
+            ).all()
+        if not rows:
+            return cursor, []
+        return int(rows[-1].seq), [
+            {
+                "seq": r.seq,
+                "time": r.time,
+                "kind": r.kind,
+                "experiment_id": None if r.experiment_id is None else str(r.experiment_id),
+                "run_id": r.run_uuid,
+            }
+            for r in rows
+        ]
+
+
+@cache
+def _load_statements(dialect: str = "sqlite") -> SimpleNamespace:
+    """Statements that load runs by id, built once per dialect (``ids`` expands). Params and
+    tags come back aggregated to one JSON object per run: 1,000 rows to parse, not 15,000."""
+    ids: Any = bindparam("ids", expanding=True)
+    rc, pc, tc, lm = s.runs.c, s.params.c, s.tags.c, s.latest_metrics.c
+    as_object = func.json_object_agg if dialect == "postgresql" else func.json_group_object
+    info_cols = (
+        rc.run_uuid,
+        rc.experiment_id,
+        rc.name,
+        rc.user_id,
+        rc.status,
+        rc.start_time,
+        rc.end_time,
+        rc.artifact_uri,
+        rc.lifecycle_stage,
+    )
+    params_json = select(as_object(pc.key, pc.value)).where(pc.run_uuid == rc.run_uuid)
+    tags_json = select(as_object(tc.key, tc.value)).where(tc.run_uuid == rc.run_uuid)
+    return SimpleNamespace(
+        infos=select(*info_cols).where(rc.run_uuid.in_(ids)),
+        runs=select(
+            *info_cols,
+            params_json.scalar_subquery(),
+            tags_json.scalar_subquery(),
+        ).where(rc.run_uuid.in_(ids)),
+        metrics=select(lm.run_uuid, lm.key, lm.value, lm.timestamp, lm.step, lm.is_nan).where(
+            lm.run_uuid.in_(ids)
+        ),
+    )
+
+
+def _json_value(value: Any) -> Any:
+    """A JSON aggregate as Python: SQLite returns text, psycopg already-parsed values."""
+    if value is None or not isinstance(value, str):
+        return value
+    return json.loads(value)
+
+
+@cache
+def _ingest_statements(dialect: str) -> SimpleNamespace:
+    """Statements of the ingest path, built once per dialect so only parameters change."""
+    mc = s.metric_chunks.c
+    last_seq = (
+        select(
+            mc.key,
+            func.max(mc.seq).label("seq"),
+            func.max(mc.max_timestamp).label("key_max_ts"),
+        )
+        .where(mc.run_uuid == bindparam("run"), mc.key.in_(bindparam("keys", expanding=True)))
+        .group_by(mc.key)
+        .subquery()
+    )
+    dialect_insert = _dialect_insert(dialect)
+    upsert = dialect_insert(s.latest_metrics)
+    latest_cols = ("value", "timestamp", "step", "is_nan")
+    return SimpleNamespace(
+        # The last chunk of each key (writers to one run are serialized by the run row lock).
+        last_chunks=select(s.metric_chunks, last_seq.c.key_max_ts)
+        .join(last_seq, and_(mc.key == last_seq.c.key, mc.seq == last_seq.c.seq))
+        .where(mc.run_uuid == bindparam("run")),
+        grow_chunk=update(s.metric_chunks).where(
+            mc.run_uuid == bindparam("b_run"),
+            mc.key == bindparam("b_key"),
+            mc.seq == bindparam("b_seq"),
+        ),
+        insert_chunk=insert(s.metric_chunks),
+        upsert_latest=upsert.on_conflict_do_update(
+            index_elements=["run_uuid", "key"],
+            set_={c: upsert.excluded[c] for c in latest_cols},
+            where=_newer_than(s.latest_metrics, upsert.excluded),
+        ),
+    )
+
+
+def _chunk_values(p: Points) -> dict[str, Any]:
+    steps, timestamps, values = p.blobs()
+    return {
+        "n_points": len(p),
+        "min_step": int(p.steps.min()),
+        "max_step": int(p.steps.max()),
+        "min_timestamp": int(p.timestamps.min()),
+        "max_timestamp": int(p.timestamps.max()),
+        "steps": steps,
+        "timestamps": timestamps,
+        "values": values,
+    }
+
+
+def _latest_rank(row: dict) -> tuple:
+    return (row["step"], row["timestamp"], 0 if row["is_nan"] else 1, row["value"])
+
+
+def _merge_latest(rows: list[dict]) -> list[dict]:
+    """One row per key (a key can appear in several series of one batch)."""
+    best: dict[str, dict] = {}
+    for row in rows:
+        cur = best.get(row["key"])
+        if cur is None or _latest_rank(row) > _latest_rank(cur):
+            best[row["key"]] = row
+    return list(best.values())
+
+
+def _newer_than(table: Any, excluded: Any) -> Any:
+    """ON CONFLICT ... WHERE: replace the latest value only with a later point."""
+    t = table.c
+    return or_(
+        excluded.step > t.step,
+        and_(excluded.step == t.step, excluded.timestamp > t.timestamp),
+        and_(
+            excluded.step == t.step,
+            excluded.timestamp == t.timestamp,
+            or_(
+                and_(t.is_nan, ~excluded.is_nan),
+                and_(~t.is_nan, ~excluded.is_nan, excluded.value > t.value),
+            ),
+        ),
+    )
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
