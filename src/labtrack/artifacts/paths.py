@@ -1,0 +1,127 @@
+"""Path safety for artifacts, in one place.
+
+Every user-supplied artifact path (from a URL, a query string, a client call) goes through
+:func:`clean_relpath` before it touches a file system. It accepts only a plain relative POSIX
+path and returns it normalised (``"a/b/c"``; ``""`` for the root). The local store additionally
+checks, on disk, that no component is a symlink and that the real path stays under the root
+(:func:`resolve_local`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from urllib.parse import unquote
+
+from labtrack.errors import LabtrackException
+
+MAX_PATH_CHARS = 4096
+MAX_SEGMENT_BYTES = 255
+# How many rounds of percent-decoding we look through (``%252e`` -> ``%2e`` -> ``.``).
+_DECODE_ROUNDS = 4
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _hostile(message: str, path: str) -> LabtrackException:
+    shown = path if len(path) <= 200 else path[:200] + "..."
+    return LabtrackException(
+        f"Invalid artifact path {shown!r}: {message}", "INVALID_PARAMETER_VALUE"
+    )
+
+
+def _check_form(form: str, original: str) -> None:
+    """Reject one (possibly decoded) form of a path if it could escape or confuse."""
+    if _CONTROL.search(form):
+        raise _hostile("control characters (including NUL) are not allowed", original)
+    if "\\" in form:
+        raise _hostile("backslashes are not allowed", original)
+    if form.startswith("/"):
+        raise _hostile("absolute paths are not allowed", original)
+    if _DRIVE.match(form):
+        raise _hostile("drive letters are not allowed", original)
+    if ".." in form.split("/"):
+        raise _hostile("'..' segments are not allowed", original)
+    if form.startswith("~"):
+        raise _hostile("paths may not start with '~'", original)
+
+
+def clean_relpath(path: str | None) -> str:
+    """Validate a user-supplied relative artifact path and return it normalised.
+
+    Rules: relative POSIX path; no ``..`` segment (also when percent-encoded once or more,
+    e.g. ``%2e%2e`` or ``%252e%252e``); no leading ``/``, no drive letter, no backslash, no
+    control character (NUL included); no empty segment except one trailing ``/``; ``.``
+    segments are dropped. ``None`` and ``""`` mean the root and give ``""``.
+
+    Raises ``LabtrackException(..., "INVALID_PARAMETER_VALUE")``.
+    """
+    if path is None:
+        return ""
+    if not isinstance(path, str):
+        raise LabtrackException("Artifact path must be a string", "INVALID_PARAMETER_VALUE")
+    if len(path) > MAX_PATH_CHARS:
+        raise _hostile(f"longer than {MAX_PATH_CHARS} characters", path)
+    # Check the path as given and every percent-decoded form of it: an upstream layer (a proxy,
+    # an fsspec backend, a future URL join) may decode once more than we expect.
+    form = path
+    for _ in range(_DECODE_ROUNDS):
+        _check_form(form, path)
+        decoded = unquote(form)
+        if decoded == form:
+            break
+        form = decoded
+    else:
+        _check_form(form, path)
+        if unquote(form) != form:
+            raise _hostile("too many levels of percent-encoding", path)
+
+    body = path[:-1] if path.endswith("/") else path
+    if not body:
+        return ""
+    segments = []
+    for segment in body.split("/"):
+        if segment == "":
+            raise _hostile("empty path segments are not allowed", path)
+        if segment == ".":
+            continue
+        if len(segment.encode("utf-8")) > MAX_SEGMENT_BYTES:
+            raise _hostile(f"a segment is longer than {MAX_SEGMENT_BYTES} bytes", path)
+        segments.append(segment)
+    return "/".join(segments)
+
+
+def join_relpath(*parts: str | None) -> str:
+    """Join already-relative pieces, validating each; empty pieces are skipped."""
+    cleaned = [clean_relpath(p) for p in parts]
+    return "/".join(p for p in cleaned if p)
+
+
+def resolve_local(root_real: str, rel: str) -> str:
+    """Absolute path of ``rel`` (a :func:`clean_relpath` result) under ``root_real``.
+
+    ``root_real`` must already be a real path (``os.path.realpath``). Every existing component
+    below the root is checked with ``lstat``: a symlink anywhere is refused, so a link planted
+    inside the store cannot lead outside it. Finally the real path must be inside the root.
+    Missing trailing components are fine (they are about to be created).
+    """
+    rel = clean_relpath(rel)
+    if not rel:
+        return root_real
+    current = root_real
+    for segment in rel.split("/"):
+        current = os.path.join(current, segment)
+        try:
+            st = os.lstat(current)
+        except FileNotFoundError:
+            break
+        except NotADirectoryError as exc:
+            raise _hostile("a parent component is not a directory", rel) from exc
+        if stat.S_ISLNK(st.st_mode):
+            raise _hostile("symbolic links inside the artifact store are not followed", rel)
+    target = os.path.join(root_real, *rel.split("/"))
+    real = os.path.realpath(target)
+    if real != root_real and not real.startswith(root_real.rstrip(os.sep) + os.sep):
+        raise _hostile("resolves outside the artifact root", rel)
+    return target

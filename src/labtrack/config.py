@@ -1,0 +1,71 @@
+"""Where things live when the user configured nothing.
+
+Solo mode: one per-user store (SQLite + artifact folder) under the Jupyter data dir, shared by the
+Jupyter server, its kernels and terminals, and plain scripts of the same user.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+TRACKING_URI_ENV = "LABTRACK_TRACKING_URI"
+MLFLOW_TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
+STORE_URI_ENV = "LABTRACK_STORE_URI"
+ARTIFACT_ROOT_ENV = "LABTRACK_ARTIFACT_ROOT"
+HOME_ENV = "LABTRACK_HOME"
+
+
+def labtrack_home() -> Path:
+    """The per-user folder holding the default store (``$LABTRACK_HOME`` overrides it)."""
+    override = os.environ.get(HOME_ENV)
+    if override:
+        return Path(override).expanduser()
+    # jupyter_core is already imported in any Jupyter process and cheap otherwise.
+    from jupyter_core.paths import jupyter_data_dir
+
+    return Path(jupyter_data_dir()) / "labtrack"
+
+
+def default_store_uri() -> str:
+    return f"sqlite:///{labtrack_home() / 'labtrack.db'}"
+
+
+def default_artifact_root(store_uri: str | None = None) -> str:
+    """Artifacts sit beside a SQLite file; otherwise in the per-user folder."""
+    env = os.environ.get(ARTIFACT_ROOT_ENV)
+    if env:
+        return env
+    if store_uri and store_uri.startswith("sqlite:///"):
+        db_path = Path(store_uri[len("sqlite:///") :])
+        return str(db_path.parent / "artifacts")
+    return str(labtrack_home() / "artifacts")
+
+
+def resolve_tracking_uri(explicit: str | None = None) -> str:
+    """The URI a client uses: explicit, $LABTRACK_TRACKING_URI, $MLFLOW_TRACKING_URI, default."""
+    for candidate in (
+        explicit,
+        os.environ.get(TRACKING_URI_ENV),
+        os.environ.get(STORE_URI_ENV),
+        os.environ.get(MLFLOW_TRACKING_URI_ENV),
+    ):
+        if candidate:
+            return normalize_uri(candidate)
+    return default_store_uri()
+
+
+def normalize_uri(uri: str) -> str:
+    """Accept plain paths and ``file:`` URIs for the embedded store, as MLflow users type them."""
+    if "://" not in uri and not uri.startswith("sqlite:"):
+        path = Path(uri).expanduser().resolve()
+        if path.suffix in (".db", ".sqlite", ".sqlite3"):
+            return f"sqlite:///{path}"
+        return f"sqlite:///{path / 'labtrack.db'}"
+    if uri.startswith("file://"):
+        return normalize_uri(uri[len("file://") :])
+    return uri
+
+
+def is_http_uri(uri: str) -> bool:
+    return uri.startswith(("http://", "https://"))

@@ -1,0 +1,50 @@
+"""One exception type carrying an MLflow error code, so every layer reports errors the same way."""
+
+from __future__ import annotations
+
+# MLflow error codes and the HTTP status the client expects for each.
+HTTP_STATUS = {
+    "INVALID_PARAMETER_VALUE": 400,
+    "BAD_REQUEST": 400,
+    "RESOURCE_ALREADY_EXISTS": 400,
+    "INVALID_STATE": 400,
+    "RESOURCE_DOES_NOT_EXIST": 404,
+    "ENDPOINT_NOT_FOUND": 404,
+    "PERMISSION_DENIED": 403,
+    "UNAUTHENTICATED": 401,
+    "REQUEST_LIMIT_EXCEEDED": 429,
+    "TEMPORARILY_UNAVAILABLE": 503,
+    "INTERNAL_ERROR": 500,
+}
+
+
+class LabtrackException(Exception):
+    """An error with an MLflow error code (e.g. ``INVALID_PARAMETER_VALUE``)."""
+
+    def __init__(self, message: str, error_code: str = "INTERNAL_ERROR") -> None:
+        super().__init__(message)
+        self.message = message
+        self.error_code = error_code if error_code in HTTP_STATUS else "INTERNAL_ERROR"
+
+    @property
+    def http_status(self) -> int:
+        return HTTP_STATUS[self.error_code]
+
+    def to_json(self) -> dict[str, str]:
+        return {"error_code": self.error_code, "message": self.message}
+
+
+# MLflow users catch MlflowException; keep that name working.
+MlflowException = LabtrackException
+
+
+def invalid(message: str) -> LabtrackException:
+    return LabtrackException(message, "INVALID_PARAMETER_VALUE")
+
+
+def not_found(message: str) -> LabtrackException:
+    return LabtrackException(message, "RESOURCE_DOES_NOT_EXIST")
+
+
+def already_exists(message: str) -> LabtrackException:
+    return LabtrackException(message, "RESOURCE_ALREADY_EXISTS")

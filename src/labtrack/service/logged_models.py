@@ -1,0 +1,415 @@
+"""The rules for MLflow 3 logged models, run outputs, the 2.x ``runs/log-model`` record and the
+run artifact listing (``mlflow/artifacts/list``).
+
+A logged model is created ``LOGGED_MODEL_PENDING`` with a server-chosen artifact location
+(``mlflow-artifacts:/<exp>/models/<model_id>/artifacts``); the client uploads its files there
+and then finalizes it (``LOGGED_MODEL_READY`` or ``LOGGED_MODEL_UPLOAD_FAILED``).
+
+Search filters are the small language MLflow's clients send here: clauses ``key op value``
+joined by ``AND``, keys ``name``, ``model_id``, ``status``, ``model_type``, ``source_run_id``,
+``creation_timestamp``/``creation_time``, ``last_updated_timestamp``, ``tags.<k>`` and
+``params.<k>`` (backticks or double quotes around keys with odd characters). Metric filters and
+ordering are not supported (latest metrics are not kept per model).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from labtrack.entities import LoggedModel, PagedList
+from labtrack.errors import invalid
+from labtrack.service import validation as v
+from labtrack.store.logged_model_store import (
+    ATTRIBUTE_COLUMNS,
+    NUMERIC_ATTRIBUTES,
+    Condition,
+    LoggedModelStore,
+    Order,
+)
+
+if TYPE_CHECKING:
+    from labtrack.artifacts.store import ArtifactStore, FileInfo
+    from labtrack.service.tracking import TrackingService
+
+STATUSES = (
+    "LOGGED_MODEL_STATUS_UNSPECIFIED",
+    "LOGGED_MODEL_PENDING",
+    "LOGGED_MODEL_READY",
+    "LOGGED_MODEL_UPLOAD_FAILED",
+)
+_STATUS_ALIASES = {
+    "PENDING": "LOGGED_MODEL_PENDING",
+    "READY": "LOGGED_MODEL_READY",
+    "FAILED": "LOGGED_MODEL_UPLOAD_FAILED",
+    "UPLOAD_FAILED": "LOGGED_MODEL_UPLOAD_FAILED",
+    "UNSPECIFIED": "LOGGED_MODEL_STATUS_UNSPECIFIED",
+}
+SEARCH_DEFAULT_RESULTS = 100
+SEARCH_MAX_RESULTS = 10_000
+MAX_MODEL_PARAMS_PER_CALL = 1000
+_BAD_NAME_CHARS = ("/", ":", ".", "%", '"', "'")
+_LOG_MODEL_REQUIRED = ("artifact_path", "flavors", "utc_time_created", "run_id")
+
+
+def status_name(value: object) -> str:
+    """A status enum name from its name, short name or proto number."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(STATUSES):
+        return STATUSES[value]
+    text = str(value).strip().upper()
+    if text.isdigit() and int(text) < len(STATUSES):
+        return STATUSES[int(text)]
+    text = _STATUS_ALIASES.get(text, text)
+    if text not in STATUSES:
+        raise invalid(f"Invalid logged model status {value!r}: one of {', '.join(STATUSES)}.")
+    return text
+
+
+def validate_model_name(name: str) -> str:
+    if not isinstance(name, str) or not name or any(c in name for c in _BAD_NAME_CHARS):
+        raise invalid(
+            f"Invalid model name ({name!r}) provided. Model name must be a non-empty string "
+            f"and cannot contain the following characters: {_BAD_NAME_CHARS}"
+        )
+    if len(name) > v.MAX_RUN_NAME_LENGTH:
+        raise invalid(f"Model name is longer than {v.MAX_RUN_NAME_LENGTH} characters.")
+    return name
+
+
+# ---- the filter language ----------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<string>'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")
+      | (?P<quoted>`[^`]*`)
+      | (?P<number>-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?![\w.])
+      | (?P<op>!=|<>|<=|>=|==|=|<|>)
+      | (?P<punct>[(),])
+      | (?P<word>[A-Za-z_][\w.]*)
+    )""",
+    re.VERBOSE,
+)
+_PREFIXES = {
+    "tags": "tag",
+    "tag": "tag",
+    "params": "param",
+    "param": "param",
+    "attributes": "attribute",
+    "attribute": "attribute",
+    "attr": "attribute",
+    "metrics": "metric",
+    "metric": "metric",
+}
+_WORD_OPS = {"LIKE", "ILIKE", "IN"}
+
+
+def _unquote(text: str) -> str:
+    quote = text[0]
+    body = text[1:-1]
+    body = body.replace(quote * 2, quote)
+    return re.sub(r"\\(.)", r"\1", body)
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    out = []
+    pos = 0
+    while pos < len(text):
+        if not text[pos:].strip():
+            break
+        m = _TOKEN.match(text, pos)
+        if m is None or m.end() == pos:
+            raise invalid(f"Invalid filter {text!r}: unexpected text at character {pos + 1}.")
+        kind = m.lastgroup or ""
+        out.append((kind, m.group(kind)))
+        pos = m.end()
+    return out
+
+
+def _key(tokens: list[tuple[str, str]], i: int, text: str) -> tuple[str, str, int]:
+    """(kind, key, next index) of the key starting at ``tokens[i]``."""
+    kind, tok = tokens[i]
+    if kind == "quoted" or (kind == "string" and tok.startswith('"')):
+        return "attribute", _unquote(tok), i + 1
+    if kind != "word":
+        raise invalid(f"Invalid filter {text!r}: expected a key, got {tok!r}.")
+    head, dot, rest = tok.partition(".")
+    entity = _PREFIXES.get(head.lower()) if dot else None
+    if entity is None:
+        return "attribute", tok, i + 1
+    if not rest and i + 1 < len(tokens) and tokens[i + 1][0] in ("quoted", "string"):
+        return entity, _unquote(tokens[i + 1][1]), i + 2
+    if not rest:
+        raise invalid(f"Invalid filter {text!r}: '{tok}' needs a key after the dot.")
+    return entity, rest, i + 1
+
+
+def parse_filter(text: str | None) -> list[Condition]:
+    """Parse a logged model filter into conditions (``INVALID_PARAMETER_VALUE`` on errors)."""
+    if not text or not text.strip():
+        return []
+    tokens = _tokens(text)
+    conditions = []
+    i = 0
+    while True:
+        if i >= len(tokens):
+            raise invalid(f"Invalid filter {text!r}: expected a comparison.")
+        entity, key, i = _key(tokens, i, text)
+        if i >= len(tokens):
+            raise invalid(f"Invalid filter {text!r}: expected an operator after {key!r}.")
+        kind, tok = tokens[i]
+        if kind == "op":
+            op = {"==": "=", "<>": "!="}.get(tok, tok)
+            i += 1
+        elif kind == "word" and tok.upper() in _WORD_OPS:
+            op = tok.upper()
+            i += 1
+        elif (
+            kind == "word"
+            and tok.upper() == "NOT"
+            and i + 1 < len(tokens)
+            and tokens[i + 1][1].upper() == "IN"
+        ):
+            op = "NOT IN"
+            i += 2
+        else:
+            raise invalid(f"Invalid filter {text!r}: expected an operator, got {tok!r}.")
+        value, i = _value(tokens, i, text, op)
+        conditions.append(_check(entity, key, op, value, text))
+        if i >= len(tokens):
+            return conditions
+        if tokens[i][0] != "word" or tokens[i][1].upper() != "AND":
+            raise invalid(f"Invalid filter {text!r}: clauses are joined with AND only.")
+        i += 1
+
+
+def _value(tokens: list[tuple[str, str]], i: int, text: str, op: str) -> tuple[Any, int]:
+    def scalar(j: int) -> Any:
+        if j >= len(tokens):
+            raise invalid(f"Invalid filter {text!r}: expected a value.")
+        kind, tok = tokens[j]
+        if kind == "string":
+            return _unquote(tok)
+        if kind == "number":
+            return float(tok) if any(c in tok for c in ".eE") else int(tok)
+        raise invalid(f"Invalid filter {text!r}: expected a value, got {tok!r}.")
+
+    if op in ("IN", "NOT IN"):
+        if i >= len(tokens) or tokens[i][1] != "(":
+            raise invalid(f"Invalid filter {text!r}: {op} needs a parenthesised list.")
+        items = []
+        i += 1
+        while True:
+            items.append(scalar(i))
+            i += 1
+            if i < len(tokens) and tokens[i][1] == ",":
+                i += 1
+                continue
+            if i < len(tokens) and tokens[i][1] == ")":
+                return tuple(items), i + 1
+            raise invalid(f"Invalid filter {text!r}: unterminated {op} list.")
+    return scalar(i), i + 1
+
+
+def _check(entity: str, key: str, op: str, value: Any, text: str) -> Condition:
+    if entity == "metric":
+        raise invalid(
+            f"Invalid filter {text!r}: filtering logged models by metrics is not supported."
+        )
+    if entity == "attribute":
+        if key not in ATTRIBUTE_COLUMNS:
+            allowed = ", ".join(sorted(ATTRIBUTE_COLUMNS))
+            raise invalid(f"Invalid filter {text!r}: unknown attribute {key!r} ({allowed}).")
+        numeric = key in NUMERIC_ATTRIBUTES
+        if numeric and (op in ("LIKE", "ILIKE") or isinstance(value, str)):
+            raise invalid(f"Invalid filter {text!r}: {key!r} is compared with numbers.")
+        if not numeric and not isinstance(value, (str, tuple)):
+            raise invalid(f"Invalid filter {text!r}: {key!r} is compared with quoted strings.")
+        if key == "status":
+            value = (
+                tuple(status_name(x) for x in value)
+                if isinstance(value, tuple)
+                else status_name(value)
+            )
+        return Condition("attribute", key, op, value)
+    if op not in ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"):
+        raise invalid(f"Invalid filter {text!r}: {entity}s support =, !=, LIKE, ILIKE, IN.")
+    if not isinstance(value, (str, tuple)):
+        raise invalid(f"Invalid filter {text!r}: {entity} values are quoted strings.")
+    return Condition(entity, key, op, value)
+
+
+def parse_order_by(items: Iterable[Any]) -> list[Order]:
+    """``order_by`` as MLflow's client sends it (``{"field_name", "ascending"}`` objects) or as
+    strings ``"<field> [ASC|DESC]"``."""
+    out = []
+    for item in items:
+        if isinstance(item, Mapping):
+            field = item.get("field_name")
+            ascending = item.get("ascending", True)
+            if isinstance(ascending, str):
+                ascending = ascending.strip().lower() != "false"
+        elif isinstance(item, str):
+            parts = item.split()
+            field = parts[0] if parts else None
+            if len(parts) > 2 or (len(parts) == 2 and parts[1].upper() not in ("ASC", "DESC")):
+                raise invalid(f"Invalid order_by clause {item!r}.")
+            ascending = len(parts) < 2 or parts[1].upper() == "ASC"
+        else:
+            raise invalid(f"Invalid order_by clause {item!r}.")
+        if not isinstance(field, str) or not field:
+            raise invalid(f"Invalid order_by clause {item!r}: 'field_name' is required.")
+        key = field.removeprefix("attributes.").removeprefix("attribute.")
+        if key.startswith(("metrics.", "metric.")):
+            raise invalid("Ordering logged models by metrics is not supported.")
+        if key not in ATTRIBUTE_COLUMNS:
+            allowed = ", ".join(sorted(ATTRIBUTE_COLUMNS))
+            raise invalid(f"Invalid order_by field {field!r}: one of {allowed}.")
+        out.append(Order(key, bool(ascending)))
+    return out
+
+
+@lru_cache(maxsize=8)
+def _artifact_store(root: str) -> ArtifactStore:
+    from labtrack.artifacts.store import ArtifactStore
+
+    return ArtifactStore(root)
+
+
+class LoggedModelService:
+    """Logged models and related run records, over the tracking service's store."""
+
+    def __init__(self, tracking: TrackingService) -> None:
+        self.tracking = tracking
+        self.store = LoggedModelStore(tracking.store)
+
+    # ---- logged models ------------------------------------------------------------------
+
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        model_type: str | None = None,
+        source_run_id: str | None = None,
+        tags: Mapping[str, object] | None = None,
+        params: Mapping[str, object] | None = None,
+    ) -> LoggedModel:
+        if experiment_id in (None, ""):
+            raise invalid("Missing value for required parameter 'experiment_id'.")
+        if name:
+            validate_model_name(name)
+        else:
+            from labtrack.service.tracking import random_run_name
+
+            name = random_run_name()
+        if source_run_id:
+            v.validate_run_id(source_run_id)
+        return self.store.create(
+            str(experiment_id),
+            name,
+            model_type or None,
+            source_run_id or None,
+            self._tags(tags or {}),
+            self._params(params or {}),
+        )
+
+    def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
+        return self.store.get(self._model_id(model_id), allow_deleted)
+
+    def finalize_logged_model(self, model_id: str, status: object) -> LoggedModel:
+        return self.store.set_status(self._model_id(model_id), status_name(status))
+
+    def delete_logged_model(self, model_id: str) -> None:
+        self.store.delete(self._model_id(model_id))
+
+    def set_logged_model_tags(self, model_id: str, tags: Mapping[str, object]) -> LoggedModel:
+        return self.store.set_tags(self._model_id(model_id), self._tags(tags))
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        self.store.delete_tag(self._model_id(model_id), v.validate_key("tag", key))
+
+    def log_logged_model_params(self, model_id: str, params: Mapping[str, object]) -> None:
+        if len(params) > MAX_MODEL_PARAMS_PER_CALL:
+            raise invalid(f"At most {MAX_MODEL_PARAMS_PER_CALL} params per request.")
+        if params:
+            self.store.log_params(self._model_id(model_id), self._params(params))
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        max_results: int | None = None,
+        order_by: Iterable[Any] = (),
+        page_token: str | None = None,
+    ) -> PagedList:
+        if isinstance(experiment_ids, (str, int)):
+            experiment_ids = [str(experiment_ids)]
+        if not experiment_ids:
+            raise invalid("Missing value for required parameter 'experiment_ids'.")
+        limit = v.validate_max_results(
+            SEARCH_DEFAULT_RESULTS if max_results is None else max_results, SEARCH_MAX_RESULTS
+        )
+        return self.store.search(
+            [str(e) for e in experiment_ids],
+            parse_filter(filter_string),
+            limit,
+            parse_order_by(order_by),
+            page_token,
+        )
+
+    # ---- run records --------------------------------------------------------------------
+
+    def log_outputs(self, run_id: str, models: Sequence[tuple[str, int]]) -> None:
+        """Record logged models as outputs of a run (``(model_id, step)`` pairs)."""
+        v.validate_run_id(run_id)
+        clean = [(self._model_id(m), v.validate_step(m, step or 0)) for m, step in models]
+        if clean:
+            self.store.log_outputs(run_id, clean)
+
+    def record_logged_model(self, run_id: str, model_json: str) -> None:
+        """2.x ``runs/log-model``: append the model's description to the run's
+        ``mlflow.log-model.history`` tag."""
+        v.validate_run_id(run_id)
+        try:
+            model = json.loads(model_json)
+        except (TypeError, ValueError):
+            raise invalid(f"Malformed model info. {model_json!r} is not a valid JSON.") from None
+        if not isinstance(model, dict):
+            raise invalid("Malformed model info: model_json must be a JSON object.")
+        missing = [f for f in _LOG_MODEL_REQUIRED if f not in model]
+        if missing:
+            raise invalid(f"Model json is missing mandatory fields: {missing}")
+        self.store.append_log_model_history(run_id, model, v.MAX_TAG_VALUE_LENGTH)
+
+    def list_run_artifacts(
+        self, run_id: str, path: str | None = None
+    ) -> tuple[str, list[FileInfo]]:
+        """(the run's artifact URI, entries of ``path`` named relative to the run's root)."""
+        from labtrack.artifacts.paths import clean_relpath, join_relpath
+
+        run = self.tracking.get_run(run_id)
+        store = _artifact_store(self.tracking.artifact_root)
+        sub = clean_relpath(path)
+        entries = store.list_dir(store.relpath(run.info.artifact_uri, sub)) or []
+        files = [type(e)(join_relpath(sub, e.path), e.is_dir, e.file_size) for e in entries]
+        return run.info.artifact_uri, files
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    @staticmethod
+    def _model_id(model_id: object) -> str:
+        if not isinstance(model_id, str) or not re.fullmatch(r"[\w\-]{1,64}", model_id):
+            raise invalid(f"Invalid logged model ID {model_id!r}.")
+        return model_id
+
+    @staticmethod
+    def _tags(tags: Mapping[str, object]) -> dict[str, str]:
+        return {v.validate_key("tag", k): v.validate_tag_value(k, val) for k, val in tags.items()}
+
+    @staticmethod
+    def _params(params: Mapping[str, object]) -> dict[str, str]:
+        return {
+            v.validate_key("param", k): v.validate_param_value(k, val) for k, val in params.items()
+        }

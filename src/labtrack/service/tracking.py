@@ -1,0 +1,334 @@
+"""The tracking rules, written once for both the REST handlers and the in-process client.
+
+Validation and limits, system tags, run names and lifecycle live here; the store keeps the
+integrity that needs the database.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from functools import cached_property
+from typing import Any
+
+from labtrack.entities import (
+    DatasetInput,
+    Experiment,
+    Metric,
+    MetricSeries,
+    PagedList,
+    Run,
+    RunInfo,
+    RunStatus,
+    ViewType,
+)
+from labtrack.errors import invalid, not_found
+from labtrack.service import validation as v
+from labtrack.store.metric_chunks import Points
+from labtrack.store.tracking_store import (
+    PARENT_RUN_TAG,
+    RUN_NAME_TAG,
+    SEARCH_MAX_RESULTS,
+    SeriesKey,
+    TrackingStore,
+    now_ms,
+)
+
+MAX_EXPERIMENTS_PAGE = 50_000
+MAX_HISTORY_PAGE = 25_000_000
+
+_ADJECTIVES = (
+    "amber bold brave bright calm clever crisp daring eager fancy gentle glowing grand happy "
+    "honest jolly keen lively lucky merry mighty nimble noble polite proud quick quiet rare "
+    "rustic sharp shiny silent smooth spry steady sunny swift tidy upbeat vivid warm witty zesty"
+).split()
+_NOUNS = (
+    "badger bass bat bear bee bird bison boar carp cat cod colt crab crane deer dog dove duck "
+    "eagle eel elk finch fish fox frog gnat goat goose gull hare hawk hen heron horse jay koala "
+    "lark lion lynx mole moose mouse newt owl ox panda pig quail ram robin seal shark sheep slug "
+    "snail sow squid stork swan tern tiger toad trout wasp whale wolf wren yak zebra"
+).split()
+
+
+def random_run_name() -> str:
+    return f"{secrets.choice(_ADJECTIVES)}-{secrets.choice(_NOUNS)}-{secrets.randbelow(1000)}"
+
+
+def _status(value: object) -> str:
+    try:
+        return RunStatus(str(value).upper()).value
+    except ValueError:
+        allowed = ", ".join(s.value for s in RunStatus)
+        raise invalid(f"Invalid run status {value!r}: one of {allowed}.") from None
+
+
+def _view_type(value: object) -> ViewType:
+    if isinstance(value, ViewType):
+        return value
+    if value is None or value == "":
+        return ViewType.ACTIVE_ONLY
+    try:
+        return ViewType(str(value).upper())
+    except ValueError:
+        raise invalid(f"Invalid view type {value!r}: ACTIVE_ONLY, DELETED_ONLY or ALL.") from None
+
+
+class TrackingService:
+    def __init__(self, store: TrackingStore) -> None:
+        self.store = store
+
+    @cached_property
+    def registry(self) -> Any:
+        """The model registry rules (``labtrack.service.registry.RegistryService``)."""
+        from labtrack.service.registry import RegistryService
+
+        return RegistryService(self)
+
+    @cached_property
+    def logged_models(self) -> Any:
+        """MLflow 3 logged models (``labtrack.service.logged_models.LoggedModelService``)."""
+        from labtrack.service.logged_models import LoggedModelService
+
+        return LoggedModelService(self)
+
+    @property
+    def artifact_root(self) -> str:
+        return self.store.artifact_root
+
+    # ---- experiments --------------------------------------------------------------------
+
+    def create_experiment(
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> str:
+        v.validate_experiment_name(name)
+        # Locations are assigned by the server: a caller-chosen path could point anywhere.
+        if artifact_location and not artifact_location.startswith("mlflow-artifacts:"):
+            raise invalid(
+                "artifact_location must be omitted (the server assigns one) or be an "
+                "mlflow-artifacts: URI."
+            )
+        clean = {
+            v.validate_key("tag", k): v.validate_tag_value(k, val)
+            for k, val in (tags or {}).items()
+        }
+        return self.store.create_experiment(name, artifact_location, clean)
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return self.store.get_experiment(experiment_id)
+
+    def get_experiment_by_name(self, name: str) -> Experiment:
+        exp = self.store.get_experiment_by_name(name)
+        if exp is None:
+            raise not_found(f"Could not find experiment with name '{name}'")
+        return exp
+
+    def search_experiments(
+        self,
+        view_type: object = None,
+        max_results: int | None = None,
+        filter_string: str | None = None,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        max_results = v.validate_max_results(
+            1000 if max_results is None else max_results, MAX_EXPERIMENTS_PAGE
+        )
+        return self.store.search_experiments(
+            _view_type(view_type), max_results, filter_string, order_by, page_token
+        )
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self.store.delete_experiment(experiment_id)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self.store.restore_experiment(experiment_id)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        self.store.rename_experiment(experiment_id, v.validate_experiment_name(new_name))
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        v.validate_key("tag", key)
+        self.store.set_experiment_tag(experiment_id, key, v.validate_tag_value(key, value))
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        self.store.delete_experiment_tag(experiment_id, v.validate_key("tag", key))
+
+    # ---- runs ---------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment_id: str | None = None,
+        user_id: str | None = None,
+        start_time: int | None = None,
+        tags: dict[str, str] | None = None,
+        run_name: str | None = None,
+    ) -> Run:
+        clean: dict[str, str] = {}
+        for key, value in (tags or {}).items():
+            clean[v.validate_key("tag", key)] = v.validate_tag_value(key, value)
+        # The run name and its mlflow.runName tag are one fact; MLflow clients send either.
+        name = run_name or clean.get(RUN_NAME_TAG) or random_run_name()
+        v.validate_run_name(name)
+        if run_name and clean.get(RUN_NAME_TAG, run_name) != run_name:
+            raise invalid(
+                f"Both 'run_name' ({run_name!r}) and tag '{RUN_NAME_TAG}' "
+                f"({clean[RUN_NAME_TAG]!r}) were given and differ."
+            )
+        clean[RUN_NAME_TAG] = name
+        parent = clean.get(PARENT_RUN_TAG)
+        if parent:
+            self.store.get_run(parent)  # a clear 404 rather than a dangling parent
+        user = user_id or clean.get("mlflow.user") or ""
+        return self.store.create_run(
+            experiment_id if experiment_id not in (None, "") else "0",
+            user,
+            now_ms() if start_time is None else int(start_time),
+            clean,
+            name,
+        )
+
+    def get_run(self, run_id: str) -> Run:
+        return self.store.get_run(v.validate_run_id(run_id))
+
+    def update_run(
+        self,
+        run_id: str,
+        status: str | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo:
+        v.validate_run_id(run_id)
+        if run_name is not None:
+            v.validate_run_name(run_name)
+        return self.store.update_run_info(
+            run_id,
+            None if status is None else _status(status),
+            None if end_time is None else int(end_time),
+            run_name,
+        )
+
+    def end_run(self, run_id: str, status: str = "FINISHED") -> RunInfo:
+        return self.update_run(run_id, status=status, end_time=now_ms())
+
+    def delete_run(self, run_id: str) -> None:
+        self.store.delete_run(v.validate_run_id(run_id))
+
+    def restore_run(self, run_id: str) -> None:
+        self.store.restore_run(v.validate_run_id(run_id))
+
+    # ---- logging ------------------------------------------------------------------------
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Iterable[tuple[str, object]] = (),
+        tags: Iterable[tuple[str, object]] = (),
+    ) -> None:
+        v.validate_run_id(run_id)
+        params = list(params)
+        tags = list(tags)
+        v.validate_batch_sizes(len(metrics), len(params), len(tags))
+        clean_metrics = [self._metric(m) for m in metrics]
+        clean_params = [
+            (v.validate_key("param", k), v.validate_param_value(k, val)) for k, val in params
+        ]
+        clean_tags = [(v.validate_key("tag", k), v.validate_tag_value(k, val)) for k, val in tags]
+        self.store.log_batch(run_id, clean_metrics, clean_params, clean_tags)
+
+    def _metric(self, m: Metric) -> Metric:
+        return Metric(
+            v.validate_key("metric", m.key),
+            v.validate_metric_value(m.key, m.value),
+            v.validate_timestamp(m.key, m.timestamp),
+            v.validate_step(m.key, m.step if m.step is not None else 0),
+            m.model_id,
+            m.dataset_name,
+            m.dataset_digest,
+        )
+
+    def log_series(self, run_id: str, series: dict[SeriesKey, Points]) -> None:
+        """Bulk path for the batching client; points were validated as they were queued."""
+        v.validate_run_id(run_id)
+        for key, *_ in series:
+            v.validate_key("metric", key)
+        self.store.log_series(run_id, series)
+
+    def log_metric(self, run_id: str, metric: Metric) -> None:
+        self.log_batch(run_id, metrics=[metric])
+
+    def log_param(self, run_id: str, key: str, value: object) -> None:
+        self.log_batch(run_id, params=[(key, value)])
+
+    def set_tag(self, run_id: str, key: str, value: object) -> None:
+        self.log_batch(run_id, tags=[(key, value)])
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self.store.delete_tag(v.validate_run_id(run_id), v.validate_key("tag", key))
+
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        for item in datasets:
+            for tag in item.tags:
+                v.validate_key("tag", tag.key)
+        self.store.log_inputs(v.validate_run_id(run_id), datasets)
+
+    # ---- reading ------------------------------------------------------------------------
+
+    def get_metric_history(
+        self,
+        run_id: str,
+        metric_key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        if max_results is not None:
+            v.validate_max_results(max_results, MAX_HISTORY_PAGE)
+        return self.store.get_metric_history(
+            v.validate_run_id(run_id), metric_key, max_results, page_token
+        )
+
+    def get_metric_series(
+        self,
+        run_id: str,
+        metric_key: str,
+        max_points: int | None = 2000,
+        x: str = "step",
+        x_min: float | None = None,
+        x_max: float | None = None,
+    ) -> MetricSeries:
+        if x not in ("step", "timestamp"):
+            raise invalid(f"Invalid x axis {x!r}: 'step' or 'timestamp'.")
+        if max_points is not None:
+            v.validate_max_results(max_points, 100_000, "max_points")
+        return self.store.get_metric_series(
+            v.validate_run_id(run_id), metric_key, max_points, x, x_min, x_max
+        )
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        run_view_type: object = None,
+        max_results: int | None = None,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        if isinstance(experiment_ids, (str, int)):
+            experiment_ids = [str(experiment_ids)]
+        max_results = v.validate_max_results(
+            1000 if max_results is None else max_results, SEARCH_MAX_RESULTS
+        )
+        return self.store.search_runs(
+            experiment_ids,
+            filter_string,
+            _view_type(run_view_type),
+            max_results,
+            order_by,
+            page_token,
+        )
+
+    def changes_since(self, cursor: int | None, limit: int = 1000) -> tuple[int, list[dict]]:
+        return self.store.changes_since(cursor, limit)

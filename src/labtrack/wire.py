@@ -1,0 +1,397 @@
+"""Entities <-> MLflow's REST JSON (proto3 JSON: snake_case, int64 as numbers, enums as names).
+
+One module for both directions, used by the server handlers and by the REST client, so the two
+cannot drift apart. Metric values NaN/±inf travel as the strings "NaN", "Infinity", "-Infinity".
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from labtrack.entities import (
+    Dataset,
+    DatasetInput,
+    Experiment,
+    LoggedModel,
+    LoggedModelOutput,
+    Metric,
+    MetricSeries,
+    ModelVersion,
+    RegisteredModel,
+    Run,
+    RunData,
+    RunInfo,
+    RunInputs,
+    RunOutputs,
+    RunTag,
+)
+from labtrack.errors import invalid
+
+
+def float_to_json(value: float) -> float | str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def float_from_json(value: Any, name: str = "value") -> float:
+    """A double from JSON or a query string, accepting ``"NaN"``/``"Infinity"``."""
+    if isinstance(value, bool):
+        raise invalid(f"Invalid value {value!r} for parameter '{name}': expected a number")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        key = value.strip().lower()
+        if key in _SPECIAL_FLOATS:
+            return _SPECIAL_FLOATS[key]
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise invalid(f"Invalid value {value!r} for parameter '{name}': expected a number")
+
+
+_SPECIAL_FLOATS = {
+    "nan": math.nan,
+    "infinity": math.inf,
+    "-infinity": -math.inf,
+    "inf": math.inf,
+    "-inf": -math.inf,
+}
+
+
+def _kv(d: dict[str, str]) -> list[dict[str, str]]:
+    return [{"key": k, "value": v} for k, v in d.items()]
+
+
+def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+# ---- to JSON ----------------------------------------------------------------------------
+
+
+def experiment_to_json(e: Experiment) -> dict[str, Any]:
+    return _drop_none(
+        {
+            "experiment_id": e.experiment_id,
+            "name": e.name,
+            "artifact_location": e.artifact_location,
+            "lifecycle_stage": e.lifecycle_stage,
+            "creation_time": e.creation_time,
+            "last_update_time": e.last_update_time,
+            "tags": _kv(e.tags),
+        }
+    )
+
+
+def metric_to_json(m: Metric) -> dict[str, Any]:
+    return _drop_none(
+        {
+            "key": m.key,
+            "value": float_to_json(m.value),
+            "timestamp": m.timestamp,
+            "step": m.step,
+            "model_id": m.model_id,
+            "dataset_name": m.dataset_name,
+            "dataset_digest": m.dataset_digest,
+            "run_id": m.run_id,
+        }
+    )
+
+
+def run_info_to_json(i: RunInfo) -> dict[str, Any]:
+    return _drop_none(
+        {
+            "run_id": i.run_id,
+            "run_uuid": i.run_id,
+            "run_name": i.run_name,
+            "experiment_id": i.experiment_id,
+            "user_id": i.user_id,
+            "status": i.status,
+            "start_time": i.start_time,
+            "end_time": i.end_time,
+            "artifact_uri": i.artifact_uri,
+            "lifecycle_stage": i.lifecycle_stage,
+        }
+    )
+
+
+def run_to_json(r: Run) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "info": run_info_to_json(r.info),
+        "data": {
+            "metrics": [metric_to_json(m) for m in r.data.metrics.values()],
+            "params": _kv(r.data.params),
+            "tags": _kv(r.data.tags),
+        },
+        "inputs": {
+            "dataset_inputs": [
+                {
+                    "tags": [{"key": t.key, "value": t.value} for t in di.tags],
+                    "dataset": _drop_none(
+                        {
+                            "name": di.dataset.name,
+                            "digest": di.dataset.digest,
+                            "source_type": di.dataset.source_type,
+                            "source": di.dataset.source,
+                            "schema": di.dataset.schema,
+                            "profile": di.dataset.profile,
+                        }
+                    ),
+                }
+                for di in r.inputs.dataset_inputs
+            ]
+        },
+    }
+    if r.outputs.model_outputs:
+        out["outputs"] = {
+            "model_outputs": [
+                {"model_id": o.model_id, "step": o.step} for o in r.outputs.model_outputs
+            ]
+        }
+    return out
+
+
+def series_to_json(s: MetricSeries) -> dict[str, Any]:
+    return _drop_none(
+        {
+            "run_id": s.run_id,
+            "key": s.key,
+            "steps": s.steps,
+            "timestamps": s.timestamps,
+            "values": [float_to_json(v) for v in s.values],
+            "mins": None if s.mins is None else [float_to_json(v) for v in s.mins],
+            "maxs": None if s.maxs is None else [float_to_json(v) for v in s.maxs],
+            "total_points": s.total_points,
+        }
+    )
+
+
+# ---- from JSON --------------------------------------------------------------------------
+
+
+def _tags_from_json(items: Any) -> dict[str, str]:
+    return {t["key"]: t.get("value", "") for t in items or []}
+
+
+def experiment_from_json(d: dict[str, Any]) -> Experiment:
+    return Experiment(
+        experiment_id=str(d["experiment_id"]),
+        name=d.get("name", ""),
+        artifact_location=d.get("artifact_location", ""),
+        lifecycle_stage=d.get("lifecycle_stage", "active"),
+        creation_time=_int_or_none(d.get("creation_time")),
+        last_update_time=_int_or_none(d.get("last_update_time")),
+        tags=_tags_from_json(d.get("tags")),
+    )
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def metric_from_json(d: dict[str, Any]) -> Metric:
+    return Metric(
+        key=d["key"],
+        value=float_from_json(d.get("value"), d.get("key", "value")),
+        timestamp=int(d.get("timestamp", 0)),
+        step=int(d.get("step", 0) or 0),
+        model_id=d.get("model_id"),
+        dataset_name=d.get("dataset_name"),
+        dataset_digest=d.get("dataset_digest"),
+        run_id=d.get("run_id"),
+    )
+
+
+def run_info_from_json(d: dict[str, Any]) -> RunInfo:
+    return RunInfo(
+        run_id=d.get("run_id") or d["run_uuid"],
+        experiment_id=str(d.get("experiment_id", "")),
+        run_name=d.get("run_name", ""),
+        user_id=d.get("user_id", ""),
+        status=d.get("status", "RUNNING"),
+        start_time=_int_or_none(d.get("start_time")),
+        end_time=_int_or_none(d.get("end_time")),
+        artifact_uri=d.get("artifact_uri", ""),
+        lifecycle_stage=d.get("lifecycle_stage", "active"),
+    )
+
+
+def run_from_json(d: dict[str, Any]) -> Run:
+    data = d.get("data", {})
+    inputs = d.get("inputs", {}) or {}
+    outputs = d.get("outputs", {}) or {}
+    return Run(
+        info=run_info_from_json(d["info"]),
+        data=RunData(
+            metrics={m["key"]: metric_from_json(m) for m in data.get("metrics", [])},
+            params={p["key"]: p.get("value", "") for p in data.get("params", [])},
+            tags=_tags_from_json(data.get("tags")),
+        ),
+        inputs=RunInputs(
+            dataset_inputs=[dataset_input_from_json(di) for di in inputs.get("dataset_inputs", [])]
+        ),
+        outputs=RunOutputs(
+            model_outputs=[
+                LoggedModelOutput(o["model_id"], int(o.get("step", 0)))
+                for o in outputs.get("model_outputs", [])
+            ]
+        ),
+    )
+
+
+def dataset_input_from_json(d: dict[str, Any]) -> DatasetInput:
+    ds = d.get("dataset") or {}
+    for field in ("name", "digest", "source_type", "source"):
+        if not isinstance(ds.get(field), str):
+            raise invalid(f"Dataset is missing required field '{field}'.")
+    return DatasetInput(
+        Dataset(
+            name=ds["name"],
+            digest=ds["digest"],
+            source_type=ds["source_type"],
+            source=ds["source"],
+            schema=ds.get("schema"),
+            profile=ds.get("profile"),
+        ),
+        tuple(RunTag(t["key"], t.get("value", "")) for t in d.get("tags", []) or []),
+    )
+
+
+def series_from_json(d: dict[str, Any]) -> MetricSeries:
+    def floats(xs: Any) -> list[float] | None:
+        return None if xs is None else [float_from_json(x) for x in xs]
+
+    return MetricSeries(
+        run_id=d["run_id"],
+        key=d["key"],
+        steps=[int(x) for x in d.get("steps", [])],
+        timestamps=[int(x) for x in d.get("timestamps", [])],
+        values=floats(d.get("values", [])) or [],
+        mins=floats(d.get("mins")),
+        maxs=floats(d.get("maxs")),
+        total_points=int(d.get("total_points", 0)),
+    )
+
+
+# ---- model registry ---------------------------------------------------------------------
+
+
+def model_version_to_json(m: ModelVersion) -> dict[str, Any]:
+    return _drop_none(
+        {
+            "name": m.name,
+            "version": m.version,
+            "creation_timestamp": m.creation_timestamp,
+            "last_updated_timestamp": m.last_updated_timestamp,
+            "user_id": m.user_id,
+            "current_stage": m.current_stage,
+            "description": m.description,
+            "source": m.source,
+            "run_id": m.run_id,
+            "status": m.status,
+            "status_message": m.status_message,
+            "tags": _kv(m.tags),
+            "run_link": m.run_link,
+            "aliases": list(m.aliases),
+            "model_id": m.model_id,
+        }
+    )
+
+
+def registered_model_to_json(r: RegisteredModel) -> dict[str, Any]:
+    return _drop_none(
+        {
+            "name": r.name,
+            "creation_timestamp": r.creation_timestamp,
+            "last_updated_timestamp": r.last_updated_timestamp,
+            "description": r.description,
+            "latest_versions": [model_version_to_json(m) for m in r.latest_versions],
+            "tags": _kv(r.tags),
+            "aliases": [{"alias": a, "version": v} for a, v in r.aliases.items()],
+        }
+    )
+
+
+def model_version_from_json(d: dict[str, Any]) -> ModelVersion:
+    return ModelVersion(
+        name=d["name"],
+        version=str(d["version"]),
+        creation_timestamp=int(d.get("creation_timestamp", 0)),
+        last_updated_timestamp=int(d.get("last_updated_timestamp", 0)),
+        current_stage=d.get("current_stage", "None"),
+        description=d.get("description"),
+        user_id=d.get("user_id"),
+        source=d.get("source"),
+        run_id=d.get("run_id"),
+        run_link=d.get("run_link"),
+        status=d.get("status", "READY"),
+        status_message=d.get("status_message"),
+        model_id=d.get("model_id"),
+        tags=_tags_from_json(d.get("tags")),
+        aliases=[str(a) for a in d.get("aliases", []) or []],
+    )
+
+
+def registered_model_from_json(d: dict[str, Any]) -> RegisteredModel:
+    return RegisteredModel(
+        name=d["name"],
+        creation_timestamp=int(d.get("creation_timestamp", 0)),
+        last_updated_timestamp=int(d.get("last_updated_timestamp", 0)),
+        description=d.get("description"),
+        tags=_tags_from_json(d.get("tags")),
+        aliases={a["alias"]: str(a["version"]) for a in d.get("aliases", []) or []},
+        latest_versions=[model_version_from_json(m) for m in d.get("latest_versions", []) or []],
+    )
+
+
+# ---- logged models (MLflow 3) -----------------------------------------------------------
+
+
+def logged_model_to_json(m: LoggedModel) -> dict[str, Any]:
+    """A ``LoggedModel`` message: ``{"info": {...}, "data": {"params", "metrics"}}``."""
+    return {
+        "info": _drop_none(
+            {
+                "model_id": m.model_id,
+                "experiment_id": m.experiment_id,
+                "name": m.name,
+                "creation_timestamp_ms": m.creation_timestamp,
+                "last_updated_timestamp_ms": m.last_updated_timestamp,
+                "artifact_uri": m.artifact_location,
+                "status": m.status,
+                "model_type": m.model_type,
+                "source_run_id": m.source_run_id,
+                "status_message": m.status_message,
+                "tags": _kv(m.tags),
+            }
+        ),
+        "data": {
+            "params": _kv(m.params),
+            "metrics": [metric_to_json(x) for x in m.metrics],
+        },
+    }
+
+
+def logged_model_from_json(d: dict[str, Any]) -> LoggedModel:
+    info = d.get("info") or {}
+    data = d.get("data") or {}
+    return LoggedModel(
+        model_id=info["model_id"],
+        experiment_id=str(info.get("experiment_id", "")),
+        name=info.get("name", ""),
+        artifact_location=info.get("artifact_uri", ""),
+        creation_timestamp=int(info.get("creation_timestamp_ms", 0)),
+        last_updated_timestamp=int(info.get("last_updated_timestamp_ms", 0)),
+        status=info.get("status", "LOGGED_MODEL_PENDING"),
+        model_type=info.get("model_type"),
+        source_run_id=info.get("source_run_id"),
+        status_message=info.get("status_message"),
+        tags=_tags_from_json(info.get("tags")),
+        params={p["key"]: p.get("value", "") for p in data.get("params", []) or []},
+        metrics=[metric_from_json(x) for x in data.get("metrics", []) or []],
+    )
