@@ -1,0 +1,576 @@
+"""The fluent API a notebook user types: ``lt.start_run()``, ``lt.log_metric()`` and friends.
+
+Same names and meaning as MLflow's fluent API. State (tracking URI, active experiment, the stack
+of active runs) is per process; the client underneath does the work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from labtrack.client.context import NOTE_TAG, source_tags
+from labtrack.client.tracking_client import TrackingClient
+from labtrack.config import resolve_tracking_uri
+from labtrack.entities import (
+    Dataset,
+    DatasetInput,
+    Experiment,
+    Run,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from labtrack.errors import LabtrackException, invalid
+
+_EXPERIMENT_ID_ENV = ("LABTRACK_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_ID")
+_EXPERIMENT_NAME_ENV = ("LABTRACK_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_NAME")
+_RUN_ID_ENV = ("LABTRACK_RUN_ID", "MLFLOW_RUN_ID")
+
+_state_lock = threading.RLock()
+_tracking_uri: str | None = None
+_client: TrackingClient | None = None
+_active_experiment_id: str | None = None
+_run_stack: list[ActiveRun] = []
+_last_active_run_id: str | None = None
+
+
+def _env(names: Sequence[str]) -> str | None:
+    for name in names:
+        if os.environ.get(name):
+            return os.environ[name]
+    return None
+
+
+class ActiveRun(Run):
+    """A run started by ``start_run``; a context manager that ends it on exit."""
+
+    def __init__(self, run: Run) -> None:
+        super().__init__(run.info, run.data, run.inputs, run.outputs)
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            status = RunStatus.FINISHED
+        elif issubclass(exc_type, KeyboardInterrupt):
+            status = RunStatus.KILLED
+        else:
+            status = RunStatus.FAILED
+        end_run(status.value)
+
+    def __repr__(self) -> str:
+        return f"<ActiveRun: run_id={self.info.run_id!r}, run_name={self.info.run_name!r}>"
+
+    def _ipython_display_(self) -> None:
+        """``run`` as a cell's last expression shows the live run widget (in a kernel)."""
+        from IPython import get_ipython
+
+        if getattr(get_ipython(), "kernel", None) is None:
+            print(repr(self))
+            return
+        show(self)
+
+
+# ---- configuration ----------------------------------------------------------------------
+
+
+def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
+    """Where runs go: a database URI, a path, or a labtrack/MLflow server ``http(s)://`` URL."""
+    global _tracking_uri, _client
+    with _state_lock:
+        if _client is not None:
+            _client.flush()
+        _tracking_uri = resolve_tracking_uri(os.fspath(uri))
+        _client = None
+
+
+def get_tracking_uri() -> str:
+    return resolve_tracking_uri(_tracking_uri)
+
+
+def is_tracking_uri_set() -> bool:
+    return _tracking_uri is not None or any(
+        os.environ.get(n) for n in ("LABTRACK_TRACKING_URI", "MLFLOW_TRACKING_URI")
+    )
+
+
+def client() -> TrackingClient:
+    """The client the fluent API uses (created on first use)."""
+    global _client
+    if _client is None:
+        with _state_lock:
+            if _client is None:
+                _client = TrackingClient(_tracking_uri)
+    return _client
+
+
+MlflowClient = TrackingClient
+
+
+# ---- experiments ------------------------------------------------------------------------
+
+
+def set_experiment(
+    experiment_name: str | None = None, experiment_id: str | None = None
+) -> Experiment:
+    """Make an experiment active, creating it by name if needed."""
+    global _active_experiment_id
+    if (experiment_name is None) == (experiment_id is None):
+        raise invalid("Give exactly one of experiment_name or experiment_id.")
+    c = client()
+    if experiment_id is not None:
+        exp = c.get_experiment(str(experiment_id))
+    else:
+        assert experiment_name is not None
+        found = c.get_experiment_by_name(experiment_name)
+        if found is None:
+            try:
+                c.create_experiment(experiment_name)
+            except LabtrackException as exc:
+                # Another process created it first: fine.
+                if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                    raise
+            found = c.get_experiment_by_name(experiment_name)
+        assert found is not None
+        exp = found
+    if exp.lifecycle_stage != "active":
+        raise invalid(
+            f"Cannot set a deleted experiment {exp.name!r} as the active experiment. "
+            "Restore it first or choose another name."
+        )
+    _active_experiment_id = exp.experiment_id
+    return exp
+
+
+def create_experiment(
+    name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None
+) -> str:
+    return client().create_experiment(name, artifact_location, tags)
+
+
+def get_experiment(experiment_id: str) -> Experiment:
+    return client().get_experiment(experiment_id)
+
+
+def get_experiment_by_name(name: str) -> Experiment | None:
+    return client().get_experiment_by_name(name)
+
+
+def search_experiments(
+    view_type: ViewType | str = ViewType.ACTIVE_ONLY,
+    max_results: int | None = None,
+    filter_string: str | None = None,
+    order_by: list[str] | None = None,
+) -> list[Experiment]:
+    c = client()
+    out: list[Experiment] = []
+    token = None
+    while True:
+        page = c.search_experiments(view_type, 1000, filter_string, order_by, token)
+        out.extend(page.items)
+        token = page.token
+        if not token or (max_results is not None and len(out) >= max_results):
+            break
+    return out if max_results is None else out[:max_results]
+
+
+def delete_experiment(experiment_id: str) -> None:
+    client().delete_experiment(experiment_id)
+
+
+def set_experiment_tag(key: str, value: Any) -> None:
+    client().set_experiment_tag(_experiment_id(), key, value)
+
+
+def set_experiment_tags(tags: dict[str, Any]) -> None:
+    for key, value in tags.items():
+        set_experiment_tag(key, value)
+
+
+def _experiment_id() -> str:
+    if _active_experiment_id is not None:
+        return _active_experiment_id
+    env_id = _env(_EXPERIMENT_ID_ENV)
+    if env_id:
+        return env_id
+    env_name = _env(_EXPERIMENT_NAME_ENV)
+    if env_name:
+        return set_experiment(env_name).experiment_id
+    return "0"
+
+
+# ---- runs -------------------------------------------------------------------------------
+
+
+def start_run(
+    run_id: str | None = None,
+    experiment_id: str | None = None,
+    run_name: str | None = None,
+    nested: bool = False,
+    parent_run_id: str | None = None,
+    tags: dict[str, Any] | None = None,
+    description: str | None = None,
+    log_system_metrics: bool | None = None,
+) -> ActiveRun:
+    """Start a run (or resume ``run_id``) and make it active; use it in a ``with`` block."""
+    global _last_active_run_id
+    del log_system_metrics  # accepted for MLflow compatibility; not collected yet
+    c = client()
+    with _state_lock:
+        if _run_stack and not nested and parent_run_id is None:
+            raise LabtrackException(
+                f"Run with UUID {_run_stack[-1].info.run_id} is already active. To start a "
+                "nested run, call start_run with nested=True.",
+                "INVALID_PARAMETER_VALUE",
+            )
+        run_id = run_id or (None if _run_stack else _env(_RUN_ID_ENV))
+        if run_id:
+            run = c.get_run(run_id)
+            if run.info.lifecycle_stage != "active":
+                raise invalid(f"Cannot start run with ID {run_id}: it is deleted.")
+            c.update_run(run_id, status=RunStatus.RUNNING.value, name=run_name)
+            for key, value in (tags or {}).items():
+                c.set_tag(run_id, key, value)
+            run = c.get_run(run_id)
+        else:
+            all_tags: dict[str, Any] = dict(source_tags())
+            parent = parent_run_id or (
+                _run_stack[-1].info.run_id if _run_stack and nested else None
+            )
+            if parent:
+                all_tags["mlflow.parentRunId"] = parent
+            if description:
+                all_tags[NOTE_TAG] = description
+            all_tags.update(tags or {})
+            exp_id = str(experiment_id) if experiment_id is not None else _experiment_id()
+            run = c.create_run(exp_id, tags=all_tags, run_name=run_name)
+        active = ActiveRun(run)
+        _run_stack.append(active)
+        _last_active_run_id = active.info.run_id
+        return active
+
+
+def end_run(status: str = "FINISHED") -> None:
+    """End the active run: flush its queued metrics, then mark it ``status``."""
+    with _state_lock:
+        if not _run_stack:
+            return
+        run = _run_stack.pop()
+    client().set_terminated(run.info.run_id, status)
+
+
+def active_run() -> ActiveRun | None:
+    return _run_stack[-1] if _run_stack else None
+
+
+def last_active_run() -> Run | None:
+    if _run_stack:
+        return get_run(_run_stack[-1].info.run_id)
+    return get_run(_last_active_run_id) if _last_active_run_id else None
+
+
+def _run_id() -> str:
+    if _run_stack:
+        return _run_stack[-1].info.run_id
+    # MLflow starts a run implicitly on the first log call; so do we.
+    return start_run().info.run_id
+
+
+def get_run(run_id: str) -> Run:
+    return client().get_run(run_id)
+
+
+def delete_run(run_id: str) -> None:
+    client().delete_run(run_id)
+
+
+def flush() -> None:
+    """Block until every metric point logged so far is written; raise if any could not be."""
+    if _client is not None:
+        _client.flush()
+
+
+# ---- logging ----------------------------------------------------------------------------
+
+
+def log_metric(
+    key: str,
+    value: float,
+    step: int | None = None,
+    timestamp: int | None = None,
+    synchronous: bool | None = None,
+    run_id: str | None = None,
+) -> None:
+    """Queue a metric point for the active run; never blocks the training loop."""
+    if run_id is None:
+        run_id = _run_stack[-1].info.run_id if _run_stack else _run_id()
+    (_client or client()).log_metric(run_id, key, value, timestamp, step, bool(synchronous))
+
+
+def log_metrics(
+    metrics: dict[str, float],
+    step: int | None = None,
+    timestamp: int | None = None,
+    synchronous: bool | None = None,
+    run_id: str | None = None,
+) -> None:
+    rid = run_id or _run_id()
+    ts = int(time.time() * 1000) if timestamp is None else timestamp
+    c = client()
+    for key, value in metrics.items():
+        c.log_metric(rid, key, value, ts, step, bool(synchronous))
+
+
+def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
+    return client().log_param(_run_id(), key, value)
+
+
+def log_params(params: dict[str, Any], synchronous: bool | None = None) -> None:
+    rid = _run_id()
+    items = list(params.items())
+    for i in range(0, len(items), 100):
+        client().log_batch(rid, params=items[i : i + 100])
+
+
+def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
+    client().set_tag(_run_id(), key, value)
+
+
+def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> None:
+    rid = _run_id()
+    items = list(tags.items())
+    for i in range(0, len(items), 100):
+        client().log_batch(rid, tags=items[i : i + 100])
+
+
+def delete_tag(key: str) -> None:
+    client().delete_tag(_run_id(), key)
+
+
+def log_input(dataset: Any, context: str | None = None, tags: dict[str, str] | None = None) -> None:
+    """Record a dataset the run used: a labtrack/MLflow dataset object or a ``Dataset``."""
+    ds = dataset if isinstance(dataset, Dataset) else _as_dataset(dataset)
+    all_tags = dict(tags or {})
+    if context:
+        all_tags["mlflow.data.context"] = context
+    client().log_inputs(
+        _run_id(), [DatasetInput(ds, tuple(RunTag(k, v) for k, v in all_tags.items()))]
+    )
+
+
+def _as_dataset(obj: Any) -> Dataset:
+    for attr in ("name", "digest"):
+        if not hasattr(obj, attr):
+            raise invalid(f"log_input expects a dataset with a name and digest, not {obj!r}.")
+    source = getattr(obj, "source", "")
+    return Dataset(
+        name=obj.name,
+        digest=obj.digest,
+        source_type=getattr(source, "_get_source_type", lambda: "unknown")(),
+        source=source.to_json() if hasattr(source, "to_json") else str(source),
+        schema=json.dumps(obj.schema.to_dict()) if getattr(obj, "schema", None) else None,
+        profile=json.dumps(obj.profile) if getattr(obj, "profile", None) else None,
+    )
+
+
+def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    client().log_artifact(_run_id(), os.fspath(local_path), artifact_path)
+
+
+def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    client().log_artifacts(_run_id(), os.fspath(local_dir), artifact_path)
+
+
+def get_artifact_uri(artifact_path: str | None = None) -> str:
+    uri = get_run(_run_id()).info.artifact_uri
+    return posixpath.join(uri, artifact_path) if artifact_path else uri
+
+
+def log_text(text: str, artifact_file: str) -> None:
+    client().log_bytes(_run_id(), text.encode("utf-8"), artifact_file)
+
+
+def log_dict(dictionary: Any, artifact_file: str) -> None:
+    """As JSON, or as YAML when ``artifact_file`` ends in .yaml/.yml."""
+    if artifact_file.endswith((".yaml", ".yml")):
+        import yaml
+
+        text = yaml.safe_dump(dictionary, sort_keys=False)
+    else:
+        text = json.dumps(dictionary, indent=2, default=str)
+    log_text(text, artifact_file)
+
+
+def log_figure(figure: Any, artifact_file: str, *, save_kwargs: dict | None = None) -> None:
+    """A matplotlib, plotly or Altair figure; the format follows the file extension."""
+    import io
+
+    kind = type(figure).__module__.split(".")[0]
+    buf = io.BytesIO()
+    if kind == "matplotlib":
+        figure.savefig(buf, format=artifact_file.rsplit(".", 1)[-1], **(save_kwargs or {}))
+        client().log_bytes(_run_id(), buf.getvalue(), artifact_file)
+    elif kind == "plotly":
+        if artifact_file.endswith(".html"):
+            # Plotly's HTML embeds its library, so the file also works offline.
+            log_text(figure.to_html(include_plotlyjs=True), artifact_file)
+        else:
+            client().log_bytes(
+                _run_id(), figure.to_image(format=artifact_file.rsplit(".", 1)[-1]), artifact_file
+            )
+    elif kind == "altair":
+        if artifact_file.endswith(".json"):
+            log_text(figure.to_json(), artifact_file)
+        else:
+            figure.save(buf, format=artifact_file.rsplit(".", 1)[-1])
+            client().log_bytes(_run_id(), buf.getvalue(), artifact_file)
+    else:
+        raise invalid(f"log_figure supports matplotlib, plotly and Altair figures, not {kind}.")
+
+
+def log_image(image: Any, artifact_file: str) -> None:
+    """A PIL image or a numpy array (HxW, HxWx3, HxWx4; uint8, or floats in [0, 1])."""
+    import io
+
+    buf = io.BytesIO()
+    fmt = artifact_file.rsplit(".", 1)[-1].upper().replace("JPG", "JPEG")
+    if hasattr(image, "save") and hasattr(image, "mode"):
+        image.save(buf, format=fmt)
+    else:
+        import numpy as np
+
+        arr = np.asarray(image)
+        if arr.dtype.kind == "f":
+            if arr.min() < 0 or arr.max() > 1:
+                raise invalid("Float images must have values in [0, 1].")
+            arr = (arr * 255).round().astype(np.uint8)
+        if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)):
+            raise invalid(f"Unsupported image shape {arr.shape}: HxW, HxWx3 or HxWx4.")
+        try:
+            from PIL import Image
+        except ImportError:
+            import matplotlib.pyplot as plt
+
+            plt.imsave(
+                buf, arr.squeeze(), format=fmt.lower(), cmap="gray" if arr.ndim == 2 else None
+            )
+        else:
+            Image.fromarray(arr.squeeze() if arr.ndim == 3 and arr.shape[2] == 1 else arr).save(
+                buf, format=fmt
+            )
+    client().log_bytes(_run_id(), buf.getvalue(), artifact_file)
+
+
+def log_table(data: Any, artifact_file: str) -> None:
+    """A dict of columns or a DataFrame, stored as MLflow does: JSON ``{columns, data}``."""
+    if artifact_file.rsplit(".", 1)[-1] != "json":
+        raise invalid("log_table writes JSON: artifact_file must end with .json.")
+    if isinstance(data, dict):
+        columns = list(data)
+        rows = [list(r) for r in zip(*data.values(), strict=True)]
+    elif hasattr(data, "columns") and hasattr(data, "values"):
+        columns = [str(c) for c in data.columns]
+        rows = data.astype(object).values.tolist()
+    else:
+        raise invalid("log_table expects a dict of columns or a pandas DataFrame.")
+    log_text(json.dumps({"columns": columns, "data": rows}, default=str), artifact_file)
+
+
+# ---- search -----------------------------------------------------------------------------
+
+
+def search_runs(
+    experiment_ids: Sequence[str] | None = None,
+    filter_string: str = "",
+    run_view_type: ViewType | str = ViewType.ACTIVE_ONLY,
+    max_results: int = 100_000,
+    order_by: list[str] | None = None,
+    output_format: str = "pandas",
+    search_all_experiments: bool = False,
+    experiment_names: Sequence[str] | None = None,
+) -> Any:
+    """Runs matching a filter, as a pandas DataFrame (default) or a list of ``Run``."""
+    c = client()
+    c.flush()
+    if experiment_names:
+        ids = []
+        for name in experiment_names:
+            exp = c.get_experiment_by_name(name)
+            if exp is not None:
+                ids.append(exp.experiment_id)
+        experiment_ids = ids
+    elif search_all_experiments and not experiment_ids:
+        experiment_ids = [e.experiment_id for e in search_experiments(view_type=ViewType.ALL)]
+    elif not experiment_ids:
+        experiment_ids = [_experiment_id()]
+    runs: list[Run] = []
+    token = None
+    while len(runs) < max_results:
+        page = c.search_runs(
+            list(experiment_ids),
+            filter_string,
+            run_view_type,
+            min(50_000, max_results - len(runs)),
+            order_by,
+            token,
+        )
+        runs.extend(page.items)
+        token = page.token
+        if not token:
+            break
+    if output_format == "list":
+        return runs
+    if output_format != "pandas":
+        raise invalid(f"Unsupported output_format {output_format!r}: 'pandas' or 'list'.")
+    from labtrack.client.frames import runs_to_dataframe
+
+    return runs_to_dataframe(runs)
+
+
+# ---- models -------------------------------------------------------------------------------
+
+
+def register_model(
+    model_uri: str,
+    name: str,
+    await_registration_for: int = 300,
+    *,
+    tags: dict[str, Any] | None = None,
+) -> Any:
+    """Register ``model_uri`` (``runs:/<run>/<path>``, ``models:/<model_id>``...) as a new
+    version of the registered model ``name`` (created if needed); the ``ModelVersion``."""
+    from labtrack.models.logging import register_model as _register
+
+    return _register(model_uri, name, tags=tags, await_registration_for=await_registration_for)
+
+
+# ---- notebook widgets (ipywidgets and Altair load on first use) ----------------------------
+
+
+def show(obj: Any = None, **kwargs: Any) -> None:
+    """Display a live run widget under the cell (a run or run id; default: the active run),
+    a comparison (a list of runs) or an Altair chart (rendered offline)."""
+    from labtrack.widgets import show as _show
+
+    _show(obj, **kwargs)
+
+
+def compare(runs_or_ids: Any, **kwargs: Any) -> Any:
+    """A widget comparing runs: metric curves, param differences, ``.best_run``."""
+    from labtrack.widgets import compare as _compare
+
+    return _compare(runs_or_ids, **kwargs)
+
+
+def runs_table(experiment: Any = None, **kwargs: Any) -> Any:
+    """A widget listing an experiment's runs: filter, sort, ``.selected_runs``."""
+    from labtrack.widgets import runs_table as _runs_table
+
+    return _runs_table(experiment, **kwargs)

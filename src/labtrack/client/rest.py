@@ -1,0 +1,812 @@
+"""The REST transport: the service's methods, spoken over MLflow's REST API.
+
+Works against a labtrack server (``http://host:8888/labtrack``, a JupyterHub service) and, for
+the MLflow subset, against an MLflow tracking server. Stdlib HTTP only (keeps ``import labtrack``
+light); one keep-alive connection per thread; idempotent retries with backoff on 429/5xx and
+connection errors (the server drops duplicate metric points, so a retried batch is harmless).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import posixpath
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+from labtrack import wire
+from labtrack.entities import (
+    DatasetInput,
+    Experiment,
+    LoggedModel,
+    Metric,
+    MetricSeries,
+    ModelVersion,
+    PagedList,
+    RegisteredModel,
+    Run,
+    RunInfo,
+    ViewType,
+)
+from labtrack.errors import LabtrackException
+
+TOKEN_ENVS = ("LABTRACK_TRACKING_TOKEN", "MLFLOW_TRACKING_TOKEN", "JUPYTERHUB_API_TOKEN")
+_RETRY_STATUS = {408, 429, 500, 502, 503, 504}
+_MAX_BATCH_METRICS = 1000
+
+
+def _token() -> str | None:
+    for env in TOKEN_ENVS:
+        if os.environ.get(env):
+            return os.environ[env]
+    return None
+
+
+class RestBackend:
+    """Same method names and meaning as ``labtrack.service.tracking.TrackingService``."""
+
+    def __init__(self, uri: str, token: str | None = None, retries: int = 5) -> None:
+        parts = urlsplit(uri)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise LabtrackException(f"Not an http(s) URL: {uri!r}", "INVALID_PARAMETER_VALUE")
+        self.uri = uri.rstrip("/")
+        self._scheme = parts.scheme
+        self._host = parts.hostname
+        self._port = parts.port
+        self._base = parts.path.rstrip("/")
+        self._token = token if token is not None else _token()
+        self._retries = retries
+        self._local = threading.local()
+        self.registry = RestRegistry(self)
+        self.logged_models = RestLoggedModels(self)
+
+    # ---- HTTP ---------------------------------------------------------------------------
+
+    def _connection(self) -> http.client.HTTPConnection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            cls = (
+                http.client.HTTPSConnection
+                if self._scheme == "https"
+                else http.client.HTTPConnection
+            )
+            conn = cls(self._host, self._port, timeout=120)
+            self._local.conn = conn
+        return conn
+
+    def _headers(self, content_type: str | None) -> dict[str, str]:
+        headers = {"Accept": "application/json", "User-Agent": "labtrack"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        return headers
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: dict[str, Any] | None = None,
+        raw: bytes | None = None,
+    ) -> Any:
+        """One API call: JSON in, JSON out, MLflow errors raised as ``LabtrackException``."""
+        url = self._base + path
+        if query:
+            url += "?" + urlencode(
+                [(k, v) for k, v in _flatten(query) if v is not None], doseq=True
+            )
+        payload: bytes | None = raw
+        content_type = "application/octet-stream" if raw is not None else None
+        if body is not None:
+            payload = json.dumps(body).encode()
+            content_type = "application/json"
+        elif method in ("POST", "PATCH", "DELETE") and raw is None:
+            payload, content_type = b"{}", "application/json"
+        delay = 0.2
+        for attempt in range(self._retries + 1):
+            try:
+                conn = self._connection()
+                conn.request(method, url, body=payload, headers=self._headers(content_type))
+                resp = conn.getresponse()
+                data = resp.read()
+            except (OSError, http.client.HTTPException) as exc:
+                self._local.conn = None
+                if attempt == self._retries:
+                    raise LabtrackException(
+                        f"Cannot reach the tracking server at {self.uri}: {exc}",
+                        "TEMPORARILY_UNAVAILABLE",
+                    ) from exc
+            else:
+                if resp.status < 300:
+                    if not data:
+                        return {}
+                    ctype = resp.getheader("Content-Type", "")
+                    return json.loads(data) if "json" in ctype else data
+                if resp.status not in _RETRY_STATUS or attempt == self._retries:
+                    raise _error(resp.status, data, method, url)
+            time.sleep(delay)
+            delay = min(delay * 2, 10)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _get(self, rpc: str, **query: Any) -> Any:
+        return self.request("GET", f"/api/2.0/mlflow/{rpc}", query=query)
+
+    def _post(self, rpc: str, **body: Any) -> Any:
+        return self.request(
+            "POST", f"/api/2.0/mlflow/{rpc}", {k: v for k, v in body.items() if v is not None}
+        )
+
+    # ---- experiments --------------------------------------------------------------------
+
+    def create_experiment(
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> str:
+        tag_list = [{"key": k, "value": v} for k, v in (tags or {}).items()]
+        return str(
+            self._post(
+                "experiments/create",
+                name=name,
+                artifact_location=artifact_location,
+                tags=tag_list,
+            )["experiment_id"]
+        )
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return wire.experiment_from_json(
+            self._get("experiments/get", experiment_id=experiment_id)["experiment"]
+        )
+
+    def get_experiment_by_name(self, name: str) -> Experiment:
+        return wire.experiment_from_json(
+            self._get("experiments/get-by-name", experiment_name=name)["experiment"]
+        )
+
+    def search_experiments(
+        self,
+        view_type: Any = None,
+        max_results: int | None = None,
+        filter_string: str | None = None,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        vt = view_type.value if isinstance(view_type, ViewType) else view_type
+        resp = self._post(
+            "experiments/search",
+            view_type=vt,
+            max_results=max_results,
+            filter=filter_string,
+            order_by=order_by or None,
+            page_token=page_token,
+        )
+        return PagedList(
+            [wire.experiment_from_json(e) for e in resp.get("experiments", [])],
+            resp.get("next_page_token"),
+        )
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self._post("experiments/delete", experiment_id=experiment_id)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self._post("experiments/restore", experiment_id=experiment_id)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        self._post("experiments/update", experiment_id=experiment_id, new_name=new_name)
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        self._post(
+            "experiments/set-experiment-tag", experiment_id=experiment_id, key=key, value=value
+        )
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        self._post("experiments/delete-experiment-tag", experiment_id=experiment_id, key=key)
+
+    # ---- runs ---------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment_id: str | None = None,
+        user_id: str | None = None,
+        start_time: int | None = None,
+        tags: dict[str, str] | None = None,
+        run_name: str | None = None,
+    ) -> Run:
+        resp = self._post(
+            "runs/create",
+            experiment_id=experiment_id,
+            user_id=user_id,
+            start_time=start_time if start_time is not None else int(time.time() * 1000),
+            tags=[{"key": k, "value": v} for k, v in (tags or {}).items()],
+            run_name=run_name,
+        )
+        return wire.run_from_json(resp["run"])
+
+    def get_run(self, run_id: str) -> Run:
+        return wire.run_from_json(self._get("runs/get", run_id=run_id)["run"])
+
+    def update_run(
+        self,
+        run_id: str,
+        status: str | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo:
+        resp = self._post(
+            "runs/update",
+            run_id=run_id,
+            run_uuid=run_id,
+            status=status,
+            end_time=end_time,
+            run_name=run_name,
+        )
+        return wire.run_info_from_json(resp["run_info"])
+
+    def delete_run(self, run_id: str) -> None:
+        self._post("runs/delete", run_id=run_id)
+
+    def restore_run(self, run_id: str) -> None:
+        self._post("runs/restore", run_id=run_id)
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Iterable[tuple[str, object]] = (),
+        tags: Iterable[tuple[str, object]] = (),
+    ) -> None:
+        self._post(
+            "runs/log-batch",
+            run_id=run_id,
+            metrics=[wire.metric_to_json(m) for m in metrics],
+            params=[{"key": k, "value": str(v)} for k, v in params],
+            tags=[{"key": k, "value": str(v)} for k, v in tags],
+        )
+
+    def log_series(self, run_id: str, series: dict[Any, Any]) -> None:
+        """The batching queue's write: columns -> MLflow-sized log-batch requests."""
+        metrics: list[Metric] = []
+        for (key, model_id, ds_name, ds_digest), points in series.items():
+            for step, ts, value in zip(
+                points.steps.tolist(),
+                points.timestamps.tolist(),
+                points.values.tolist(),
+                strict=True,
+            ):
+                metrics.append(Metric(key, value, ts, step, model_id, ds_name, ds_digest))
+        for i in range(0, len(metrics), _MAX_BATCH_METRICS):
+            self.log_batch(run_id, metrics[i : i + _MAX_BATCH_METRICS])
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self._post("runs/delete-tag", run_id=run_id, key=key)
+
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        self._post(
+            "runs/log-inputs",
+            run_id=run_id,
+            datasets=[
+                {
+                    "tags": [{"key": t.key, "value": t.value} for t in d.tags],
+                    "dataset": {
+                        k: v
+                        for k, v in {
+                            "name": d.dataset.name,
+                            "digest": d.dataset.digest,
+                            "source_type": d.dataset.source_type,
+                            "source": d.dataset.source,
+                            "schema": d.dataset.schema,
+                            "profile": d.dataset.profile,
+                        }.items()
+                        if v is not None
+                    },
+                }
+                for d in datasets
+            ],
+        )
+
+    # ---- reading ------------------------------------------------------------------------
+
+    def get_metric_history(
+        self,
+        run_id: str,
+        metric_key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        if max_results is not None:
+            resp = self._get(
+                "metrics/get-history",
+                run_id=run_id,
+                metric_key=metric_key,
+                max_results=max_results,
+                page_token=page_token,
+            )
+            return PagedList(
+                [wire.metric_from_json(m) for m in resp.get("metrics", [])],
+                resp.get("next_page_token"),
+            )
+        items: list[Metric] = []
+        token = page_token
+        while True:
+            resp = self._get(
+                "metrics/get-history", run_id=run_id, metric_key=metric_key, page_token=token
+            )
+            items.extend(wire.metric_from_json(m) for m in resp.get("metrics", []))
+            token = resp.get("next_page_token")
+            if not token:
+                return PagedList(items, None)
+
+    def get_metric_series(
+        self,
+        run_id: str,
+        metric_key: str,
+        max_points: int | None = 2000,
+        x: str = "step",
+        x_min: float | None = None,
+        x_max: float | None = None,
+    ) -> MetricSeries:
+        resp = self.request(
+            "GET",
+            "/api/labtrack/metrics/series",
+            query={
+                "run_ids": [run_id],
+                "metric_key": metric_key,
+                "max_points": max_points,
+                "x": x,
+                "x_min": x_min,
+                "x_max": x_max,
+            },
+        )
+        return wire.series_from_json(resp["series"][0])
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        run_view_type: Any = None,
+        max_results: int | None = None,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        vt = run_view_type.value if isinstance(run_view_type, ViewType) else run_view_type
+        resp = self._post(
+            "runs/search",
+            experiment_ids=list(experiment_ids),
+            filter=filter_string or None,
+            run_view_type=vt,
+            max_results=max_results,
+            order_by=order_by or None,
+            page_token=page_token,
+        )
+        return PagedList(
+            [wire.run_from_json(r) for r in resp.get("runs", [])], resp.get("next_page_token")
+        )
+
+    def changes_since(self, cursor: int | None, limit: int = 1000) -> tuple[int, list[dict]]:
+        resp = self.request(
+            "GET", "/api/labtrack/changes", query={"cursor": cursor, "limit": limit}
+        )
+        return int(resp["cursor"]), resp.get("changes", [])
+
+    # ---- artifacts (mlflow-artifacts routes) ----------------------------------------------
+
+    def _artifact_path(self, run: Run, path: str | None) -> str:
+        from labtrack.artifacts.paths import join_relpath
+        from labtrack.artifacts.uris import uri_to_relpath
+
+        return join_relpath(uri_to_relpath(run.info.artifact_uri), path)
+
+    def log_artifact(self, run: Run, local_path: str, artifact_path: str | None = None) -> None:
+        dest = self._artifact_path(
+            run, posixpath.join(artifact_path or "", os.path.basename(local_path))
+        )
+        with open(local_path, "rb") as f:
+            data = f.read()
+        self.request("PUT", "/api/2.0/mlflow-artifacts/artifacts/" + quote(dest), raw=data)
+
+    def log_artifacts(self, run: Run, local_dir: str, artifact_path: str | None = None) -> None:
+        for folder, _dirs, files in os.walk(local_dir):
+            rel = os.path.relpath(folder, local_dir)
+            sub = posixpath.join(
+                artifact_path or "", "" if rel == "." else rel.replace(os.sep, "/")
+            )
+            for name in sorted(files):
+                self.log_artifact(run, os.path.join(folder, name), sub or None)
+
+    def list_artifacts(self, run: Run, path: str | None = None) -> list[Any]:
+        from labtrack.artifacts.store import FileInfo
+
+        resp = self.request(
+            "GET",
+            "/api/2.0/mlflow-artifacts/artifacts",
+            query={"path": self._artifact_path(run, path)},
+        )
+        return [
+            FileInfo(
+                posixpath.join(path or "", f["path"]), bool(f.get("is_dir")), f.get("file_size")
+            )
+            for f in resp.get("files", [])
+        ]
+
+    def download_artifacts(self, run: Run, path: str, dst: str) -> str:
+        entries = self.list_artifacts(run, path) if path is not None else []
+        is_dir = bool(entries) or not path
+        if not is_dir:
+            target = os.path.join(dst, posixpath.basename(path))
+            data = self.request(
+                "GET",
+                "/api/2.0/mlflow-artifacts/artifacts/" + quote(self._artifact_path(run, path)),
+            )
+            os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+            with open(target, "wb") as f:
+                f.write(data if isinstance(data, bytes) else json.dumps(data).encode())
+            return target
+        target = os.path.join(dst, posixpath.basename(path)) if path else dst
+        os.makedirs(target, exist_ok=True)
+        for entry in entries:
+            if entry.is_dir:
+                self.download_artifacts(run, entry.path, target)
+            else:
+                self.download_artifacts(run, entry.path, target)
+        return target
+
+    # ---- artifacts by path relative to the artifact root (model packages) ----------------
+
+    def list_relpath(self, rel: str) -> list[Any]:
+        from labtrack.artifacts.store import FileInfo
+
+        resp = self.request("GET", "/api/2.0/mlflow-artifacts/artifacts", query={"path": rel})
+        return [
+            FileInfo(f["path"], bool(f.get("is_dir")), f.get("file_size"))
+            for f in resp.get("files", [])
+        ]
+
+    def download_relpath(self, rel: str, dst: str) -> str:
+        """Copy the file or directory ``rel`` into ``dst``; the local path created."""
+        entries = self.list_relpath(rel) if rel else []
+        name = posixpath.basename(rel.rstrip("/"))
+        target = os.path.join(dst, name) if name else dst
+        if not entries:
+            try:
+                data = self.request(
+                    "GET", "/api/2.0/mlflow-artifacts/artifacts/" + quote(rel), raw=None
+                )
+            except LabtrackException as exc:
+                if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                    os.makedirs(target, exist_ok=True)  # an empty or missing directory
+                    return target
+                raise
+            os.makedirs(dst, exist_ok=True)
+            with open(target, "wb") as f:
+                f.write(data if isinstance(data, bytes) else json.dumps(data).encode())
+            return target
+        os.makedirs(target, exist_ok=True)
+        for entry in entries:
+            self.download_relpath(posixpath.join(rel, entry.path), target)
+        return target
+
+    def upload_dir(self, local_dir: str, rel: str) -> None:
+        for folder, _dirs, files in os.walk(local_dir):
+            sub = os.path.relpath(folder, local_dir)
+            sub = "" if sub == "." else sub.replace(os.sep, "/")
+            for name in sorted(files):
+                dest = posixpath.join(rel, sub, name) if sub else posixpath.join(rel, name)
+                with open(os.path.join(folder, name), "rb") as f:
+                    data = f.read()
+                self.request("PUT", "/api/2.0/mlflow-artifacts/artifacts/" + quote(dest), raw=data)
+
+
+class RestRegistry:
+    """``RegistryService``'s methods over MLflow's registry REST routes."""
+
+    def __init__(self, backend: RestBackend) -> None:
+        self._b = backend
+
+    def _call(self, method: str, rpc: str, **fields: Any) -> Any:
+        fields = {k: v for k, v in fields.items() if v is not None}
+        path = f"/api/2.0/mlflow/{rpc}"
+        if method == "GET":
+            return self._b.request("GET", path, query=fields)
+        return self._b.request(method, path, fields)
+
+    @staticmethod
+    def _model(resp: Any) -> RegisteredModel:
+        return wire.registered_model_from_json(resp["registered_model"])
+
+    @staticmethod
+    def _version(resp: Any) -> ModelVersion:
+        return wire.model_version_from_json(resp["model_version"])
+
+    def create_registered_model(
+        self, name: str, tags: dict[str, str] | None = None, description: str | None = None
+    ) -> RegisteredModel:
+        return self._model(
+            self._call(
+                "POST",
+                "registered-models/create",
+                name=name,
+                tags=[{"key": k, "value": v} for k, v in (tags or {}).items()],
+                description=description,
+            )
+        )
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        return self._model(self._call("GET", "registered-models/get", name=name))
+
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        return self._model(
+            self._call("POST", "registered-models/rename", name=name, new_name=new_name)
+        )
+
+    def update_registered_model(self, name: str, description: str | None) -> RegisteredModel:
+        return self._model(
+            self._call("PATCH", "registered-models/update", name=name, description=description)
+        )
+
+    def delete_registered_model(self, name: str) -> None:
+        self._call("DELETE", "registered-models/delete", name=name)
+
+    def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
+        self._call("POST", "registered-models/set-tag", name=name, key=key, value=value)
+
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        self._call("DELETE", "registered-models/delete-tag", name=name, key=key)
+
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int | None = None,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        resp = self._call(
+            "GET",
+            "registered-models/search",
+            filter=filter_string or None,
+            max_results=max_results,
+            order_by=order_by or None,
+            page_token=page_token,
+        )
+        return PagedList(
+            [wire.registered_model_from_json(m) for m in resp.get("registered_models", [])],
+            resp.get("next_page_token"),
+        )
+
+    def get_latest_versions(
+        self, name: str, stages: Sequence[str] | None = None
+    ) -> list[ModelVersion]:
+        resp = self._call(
+            "POST", "registered-models/get-latest-versions", name=name, stages=list(stages or [])
+        )
+        return [wire.model_version_from_json(m) for m in resp.get("model_versions", [])]
+
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: dict[str, str] | None = None,
+        run_link: str | None = None,
+        description: str | None = None,
+        user_id: str | None = None,
+        model_id: str | None = None,
+    ) -> ModelVersion:
+        del user_id  # the server records the authenticated user
+        return self._version(
+            self._call(
+                "POST",
+                "model-versions/create",
+                name=name,
+                source=source,
+                run_id=run_id,
+                tags=[{"key": k, "value": v} for k, v in (tags or {}).items()],
+                run_link=run_link,
+                description=description,
+                model_id=model_id,
+            )
+        )
+
+    def get_model_version(self, name: str, version: object) -> ModelVersion:
+        return self._version(
+            self._call("GET", "model-versions/get", name=name, version=str(version))
+        )
+
+    def update_model_version(
+        self, name: str, version: object, description: str | None
+    ) -> ModelVersion:
+        return self._version(
+            self._call(
+                "PATCH",
+                "model-versions/update",
+                name=name,
+                version=str(version),
+                description=description,
+            )
+        )
+
+    def delete_model_version(self, name: str, version: object) -> None:
+        self._call("DELETE", "model-versions/delete", name=name, version=str(version))
+
+    def transition_model_version_stage(
+        self, name: str, version: object, stage: str, archive_existing_versions: bool = False
+    ) -> ModelVersion:
+        return self._version(
+            self._call(
+                "POST",
+                "model-versions/transition-stage",
+                name=name,
+                version=str(version),
+                stage=stage,
+                archive_existing_versions=bool(archive_existing_versions),
+            )
+        )
+
+    def get_model_version_download_uri(self, name: str, version: object) -> str:
+        resp = self._call("GET", "model-versions/get-download-uri", name=name, version=str(version))
+        return str(resp.get("artifact_uri", ""))
+
+    def set_model_version_tag(self, name: str, version: object, key: str, value: str) -> None:
+        self._call(
+            "POST", "model-versions/set-tag", name=name, version=str(version), key=key, value=value
+        )
+
+    def delete_model_version_tag(self, name: str, version: object, key: str) -> None:
+        self._call("DELETE", "model-versions/delete-tag", name=name, version=str(version), key=key)
+
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int | None = None,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        resp = self._call(
+            "GET",
+            "model-versions/search",
+            filter=filter_string or None,
+            max_results=max_results,
+            order_by=order_by or None,
+            page_token=page_token,
+        )
+        return PagedList(
+            [wire.model_version_from_json(m) for m in resp.get("model_versions", [])],
+            resp.get("next_page_token"),
+        )
+
+    def set_registered_model_alias(self, name: str, alias: str, version: object) -> None:
+        self._call("POST", "registered-models/alias", name=name, alias=alias, version=str(version))
+
+    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        self._call("DELETE", "registered-models/alias", name=name, alias=alias)
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        return self._version(self._call("GET", "registered-models/alias", name=name, alias=alias))
+
+
+class RestLoggedModels:
+    """``LoggedModelService``'s client-side methods over the MLflow 3 logged-model routes."""
+
+    def __init__(self, backend: RestBackend) -> None:
+        self._b = backend
+
+    @staticmethod
+    def _model(resp: Any) -> LoggedModel:
+        return wire.logged_model_from_json(resp["model"])
+
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        model_type: str | None = None,
+        source_run_id: str | None = None,
+        tags: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> LoggedModel:
+        body = {
+            "experiment_id": experiment_id,
+            "name": name,
+            "model_type": model_type,
+            "source_run_id": source_run_id,
+            "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()],
+            "params": [{"key": k, "value": v} for k, v in (params or {}).items()],
+        }
+        return self._model(
+            self._b.request(
+                "POST",
+                "/api/2.0/mlflow/logged-models",
+                {k: v for k, v in body.items() if v is not None},
+            )
+        )
+
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        return self._model(
+            self._b.request("GET", "/api/2.0/mlflow/logged-models/" + quote(model_id, safe=""))
+        )
+
+    def finalize_logged_model(self, model_id: str, status: str) -> LoggedModel:
+        return self._model(
+            self._b.request(
+                "PATCH",
+                "/api/2.0/mlflow/logged-models/" + quote(model_id, safe=""),
+                {"model_id": model_id, "status": status},
+            )
+        )
+
+    def set_logged_model_tags(self, model_id: str, tags: dict[str, str]) -> LoggedModel:
+        return self._model(
+            self._b.request(
+                "PATCH",
+                "/api/2.0/mlflow/logged-models/" + quote(model_id, safe="") + "/tags",
+                {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
+            )
+        )
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        max_results: int | None = None,
+        order_by: Sequence[Any] = (),
+        page_token: str | None = None,
+    ) -> PagedList:
+        body = {
+            "experiment_ids": list(experiment_ids),
+            "filter": filter_string,
+            "max_results": max_results,
+            "order_by": list(order_by) or None,
+            "page_token": page_token,
+        }
+        resp = self._b.request(
+            "POST",
+            "/api/2.0/mlflow/logged-models/search",
+            {k: v for k, v in body.items() if v is not None},
+        )
+        return PagedList(
+            [wire.logged_model_from_json(m) for m in resp.get("models", [])],
+            resp.get("next_page_token"),
+        )
+
+    def log_outputs(self, run_id: str, models: Sequence[tuple[str, int]]) -> None:
+        self._b.request(
+            "POST",
+            "/api/2.0/mlflow/runs/outputs",
+            {"run_id": run_id, "models": [{"model_id": m, "step": s} for m, s in models]},
+        )
+
+    def record_logged_model(self, run_id: str, model_json: str) -> None:
+        self._b.request(
+            "POST", "/api/2.0/mlflow/runs/log-model", {"run_id": run_id, "model_json": model_json}
+        )
+
+
+def _flatten(query: dict[str, Any]) -> Iterable[tuple[str, Any]]:
+    for key, value in query.items():
+        if isinstance(value, (list, tuple)):
+            for item in value:
+                yield key, item
+        elif isinstance(value, bool):
+            yield key, "true" if value else "false"
+        else:
+            yield key, value
+
+
+def _error(status: int, data: bytes, method: str, url: str) -> LabtrackException:
+    try:
+        body = json.loads(data)
+        code = body.get("error_code", "INTERNAL_ERROR")
+        message = body.get("message", "")
+    except (ValueError, AttributeError):
+        code = {
+            400: "BAD_REQUEST",
+            401: "UNAUTHENTICATED",
+            403: "PERMISSION_DENIED",
+            404: "ENDPOINT_NOT_FOUND",
+        }.get(status, "INTERNAL_ERROR")
+        message = data[:200].decode(errors="replace")
+    return LabtrackException(f"{method} {url} failed ({status} {code}): {message}", code)
