@@ -1,0 +1,205 @@
+"""The Jupyter server extension: labtrack's REST API at ``<base_url>labtrack/``.
+
+Configuration (``jupyter_server_config.py`` / command line, section ``LabtrackApp``):
+
+- ``store_uri``: the tracking store (``$LABTRACK_STORE_URI``, else the per-user SQLite store from
+  :func:`labtrack.config.default_store_uri`);
+- ``artifact_root``: the artifact root (``$LABTRACK_ARTIFACT_ROOT``, else beside the SQLite file);
+- ``max_workers``: threads running blocking database/file work off the event loop;
+- ``max_json_body_bytes`` / ``max_upload_bytes``: request body limits.
+
+Environment for kernels and terminals: when the extension loads it sets
+``LABTRACK_TRACKING_URI`` (and ``LABTRACK_ARTIFACT_ROOT``) in the server's own environment if
+they are not set yet. Kernels and terminals inherit the server's environment, so code running in
+them logs to the same store with no setup. Set ``LabtrackApp.export_environment = False`` to
+turn this off.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from jupyter_server.extension.application import ExtensionApp
+from tornado.ioloop import IOLoop
+from traitlets import Bool, Int, Unicode, default
+from traitlets import Callable as CallableTrait
+
+if TYPE_CHECKING:
+    from labtrack.artifacts.store import ArtifactStore
+
+NAME = "labtrack"
+TRACKING_URI_ENV = "LABTRACK_TRACKING_URI"
+STORE_URI_ENV = "LABTRACK_STORE_URI"
+ARTIFACT_ROOT_ENV = "LABTRACK_ARTIFACT_ROOT"
+
+
+def _default_service_factory(store_uri: str, artifact_root: str) -> Any:
+    """Build the service the tracking handlers call (imported lazily: it pulls SQLAlchemy in).
+
+    Uses ``labtrack.service.create_service(store_uri=..., artifact_root=...)`` when the service
+    layer provides it, else ``TrackingService(TrackingStore(store_uri, artifact_root))``.
+    """
+    from labtrack import service
+
+    factory = getattr(service, "create_service", None)
+    if factory is not None:
+        return factory(store_uri=store_uri, artifact_root=artifact_root)
+    from labtrack.service.tracking import TrackingService
+    from labtrack.store.tracking_store import TrackingStore
+
+    return TrackingService(TrackingStore(store_uri, artifact_root))
+
+
+def _close_service(service: Any) -> None:
+    """``close()``/``dispose()`` on the service, else on its ``store``."""
+    for target in (service, getattr(service, "store", None)):
+        for name in ("close", "dispose"):
+            method = getattr(target, name, None)
+            if callable(method):
+                method()
+                return
+
+
+class LabtrackApp(ExtensionApp):
+    """Serves the MLflow-compatible REST API and labtrack's own routes."""
+
+    name = NAME
+    load_other_extensions = True
+    open_browser = Bool(False).tag(config=True)
+
+    store_uri = Unicode(
+        help="Tracking store URI (sqlite:///... or postgresql+psycopg://...). "
+        "Default: $LABTRACK_STORE_URI, else the per-user SQLite store."
+    ).tag(config=True)
+
+    artifact_root = Unicode(
+        help="Artifact root (a local path, file:// URI, or later an fsspec URL such as s3://...). "
+        "Default: $LABTRACK_ARTIFACT_ROOT, else an 'artifacts' folder beside the SQLite store."
+    ).tag(config=True)
+
+    max_workers = Int(8, help="Threads for blocking database and file work.").tag(config=True)
+
+    max_json_body_bytes = Int(
+        1024 * 1024, help="Largest accepted JSON request body, in bytes."
+    ).tag(config=True)
+
+    max_upload_bytes = Int(
+        16 * 1024**3, help="Largest accepted artifact upload (PUT body), in bytes."
+    ).tag(config=True)
+
+    export_environment = Bool(
+        True,
+        help="Set LABTRACK_TRACKING_URI / LABTRACK_ARTIFACT_ROOT in the server's environment "
+        "(when unset) so kernels and terminals it starts use the same store.",
+    ).tag(config=True)
+
+    service_factory = CallableTrait(
+        default_value=_default_service_factory,
+        help="Callable (store_uri: str, artifact_root: str) -> service, called once, lazily, "
+        "on the first request that needs the tracking service.",
+    ).tag(config=True)
+
+    @default("store_uri")
+    def _default_store_uri(self) -> str:
+        env = os.environ.get(STORE_URI_ENV)
+        if env:
+            return env
+        from labtrack import config
+
+        return config.default_store_uri()
+
+    @default("artifact_root")
+    def _default_artifact_root(self) -> str:
+        env = os.environ.get(ARTIFACT_ROOT_ENV)
+        if env:
+            return env
+        from labtrack import config
+
+        return config.default_artifact_root(self.store_uri)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def initialize_settings(self) -> None:
+        self.executor = ThreadPoolExecutor(
+            max_workers=max(1, self.max_workers), thread_name_prefix="labtrack"
+        )
+        self._service: Any = None
+        self._service_lock = threading.Lock()
+        self._artifact_store: ArtifactStore | None = None
+        self._artifact_lock = threading.Lock()
+        if self.export_environment:
+            os.environ.setdefault(TRACKING_URI_ENV, self.store_uri)
+            os.environ.setdefault(ARTIFACT_ROOT_ENV, self.artifact_root)
+        self.log.info(
+            "labtrack: store %s, artifacts %s", _redact(self.store_uri), self.artifact_root
+        )
+
+    def initialize_handlers(self) -> None:
+        from labtrack.server.routes import build_handlers
+
+        self.handlers.extend(build_handlers())
+
+    async def stop_extension(self) -> None:
+        executor = getattr(self, "executor", None)
+        service = getattr(self, "_service", None)
+        if service is not None:
+            self._service = None
+            try:
+                if executor is not None:
+                    await IOLoop.current().run_in_executor(executor, _close_service, service)
+                else:
+                    _close_service(service)
+            except Exception:  # pragma: no cover - best effort at shutdown
+                self.log.exception("labtrack: error while closing the service")
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    # -- lazily built collaborators (called from worker threads) ---------------------------
+
+    @property
+    def artifact_store(self) -> ArtifactStore:
+        """The artifact store (built on first use; creates the root folder)."""
+        if self._artifact_store is None:
+            with self._artifact_lock:
+                if self._artifact_store is None:
+                    from labtrack.artifacts.store import ArtifactStore
+
+                    self._artifact_store = ArtifactStore(self.artifact_root)
+        return self._artifact_store
+
+    def get_service(self) -> Any:
+        """The tracking service, built by ``service_factory`` on first use (blocking)."""
+        if self._service is None:
+            with self._service_lock:
+                if self._service is None:
+                    factory: Callable[[str, str], Any] = self.service_factory
+                    service = factory(self.store_uri, self.artifact_root)
+                    # The store records its artifact root on first use and keeps it; serve
+                    # artifacts from the same place as the service (and in-process clients).
+                    settled = getattr(service, "artifact_root", None)
+                    if isinstance(settled, str) and settled and settled != self.artifact_root:
+                        self.log.warning(
+                            "labtrack: the store's recorded artifact root %s overrides the "
+                            "configured %s",
+                            settled,
+                            self.artifact_root,
+                        )
+                        with self._artifact_lock:
+                            self.artifact_root = settled
+                            self._artifact_store = None
+                    self._service = service
+        return self._service
+
+
+def _redact(uri: str) -> str:
+    """Hide a password in a database URI for logging."""
+    if "://" in uri and "@" in uri:
+        scheme, rest = uri.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        if ":" in creds:
+            return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+    return uri

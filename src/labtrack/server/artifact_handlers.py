@@ -1,0 +1,185 @@
+"""``/api/2.0/mlflow-artifacts/artifacts``: MLflow's artifact proxy over the artifact store.
+
+Paths are relative to the artifact root (``<experiment_id>/<run_id>/artifacts/<file>``) and are
+validated by the artifact layer (``labtrack.artifacts.paths``) before anything touches a disk.
+Uploads are raw ``PUT`` bodies streamed to a temporary file and renamed into place when complete;
+downloads are served as attachments with a content type that a browser will never execute.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from typing import IO, Any
+from urllib.parse import quote
+
+from labtrack.artifacts.paths import clean_relpath
+from labtrack.artifacts.store import CHUNK_SIZE, ArtifactWriter
+from labtrack.errors import LabtrackException
+from labtrack.server.base import LabtrackHandler, endpoint
+
+# Types a browser renders without running code. Everything else (HTML, JS, SVG, XML, unknown)
+# is served as application/octet-stream.
+_SAFE_TYPES = {
+    ".txt": "text/plain; charset=utf-8",
+    ".log": "text/plain; charset=utf-8",
+    ".md": "text/plain; charset=utf-8",
+    ".yaml": "text/plain; charset=utf-8",
+    ".yml": "text/plain; charset=utf-8",
+    ".csv": "text/csv; charset=utf-8",
+    ".tsv": "text/tab-separated-values; charset=utf-8",
+    ".json": "application/json",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".bmp": "image/bmp",
+}
+_UPLOAD_FLUSH_BYTES = 1024 * 1024
+
+
+def safe_content_type(path: str) -> str:
+    name = posixpath.basename(path)
+    if name == "MLmodel":
+        return "text/plain; charset=utf-8"
+    return _SAFE_TYPES.get(posixpath.splitext(name)[1].lower(), "application/octet-stream")
+
+
+def content_disposition(path: str) -> str:
+    name = posixpath.basename(path) or "artifact"
+    fallback = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:150] or "artifact"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+class ArtifactListHandler(LabtrackHandler):
+    """``GET .../artifacts?path=<dir>`` -> ``{"files": [...]}``; ``{}`` for a missing dir."""
+
+    @endpoint
+    async def get(self) -> None:
+        # Raw query value: tornado's get_query_argument would silently strip control characters.
+        path = self.query_fields().get("path") or ""
+        if not isinstance(path, str):
+            raise LabtrackException("'path' must be given once", "INVALID_PARAMETER_VALUE")
+        rel = clean_relpath(path)
+        store = self.labtrack.artifact_store
+        entries = await self.run_blocking(lambda: store.list_dir(rel))
+        if entries is None:
+            self.write_json({})
+            return
+        self.write_json({"files": [e.to_json() for e in entries]})
+
+
+class ArtifactHandler(LabtrackHandler):
+    """``PUT`` (raw body upload), ``GET`` (download), ``DELETE`` one artifact path."""
+
+    requires_json_body = False
+
+    def initialize(self, name: str = "labtrack", **kwargs: Any) -> None:
+        super().initialize(name, **kwargs)
+        self._writer: ArtifactWriter | None = None
+        self._pending = bytearray()
+
+    def body_limit(self) -> int:
+        if (self.request.method or "").upper() == "PUT":
+            return int(self.labtrack.max_upload_bytes)
+        return super().body_limit()
+
+    def _rel(self) -> str:
+        rel = clean_relpath(self.path_kwargs.get("artifact_path") or "")
+        if not rel:
+            raise LabtrackException("An artifact path is required", "INVALID_PARAMETER_VALUE")
+        return rel
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()  # authentication + authorization + size checks happen here
+        if self._finished or (self.request.method or "").upper() != "PUT":
+            return
+        rel = self._rel()  # hostile paths are refused before a single body byte is read
+        store = self.labtrack.artifact_store
+        self._writer = await self.run_blocking(store.open_writer, rel)
+
+    async def data_received(self, chunk: bytes) -> None:
+        if self._writer is None:
+            super().data_received(chunk)
+            return
+        self._pending.extend(chunk)
+        if len(self._pending) >= _UPLOAD_FLUSH_BYTES:
+            await self._flush_pending()
+
+    async def _flush_pending(self) -> None:
+        if self._writer is None or not self._pending:
+            return
+        data = bytes(self._pending)
+        self._pending.clear()
+        await self.run_blocking(self._writer.write, data)
+
+    def on_finish(self) -> None:
+        self._abort_upload()
+
+    def on_connection_close(self) -> None:
+        super().on_connection_close()
+        self._abort_upload()
+
+    def _abort_upload(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            # Not committed (the client went away or an error happened): drop the temp file.
+            try:
+                self.labtrack.executor.submit(writer.abort)
+            except RuntimeError:  # the executor is shut down: the server is stopping
+                writer.abort()
+
+    @endpoint
+    async def put(self, artifact_path: str) -> None:
+        writer = self._writer
+        if writer is None:  # pragma: no cover - prepare always opens it for PUT
+            raise RuntimeError("upload was not prepared")
+        await self._flush_pending()
+        self._writer = None
+        try:
+            await self.run_blocking(writer.commit)
+        except BaseException:
+            await self.run_blocking(writer.abort)
+            raise
+        self.write_json({})
+
+    @endpoint
+    async def get(self, artifact_path: str) -> None:
+        rel = self._rel()
+        store = self.labtrack.artifact_store
+        f: IO[bytes] = await self.run_blocking(store.open_read, rel)
+        try:
+            ctype = safe_content_type(rel)
+            self.set_header("Content-Type", ctype)
+            self.set_header("Content-Disposition", content_disposition(rel))
+            self.set_header("X-Content-Type-Options", "nosniff")
+            self.set_header("Content-Security-Policy", "default-src 'none'; sandbox")
+            self.set_header("Cache-Control", "no-store")
+            try:
+                size = os.fstat(f.fileno()).st_size
+            except (OSError, AttributeError, ValueError):
+                size = None
+            if size is not None:
+                self.set_header("Content-Length", str(size))
+            remaining = size
+            while remaining is None or remaining > 0:
+                want = CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining)
+                chunk = await self.run_blocking(f.read, want)
+                if not chunk:
+                    break
+                if remaining is not None:
+                    remaining -= len(chunk)
+                self.write(chunk)
+                await self.flush()
+        finally:
+            await self.run_blocking(f.close)
+        self.finish(set_content_type=ctype)
+
+    @endpoint
+    async def delete(self, artifact_path: str) -> None:
+        rel = self._rel()
+        store = self.labtrack.artifact_store
+        # Deleting what is already gone succeeds: a retried DELETE must not fail.
+        await self.run_blocking(lambda: store.delete(rel, missing_ok=True))
+        self.write_json({})

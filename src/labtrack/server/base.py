@@ -1,0 +1,296 @@
+"""The one base handler: authentication, authorization, errors, JSON in and out.
+
+Every labtrack handler derives from :class:`LabtrackHandler` and writes each HTTP verb as::
+
+    @endpoint
+    async def get(self) -> None: ...
+
+``endpoint`` is ``tornado.web.authenticated`` around ``jupyter_server.auth.authorized`` (resource
+``"labtrack"``, action from the HTTP method: read for GET, write otherwise). On top of that,
+``prepare`` authenticates and authorizes every request *before any body byte is read*, because
+request bodies are streamed (uploads go straight to disk, JSON bodies are capped).
+
+Errors: anything raised is turned into MLflow's ``{"error_code", "message"}`` JSON by
+``write_error`` -- a ``LabtrackException`` with its own status, a tornado ``HTTPError`` with a
+code matching its status, anything else as 500 ``INTERNAL_ERROR`` (details only in the log).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+from collections.abc import Callable
+from http.client import responses
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+import tornado.web
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.auth.utils import HTTP_METHOD_TO_AUTH_ACTION
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado.ioloop import IOLoop
+from tornado.web import HTTPError
+
+from labtrack.errors import LabtrackException
+from labtrack.wire import float_from_json, float_to_json
+
+if TYPE_CHECKING:
+    from labtrack.server.app import LabtrackApp
+
+AUTH_RESOURCE = "labtrack"
+JSON_CONTENT_TYPE = "application/json"
+
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+# Error code for a bare HTTP status (from tornado or jupyter_server, e.g. a failed login).
+_CODE_FOR_STATUS = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "ENDPOINT_NOT_FOUND",
+    405: "ENDPOINT_NOT_FOUND",
+    413: "INVALID_PARAMETER_VALUE",
+    429: "REQUEST_LIMIT_EXCEEDED",
+    503: "TEMPORARILY_UNAVAILABLE",
+}
+
+
+def endpoint(method: F) -> F:
+    """Decorate an HTTP verb: authenticated, then authorized on resource ``labtrack``.
+
+    The order matters (jupyter_server checks that the outermost wrapper is tornado's
+    ``authenticated``); use this instead of writing the two decorators by hand.
+    """
+    return cast("F", tornado.web.authenticated(authorized(method)))
+
+
+# -- JSON ---------------------------------------------------------------------------------------
+
+
+# The wire module owns the NaN/Infinity encoding; these names keep handler code readable.
+metric_value = float_to_json
+parse_float = float_from_json
+
+
+def _sanitize(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return metric_value(obj)
+    if isinstance(obj, dict):
+        return {k: _sanitize(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_sanitize(v) for v in obj]
+    return obj
+
+
+def dumps(obj: Any) -> str:
+    """JSON for the wire: always valid JSON; any non-finite float becomes its proto3 string."""
+    try:
+        return json.dumps(obj, allow_nan=False, separators=(",", ":"))
+    except ValueError:
+        return json.dumps(_sanitize(obj), allow_nan=False, separators=(",", ":"))
+
+
+# -- the handler --------------------------------------------------------------------------------
+
+
+@tornado.web.stream_request_body
+class LabtrackHandler(ExtensionHandlerMixin, APIHandler):
+    """Base of every labtrack handler (see the module docstring)."""
+
+    auth_resource = AUTH_RESOURCE
+
+    # Subclasses accepting raw (non-JSON) bodies, i.e. artifact uploads, set this to False.
+    requires_json_body = True
+
+    def initialize(self, name: str = "labtrack", **kwargs: Any) -> None:
+        super().initialize(name, **kwargs)
+        self._body = bytearray()
+
+    @property
+    def labtrack(self) -> LabtrackApp:
+        return cast("LabtrackApp", self.extensionapp)
+
+    @property
+    def username(self) -> str:
+        user = self.current_user
+        return str(getattr(user, "username", None) or getattr(user, "name", None) or "")
+
+    def body_limit(self) -> int:
+        """Largest accepted request body for this request, in bytes."""
+        return int(self.labtrack.max_json_body_bytes)
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()
+        if self._finished:
+            return
+        # Authenticate and authorize now, before the (streamed) body is read. The verb's own
+        # @endpoint decorators check again; this makes the decision independent of
+        # ServerApp.allow_unauthenticated_access.
+        user = self.current_user
+        if not user:
+            raise HTTPError(403, "Authentication required")
+        method = (self.request.method or "GET").upper()
+        action = HTTP_METHOD_TO_AUTH_ACTION.get(method, "write")
+        allowed = await ensure_async(
+            self.authorizer.is_authorized(self, user, action, self.auth_resource)
+        )
+        if not allowed:
+            raise HTTPError(
+                403, f"User is not authorized to {action} on resource: {self.auth_resource}."
+            )
+        limit = self.body_limit()
+        length = self.request.headers.get("Content-Length")
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                raise HTTPError(400, "Invalid Content-Length") from None
+            if declared > limit:
+                raise HTTPError(413, f"Request body too large (limit {limit} bytes)")
+        set_max = getattr(self.request.connection, "set_max_body_size", None)
+        if callable(set_max):
+            set_max(limit)
+
+    def data_received(self, chunk: bytes) -> Any:
+        """Default body handling: buffer up to ``body_limit()`` bytes."""
+        if len(self._body) + len(chunk) > self.body_limit():
+            raise HTTPError(413, "Request body too large")
+        self._body.extend(chunk)
+        return None
+
+    # -- request parsing --------------------------------------------------------------------
+
+    def query_fields(self) -> dict[str, Any]:
+        """Fields from the query string: a repeated key gives a list, a single one a string."""
+        out: dict[str, Any] = {}
+        for key, raw_values in self.request.query_arguments.items():
+            values = [self.decode_argument(v, name=key) for v in raw_values]
+            out[key] = values[0] if len(values) == 1 else values
+        return out
+
+    def json_body(self) -> dict[str, Any]:
+        """The JSON object in the request body (``{}`` when empty).
+
+        The Content-Type must be ``application/json`` (400 BAD_REQUEST otherwise: a text/plain
+        POST would be a CORS "simple request"); malformed JSON or a non-object gives 400
+        INVALID_PARAMETER_VALUE.
+        """
+        ctype = self.request.headers.get("Content-Type", "")
+        if ctype.split(";", 1)[0].strip().lower() != JSON_CONTENT_TYPE:
+            raise LabtrackException(
+                f"Content-Type must be {JSON_CONTENT_TYPE} (got {ctype or 'none'!r})", "BAD_REQUEST"
+            )
+        raw = bytes(self._body)
+        if not raw.strip():
+            return {}
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise LabtrackException(
+                f"Malformed JSON in request body: {exc}", "INVALID_PARAMETER_VALUE"
+            ) from None
+        if not isinstance(data, dict):
+            raise LabtrackException(
+                "The request body must be a JSON object", "INVALID_PARAMETER_VALUE"
+            )
+        return data
+
+    def request_fields(self) -> dict[str, Any]:
+        """GET/HEAD: the query string; other methods: the JSON body."""
+        if (self.request.method or "GET").upper() in ("GET", "HEAD"):
+            return self.query_fields()
+        return self.json_body()
+
+    # -- responses --------------------------------------------------------------------------
+
+    def write_json(self, obj: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(dumps({} if obj is None else obj))
+
+    async def run_blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run blocking work (database, files) in the extension's thread pool."""
+        return await IOLoop.current().run_in_executor(
+            self.labtrack.executor, functools.partial(fn, *args, **kwargs)
+        )
+
+    # -- the one error path ------------------------------------------------------------------
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, LabtrackException):
+            status, payload = exc.http_status, exc.to_json()
+        elif isinstance(exc, HTTPError):
+            status = exc.status_code
+            message = exc.log_message or exc.reason or responses.get(status, "Error")
+            if exc.log_message and exc.args:
+                with contextlib.suppress(TypeError, ValueError):
+                    message = exc.log_message % exc.args
+            code = _CODE_FOR_STATUS.get(
+                status, "INTERNAL_ERROR" if status >= 500 else "BAD_REQUEST"
+            )
+            payload = {"error_code": code, "message": str(message)}
+        elif exc is None and status_code < 500:
+            status = status_code
+            payload = {
+                "error_code": _CODE_FOR_STATUS.get(status, "BAD_REQUEST"),
+                "message": responses.get(status, "Error"),
+            }
+        else:
+            status = 500
+            payload = {
+                "error_code": "INTERNAL_ERROR",
+                "message": "Internal server error; see the Jupyter server log for details.",
+            }
+        self.set_status(status)
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.finish(dumps(payload))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, LabtrackException):
+            log = self.log.info if value.http_status < 500 else self.log.error
+            log(
+                "labtrack %s %s -> %s %s: %s",
+                self.request.method,
+                self.request.path,
+                value.http_status,
+                value.error_code,
+                value.message,
+            )
+            return
+        super().log_exception(typ, value, tb)
+
+
+class NotFoundHandler(LabtrackHandler):
+    """Catch-all under ``labtrack/``: 404 ENDPOINT_NOT_FOUND as JSON (after auth)."""
+
+    def _not_found(self) -> None:
+        raise LabtrackException(
+            f"No labtrack endpoint {self.request.method} {self.request.path}", "ENDPOINT_NOT_FOUND"
+        )
+
+    @endpoint
+    def get(self, *args: Any) -> None:
+        self._not_found()
+
+    @endpoint
+    def head(self, *args: Any) -> None:
+        self._not_found()
+
+    @endpoint
+    def post(self, *args: Any) -> None:
+        self._not_found()
+
+    @endpoint
+    def put(self, *args: Any) -> None:
+        self._not_found()
+
+    @endpoint
+    def patch(self, *args: Any) -> None:
+        self._not_found()
+
+    @endpoint
+    def delete(self, *args: Any) -> None:
+        self._not_found()

@@ -1,0 +1,232 @@
+"""Thin RPC handlers: parse the request, call one function with the service, serialise.
+
+An RPC function has the signature ``(service, request: RpcRequest) -> dict | None`` and runs in
+the extension's thread pool (so it may block on the database). It reads its fields with the
+typed accessors of :class:`RpcRequest`, which raise ``INVALID_PARAMETER_VALUE`` with MLflow's
+wording, and returns the response object (``None`` -> ``{}``). Raise ``LabtrackException`` for
+errors. See :mod:`labtrack.server.routes` for how to register one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from labtrack.errors import LabtrackException
+from labtrack.server.base import LabtrackHandler, endpoint, parse_float
+
+RpcFunc = Callable[[Any, "RpcRequest"], Mapping[str, Any] | None]
+
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+
+
+def _missing(key: str) -> LabtrackException:
+    return LabtrackException(
+        f"Missing value for required parameter '{key}'. See the API docs for more information "
+        "about request parameters.",
+        "INVALID_PARAMETER_VALUE",
+    )
+
+
+def _bad(key: str, value: Any, expected: str) -> LabtrackException:
+    shown = repr(value)
+    if len(shown) > 200:
+        shown = shown[:200] + "..."
+    return LabtrackException(
+        f"Invalid value {shown} for parameter '{key}' supplied: expected {expected}",
+        "INVALID_PARAMETER_VALUE",
+    )
+
+
+class RpcRequest:
+    """The fields of one request (query string for GET, JSON body otherwise, plus path
+    parameters), with typed accessors. ``user`` is the Jupyter user's name."""
+
+    def __init__(
+        self,
+        fields: Mapping[str, Any],
+        *,
+        user: str = "",
+        method: str = "GET",
+        path_args: Mapping[str, str] | None = None,
+    ) -> None:
+        self.fields: dict[str, Any] = dict(fields)
+        self.path_args: dict[str, str] = dict(path_args or {})
+        self.fields.update(self.path_args)
+        self.user = user
+        self.method = method
+
+    def __contains__(self, key: str) -> bool:
+        return self.fields.get(key) is not None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self.fields.get(key)
+        return default if value is None else value
+
+    def require(self, key: str) -> Any:
+        value = self.fields.get(key)
+        if value is None or value == "":
+            raise _missing(key)
+        return value
+
+    def get_str(
+        self, key: str, default: str | None = None, *, required: bool = False
+    ) -> str | None:
+        value = self.fields.get(key)
+        if value is None or (required and value == ""):
+            if required:
+                raise _missing(key)
+            return default
+        if isinstance(value, bool):
+            raise _bad(key, value, "a string")
+        if isinstance(value, (int, float)):
+            return str(value)
+        if isinstance(value, list):
+            if len(value) != 1:
+                raise _bad(key, value, "a single string")
+            value = value[0]
+        if not isinstance(value, str):
+            raise _bad(key, value, "a string")
+        return value
+
+    def str_required(self, key: str) -> str:
+        value = self.get_str(key, required=True)
+        assert value is not None
+        return value
+
+    def get_int(
+        self, key: str, default: int | None = None, *, required: bool = False
+    ) -> int | None:
+        """An integer from a JSON number or a numeric string (int64 may arrive quoted)."""
+        value = self.fields.get(key)
+        if value is None or value == "":
+            if required:
+                raise _missing(key)
+            return default
+        if isinstance(value, list) and len(value) == 1:
+            value = value[0]
+        if isinstance(value, bool):
+            raise _bad(key, value, "an integer")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                pass
+        raise _bad(key, value, "an integer")
+
+    def get_float(
+        self, key: str, default: float | None = None, *, required: bool = False
+    ) -> float | None:
+        """A double; ``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` are accepted."""
+        value = self.fields.get(key)
+        if value is None or value == "":
+            if required:
+                raise _missing(key)
+            return default
+        if isinstance(value, list) and len(value) == 1:
+            value = value[0]
+        return parse_float(value, key)
+
+    def get_bool(self, key: str, default: bool = False) -> bool:
+        """A boolean from JSON ``true``/``false`` or the query strings ``true``/``false``."""
+        value = self.fields.get(key)
+        if value is None or value == "":
+            return default
+        if isinstance(value, list) and len(value) == 1:
+            value = value[0]
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise _bad(key, value, "a boolean")
+
+    def get_list(self, key: str) -> list[Any]:
+        """A repeated field: a JSON array, repeated query keys, or one value -> ``[value]``."""
+        value = self.fields.get(key)
+        if value is None:
+            return []
+        if isinstance(value, list):
+            return value
+        if isinstance(value, (str, int, float, dict)):
+            return [value]
+        raise _bad(key, value, "a list")
+
+    def get_objects(self, key: str) -> list[dict[str, Any]]:
+        """A repeated message field (e.g. ``tags``): a list of JSON objects."""
+        items = self.get_list(key)
+        for item in items:
+            if not isinstance(item, dict):
+                raise _bad(key, item, "a list of objects")
+        return items
+
+    def get_enum(self, key: str, choices: Iterable[str], default: str | None = None) -> str | None:
+        value = self.get_str(key, default)
+        if value is None:
+            return None
+        allowed = list(choices)
+        if value not in allowed:
+            raise _bad(key, value, "one of " + ", ".join(allowed))
+        return value
+
+    def run_id(self, *, required: bool = True) -> str | None:
+        """``run_id``, or the legacy ``run_uuid`` the client sends alongside it."""
+        value = self.get_str("run_id") or self.get_str("run_uuid")
+        if not value and required:
+            raise _missing("run_id")
+        return value
+
+
+class RpcHandler(LabtrackHandler):
+    """One handler class for every RPC route; ``rpcs`` maps HTTP method -> (function,
+    needs_service). Registered by :func:`labtrack.server.routes.build_handlers`."""
+
+    def initialize(  # type: ignore[override]
+        self, name: str = "labtrack", rpcs: Mapping[str, tuple[RpcFunc, bool]] | None = None
+    ) -> None:
+        super().initialize(name)
+        self.rpcs = dict(rpcs or {})
+
+    async def _dispatch(self, path_kwargs: Mapping[str, str]) -> None:
+        method = (self.request.method or "GET").upper()
+        entry = self.rpcs.get(method)
+        if entry is None:
+            raise LabtrackException(
+                f"Method {method} is not supported on {self.request.path}", "ENDPOINT_NOT_FOUND"
+            )
+        func, needs_service = entry
+        request = RpcRequest(
+            self.request_fields(), user=self.username, method=method, path_args=path_kwargs
+        )
+        app = self.labtrack
+
+        def call() -> Mapping[str, Any] | None:
+            service = app.get_service() if needs_service else None
+            return func(service, request)
+
+        result = await self.run_blocking(call)
+        self.write_json(result)
+
+    @endpoint
+    async def get(self, **kwargs: str) -> None:
+        await self._dispatch(kwargs)
+
+    @endpoint
+    async def post(self, **kwargs: str) -> None:
+        await self._dispatch(kwargs)
+
+    @endpoint
+    async def put(self, **kwargs: str) -> None:
+        await self._dispatch(kwargs)
+
+    @endpoint
+    async def patch(self, **kwargs: str) -> None:
+        await self._dispatch(kwargs)
+
+    @endpoint
+    async def delete(self, **kwargs: str) -> None:
+        await self._dispatch(kwargs)

@@ -1,0 +1,310 @@
+"""MLflow tracking RPCs (experiments, runs, metrics, params, tags, inputs) and labtrack's own
+additions for the UI (downsampled multi-run series, change feed).
+
+Each function is thin: read fields, call the service, serialize with ``labtrack.wire``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labtrack import wire
+from labtrack.entities import Metric
+from labtrack.errors import invalid
+from labtrack.server.routes import MLFLOW, Route, rpc
+from labtrack.server.rpc import RpcRequest
+
+LABTRACK = "/api/labtrack"
+MAX_SERIES_RUNS = 200
+
+
+def _tags(req: RpcRequest, field: str = "tags") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for tag in req.get_objects(field):
+        key = tag.get("key")
+        if not isinstance(key, str):
+            raise invalid(f"Every entry of '{field}' needs a string 'key'.")
+        value = tag.get("value", "")
+        out[key] = value if isinstance(value, str) else str(value)
+    return out
+
+
+def _pairs(req: RpcRequest, field: str) -> list[tuple[str, Any]]:
+    pairs = []
+    for item in req.get_objects(field):
+        key = item.get("key")
+        if not isinstance(key, str):
+            raise invalid(f"Every entry of '{field}' needs a string 'key'.")
+        if "value" not in item:
+            raise invalid(f"Missing value for required parameter '{field}[{key}].value'.")
+        pairs.append((key, item["value"]))
+    return pairs
+
+
+def _metric(item: dict[str, Any]) -> Metric:
+    key = item.get("key")
+    if not isinstance(key, str):
+        raise invalid("Every metric needs a string 'key'.")
+    if "value" not in item:
+        raise invalid(f"Missing value for required parameter 'value' of metric '{key}'.")
+    if "timestamp" not in item:
+        raise invalid(f"Missing value for required parameter 'timestamp' of metric '{key}'.")
+    return Metric(
+        key=key,
+        value=wire.float_from_json(item["value"], key),
+        timestamp=item["timestamp"],
+        step=item.get("step", 0) or 0,
+        model_id=item.get("model_id"),
+        dataset_name=item.get("dataset_name"),
+        dataset_digest=item.get("dataset_digest"),
+    )
+
+
+# ---- experiments ------------------------------------------------------------------------
+
+
+def create_experiment(service: Any, req: RpcRequest) -> dict[str, Any]:
+    exp_id = service.create_experiment(
+        req.str_required("name"), req.get_str("artifact_location"), _tags(req)
+    )
+    return {"experiment_id": exp_id}
+
+
+def search_experiments(service: Any, req: RpcRequest) -> dict[str, Any]:
+    page = service.search_experiments(
+        req.get_str("view_type"),
+        req.get_int("max_results"),
+        req.get_str("filter"),
+        [str(o) for o in req.get_list("order_by")],
+        req.get_str("page_token"),
+    )
+    out: dict[str, Any] = {"experiments": [wire.experiment_to_json(e) for e in page]}
+    if page.token:
+        out["next_page_token"] = page.token
+    return out
+
+
+def get_experiment(service: Any, req: RpcRequest) -> dict[str, Any]:
+    return {
+        "experiment": wire.experiment_to_json(
+            service.get_experiment(req.str_required("experiment_id"))
+        )
+    }
+
+
+def get_experiment_by_name(service: Any, req: RpcRequest) -> dict[str, Any]:
+    exp = service.get_experiment_by_name(req.str_required("experiment_name"))
+    return {"experiment": wire.experiment_to_json(exp)}
+
+
+def delete_experiment(service: Any, req: RpcRequest) -> None:
+    service.delete_experiment(req.str_required("experiment_id"))
+
+
+def restore_experiment(service: Any, req: RpcRequest) -> None:
+    service.restore_experiment(req.str_required("experiment_id"))
+
+
+def update_experiment(service: Any, req: RpcRequest) -> None:
+    new_name = req.get_str("new_name")
+    if new_name:
+        service.rename_experiment(req.str_required("experiment_id"), new_name)
+
+
+def set_experiment_tag(service: Any, req: RpcRequest) -> None:
+    service.set_experiment_tag(
+        req.str_required("experiment_id"), req.str_required("key"), req.get_str("value", "")
+    )
+
+
+def delete_experiment_tag(service: Any, req: RpcRequest) -> None:
+    service.delete_experiment_tag(req.str_required("experiment_id"), req.str_required("key"))
+
+
+# ---- runs -------------------------------------------------------------------------------
+
+
+def create_run(service: Any, req: RpcRequest) -> dict[str, Any]:
+    run = service.create_run(
+        experiment_id=req.get_str("experiment_id", "0"),
+        user_id=req.get_str("user_id") or req.user,
+        start_time=req.get_int("start_time"),
+        tags=_tags(req),
+        run_name=req.get_str("run_name"),
+    )
+    return {"run": wire.run_to_json(run)}
+
+
+def update_run(service: Any, req: RpcRequest) -> dict[str, Any]:
+    info = service.update_run(
+        req.run_id(),
+        status=req.get_str("status"),
+        end_time=req.get_int("end_time"),
+        run_name=req.get_str("run_name"),
+    )
+    return {"run_info": wire.run_info_to_json(info)}
+
+
+def delete_run(service: Any, req: RpcRequest) -> None:
+    service.delete_run(req.run_id())
+
+
+def restore_run(service: Any, req: RpcRequest) -> None:
+    service.restore_run(req.run_id())
+
+
+def get_run(service: Any, req: RpcRequest) -> dict[str, Any]:
+    return {"run": wire.run_to_json(service.get_run(req.run_id()))}
+
+
+def search_runs(service: Any, req: RpcRequest) -> dict[str, Any]:
+    page = service.search_runs(
+        [str(e) for e in req.get_list("experiment_ids")],
+        req.get_str("filter"),
+        req.get_str("run_view_type"),
+        req.get_int("max_results"),
+        [str(o) for o in req.get_list("order_by")],
+        req.get_str("page_token"),
+    )
+    out: dict[str, Any] = {"runs": [wire.run_to_json(r) for r in page]}
+    if page.token:
+        out["next_page_token"] = page.token
+    return out
+
+
+def log_metric(service: Any, req: RpcRequest) -> None:
+    service.log_batch(req.run_id(), metrics=[_metric(req.fields)])
+
+
+def log_param(service: Any, req: RpcRequest) -> None:
+    value = req.require("value")
+    service.log_batch(req.run_id(), params=[(req.str_required("key"), value)])
+
+
+def set_tag(service: Any, req: RpcRequest) -> None:
+    service.log_batch(req.run_id(), tags=[(req.str_required("key"), req.get_str("value", ""))])
+
+
+def delete_tag(service: Any, req: RpcRequest) -> None:
+    service.delete_tag(req.run_id(), req.str_required("key"))
+
+
+def log_batch(service: Any, req: RpcRequest) -> None:
+    service.log_batch(
+        req.run_id(),
+        metrics=[_metric(m) for m in req.get_objects("metrics")],
+        params=_pairs(req, "params"),
+        tags=_pairs(req, "tags"),
+    )
+
+
+def log_inputs(service: Any, req: RpcRequest) -> None:
+    datasets = [wire.dataset_input_from_json(d) for d in req.get_objects("datasets")]
+    service.log_inputs(req.run_id(), datasets)
+
+
+def get_metric_history(service: Any, req: RpcRequest) -> dict[str, Any]:
+    page = service.get_metric_history(
+        req.run_id(),
+        req.str_required("metric_key"),
+        req.get_int("max_results"),
+        req.get_str("page_token"),
+    )
+    out: dict[str, Any] = {"metrics": [wire.metric_to_json(m) for m in page]}
+    if page.token:
+        out["next_page_token"] = page.token
+    return out
+
+
+# ---- labtrack additions -----------------------------------------------------------------
+
+
+def metric_series(service: Any, req: RpcRequest) -> dict[str, Any]:
+    """Chart-ready series of one metric for many runs, downsampled with min/max per bucket,
+    or at full resolution inside a zoomed ``x_min``..``x_max`` range."""
+    run_ids = [str(r) for r in req.get_list("run_ids")]
+    if not run_ids:
+        raise invalid("Missing value for required parameter 'run_ids'.")
+    if len(run_ids) > MAX_SERIES_RUNS:
+        raise invalid(f"At most {MAX_SERIES_RUNS} runs per request.")
+    key = req.str_required("metric_key")
+    kwargs = {
+        "max_points": req.get_int("max_points", 2000),
+        "x": req.get_str("x", "step"),
+        "x_min": req.get_float("x_min"),
+        "x_max": req.get_float("x_max"),
+    }
+    series = [wire.series_to_json(service.get_metric_series(r, key, **kwargs)) for r in run_ids]
+    return {"series": series}
+
+
+def changes(service: Any, req: RpcRequest) -> dict[str, Any]:
+    """What changed after ``cursor`` (omit it to get the current cursor)."""
+    cursor, items = service.changes_since(req.get_int("cursor"), req.get_int("limit", 1000))
+    return {"cursor": cursor, "changes": items}
+
+
+ROUTES: list[Route] = [
+    rpc("POST", MLFLOW + "/experiments/create", create_experiment),
+    rpc("GET", MLFLOW + "/experiments/search", search_experiments),
+    rpc("POST", MLFLOW + "/experiments/search", search_experiments),
+    rpc("GET", MLFLOW + "/experiments/get", get_experiment),
+    rpc("GET", MLFLOW + "/experiments/get-by-name", get_experiment_by_name),
+    rpc("POST", MLFLOW + "/experiments/delete", delete_experiment),
+    rpc("POST", MLFLOW + "/experiments/restore", restore_experiment),
+    rpc("POST", MLFLOW + "/experiments/update", update_experiment),
+    rpc("POST", MLFLOW + "/experiments/set-experiment-tag", set_experiment_tag),
+    rpc("POST", MLFLOW + "/experiments/delete-experiment-tag", delete_experiment_tag),
+    rpc("POST", MLFLOW + "/runs/create", create_run),
+    rpc("POST", MLFLOW + "/runs/update", update_run),
+    rpc("POST", MLFLOW + "/runs/delete", delete_run),
+    rpc("POST", MLFLOW + "/runs/restore", restore_run),
+    rpc("GET", MLFLOW + "/runs/get", get_run),
+    rpc("POST", MLFLOW + "/runs/search", search_runs),
+    rpc("POST", MLFLOW + "/runs/log-metric", log_metric),
+    rpc("POST", MLFLOW + "/runs/log-parameter", log_param),
+    rpc("POST", MLFLOW + "/runs/set-tag", set_tag),
+    rpc("POST", MLFLOW + "/runs/delete-tag", delete_tag),
+    rpc("POST", MLFLOW + "/runs/log-batch", log_batch),
+    rpc("POST", MLFLOW + "/runs/log-inputs", log_inputs),
+    rpc("GET", MLFLOW + "/metrics/get-history", get_metric_history),
+    rpc("GET", LABTRACK + "/metrics/series", metric_series),
+    rpc("GET", LABTRACK + "/changes", changes),
+]
+
+
+# ---- models logged by runs, run artifact listing ---------------------------------------
+
+
+def log_model(service: Any, req: RpcRequest) -> None:
+    """2.x ``runs/log-model``: append ``model_json`` to the run's log-model history tag."""
+    service.logged_models.record_logged_model(req.run_id(), req.str_required("model_json"))
+
+
+def log_outputs(service: Any, req: RpcRequest) -> None:
+    """3.x ``runs/outputs``: the logged models a run produced."""
+    models = []
+    for item in req.get_objects("models"):
+        model_id = item.get("model_id")
+        if not isinstance(model_id, str) or not model_id:
+            raise invalid("Every entry of 'models' needs a string 'model_id'.")
+        models.append((model_id, item.get("step", 0) or 0))
+    service.logged_models.log_outputs(req.run_id(), models)
+
+
+def list_artifacts(service: Any, req: RpcRequest) -> dict[str, Any]:
+    """``mlflow/artifacts/list``: entries of ``path`` in a run's artifacts, named relative to
+    the run's artifact root (``{}``-like empty ``files`` for a missing directory)."""
+    root_uri, files = service.logged_models.list_run_artifacts(
+        req.run_id(), req.get_str("path") or None
+    )
+    return {"root_uri": root_uri, "files": [f.to_json() for f in files]}
+
+
+ROUTES.extend(
+    [
+        rpc("POST", MLFLOW + "/runs/log-model", log_model),
+        rpc("POST", MLFLOW + "/runs/outputs", log_outputs),
+        rpc("GET", MLFLOW + "/artifacts/list", list_artifacts),
+    ]
+)
