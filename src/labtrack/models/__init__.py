@@ -1,0 +1,43 @@
+"""Model packages (MLflow's MLmodel format), signatures, model URIs and the scoring server.
+
+Flavors live beside this package: ``labtrack.pyfunc``, ``labtrack.sklearn``,
+``labtrack.pytorch`` (``lt.pyfunc`` ...). Nothing here is imported by the Jupyter server:
+loading a model runs its code (pickle), so models are only ever loaded in a kernel, a script or
+the ``labtrack models serve`` process.
+"""
+
+from __future__ import annotations
+
+from labtrack.models.model import Model, ModelInfo
+from labtrack.models.signature import (
+    ColSpec,
+    ModelSignature,
+    ParamSchema,
+    ParamSpec,
+    Schema,
+    SchemaError,
+    TensorSpec,
+    infer_signature,
+)
+from labtrack.models.uris import download_model
+
+
+def get_model_info(model_uri: str) -> Model:
+    """The MLmodel metadata of a package (downloads it if needed)."""
+    return Model.load(download_model(model_uri))
+
+
+__all__ = [
+    "ColSpec",
+    "Model",
+    "ModelInfo",
+    "ModelSignature",
+    "ParamSchema",
+    "ParamSpec",
+    "Schema",
+    "SchemaError",
+    "TensorSpec",
+    "download_model",
+    "get_model_info",
+    "infer_signature",
+]

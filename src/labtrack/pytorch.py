@@ -1,0 +1,184 @@
+"""``lt.pytorch``: PyTorch modules in MLflow's ``pytorch`` flavor.
+
+The whole module is saved with ``torch.save`` (cloudpickle as the pickler, so classes defined
+in a notebook travel with it) under ``data/model.pth``. ``load_model`` returns the module;
+``lt.pyfunc.load_model`` wraps it: inputs become tensors, the module runs under
+``torch.no_grad()`` in eval mode, outputs come back as numpy arrays.
+Loading a pickle runs code from the package: only load models you trust.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from typing import Any
+
+from labtrack.errors import LabtrackException
+from labtrack.models.model import (
+    PYFUNC,
+    Model,
+    ModelInfo,
+    default_requirements,
+    finish_package,
+    pickler,
+    prepare_dir,
+    pyfunc_env_conf,
+)
+from labtrack.models.signature import ModelSignature
+
+FLAVOR_NAME = "pytorch"
+DATA_DIR = "data"
+MODEL_FILE = "model.pth"
+# What MLflow's loader reads to pick the unpickler; MLflow's own module is cloudpickle-based.
+PICKLE_MODULE_INFO = "pickle_module_info.txt"
+PICKLE_MODULE_NAME = "mlflow.pytorch.pickle_module"
+
+
+def _predict_with(module: Any) -> Any:
+    def predict(data: Any) -> Any:
+        return _TorchWrapper(module).predict(data)
+
+    return predict
+
+
+def save_model(
+    pytorch_model: Any,
+    path: str | os.PathLike[str],
+    signature: ModelSignature | None = None,
+    input_example: Any = None,
+    pip_requirements: list[str] | None = None,
+    extra_pip_requirements: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    mlflow_model: Model | None = None,
+    **_: Any,
+) -> Model:
+    """Package a ``torch.nn.Module`` at ``path``."""
+    import torch
+
+    if not isinstance(pytorch_model, torch.nn.Module):
+        raise LabtrackException(
+            "pytorch_model must be a torch.nn.Module.", "INVALID_PARAMETER_VALUE"
+        )
+    local = prepare_dir(path)
+    data = os.path.join(local, DATA_DIR)
+    os.makedirs(data)
+    torch.save(pytorch_model, os.path.join(data, MODEL_FILE), pickle_module=pickler())
+    with open(os.path.join(data, PICKLE_MODULE_INFO), "w", encoding="utf-8") as f:
+        f.write(PICKLE_MODULE_NAME)
+    model = mlflow_model or Model()
+    model.add_flavor(
+        PYFUNC,
+        loader_module="mlflow.pytorch",
+        data=DATA_DIR,
+        pickle_module_name=PICKLE_MODULE_NAME,
+        env=pyfunc_env_conf(),
+        python_version=platform.python_version(),
+    )
+    model.add_flavor(
+        FLAVOR_NAME, model_data=DATA_DIR, pytorch_version=str(torch.__version__), code=None
+    )
+    return finish_package(
+        local,
+        model,
+        input_example=input_example,
+        signature=signature,
+        predict=_predict_with(pytorch_model),
+        requirements=default_requirements(["torch", "cloudpickle"]),
+        pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements,
+        metadata=metadata,
+    )
+
+
+def log_model(
+    pytorch_model: Any,
+    name: str | None = None,
+    registered_model_name: str | None = None,
+    signature: ModelSignature | None = None,
+    input_example: Any = None,
+    pip_requirements: list[str] | None = None,
+    extra_pip_requirements: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    artifact_path: str | None = None,
+    tags: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    model_type: str | None = None,
+    step: int = 0,
+) -> ModelInfo:
+    """Package a module and log it (an MLflow 3 logged model of the active run)."""
+    from labtrack.models.logging import log_packaged_model
+
+    def save(path: str, model: Model) -> Model:
+        return save_model(
+            pytorch_model,
+            path,
+            signature=signature,
+            input_example=input_example,
+            pip_requirements=pip_requirements,
+            extra_pip_requirements=extra_pip_requirements,
+            metadata=metadata,
+            mlflow_model=model,
+        )
+
+    return log_packaged_model(
+        save,
+        name,
+        artifact_path=artifact_path,
+        registered_model_name=registered_model_name,
+        tags=tags,
+        params=params,
+        model_type=model_type,
+        step=step,
+    )
+
+
+def _load_from_dir(path: str, meta: Model) -> Any:
+    import torch
+
+    conf = meta.flavors.get(FLAVOR_NAME) or {}
+    data = conf.get("model_data") or meta.flavors.get(PYFUNC, {}).get("data") or DATA_DIR
+    target = os.path.join(path, data)
+    if os.path.isdir(target):
+        target = os.path.join(target, MODEL_FILE)
+    # The standard unpickler reads cloudpickle's output; weights_only=False loads the module
+    # object itself (code from the package runs: load only trusted models).
+    return torch.load(target, weights_only=False, map_location="cpu")
+
+
+def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None) -> Any:
+    """The ``torch.nn.Module`` of a package."""
+    from labtrack.models.uris import download_model
+
+    local = download_model(model_uri, dst_path)
+    return _load_from_dir(local, Model.load(local))
+
+
+class _TorchWrapper:
+    def __init__(self, module: Any) -> None:
+        self.raw_model = module
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        import numpy as np
+        import torch
+
+        if hasattr(data, "to_numpy"):
+            data = data.to_numpy()
+        self.raw_model.eval()
+        with torch.no_grad():
+            if isinstance(data, dict):
+                out = self.raw_model(**{k: torch.as_tensor(np.asarray(v)) for k, v in data.items()})
+            else:
+                arr = np.asarray(data)
+                if arr.dtype == np.float64:
+                    arr = arr.astype(np.float32)  # the usual parameter dtype
+                out = self.raw_model(torch.as_tensor(arr))
+        if isinstance(out, torch.Tensor):
+            return out.detach().cpu().numpy()
+        return out
+
+
+def _load_pyfunc(path: str, meta: Model, model_config: dict[str, Any] | None = None) -> Any:
+    return _TorchWrapper(_load_from_dir(path, meta))
+
+
+__all__ = ["FLAVOR_NAME", "load_model", "log_model", "save_model"]
