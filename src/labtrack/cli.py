@@ -1,0 +1,108 @@
+"""The ``labtrack`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from importlib import resources
+from pathlib import Path
+
+
+def _copy_demo(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "labtrack-demo.ipynb"
+    if not target.exists():
+        source = resources.files("labtrack.demo") / "labtrack-demo.ipynb"
+        with resources.as_file(source) as path:
+            shutil.copyfile(path, target)
+    return target
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    """Launch JupyterLab with labtrack on its embedded store (and the demo notebook)."""
+    workdir = Path(args.notebook_dir).resolve()
+    extra = list(args.jupyter_args)
+    if args.demo:
+        demo = _copy_demo(workdir)
+        extra.append(f"--LabApp.default_url=/lab/tree/{demo.name}")
+    argv = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={workdir}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        argv.append("--allow-root")
+    os.execv(sys.executable, argv + extra)  # noqa: S606 - replaces this process on purpose
+    return 0
+
+
+def cmd_info(_: argparse.Namespace) -> int:
+    from labtrack.config import default_artifact_root, resolve_tracking_uri
+
+    uri = resolve_tracking_uri()
+    print(f"tracking URI:  {uri}")
+    print(
+        f"artifact root: {os.environ.get('LABTRACK_ARTIFACT_ROOT') or default_artifact_root(uri)}"
+    )
+    return 0
+
+
+def cmd_models_serve(args: argparse.Namespace) -> int:
+    """Serve a model over HTTP (MLflow's scoring protocol) in this process."""
+    import logging
+
+    from labtrack.models.serving import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # One line per request costs more than scoring a small model; errors are still logged.
+    logging.getLogger("tornado.access").setLevel(logging.WARNING)
+    if args.workers < 1:
+        print("labtrack: --workers must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        serve(args.model_uri, host=args.host, port=args.port, workers=args.workers)
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="labtrack", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    lab = sub.add_parser("lab", help="launch JupyterLab with labtrack")
+    lab.add_argument("--demo", action="store_true", help="open the labtrack demo notebook")
+    lab.add_argument("--notebook-dir", default=".", help="where JupyterLab starts (default: .)")
+    lab.set_defaults(jupyter_args=[])
+    lab.set_defaults(func=cmd_lab)
+
+    info = sub.add_parser("info", help="show where runs are stored")
+    info.set_defaults(func=cmd_info)
+
+    models = sub.add_parser("models", help="serve models")
+    models_sub = models.add_subparsers(dest="models_command", required=True)
+    serve = models_sub.add_parser(
+        "serve",
+        help="serve a model as a REST endpoint (/invocations, /ping, /health, /version)",
+        description="Loading a model runs its code (pickle): serve only models you trust.",
+    )
+    serve.add_argument(
+        "-m",
+        "--model-uri",
+        required=True,
+        help="a path, runs:/<run>/<path>, models:/<name>/<version|stage>, models:/<name>@<alias>",
+    )
+    serve.add_argument("-p", "--port", type=int, default=5000, help="port (default: 5000)")
+    serve.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
+    serve.add_argument("-w", "--workers", type=int, default=1, help="processes (default: 1)")
+    serve.set_defaults(func=cmd_models_serve)
+
+    # Options labtrack does not know (e.g. --port 8889, --no-browser) go to JupyterLab.
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        if args.command != "lab":
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.jupyter_args = unknown
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
