@@ -1,0 +1,647 @@
+/**
+ * The one module that talks to the labtrack server.
+ *
+ * Every request goes through `requestAPI`, which resolves paths under
+ * `<base_url>labtrack/` (so it works behind JupyterHub and other proxies),
+ * sends the Jupyter auth headers via `ServerConnection`, and turns every
+ * failure into a `LabtrackAPIError`.  The response shapes below are MLflow's
+ * REST shapes (`/api/2.0/mlflow/...`), which the labtrack server implements.
+ */
+
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+/** Path segment under the Jupyter base URL where labtrack is served. */
+export const API_NAMESPACE = 'labtrack';
+
+/** The MLflow-compatible REST root, relative to `API_NAMESPACE`. */
+export const MLFLOW_API = 'api/2.0/mlflow';
+
+/** Error code used when the server extension does not answer at all. */
+export const SERVER_EXTENSION_MISSING = 'LABTRACK_SERVER_EXTENSION_MISSING';
+
+/** Error code used when the request could not reach the server. */
+export const NETWORK_ERROR = 'LABTRACK_NETWORK_ERROR';
+
+/** Error code used when a response body is not the JSON we expected. */
+export const INVALID_RESPONSE = 'LABTRACK_INVALID_RESPONSE';
+
+/**
+ * An error raised by any labtrack request.
+ *
+ * `errorCode` is MLflow's `error_code` (e.g. `RESOURCE_DOES_NOT_EXIST`,
+ * `INVALID_PARAMETER_VALUE`) when the server sent one, or one of the
+ * `LABTRACK_*` codes above for client-side failures.
+ */
+export class LabtrackAPIError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly errorCode: string
+  ) {
+    super(message);
+    this.name = 'LabtrackAPIError';
+  }
+
+  /** True when the labtrack server extension is not installed or enabled. */
+  get isServerExtensionMissing(): boolean {
+    return this.errorCode === SERVER_EXTENSION_MISSING;
+  }
+}
+
+/** The JSON error body MLflow (and labtrack) send with 4xx/5xx answers. */
+export interface IMlflowErrorBody {
+  error_code: string;
+  message: string;
+}
+
+export interface ITag {
+  key: string;
+  value: string;
+}
+
+export interface IParam {
+  key: string;
+  value: string;
+}
+
+export interface IMetric {
+  key: string;
+  value: number;
+  timestamp: number;
+  step: number;
+}
+
+export type LifecycleStage = 'active' | 'deleted';
+
+export interface IExperiment {
+  experiment_id: string;
+  name: string;
+  artifact_location?: string;
+  lifecycle_stage?: LifecycleStage;
+  creation_time?: number;
+  last_update_time?: number;
+  tags?: ITag[];
+}
+
+export type RunStatus =
+  'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
+
+export interface IRunInfo {
+  run_id: string;
+  run_name?: string;
+  experiment_id: string;
+  status: RunStatus;
+  start_time?: number;
+  end_time?: number;
+  user_id?: string;
+  artifact_uri?: string;
+  lifecycle_stage?: LifecycleStage;
+}
+
+export interface IRunData {
+  metrics?: IMetric[];
+  params?: IParam[];
+  tags?: ITag[];
+}
+
+export interface IRun {
+  info: IRunInfo;
+  data: IRunData;
+}
+
+export interface ISearchExperimentsResponse {
+  experiments?: IExperiment[];
+  next_page_token?: string;
+}
+
+export interface ISearchRunsRequest {
+  experiment_ids: string[];
+  filter: string;
+  max_results: number;
+  order_by: string[];
+  page_token?: string;
+}
+
+export interface ISearchRunsResponse {
+  runs?: IRun[];
+  next_page_token?: string;
+}
+
+/** Options shared by the search helpers. */
+export interface ISearchRunsOptions {
+  /** At most this many runs (MLflow caps a page at 50000). */
+  maxResults?: number;
+  /** MLflow `order_by` clauses, newest first by default. */
+  orderBy?: string[];
+  /** Server connection settings; `ServerConnection.makeSettings()` if absent. */
+  settings?: ServerConnection.ISettings;
+}
+
+/** The default number of runs fetched for one experiment. */
+export const DEFAULT_MAX_RUNS = 1000;
+
+/** The experiment page size; MLflow's own limit for experiments/search. */
+const EXPERIMENT_PAGE_SIZE = 1000;
+
+/** Stop following `next_page_token` after this many pages (a safety net). */
+const MAX_PAGES = 50;
+
+function isMlflowErrorBody(value: unknown): value is IMlflowErrorBody {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as IMlflowErrorBody).error_code === 'string'
+  );
+}
+
+function parseJSON(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Call the labtrack server.
+ *
+ * @param path - a path relative to `<base_url>labtrack/`, e.g.
+ *   `api/2.0/mlflow/experiments/search?max_results=10`.
+ * @param init - the fetch options; a JSON `Content-Type` is added to requests
+ *   that carry a body.
+ * @param settings - server connection settings.
+ * @returns the decoded JSON body (`{}` for an empty body).
+ * @throws {LabtrackAPIError} on network errors, non-2xx answers (with the
+ *   server's MLflow `error_code` and `message`), and undecodable bodies.
+ */
+export async function requestAPI<T>(
+  path: string,
+  init: RequestInit = {},
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<T> {
+  const url = URLExt.join(settings.baseUrl, API_NAMESPACE, path);
+  const headers = new Headers(init.headers);
+  if (init.body !== undefined && !headers.has('Content-Type')) {
+    headers.set('Content-Type', 'application/json');
+  }
+  if (!headers.has('Accept')) {
+    headers.set('Accept', 'application/json');
+  }
+
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(
+      url,
+      { ...init, headers },
+      settings
+    );
+  } catch (reason) {
+    const detail = reason instanceof Error ? reason.message : String(reason);
+    throw new LabtrackAPIError(
+      `Could not reach the Jupyter server: ${detail}`,
+      0,
+      NETWORK_ERROR
+    );
+  }
+
+  const text = await response.text();
+  const body = text.length > 0 ? parseJSON(text) : {};
+
+  if (!response.ok) {
+    if (isMlflowErrorBody(body)) {
+      throw new LabtrackAPIError(
+        body.message || body.error_code,
+        response.status,
+        body.error_code
+      );
+    }
+    if (response.status === 404) {
+      // Jupyter's own 404 page (not an MLflow error): nothing is mounted at
+      // <base_url>labtrack/, so the server half of labtrack is absent.
+      throw new LabtrackAPIError(
+        'The labtrack server extension is not enabled. Install labtrack in ' +
+          'the Python environment that runs Jupyter (pip install labtrack), ' +
+          'check "jupyter server extension list", then restart JupyterLab.',
+        404,
+        SERVER_EXTENSION_MISSING
+      );
+    }
+    throw new LabtrackAPIError(
+      `labtrack request failed: ${response.status} ${response.statusText}`,
+      response.status,
+      'INTERNAL_ERROR'
+    );
+  }
+
+  if (body === undefined) {
+    throw new LabtrackAPIError(
+      `labtrack answered ${url} with a body that is not JSON`,
+      response.status,
+      INVALID_RESPONSE
+    );
+  }
+  return body as T;
+}
+
+/**
+ * List the active experiments (all pages).
+ */
+export async function searchExperiments(
+  settings?: ServerConnection.ISettings
+): Promise<ISearchExperimentsResponse> {
+  const experiments: IExperiment[] = [];
+  let pageToken: string | undefined;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const query = new URLSearchParams({
+      max_results: String(EXPERIMENT_PAGE_SIZE)
+    });
+    if (pageToken) {
+      query.set('page_token', pageToken);
+    }
+    const reply = await requestAPI<ISearchExperimentsResponse>(
+      `${MLFLOW_API}/experiments/search?${query.toString()}`,
+      { method: 'GET' },
+      settings
+    );
+    experiments.push(...(reply.experiments ?? []));
+    pageToken = reply.next_page_token;
+    if (!pageToken) {
+      break;
+    }
+  }
+  return { experiments, next_page_token: pageToken };
+}
+
+/**
+ * Search the runs of some experiments.
+ *
+ * @param experimentIds - the experiments to search.
+ * @param filter - an MLflow search filter, e.g. `metrics.loss < 0.5`.
+ */
+export async function searchRuns(
+  experimentIds: string[],
+  filter = '',
+  options: ISearchRunsOptions = {}
+): Promise<ISearchRunsResponse> {
+  const request: ISearchRunsRequest = {
+    experiment_ids: experimentIds,
+    filter,
+    max_results: options.maxResults ?? DEFAULT_MAX_RUNS,
+    order_by: options.orderBy ?? ['attributes.start_time DESC']
+  };
+  const reply = await requestAPI<ISearchRunsResponse>(
+    `${MLFLOW_API}/runs/search`,
+    { method: 'POST', body: JSON.stringify(request) },
+    options.settings
+  );
+  return { runs: reply.runs ?? [], next_page_token: reply.next_page_token };
+}
+
+/* ------------------------------------------------------------------ runs */
+
+/** Fetch one page of runs (the model pages through big experiments). */
+export async function searchRunsPage(
+  experimentIds: string[],
+  filter: string,
+  maxResults: number,
+  orderBy: string[],
+  pageToken: string | undefined,
+  settings?: ServerConnection.ISettings
+): Promise<ISearchRunsResponse> {
+  const request: ISearchRunsRequest = {
+    experiment_ids: experimentIds,
+    filter,
+    max_results: maxResults,
+    order_by: orderBy
+  };
+  if (pageToken) {
+    request.page_token = pageToken;
+  }
+  const reply = await requestAPI<ISearchRunsResponse>(
+    `${MLFLOW_API}/runs/search`,
+    { method: 'POST', body: JSON.stringify(request) },
+    settings
+  );
+  return { runs: reply.runs ?? [], next_page_token: reply.next_page_token };
+}
+
+/** One run with its data. */
+export async function getRun(
+  runId: string,
+  settings?: ServerConnection.ISettings
+): Promise<IRun> {
+  const query = new URLSearchParams({ run_id: runId });
+  const reply = await requestAPI<{ run: IRun }>(
+    `${MLFLOW_API}/runs/get?${query.toString()}`,
+    { method: 'GET' },
+    settings
+  );
+  return reply.run;
+}
+
+/** Set a run tag (e.g. `mlflow.note.content`). */
+export async function setRunTag(
+  runId: string,
+  key: string,
+  value: string,
+  settings?: ServerConnection.ISettings
+): Promise<void> {
+  await requestAPI(
+    `${MLFLOW_API}/runs/set-tag`,
+    { method: 'POST', body: JSON.stringify({ run_id: runId, key, value }) },
+    settings
+  );
+}
+
+/* ------------------------------------------------------------- artifacts */
+
+export interface IFileInfo {
+  /** Path relative to the run's artifact root. */
+  path: string;
+  is_dir: boolean;
+  file_size?: number;
+}
+
+/** List one directory of a run's artifacts ('' for the root). */
+export async function listRunArtifacts(
+  runId: string,
+  path = '',
+  settings?: ServerConnection.ISettings
+): Promise<IFileInfo[]> {
+  const query = new URLSearchParams({ run_id: runId });
+  if (path) {
+    query.set('path', path);
+  }
+  const reply = await requestAPI<{ files?: IFileInfo[] }>(
+    `${MLFLOW_API}/artifacts/list?${query.toString()}`,
+    { method: 'GET' },
+    settings
+  );
+  return reply.files ?? [];
+}
+
+/** The store-relative path (`<exp>/<run>/artifacts`) of a run's artifacts. */
+export function artifactRootPath(run: IRun): string {
+  const uri = run.info.artifact_uri ?? '';
+  const match = /^mlflow-artifacts:(?:\/\/[^/]*)?\/(.*)$/.exec(uri);
+  if (match) {
+    return match[1].replace(/\/+$/, '');
+  }
+  return `${run.info.experiment_id}/${run.info.run_id}/artifacts`;
+}
+
+/**
+ * Download one artifact as a Blob. The server sends it as an
+ * `application/octet-stream` attachment; we render it client-side.
+ */
+export async function downloadArtifact(
+  run: IRun,
+  path: string,
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<Blob> {
+  const segments = `${artifactRootPath(run)}/${path}`
+    .split('/')
+    .map(encodeURIComponent)
+    .join('/');
+  const url = URLExt.join(
+    settings.baseUrl,
+    API_NAMESPACE,
+    'api/2.0/mlflow-artifacts/artifacts',
+    segments
+  );
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, {}, settings);
+  } catch (reason) {
+    throw new LabtrackAPIError(String(reason), 0, NETWORK_ERROR);
+  }
+  if (!response.ok) {
+    const body = parseJSON(await response.text());
+    if (isMlflowErrorBody(body)) {
+      throw new LabtrackAPIError(
+        body.message,
+        response.status,
+        body.error_code
+      );
+    }
+    throw new LabtrackAPIError(
+      `artifact download failed: ${response.status}`,
+      response.status,
+      'INTERNAL_ERROR'
+    );
+  }
+  return response.blob();
+}
+
+/* ------------------------------------------------------- metric series */
+
+export interface IMetricSeries {
+  run_id: string;
+  key: string;
+  steps: number[];
+  timestamps: number[];
+  values: (number | string)[];
+  mins?: (number | string)[];
+  maxs?: (number | string)[];
+  total_points?: number;
+}
+
+export interface ISeriesOptions {
+  maxPoints?: number;
+  x?: 'step' | 'timestamp';
+  xMin?: number;
+  xMax?: number;
+}
+
+/** One metric of many runs, downsampled (full resolution when zoomed in). */
+export async function getMetricSeries(
+  runIds: string[],
+  metricKey: string,
+  options: ISeriesOptions = {},
+  settings?: ServerConnection.ISettings
+): Promise<IMetricSeries[]> {
+  const query = new URLSearchParams();
+  for (const id of runIds) {
+    query.append('run_ids', id);
+  }
+  query.set('metric_key', metricKey);
+  query.set('max_points', String(options.maxPoints ?? 1000));
+  if (options.x) {
+    query.set('x', options.x);
+  }
+  if (options.xMin !== undefined) {
+    query.set('x_min', String(Math.floor(options.xMin)));
+  }
+  if (options.xMax !== undefined) {
+    query.set('x_max', String(Math.ceil(options.xMax)));
+  }
+  const reply = await requestAPI<{ series?: IMetricSeries[] }>(
+    `api/labtrack/metrics/series?${query.toString()}`,
+    { method: 'GET' },
+    settings
+  );
+  return reply.series ?? [];
+}
+
+/** Decode a wire metric value ("NaN", "Infinity" are strings). */
+export function metricNumber(value: number | string): number {
+  return typeof value === 'number' ? value : Number(value);
+}
+
+/* --------------------------------------------------------- change feed */
+
+export interface IChange {
+  seq: number;
+  time: number;
+  kind: string;
+  experiment_id?: string;
+  run_id?: string;
+}
+
+export interface IChangesResponse {
+  cursor: number;
+  changes?: IChange[];
+}
+
+/** Changes after `cursor` (omit it to learn the current cursor). */
+export async function getChanges(
+  cursor: number | null,
+  settings?: ServerConnection.ISettings
+): Promise<IChangesResponse> {
+  const query = new URLSearchParams();
+  if (cursor !== null) {
+    query.set('cursor', String(cursor));
+  }
+  return requestAPI<IChangesResponse>(
+    `api/labtrack/changes?${query.toString()}`,
+    { method: 'GET' },
+    settings
+  );
+}
+
+/* ------------------------------------------------------------- registry */
+
+export interface IRegisteredModel {
+  name: string;
+  creation_timestamp?: number;
+  last_updated_timestamp?: number;
+  description?: string;
+  latest_versions?: IModelVersion[];
+  tags?: ITag[];
+  aliases?: { alias: string; version: string }[];
+}
+
+export interface IModelVersion {
+  name: string;
+  version: string;
+  creation_timestamp?: number;
+  last_updated_timestamp?: number;
+  user_id?: string;
+  current_stage?: string;
+  description?: string;
+  source?: string;
+  run_id?: string;
+  status?: string;
+  tags?: ITag[];
+  aliases?: string[];
+}
+
+export async function searchRegisteredModels(
+  settings?: ServerConnection.ISettings
+): Promise<IRegisteredModel[]> {
+  const reply = await requestAPI<{ registered_models?: IRegisteredModel[] }>(
+    `${MLFLOW_API}/registered-models/search?max_results=1000`,
+    { method: 'GET' },
+    settings
+  );
+  return reply.registered_models ?? [];
+}
+
+export async function getRegisteredModel(
+  name: string,
+  settings?: ServerConnection.ISettings
+): Promise<IRegisteredModel> {
+  const query = new URLSearchParams({ name });
+  const reply = await requestAPI<{ registered_model: IRegisteredModel }>(
+    `${MLFLOW_API}/registered-models/get?${query.toString()}`,
+    { method: 'GET' },
+    settings
+  );
+  return reply.registered_model;
+}
+
+/** Quote a value for the registry's filter language. */
+function quote(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+export async function searchModelVersions(
+  name: string,
+  settings?: ServerConnection.ISettings
+): Promise<IModelVersion[]> {
+  const query = new URLSearchParams({
+    filter: `name = ${quote(name)}`,
+    max_results: '1000'
+  });
+  const reply = await requestAPI<{ model_versions?: IModelVersion[] }>(
+    `${MLFLOW_API}/model-versions/search?${query.toString()}`,
+    { method: 'GET' },
+    settings
+  );
+  return (reply.model_versions ?? []).sort(
+    (a, b) => Number(b.version) - Number(a.version)
+  );
+}
+
+export async function updateRegisteredModel(
+  name: string,
+  description: string,
+  settings?: ServerConnection.ISettings
+): Promise<void> {
+  await requestAPI(
+    `${MLFLOW_API}/registered-models/update`,
+    { method: 'PATCH', body: JSON.stringify({ name, description }) },
+    settings
+  );
+}
+
+/**
+ * Register a model folder of a run: create the registered model (if new)
+ * and a version whose source is the run's artifact URI + path.
+ */
+export async function registerModel(
+  name: string,
+  run: IRun,
+  path: string,
+  settings?: ServerConnection.ISettings
+): Promise<IModelVersion> {
+  try {
+    await requestAPI(
+      `${MLFLOW_API}/registered-models/create`,
+      { method: 'POST', body: JSON.stringify({ name }) },
+      settings
+    );
+  } catch (reason) {
+    if (
+      !(reason instanceof LabtrackAPIError) ||
+      reason.errorCode !== 'RESOURCE_ALREADY_EXISTS'
+    ) {
+      throw reason;
+    }
+  }
+  const root = (run.info.artifact_uri ?? '').replace(/\/+$/, '');
+  const reply = await requestAPI<{ model_version: IModelVersion }>(
+    `${MLFLOW_API}/model-versions/create`,
+    {
+      method: 'POST',
+      body: JSON.stringify({
+        name,
+        source: path ? `${root}/${path}` : root,
+        run_id: run.info.run_id
+      })
+    },
+    settings
+  );
+  return reply.model_version;
+}

@@ -1,0 +1,261 @@
+/**
+ * labtrack's JupyterLab plugins. They only wire: state lives in the model
+ * (`model.ts`), rendering in the views (`panel.ts`), server traffic in `api.ts`.
+ */
+
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import {
+  ICommandPalette,
+  MainAreaWidget,
+  WidgetTracker
+} from '@jupyterlab/apputils';
+import { ILauncher } from '@jupyterlab/launcher';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { refreshIcon } from '@jupyterlab/ui-components';
+
+import { labtrackIcon } from './icons';
+import { LabtrackModel } from './model';
+import { DashboardPanel, createDashboard } from './panel';
+import { LabtrackSidebar } from './sidebar';
+import { CommandIDs, DashboardView, ILabtrackModel } from './tokens';
+import { vegaLite6Plugin } from './vega';
+
+export * from './api';
+export * from './tokens';
+export { LabtrackModel } from './model';
+export { DashboardPanel } from './panel';
+export { labtrackIcon } from './icons';
+
+const PALETTE_CATEGORY = 'labtrack';
+
+/** Provides the shared model and applies the user's settings to it. */
+const modelPlugin: JupyterFrontEndPlugin<LabtrackModel> = {
+  id: 'labtrack:model',
+  description: 'The shared labtrack state (experiments, selection, runs).',
+  autoStart: true,
+  provides: ILabtrackModel,
+  optional: [ISettingRegistry],
+  activate: (
+    app: JupyterFrontEnd,
+    settingRegistry: ISettingRegistry | null
+  ): LabtrackModel => {
+    const model = new LabtrackModel({
+      serverSettings: app.serviceManager.serverSettings
+    });
+    if (settingRegistry) {
+      settingRegistry
+        .load(modelPlugin.id)
+        .then(settings => {
+          const apply = () => {
+            model.maxRuns = settings.get('maxRuns').composite as number;
+            model.pollInterval = settings.get('pollInterval')
+              .composite as number;
+            model.loadColumns(
+              (settings.get('columns').composite ?? {}) as Record<
+                string,
+                string[]
+              >
+            );
+          };
+          apply();
+          settings.changed.connect(apply);
+          // Chosen columns are remembered in the settings registry.
+          model.onColumnsChanged = columns => {
+            settings.set('columns', columns).catch(reason => {
+              console.warn('labtrack: could not save columns', reason);
+            });
+          };
+        })
+        .catch(reason => {
+          console.warn('labtrack: could not load settings', reason);
+        });
+    }
+    // Follow the change feed once the lab is up (runs stay live).
+    void app.restored.then(() => model.startLive());
+    return model;
+  }
+};
+
+/** The dashboard: a command, a palette entry and a launcher card. */
+const dashboardPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'labtrack:dashboard',
+  description: 'Opens the labtrack dashboard in the main area.',
+  autoStart: true,
+  requires: [ILabtrackModel],
+  optional: [
+    ILauncher,
+    ICommandPalette,
+    ILayoutRestorer,
+    IRenderMimeRegistry,
+    ISettingRegistry
+  ],
+  activate: (
+    app: JupyterFrontEnd,
+    model: ILabtrackModel,
+    launcher: ILauncher | null,
+    palette: ICommandPalette | null,
+    restorer: ILayoutRestorer | null,
+    rendermime: IRenderMimeRegistry | null,
+    settingRegistry: ISettingRegistry | null
+  ): void => {
+    let maxPoints = 1000;
+    if (settingRegistry) {
+      void settingRegistry.load(modelPlugin.id).then(settings => {
+        const apply = () => {
+          maxPoints = settings.get('maxPoints').composite as number;
+        };
+        apply();
+        settings.changed.connect(apply);
+      });
+    }
+    const openPath = (path: string) =>
+      void app.commands.execute('docmanager:open', { path });
+    const tracker = new WidgetTracker<MainAreaWidget<DashboardPanel>>({
+      namespace: 'labtrack'
+    });
+    let dashboard: MainAreaWidget<DashboardPanel> | null = null;
+
+    app.commands.addCommand(CommandIDs.openDashboard, {
+      label: args => (args.isLauncher ? 'labtrack' : 'Open labtrack Dashboard'),
+      caption: 'Browse labtrack experiments and runs',
+      icon: args => (args.isPalette ? undefined : labtrackIcon),
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            experimentId: {
+              type: 'string',
+              description: 'Select this experiment after opening.'
+            }
+          }
+        }
+      },
+      execute: async args => {
+        if (!dashboard || dashboard.isDisposed) {
+          dashboard = createDashboard(model, {
+            rendermime,
+            openPath,
+            maxPoints: () => maxPoints
+          });
+          void tracker.add(dashboard);
+        }
+        if (!dashboard.isAttached) {
+          app.shell.add(dashboard, 'main');
+        }
+        app.shell.activateById(dashboard.id);
+        const view = args.view as DashboardView | undefined;
+        if (view) {
+          model.setView(view);
+        }
+        const experimentId = args.experimentId;
+        if (typeof experimentId === 'string' && experimentId) {
+          await model.selectExperiment(experimentId);
+        }
+        return dashboard;
+      }
+    });
+
+    app.commands.addCommand(CommandIDs.openCompare, {
+      label: 'Compare Selected labtrack Runs',
+      caption: 'Open the compare view of the runs picked for comparison',
+      execute: () =>
+        app.commands.execute(CommandIDs.openDashboard, { view: 'compare' })
+    });
+    app.commands.addCommand(CommandIDs.openRegistry, {
+      label: 'Open labtrack Model Registry',
+      caption: 'Registered models, versions, aliases and serve commands',
+      execute: () =>
+        app.commands.execute(CommandIDs.openDashboard, { view: 'models' })
+    });
+    app.commands.addCommand(CommandIDs.openRun, {
+      label: 'Open labtrack Run',
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: { runId: { type: 'string' } }
+        }
+      },
+      execute: args => {
+        model.openRun(String(args.runId));
+        return app.commands.execute(CommandIDs.openDashboard, {});
+      }
+    });
+
+    app.commands.addCommand(CommandIDs.refresh, {
+      label: 'Refresh labtrack',
+      caption: 'Fetch labtrack experiments and runs again',
+      icon: args => (args.isPalette ? undefined : refreshIcon),
+      execute: () => model.refresh()
+    });
+
+    if (launcher) {
+      launcher.add({
+        command: CommandIDs.openDashboard,
+        args: { isLauncher: true },
+        category: 'Other',
+        rank: 1
+      });
+    }
+    if (palette) {
+      for (const command of [
+        CommandIDs.openDashboard,
+        CommandIDs.openCompare,
+        CommandIDs.openRegistry,
+        CommandIDs.showSidebar,
+        CommandIDs.refresh
+      ]) {
+        palette.addItem({
+          command,
+          args: { isPalette: true },
+          category: PALETTE_CATEGORY
+        });
+      }
+    }
+    if (restorer) {
+      void restorer.restore(tracker, {
+        command: CommandIDs.openDashboard,
+        name: () => 'dashboard'
+      });
+    }
+  }
+};
+
+/** The left sidebar: experiments, live runs, picking runs to compare. */
+const sidebarPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'labtrack:sidebar',
+  description: 'A left sidebar with experiments, live runs and a filter.',
+  autoStart: true,
+  requires: [ILabtrackModel],
+  optional: [ILayoutRestorer],
+  activate: (
+    app: JupyterFrontEnd,
+    model: ILabtrackModel,
+    restorer: ILayoutRestorer | null
+  ): void => {
+    const sidebar = new LabtrackSidebar(model, {
+      openDashboard: view =>
+        void app.commands.execute(CommandIDs.openDashboard, { view })
+    });
+    app.shell.add(sidebar, 'left', { rank: 600 });
+    if (restorer) {
+      restorer.add(sidebar, sidebar.id);
+    }
+    app.commands.addCommand(CommandIDs.showSidebar, {
+      label: 'Show labtrack Sidebar',
+      execute: () => app.shell.activateById(sidebar.id)
+    });
+  }
+};
+
+const plugins: JupyterFrontEndPlugin<any>[] = [
+  modelPlugin,
+  dashboardPlugin,
+  sidebarPlugin,
+  vegaLite6Plugin
+];
+export default plugins;

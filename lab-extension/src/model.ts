@@ -1,0 +1,544 @@
+import { ServerConnection } from '@jupyterlab/services';
+import { Poll } from '@lumino/polling';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import {
+  DEFAULT_MAX_RUNS,
+  IExperiment,
+  IRun,
+  LabtrackAPIError,
+  getChanges,
+  getRun,
+  searchExperiments,
+  searchRunsPage
+} from './api';
+import {
+  DashboardView,
+  IExperimentSummary,
+  ILabtrackModel,
+  ILoadState,
+  ModelChange
+} from './tokens';
+
+const IDLE: ILoadState = Object.freeze({ loading: false, error: null });
+
+/** The first page is small so the first rows show at once. */
+const FIRST_PAGE = 100;
+/** Later pages of a big experiment. */
+const NEXT_PAGE = 2500;
+/** Runs read for the sidebar's counts and recent list. */
+const SIDEBAR_RUNS = 1000;
+/** Changed runs patched one by one; more than this re-reads the list. */
+const MAX_PATCHED_RUNS = 25;
+const ORDER = ['attributes.start_time DESC'];
+
+function toAPIError(reason: unknown): LabtrackAPIError {
+  if (reason instanceof LabtrackAPIError) {
+    return reason;
+  }
+  const message = reason instanceof Error ? reason.message : String(reason);
+  return new LabtrackAPIError(message, 0, 'INTERNAL_ERROR');
+}
+
+/**
+ * The default `ILabtrackModel`.
+ *
+ * Responses that arrive after a newer request was started for the same
+ * collection are dropped, so a fast sequence of clicks always ends showing
+ * the last selected experiment. A `Poll` on the server's change feed keeps
+ * runs live (standby when the page is hidden, backoff on errors).
+ */
+export class LabtrackModel implements ILabtrackModel {
+  constructor(options: LabtrackModel.IOptions = {}) {
+    this._settings = options.serverSettings;
+    this._maxRuns = options.maxRuns ?? DEFAULT_MAX_RUNS;
+    this._poll = new Poll({
+      auto: false,
+      factory: () => this._pollChanges(),
+      frequency: {
+        interval: options.pollInterval ?? 1000,
+        backoff: true,
+        max: 30 * 1000
+      },
+      name: 'labtrack:changes',
+      standby: 'when-hidden'
+    });
+  }
+
+  get changed(): ISignal<ILabtrackModel, ModelChange> {
+    return this._changed;
+  }
+
+  get runsChanged(): ISignal<ILabtrackModel, ReadonlySet<string>> {
+    return this._runsChanged;
+  }
+
+  get experiments(): readonly IExperiment[] {
+    return this._experiments;
+  }
+
+  get experimentsState(): ILoadState {
+    return this._experimentsState;
+  }
+
+  get experimentIds(): readonly string[] {
+    return this._experimentIds;
+  }
+
+  get selectedExperimentId(): string | null {
+    return this._experimentIds[0] ?? null;
+  }
+
+  get selectedExperiment(): IExperiment | null {
+    const id = this.selectedExperimentId;
+    return this._experiments.find(e => e.experiment_id === id) ?? null;
+  }
+
+  get runs(): readonly IRun[] {
+    return this._runs;
+  }
+
+  get runsState(): ILoadState {
+    return this._runsState;
+  }
+
+  get runsPaging(): boolean {
+    return this._runsPaging;
+  }
+
+  get filter(): string {
+    return this._filter;
+  }
+
+  get maxRuns(): number {
+    return this._maxRuns;
+  }
+  set maxRuns(value: number) {
+    const next = Math.max(1, Math.floor(value));
+    if (next === this._maxRuns) {
+      return;
+    }
+    this._maxRuns = next;
+    if (this._experimentIds.length > 0) {
+      void this.refreshRuns();
+    }
+  }
+
+  /** Milliseconds between change-feed polls. */
+  set pollInterval(value: number) {
+    const interval = Math.max(250, value);
+    this._poll.frequency = { ...this._poll.frequency, interval };
+  }
+
+  get selectedRuns(): readonly IRun[] {
+    return [...this._selectedRuns.values()];
+  }
+
+  isRunSelected(runId: string): boolean {
+    return this._selectedRuns.has(runId);
+  }
+
+  setRunSelected(run: IRun, selected: boolean): void {
+    const id = run.info.run_id;
+    if (selected === this._selectedRuns.has(id)) {
+      return;
+    }
+    if (selected) {
+      this._selectedRuns.set(id, run);
+    } else {
+      this._selectedRuns.delete(id);
+    }
+    this._emit('runSelection');
+  }
+
+  setSelectedRuns(runs: readonly IRun[]): void {
+    this._selectedRuns = new Map(runs.map(r => [r.info.run_id, r]));
+    this._emit('runSelection');
+  }
+
+  get view(): DashboardView {
+    return this._view;
+  }
+
+  get detailRunId(): string | null {
+    return this._detailRunId;
+  }
+
+  setView(view: DashboardView): void {
+    if (view === this._view) {
+      return;
+    }
+    this._view = view;
+    this._emit('view');
+  }
+
+  openRun(runId: string): void {
+    this._detailRunId = runId;
+    this._view = 'run';
+    this._emit('view');
+  }
+
+  columnsFor(experimentKey: string): string[] | null {
+    return this._columns[experimentKey] ?? null;
+  }
+
+  setColumns(experimentKey: string, columns: string[] | null): void {
+    const next = { ...this._columns };
+    if (columns === null) {
+      delete next[experimentKey];
+    } else {
+      next[experimentKey] = [...columns];
+    }
+    this._columns = next;
+    this._emit('columns');
+    this._onColumnsChanged?.(next);
+  }
+
+  /** Load remembered columns (from the settings registry). */
+  loadColumns(columns: Record<string, string[]>): void {
+    if (JSON.stringify(columns) === JSON.stringify(this._columns)) {
+      return;
+    }
+    this._columns = { ...columns };
+    this._emit('columns');
+  }
+
+  /** Called with every column change, to persist it. */
+  set onColumnsChanged(
+    callback: ((columns: Record<string, string[]>) => void) | null
+  ) {
+    this._onColumnsChanged = callback;
+  }
+
+  get summaries(): ReadonlyMap<string, IExperimentSummary> {
+    return this._summaries;
+  }
+
+  get recentRuns(): readonly IRun[] {
+    return this._recentRuns;
+  }
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    this._poll.dispose();
+    Signal.clearData(this);
+  }
+
+  /** Start following the change feed (idempotent). */
+  startLive(): void {
+    if (!this._liveStarted) {
+      this._liveStarted = true;
+      void this._poll.start();
+    }
+  }
+
+  async selectExperiment(
+    experimentId: string | null,
+    add = false
+  ): Promise<void> {
+    let next: string[];
+    if (experimentId === null) {
+      next = [];
+    } else if (add) {
+      next = this._experimentIds.includes(experimentId)
+        ? this._experimentIds.filter(id => id !== experimentId)
+        : [...this._experimentIds, experimentId];
+    } else {
+      next = [experimentId];
+    }
+    if (next.join('\n') === this._experimentIds.join('\n')) {
+      return;
+    }
+    this._experimentIds = next;
+    this._runs = [];
+    this._runsState = IDLE;
+    this._emit('selection');
+    this._emit('runs');
+    await this.refreshRuns();
+  }
+
+  async setFilter(filter: string): Promise<void> {
+    const next = filter.trim();
+    if (next === this._filter) {
+      return;
+    }
+    this._filter = next;
+    this._emit('filter');
+    await this.refreshRuns();
+  }
+
+  async refreshExperiments(): Promise<void> {
+    const ticket = ++this._experimentsTicket;
+    this._experimentsState = {
+      loading: true,
+      error: this._experimentsState.error
+    };
+    this._emit('experiments');
+    try {
+      const reply = await searchExperiments(this._settings);
+      if (ticket !== this._experimentsTicket) {
+        return;
+      }
+      this._experiments = [...(reply.experiments ?? [])].sort((a, b) =>
+        a.name.localeCompare(b.name)
+      );
+      this._experimentsState = IDLE;
+    } catch (reason) {
+      if (ticket !== this._experimentsTicket) {
+        return;
+      }
+      this._experimentsState = { loading: false, error: toAPIError(reason) };
+    }
+    this._emit('experiments');
+  }
+
+  /**
+   * Fetch the runs of the listed experiments: a small first page (the first
+   * rows show at once), then bigger pages up to `maxRuns`.
+   */
+  async refreshRuns(): Promise<void> {
+    const ticket = ++this._runsTicket;
+    const experimentIds = [...this._experimentIds];
+    if (experimentIds.length === 0) {
+      this._runs = [];
+      this._runsState = IDLE;
+      this._runsPaging = false;
+      this._emit('runs');
+      return;
+    }
+    const keepShowing = this._runs.length > 0;
+    this._runsState = { loading: !keepShowing, error: null };
+    if (!keepShowing) {
+      this._emit('runs');
+    }
+    const runs: IRun[] = [];
+    let pageToken: string | undefined;
+    try {
+      do {
+        const size = Math.min(
+          runs.length === 0 ? FIRST_PAGE : NEXT_PAGE,
+          this._maxRuns - runs.length
+        );
+        const reply = await searchRunsPage(
+          experimentIds,
+          this._filter,
+          size,
+          ORDER,
+          pageToken,
+          this._settings
+        );
+        if (ticket !== this._runsTicket) {
+          return;
+        }
+        runs.push(...(reply.runs ?? []));
+        pageToken = reply.next_page_token;
+        const more = !!pageToken && runs.length < this._maxRuns;
+        // Show the first page at once; later pages replace the list when
+        // complete, or when the old list was shorter (keeps live refreshes
+        // from flickering).
+        if (!more || !keepShowing) {
+          this._runs = [...runs];
+          this._runsState = IDLE;
+          this._runsPaging = more;
+          this._emit('runs');
+        }
+        if (!more) {
+          break;
+        }
+      } while (ticket === this._runsTicket);
+    } catch (reason) {
+      if (ticket !== this._runsTicket) {
+        return;
+      }
+      this._runs = [];
+      this._runsPaging = false;
+      this._runsState = { loading: false, error: toAPIError(reason) };
+      this._emit('runs');
+    }
+  }
+
+  async refreshSidebar(): Promise<void> {
+    const ticket = ++this._sidebarTicket;
+    const ids = this._experiments.map(e => e.experiment_id);
+    if (ids.length === 0) {
+      return;
+    }
+    try {
+      const reply = await searchRunsPage(
+        ids,
+        '',
+        SIDEBAR_RUNS,
+        ORDER,
+        undefined,
+        this._settings
+      );
+      if (ticket !== this._sidebarTicket) {
+        return;
+      }
+      const runs = reply.runs ?? [];
+      const capped = !!reply.next_page_token;
+      const summaries = new Map<string, IExperimentSummary>();
+      for (const id of ids) {
+        summaries.set(id, { count: 0, capped });
+      }
+      for (const run of runs) {
+        const summary = summaries.get(run.info.experiment_id);
+        if (summary) {
+          summary.count++;
+        }
+      }
+      this._summaries = summaries;
+      this._recentRuns = runs.slice(0, 30);
+      this._emit('sidebar');
+    } catch (reason) {
+      console.warn('labtrack: could not load the sidebar summary', reason);
+    }
+  }
+
+  async refresh(): Promise<void> {
+    await Promise.all([this.refreshExperiments(), this.refreshRuns()]);
+    await this.refreshSidebar();
+  }
+
+  /** One poll of the change feed: patch what changed. */
+  private async _pollChanges(): Promise<void> {
+    if (this._isDisposed) {
+      return;
+    }
+    const reply = await getChanges(this._cursor, this._settings);
+    const first = this._cursor === null;
+    this._cursor = reply.cursor;
+    const changes = reply.changes ?? [];
+    if (first || changes.length === 0) {
+      return;
+    }
+    const runIds = new Set<string>();
+    let experimentsChanged = false;
+    let newRuns = false;
+    let sidebarStale = false;
+    const listed = new Set(this._experimentIds);
+    for (const change of changes) {
+      if (change.kind === 'experiment') {
+        experimentsChanged = true;
+      }
+      if (change.run_id) {
+        runIds.add(change.run_id);
+        const known = this._runs.some(r => r.info.run_id === change.run_id);
+        if (
+          change.kind === 'run' &&
+          !this._recentRuns.some(r => r.info.run_id === change.run_id)
+        ) {
+          sidebarStale = true;
+        }
+        if (
+          change.kind === 'run' &&
+          !known &&
+          change.experiment_id !== undefined &&
+          listed.has(change.experiment_id)
+        ) {
+          newRuns = true;
+        }
+      }
+    }
+    if (experimentsChanged) {
+      void this.refreshExperiments();
+    }
+    if (sidebarStale || experimentsChanged) {
+      void this.refreshSidebar();
+    }
+    if (newRuns || runIds.size > MAX_PATCHED_RUNS) {
+      void this.refreshRuns();
+    } else if (runIds.size > 0) {
+      await this._patchRuns(runIds);
+    }
+    if (runIds.size > 0 && !this._isDisposed) {
+      this._runsChanged.emit(runIds);
+    }
+  }
+
+  /** Re-read a few changed runs and replace them wherever they are shown. */
+  private async _patchRuns(runIds: Set<string>): Promise<void> {
+    const shown = new Set<string>([
+      ...this._runs.map(r => r.info.run_id),
+      ...this._recentRuns.map(r => r.info.run_id),
+      ...this._selectedRuns.keys()
+    ]);
+    const wanted = [...runIds].filter(id => shown.has(id));
+    const fresh = await Promise.all(
+      wanted.map(id => getRun(id, this._settings).catch(() => null))
+    );
+    const byId = new Map<string, IRun>();
+    for (const run of fresh) {
+      if (run) {
+        byId.set(run.info.run_id, run);
+      }
+    }
+    if (byId.size === 0) {
+      return;
+    }
+    const swap = (run: IRun) => byId.get(run.info.run_id) ?? run;
+    const ticket = this._runsTicket;
+    this._runs = this._runs.map(swap);
+    this._recentRuns = this._recentRuns.map(swap);
+    for (const [id, run] of byId) {
+      if (this._selectedRuns.has(id)) {
+        this._selectedRuns.set(id, run);
+      }
+    }
+    if (ticket === this._runsTicket) {
+      this._emit('runs');
+    }
+    this._emit('sidebar');
+  }
+
+  private _emit(change: ModelChange): void {
+    if (!this._isDisposed) {
+      this._changed.emit(change);
+    }
+  }
+
+  private _settings: ServerConnection.ISettings | undefined;
+  private _maxRuns: number;
+  private _experiments: IExperiment[] = [];
+  private _experimentsState: ILoadState = IDLE;
+  private _experimentsTicket = 0;
+  private _experimentIds: string[] = [];
+  private _runs: IRun[] = [];
+  private _runsState: ILoadState = IDLE;
+  private _runsTicket = 0;
+  private _runsPaging = false;
+  private _filter = '';
+  private _selectedRuns = new Map<string, IRun>();
+  private _view: DashboardView = 'runs';
+  private _detailRunId: string | null = null;
+  private _columns: Record<string, string[]> = {};
+  private _onColumnsChanged:
+    ((columns: Record<string, string[]>) => void) | null = null;
+  private _summaries = new Map<string, IExperimentSummary>();
+  private _recentRuns: IRun[] = [];
+  private _sidebarTicket = 0;
+  private _cursor: number | null = null;
+  private _poll: Poll;
+  private _liveStarted = false;
+  private _isDisposed = false;
+  private _changed = new Signal<ILabtrackModel, ModelChange>(this);
+  private _runsChanged = new Signal<ILabtrackModel, ReadonlySet<string>>(this);
+}
+
+export namespace LabtrackModel {
+  export interface IOptions {
+    /** Server connection settings (the default settings if absent). */
+    serverSettings?: ServerConnection.ISettings;
+    /** The maximum number of runs fetched per experiment. */
+    maxRuns?: number;
+    /** Milliseconds between change-feed polls (default 1000). */
+    pollInterval?: number;
+  }
+}

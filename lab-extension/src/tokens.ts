@@ -1,0 +1,126 @@
+import { Token } from '@lumino/coreutils';
+import { IDisposable } from '@lumino/disposable';
+import { ISignal } from '@lumino/signaling';
+
+import { IExperiment, IRun, LabtrackAPIError } from './api';
+
+/** The views of the dashboard's main area. */
+export type DashboardView = 'runs' | 'compare' | 'run' | 'models';
+
+/** Command ids, shared by the plugins and anything that wants to call them. */
+export namespace CommandIDs {
+  export const openDashboard = 'labtrack:open-dashboard';
+  export const refresh = 'labtrack:refresh';
+  export const openCompare = 'labtrack:open-compare';
+  export const openRegistry = 'labtrack:open-registry';
+  export const openRun = 'labtrack:open-run';
+  export const showSidebar = 'labtrack:show-sidebar';
+}
+
+/** The loading state of one collection in the model. */
+export interface ILoadState {
+  /** A request for this collection is in flight. */
+  readonly loading: boolean;
+  /** The last request failed with this error (cleared on the next success). */
+  readonly error: LabtrackAPIError | null;
+}
+
+/** What part of the model changed; views re-render only that part. */
+export type ModelChange =
+  | 'experiments'
+  | 'selection'
+  | 'runs'
+  | 'filter'
+  | 'runSelection'
+  | 'view'
+  | 'columns'
+  | 'sidebar';
+
+/** Summary of one experiment for the sidebar. */
+export interface IExperimentSummary {
+  /** Runs counted (a lower bound when `capped`). */
+  count: number;
+  capped: boolean;
+}
+
+/**
+ * The shared state of labtrack's views: experiments, the selection, and the
+ * runs of the selected experiment. All server traffic goes through the model,
+ * so two views never disagree about what is selected.
+ */
+export interface ILabtrackModel extends IDisposable {
+  /** The active experiments, as last fetched. */
+  readonly experiments: readonly IExperiment[];
+  readonly experimentsState: ILoadState;
+
+  /** The selected experiment id, or null. */
+  readonly selectedExperimentId: string | null;
+  readonly selectedExperiment: IExperiment | null;
+
+  /** The runs of the selected experiment that match `filter`. */
+  readonly runs: readonly IRun[];
+  readonly runsState: ILoadState;
+
+  /** The MLflow search filter applied to runs ('' for none). */
+  readonly filter: string;
+
+  /** The maximum number of runs fetched per experiment. */
+  maxRuns: number;
+
+  /** All experiments whose runs are listed (compare across experiments). */
+  readonly experimentIds: readonly string[];
+
+  /** True while later pages of a big experiment are still arriving. */
+  readonly runsPaging: boolean;
+
+  /** Runs picked for comparison (any experiment), in pick order. */
+  readonly selectedRuns: readonly IRun[];
+  isRunSelected(runId: string): boolean;
+  setRunSelected(run: IRun, selected: boolean): void;
+  setSelectedRuns(runs: readonly IRun[]): void;
+
+  /** The dashboard view and the run shown in the detail view. */
+  readonly view: DashboardView;
+  readonly detailRunId: string | null;
+  setView(view: DashboardView): void;
+  openRun(runId: string): void;
+
+  /** The chosen columns (`params.x`, `metrics.y`, `tags.z`) of an experiment. */
+  columnsFor(experimentKey: string): string[] | null;
+  setColumns(experimentKey: string, columns: string[] | null): void;
+
+  /** Sidebar data: experiment run counts, recent and running runs. */
+  readonly summaries: ReadonlyMap<string, IExperimentSummary>;
+  readonly recentRuns: readonly IRun[];
+  refreshSidebar(): Promise<void>;
+
+  /** Runs whose status or data changed on the server (live updates). */
+  readonly runsChanged: ISignal<ILabtrackModel, ReadonlySet<string>>;
+
+  /** Emitted after any part of the state changed. */
+  readonly changed: ISignal<ILabtrackModel, ModelChange>;
+
+  /**
+   * Select an experiment (or none) and fetch its runs; with `add`, toggle it
+   * in the listed set instead (runs of several experiments side by side).
+   */
+  selectExperiment(experimentId: string | null, add?: boolean): Promise<void>;
+
+  /** Set the run filter and fetch the runs again. */
+  setFilter(filter: string): Promise<void>;
+
+  /** Fetch the experiments list again. */
+  refreshExperiments(): Promise<void>;
+
+  /** Fetch the runs of the selected experiment again. */
+  refreshRuns(): Promise<void>;
+
+  /** Fetch everything again. */
+  refresh(): Promise<void>;
+}
+
+/** The labtrack model, provided by the `labtrack:model` plugin. */
+export const ILabtrackModel = new Token<ILabtrackModel>(
+  'labtrack:ILabtrackModel',
+  'The shared labtrack state: experiments, selection and runs.'
+);
