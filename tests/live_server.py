@@ -1,0 +1,90 @@
+"""A real ``jupyter server`` subprocess with labtrack enabled, for clients that speak HTTP from
+another thread or process (pytest-jupyter's in-process server shares the test's event loop)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class LiveServer:
+    url: str  # the tracking URI: http://127.0.0.1:<port>/labtrack
+    token: str
+    store_uri: str
+    artifact_root: str
+    log_path: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_live_server(tmp: Path) -> Iterator[LiveServer]:
+    port, token = _free_port(), secrets.token_hex(16)
+    store_uri = f"sqlite:///{tmp / 'store' / 'labtrack.db'}"
+    artifact_root = str(tmp / "artifacts")
+    (tmp / "root").mkdir(parents=True, exist_ok=True)
+    log_path = tmp / "jupyter-server.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LABTRACK_", "MLFLOW_"))}
+    env["JUPYTER_CONFIG_DIR"] = str(tmp / "config")
+    env["JUPYTER_RUNTIME_DIR"] = str(tmp / "runtime")
+    # The source tree first, so the server runs this checkout's labtrack even if not installed.
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
+    argv = [
+        sys.executable,
+        "-m",
+        "jupyter_server",
+        f"--port={port}",
+        "--ip=127.0.0.1",
+        "--no-browser",
+        f"--IdentityProvider.token={token}",
+        "--ServerApp.allow_unauthenticated_access=False",
+        '--ServerApp.jpserver_extensions={"labtrack": True}',
+        f"--ServerApp.root_dir={tmp / 'root'}",
+        f"--LabtrackApp.store_uri={store_uri}",
+        f"--LabtrackApp.artifact_root={artifact_root}",
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        argv.append("--allow-root")
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/labtrack"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            req = urllib.request.Request(
+                f"{url}/version", headers={"Authorization": f"Bearer {token}"}
+            )
+            with urllib.request.urlopen(req, timeout=2) as resp:
+                if resp.status == 200:
+                    break
+        except OSError:
+            pass
+        if (
+            proc.poll() is not None
+            or time.monotonic() > deadline
+            or (b"error adding extension" in log_path.read_bytes())
+        ):
+            proc.kill()
+            raise RuntimeError(f"jupyter server did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+    try:
+        yield LiveServer(url, token, store_uri, artifact_root, log_path)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -1,0 +1,272 @@
+"""The tracking REST API on a real Jupyter server with the real store behind it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from server_fixtures import *  # noqa: F403
+from server_fixtures import Fetch, assert_error, json_of
+
+M = "api/2.0/mlflow"
+
+
+def post(fetch: Fetch, rpc: str, body: dict[str, Any]) -> Any:
+    r = fetch(f"{M}/{rpc}", "POST", json_body=body)
+    assert r.code == 200, (r.code, r.body[:300])
+    return json_of(r)
+
+
+def get(fetch: Fetch, rpc: str, query: str = "") -> Any:
+    r = fetch(f"{M}/{rpc}?{query}")
+    assert r.code == 200, (r.code, r.body[:300])
+    return json_of(r)
+
+
+def _new_run(fetch: Fetch, exp_id: str = "0", name: str = "r") -> str:
+    run = post(
+        fetch, "runs/create", {"experiment_id": exp_id, "run_name": name, "start_time": 1000}
+    )["run"]
+    return run["info"]["run_id"]
+
+
+def test_experiment_crud_and_search(fetch: Fetch) -> None:
+    exp_id = post(
+        fetch, "experiments/create", {"name": "http-exp", "tags": [{"key": "a", "value": "1"}]}
+    )["experiment_id"]
+    exp = get(fetch, "experiments/get", f"experiment_id={exp_id}")["experiment"]
+    assert exp["name"] == "http-exp"
+    assert exp["tags"] == [{"key": "a", "value": "1"}]
+    assert (
+        get(fetch, "experiments/get-by-name", "experiment_name=http-exp")["experiment"][
+            "experiment_id"
+        ]
+        == exp_id
+    )
+    assert_error(
+        fetch(f"{M}/experiments/get-by-name?experiment_name=missing"),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    )
+    assert_error(
+        fetch(f"{M}/experiments/create", "POST", json_body={"name": "http-exp"}),
+        400,
+        "RESOURCE_ALREADY_EXISTS",
+    )
+    found = get(fetch, "experiments/search", "filter=name%20LIKE%20%27http-%25%27")
+    assert [e["name"] for e in found["experiments"]] == ["http-exp"]
+    post(fetch, "experiments/update", {"experiment_id": exp_id, "new_name": "renamed"})
+    post(fetch, "experiments/delete", {"experiment_id": exp_id})
+    deleted = post(fetch, "experiments/search", {"view_type": "DELETED_ONLY"})["experiments"]
+    assert [e["name"] for e in deleted] == ["renamed"]
+
+
+def test_run_logging_roundtrip(fetch: Fetch) -> None:
+    run_id = _new_run(fetch, name="http-run")
+    post(
+        fetch,
+        "runs/log-batch",
+        {
+            "run_id": run_id,
+            "metrics": [
+                {"key": "loss", "value": 0.5, "timestamp": 10, "step": 1},
+                {"key": "loss", "value": "NaN", "timestamp": 11, "step": 2},
+            ],
+            "params": [{"key": "lr", "value": "0.1"}],
+            "tags": [{"key": "team", "value": "x"}],
+        },
+    )
+    post(
+        fetch,
+        "runs/log-metric",
+        {"run_id": run_id, "run_uuid": run_id, "key": "acc", "value": 0.9, "timestamp": 12},
+    )
+    post(fetch, "runs/log-parameter", {"run_id": run_id, "key": "bs", "value": "32"})
+    post(fetch, "runs/set-tag", {"run_id": run_id, "key": "t", "value": "v"})
+    post(fetch, "runs/delete-tag", {"run_id": run_id, "key": "t"})
+    run = get(fetch, "runs/get", f"run_id={run_id}")["run"]
+    metrics = {m["key"]: m for m in run["data"]["metrics"]}
+    assert metrics["loss"]["value"] == "NaN"
+    assert metrics["acc"]["value"] == 0.9
+    assert {p["key"]: p["value"] for p in run["data"]["params"]} == {"lr": "0.1", "bs": "32"}
+    tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
+    assert tags["team"] == "x"
+    assert "t" not in tags
+    assert tags["mlflow.runName"] == "http-run"
+    history = get(fetch, "metrics/get-history", f"run_id={run_id}&metric_key=loss")["metrics"]
+    assert [(m["step"], m["value"]) for m in history] == [(1, 0.5), (2, "NaN")]
+    info = post(fetch, "runs/update", {"run_id": run_id, "status": "FINISHED", "end_time": 2000})[
+        "run_info"
+    ]
+    assert info["status"] == "FINISHED"
+    assert info["end_time"] == 2000
+
+
+def test_search_runs_filter_order_and_paging(fetch: Fetch) -> None:
+    exp_id = post(fetch, "experiments/create", {"name": "search-http"})["experiment_id"]
+    for i in range(5):
+        rid = _new_run(fetch, exp_id, f"s{i}")
+        post(
+            fetch,
+            "runs/log-batch",
+            {
+                "run_id": rid,
+                "metrics": [{"key": "score", "value": i, "timestamp": 1}],
+                "params": [{"key": "even", "value": str(i % 2 == 0)}],
+            },
+        )
+    body = {
+        "experiment_ids": [exp_id],
+        "filter": "params.even = 'True' and metrics.score > 0",
+        "order_by": ["metrics.score DESC"],
+    }
+    runs = post(fetch, "runs/search", body)["runs"]
+    assert [r["info"]["run_name"] for r in runs] == ["s4", "s2"]
+    page = post(
+        fetch,
+        "runs/search",
+        {"experiment_ids": [exp_id], "max_results": 2, "order_by": ["metrics.score ASC"]},
+    )
+    assert [r["info"]["run_name"] for r in page["runs"]] == ["s0", "s1"]
+    rest = post(
+        fetch,
+        "runs/search",
+        {
+            "experiment_ids": [exp_id],
+            "max_results": 10,
+            "order_by": ["metrics.score ASC"],
+            "page_token": page["next_page_token"],
+        },
+    )
+    assert [r["info"]["run_name"] for r in rest["runs"]] == ["s2", "s3", "s4"]
+    assert "next_page_token" not in rest
+
+
+@pytest.mark.parametrize(
+    ("rpc", "body", "code"),
+    [
+        ("runs/log-batch", {"run_id": "0" * 32, "metrics": []}, "RESOURCE_DOES_NOT_EXIST"),
+        (
+            "runs/log-batch",
+            {"run_id": "RID", "metrics": [{"key": "m", "value": "abc", "timestamp": 1}]},
+            "INVALID_PARAMETER_VALUE",
+        ),
+        (
+            "runs/log-batch",
+            {"run_id": "RID", "metrics": [{"key": "m", "value": 1}]},
+            "INVALID_PARAMETER_VALUE",
+        ),
+        ("runs/log-batch", {"run_id": "RID", "metrics": "not-a-list"}, "INVALID_PARAMETER_VALUE"),
+        (
+            "runs/log-batch",
+            {"run_id": "RID", "params": [{"key": f"p{i}", "value": "v"} for i in range(101)]},
+            "INVALID_PARAMETER_VALUE",
+        ),
+        (
+            "runs/log-metric",
+            {"run_id": "RID", "key": "../x", "value": 1, "timestamp": 1},
+            "INVALID_PARAMETER_VALUE",
+        ),
+        (
+            "runs/log-parameter",
+            {"run_id": "RID", "key": "lr", "value": "changed"},
+            "INVALID_PARAMETER_VALUE",
+        ),
+        ("runs/create", {"experiment_id": "999999"}, "RESOURCE_DOES_NOT_EXIST"),
+        ("runs/create", {"experiment_id": "abc"}, "INVALID_PARAMETER_VALUE"),
+        (
+            "runs/search",
+            {"experiment_ids": ["0"], "filter": "params.a = 'x' OR 1=1"},
+            "INVALID_PARAMETER_VALUE",
+        ),
+        ("experiments/create", {}, "INVALID_PARAMETER_VALUE"),
+        (
+            "experiments/create",
+            {"name": "x", "artifact_location": "/etc"},
+            "INVALID_PARAMETER_VALUE",
+        ),
+    ],
+)
+def test_bad_input_is_a_clear_4xx_and_writes_nothing(
+    fetch: Fetch, rpc: str, body: dict[str, Any], code: str
+) -> None:
+    run_id = _new_run(fetch)
+    post(fetch, "runs/log-parameter", {"run_id": run_id, "key": "lr", "value": "0.1"})
+    if body.get("run_id") == "RID":
+        body = {**body, "run_id": run_id}
+    r = fetch(f"{M}/{rpc}", "POST", json_body=body)
+    err = assert_error(r, 404 if code == "RESOURCE_DOES_NOT_EXIST" else 400, code)
+    assert err["message"]
+    run = get(fetch, "runs/get", f"run_id={run_id}")["run"]
+    assert run["data"]["metrics"] == []
+    assert run["data"]["params"] == [{"key": "lr", "value": "0.1"}]
+
+
+def test_non_json_post_is_refused(fetch: Fetch) -> None:
+    r = fetch(
+        f"{M}/experiments/create",
+        "POST",
+        body='{"name": "sneaky"}',
+        headers={"Content-Type": "text/plain"},
+    )
+    assert_error(r, 400, "BAD_REQUEST")
+    r = fetch(
+        f"{M}/experiments/create",
+        "POST",
+        body="{not json",
+        headers={"Content-Type": "application/json"},
+    )
+    assert_error(r, 400, "INVALID_PARAMETER_VALUE")
+    assert_error(fetch(f"{M}/experiments/get-by-name?experiment_name=sneaky"), 404)
+
+
+def test_a_retried_batch_does_not_duplicate_points(fetch: Fetch) -> None:
+    run_id = _new_run(fetch)
+    batch = {
+        "run_id": run_id,
+        "metrics": [{"key": "m", "value": i, "timestamp": 100 + i, "step": i} for i in range(10)],
+    }
+    post(fetch, "runs/log-batch", batch)
+    post(fetch, "runs/log-batch", batch)
+    history = get(fetch, "metrics/get-history", f"run_id={run_id}&metric_key=m")["metrics"]
+    assert len(history) == 10
+
+
+def test_downsampled_series_and_change_feed(fetch: Fetch) -> None:
+    cursor = json_of(fetch("api/labtrack/changes"))["cursor"]
+    runs = [_new_run(fetch, name=f"c{i}") for i in range(2)]
+    for rid in runs:
+        for start in range(0, 5000, 1000):
+            post(
+                fetch,
+                "runs/log-batch",
+                {
+                    "run_id": rid,
+                    "metrics": [
+                        {
+                            "key": "v",
+                            "value": 100.0 if i == 3333 else 0.0,
+                            "timestamp": i,
+                            "step": i,
+                        }
+                        for i in range(start, start + 1000)
+                    ],
+                },
+            )
+    query = "&".join(f"run_ids={r}" for r in runs) + "&metric_key=v&max_points=100"
+    series = json_of(fetch(f"api/labtrack/metrics/series?{query}"))["series"]
+    assert [s["run_id"] for s in series] == runs
+    for s in series:
+        assert len(s["steps"]) <= 100
+        assert s["total_points"] == 5000
+        assert max(s["maxs"]) == 100.0
+    zoom = json_of(fetch(f"api/labtrack/metrics/series?{query}&x_min=3300&x_max=3349"))
+    assert zoom["series"][0]["steps"] == list(range(3300, 3350))  # all points in range
+    changed = json_of(fetch(f"api/labtrack/changes?cursor={cursor}"))
+    assert changed["cursor"] > cursor
+    assert {c["run_id"] for c in changed["changes"]} == set(runs)
+    started = time.perf_counter()
+    assert json_of(fetch(f"api/labtrack/changes?cursor={changed['cursor']}"))["changes"] == []
+    assert time.perf_counter() - started < 5  # a poll with nothing new answers at once

@@ -1,0 +1,360 @@
+"""The tracking store on real SQLite and PostgreSQL: integrity, metrics, search, migrations."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from labtrack.entities import Dataset, DatasetInput, Metric, RunTag, ViewType
+from labtrack.errors import LabtrackException
+from labtrack.store import schema
+from labtrack.store.metric_chunks import Points
+
+
+def _run(store, exp_id="0", name="r", tags=None):
+    return store.create_run(exp_id, "alice", 1000, {"mlflow.runName": name, **(tags or {})}, name)
+
+
+# ---- schema and migrations --------------------------------------------------------------
+
+
+def test_migrations_create_exactly_the_schema(store):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with store.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), schema.metadata) == []
+
+
+def test_head_revision_constant_matches_migrations():
+    from labtrack.store.engine import HEAD_REVISION
+    from labtrack.store.migrations import head_revision
+
+    assert head_revision() == HEAD_REVISION
+
+
+def test_database_from_a_newer_labtrack_is_refused(tmp_path):
+    from sqlalchemy import text
+
+    from labtrack.store.tracking_store import TrackingStore
+
+    uri = f"sqlite:///{tmp_path / 'x.db'}"
+    TrackingStore(uri).dispose()
+    st = TrackingStore(uri)
+    with st.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    st.dispose()
+    with pytest.raises(LabtrackException, match="newer labtrack"):
+        TrackingStore(uri)
+
+
+def test_reopening_keeps_data_and_artifact_root(tmp_path):
+    from labtrack.store.tracking_store import TrackingStore
+
+    uri = f"sqlite:///{tmp_path / 'x.db'}"
+    first = TrackingStore(uri, str(tmp_path / "art"))
+    exp = first.create_experiment("kept")
+    first.dispose()
+    second = TrackingStore(uri)  # no artifact root given: the stored one wins
+    assert second.artifact_root == str(tmp_path / "art")
+    assert second.get_experiment(exp).name == "kept"
+
+
+# ---- experiments ------------------------------------------------------------------------
+
+
+def test_default_experiment_exists(store):
+    exp = store.get_experiment("0")
+    assert exp.name == "Default"
+    assert exp.lifecycle_stage == "active"
+
+
+def test_experiment_names_are_unique_even_when_deleted(store):
+    eid = store.create_experiment("exp", tags={"team": "a"})
+    assert store.get_experiment(eid).tags == {"team": "a"}
+    assert store.get_experiment(eid).artifact_location == f"mlflow-artifacts:/{eid}"
+    with pytest.raises(LabtrackException) as err:
+        store.create_experiment("exp")
+    assert err.value.error_code == "RESOURCE_ALREADY_EXISTS"
+    store.delete_experiment(eid)
+    with pytest.raises(LabtrackException):
+        store.create_experiment("exp")
+    store.restore_experiment(eid)
+    assert store.get_experiment(eid).lifecycle_stage == "active"
+
+
+def test_unknown_experiment_is_404(store):
+    with pytest.raises(LabtrackException) as err:
+        store.get_experiment("12345")
+    assert err.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    assert store.get_experiment_by_name("nope") is None
+
+
+def test_search_experiments_filter_order_and_pages(store):
+    for i in range(5):
+        store.create_experiment(f"exp-{i}", tags={"i": str(i)})
+    page = store.search_experiments(ViewType.ACTIVE_ONLY, 2, "name LIKE 'exp-%'", ["name ASC"])
+    assert [e.name for e in page] == ["exp-0", "exp-1"]
+    page2 = store.search_experiments(
+        ViewType.ACTIVE_ONLY, 2, "name LIKE 'exp-%'", ["name ASC"], page.token
+    )
+    assert [e.name for e in page2] == ["exp-2", "exp-3"]
+    last = store.search_experiments(
+        ViewType.ACTIVE_ONLY, 2, "name LIKE 'exp-%'", ["name ASC"], page2.token
+    )
+    assert [e.name for e in last] == ["exp-4"]
+    assert last.token is None
+    tagged = store.search_experiments(filter_string="tags.i = '3'")
+    assert [e.name for e in tagged] == ["exp-3"]
+
+
+# ---- runs, params, tags -----------------------------------------------------------------
+
+
+def test_run_lifecycle_and_name_tag_stay_in_sync(store):
+    run = _run(store, name="first")
+    rid = run.info.run_id
+    assert run.info.artifact_uri == f"mlflow-artifacts:/0/{rid}/artifacts"
+    info = store.update_run_info(rid, status="FINISHED", end_time=2000, run_name="renamed")
+    assert (info.status, info.end_time, info.run_name) == ("FINISHED", 2000, "renamed")
+    assert store.get_run(rid).data.tags["mlflow.runName"] == "renamed"
+    store.set_tag(rid, "mlflow.runName", "via-tag")
+    assert store.get_run(rid).info.run_name == "via-tag"
+    store.delete_run(rid)
+    assert store.get_run(rid).info.lifecycle_stage == "deleted"
+    with pytest.raises(LabtrackException, match="must be in the 'active' state"):
+        store.log_batch(rid, params=[("a", "1")])
+    store.restore_run(rid)
+    store.log_batch(rid, params=[("a", "1")])
+
+
+def test_params_are_immutable_and_batches_atomic(store):
+    rid = _run(store).info.run_id
+    store.log_batch(rid, params=[("lr", "0.1")])
+    store.log_batch(rid, params=[("lr", "0.1")])  # same value again: fine
+    with pytest.raises(LabtrackException, match="Changing param values is not allowed"):
+        store.log_batch(rid, [Metric("m", 1.0, 1, 0)], params=[("lr", "0.2")])
+    run = store.get_run(rid)
+    assert run.data.params == {"lr": "0.1"}
+    assert "m" not in run.data.metrics  # the failed batch wrote nothing
+
+
+def test_delete_tag(store):
+    rid = _run(store).info.run_id
+    store.set_tag(rid, "t", "v")
+    store.delete_tag(rid, "t")
+    assert "t" not in store.get_run(rid).data.tags
+    with pytest.raises(LabtrackException) as err:
+        store.delete_tag(rid, "t")
+    assert err.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_nested_runs_are_linked(store):
+    parent = _run(store, name="p").info.run_id
+    child = _run(store, name="c", tags={"mlflow.parentRunId": parent}).info.run_id
+    assert store.child_run_ids(parent) == [child]
+
+
+def test_dataset_inputs_roundtrip(store):
+    rid = _run(store).info.run_id
+    ds = Dataset("iris", "abc123", "local", '{"uri": "/data/iris.csv"}', '{"cols": 4}')
+    store.log_inputs(rid, [DatasetInput(ds, (RunTag("mlflow.data.context", "training"),))])
+    store.log_inputs(rid, [DatasetInput(ds, (RunTag("mlflow.data.context", "training"),))])
+    inputs = store.get_run(rid).inputs.dataset_inputs
+    assert len(inputs) == 1
+    assert inputs[0].dataset.name == "iris"
+    assert inputs[0].tags == (RunTag("mlflow.data.context", "training"),)
+
+
+# ---- metrics ----------------------------------------------------------------------------
+
+
+def test_metric_history_latest_and_retry_without_duplicates(store):
+    rid = _run(store).info.run_id
+    batch = [Metric("loss", 1.0, 100, 0), Metric("loss", 0.5, 101, 1), Metric("loss", 0.7, 99, 1)]
+    store.log_batch(rid, batch)
+    store.log_batch(rid, batch)  # a retried request
+    store.log_batch(rid, [Metric("loss", 1.0, 100, 0)])
+    history = store.get_metric_history(rid, "loss").items
+    assert [(m.step, m.timestamp, m.value) for m in history] == [
+        (0, 100, 1.0),
+        (1, 99, 0.7),
+        (1, 101, 0.5),
+    ]
+    latest = store.get_run(rid).data.metrics["loss"]
+    # MLflow's latest: greatest (step, timestamp, value).
+    assert (latest.step, latest.timestamp, latest.value) == (1, 101, 0.5)
+    # An older point does not replace the latest.
+    store.log_batch(rid, [Metric("loss", 9.0, 50, 0)])
+    assert store.get_run(rid).data.metrics["loss"].value == 0.5
+
+
+def test_nan_and_infinity_roundtrip(store):
+    rid = _run(store).info.run_id
+    store.log_batch(
+        rid,
+        [
+            Metric("x", float("inf"), 1, 0),
+            Metric("x", float("-inf"), 2, 1),
+            Metric("x", float("nan"), 3, 2),
+        ],
+    )
+    values = [m.value for m in store.get_metric_history(rid, "x").items]
+    assert values[0] == math.inf
+    assert values[1] == -math.inf
+    assert math.isnan(values[2])
+    assert math.isnan(store.get_run(rid).data.metrics["x"].value)
+    store.log_batch(rid, [Metric("x", float("nan"), 3, 2)])  # NaN duplicates are duplicates too
+    assert len(store.get_metric_history(rid, "x").items) == 3
+
+
+def test_long_history_spans_chunks_and_pages(store):
+    rid = _run(store).info.run_id
+    n = schema.CHUNK_POINTS * 2 + 123
+    series = {
+        ("acc", None, None, None): Points(
+            np.arange(n, dtype=np.int64), np.arange(n, dtype=np.int64) + 10, np.arange(n) * 0.5
+        )
+    }
+    store.log_series(rid, {k: v.take(slice(0, 1000)) for k, v in series.items()})
+    store.log_series(rid, {k: v.take(slice(1000, None)) for k, v in series.items()})
+    points = store.read_points(rid, "acc")
+    assert len(points) == n
+    assert points.steps.tolist() == list(range(n))
+    page = store.get_metric_history(rid, "acc", max_results=5000)
+    assert len(page.items) == 5000
+    assert page.token
+    rest = store.get_metric_history(rid, "acc", max_results=5000, page_token=page.token)
+    assert len(rest.items) == n - 5000
+    assert rest.token is None
+    assert store.get_run(rid).data.metrics["acc"].step == n - 1
+
+
+def test_downsampled_series_keeps_spikes_and_zooms_to_full_resolution(store):
+    rid = _run(store).info.run_id
+    n = 100_000
+    values = np.zeros(n)
+    values[54_321] = 1000.0  # one spike that naive decimation would drop
+    store.log_series(rid, {("v", None, None, None): Points(np.arange(n), np.arange(n) + 1, values)})
+    series = store.get_metric_series(rid, "v", max_points=500)
+    assert len(series.steps) <= 500
+    assert series.total_points == n
+    assert max(series.maxs) == 1000.0
+    zoom = store.get_metric_series(rid, "v", max_points=500, x_min=54_300, x_max=54_400)
+    assert zoom.steps == list(range(54_300, 54_401))  # full resolution in the range
+    assert zoom.mins is None
+    assert 1000.0 in zoom.values
+
+
+def test_metrics_on_unknown_or_deleted_run(store):
+    with pytest.raises(LabtrackException) as err:
+        store.log_batch("0" * 32, [Metric("m", 1.0, 1, 0)])
+    assert err.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+# ---- search -----------------------------------------------------------------------------
+
+
+def test_search_runs_filter_order_and_pages(store):
+    eid = store.create_experiment("search")
+    ids = []
+    for i in range(7):
+        rid = _run(store, eid, name=f"run-{i}").info.run_id
+        store.log_batch(
+            rid,
+            [Metric("loss", 1.0 / (i + 1), 1, 0)],
+            params=[("lr", str(0.1 * (i % 2)))],
+            tags=[("kind", "even" if i % 2 == 0 else "odd")],
+        )
+        ids.append(rid)
+    found = store.search_runs(
+        [eid], "metrics.loss < 0.3 and tags.kind = 'even'", order_by=["metrics.loss ASC"]
+    )
+    assert [r.info.run_name for r in found] == ["run-6", "run-4"]
+    page = store.search_runs([eid], "", max_results=3, order_by=["metrics.loss DESC"])
+    assert [r.info.run_name for r in page] == ["run-0", "run-1", "run-2"]
+    names = [r.info.run_name for r in page]
+    token = page.token
+    while token:
+        nxt = store.search_runs(
+            [eid], "", max_results=3, order_by=["metrics.loss DESC"], page_token=token
+        )
+        names += [r.info.run_name for r in nxt]
+        token = nxt.token
+    assert names == [f"run-{i}" for i in range(7)]
+    store.delete_run(ids[0])
+    assert len(store.search_runs([eid])) == 6
+    deleted = store.search_runs([eid], run_view_type=ViewType.DELETED_ONLY)
+    assert [r.info.run_id for r in deleted] == [ids[0]]
+
+
+def test_bad_filter_is_a_clear_400(store):
+    with pytest.raises(LabtrackException) as err:
+        store.search_runs(["0"], "metrics.loss < 'abc' OR 1=1")
+    assert err.value.error_code == "INVALID_PARAMETER_VALUE"
+    with pytest.raises(LabtrackException):
+        store.search_runs(["0"], "", page_token="not-a-token")
+
+
+def test_change_feed_reports_writes_in_order(store):
+    cursor, nothing = store.changes_since(None)
+    assert nothing == []
+    rid = _run(store).info.run_id
+    store.log_batch(rid, [Metric("m", 1.0, 1, 0)])
+    new_cursor, changes = store.changes_since(cursor)
+    assert new_cursor > cursor
+    assert [c["kind"] for c in changes] == ["run", "data"]
+    assert all(c["run_id"] == rid for c in changes)
+    assert store.changes_since(new_cursor) == (new_cursor, [])
+
+
+def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path):
+    """Several scripts starting together on a fresh per-user store must not trip over each
+    other while the first one creates the schema."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    code = (
+        "import sys; from labtrack.store.tracking_store import TrackingStore; "
+        "TrackingStore(sys.argv[1]).create_experiment('e' + sys.argv[2])"
+    )
+    for trial in range(3):
+        uri = f"sqlite:///{tmp_path / f'fresh{trial}.db'}"
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", code, uri, str(i)],
+                env={**__import__("os").environ, "PYTHONPATH": src},
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for i in range(4)
+        ]
+        errors = [p.communicate(timeout=120)[1] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+        from labtrack.store.tracking_store import TrackingStore
+
+        st = TrackingStore(uri)
+        assert {e.name for e in st.search_experiments()} == {"Default", "e0", "e1", "e2", "e3"}
+        st.dispose()
+
+
+def test_metric_values_keep_full_double_precision_in_run_data(store):
+    rid = _run(store).info.run_id
+    values = {
+        "a": 0.1 + 0.2,
+        "b": 1 / 3,
+        "c": 1e-310,
+        "d": -1.2345678901234567e300,
+        "e": float("inf"),
+        "f": float("-inf"),
+    }
+    store.log_batch(rid, [Metric(k, v, 1, 0) for k, v in values.items()])
+    got = {k: m.value for k, m in store.get_run(rid).data.metrics.items()}
+    assert got == values
+    found = store.search_runs(["0"], "metrics.a > 0.3")
+    assert [r.info.run_id for r in found] == [rid]
+    assert found[0].data.metrics["b"].value == 1 / 3
