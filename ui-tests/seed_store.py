@@ -1,0 +1,101 @@
+"""Seed a fresh labtrack store for the UI tests.
+
+Run with LABTRACK_TRACKING_URI (and LABTRACK_ARTIFACT_ROOT) pointing at the
+store the test server reads. Uses only labtrack's public Python API.
+"""
+
+import struct
+import tempfile
+import time
+import zlib
+from pathlib import Path
+
+import labtrack as lt
+
+# Strings that would run script if a view ever rendered them as HTML.
+XSS_IMG = '<img src=x onerror="window.__xss=1;alert(1)">'
+XSS_SCRIPT = "<script>window.__xss=2;alert(2)</script>"
+
+
+def png(width: int, height: int) -> bytes:
+    """A small RGB gradient PNG (no imaging library needed)."""
+    rows = b"".join(
+        b"\x00" + bytes(v for x in range(width) for v in (x * 255 // width, y * 255 // height, 160))
+        for y in range(height)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+lt.set_experiment("ui-demo")
+with lt.start_run(run_name="r1") as run:
+    lt.log_param("lr", 0.1)
+    lt.log_param("optimizer", "adam")
+    for step in range(1, 51):
+        lt.log_metric(
+            "loss", 0.5 / step**0.5 if step > 2 else (0.5 if step == 1 else 0.25), step=step
+        )
+    # The latest loss must stay 0.25 for the runs-table tests: log it last at the top step.
+    lt.log_metric("loss", 0.25, step=51)
+    lt.log_metric("accuracy", 0.875, step=2)
+    lt.set_tag("team", "vision")
+    lt.set_tag("mlflow.note.content", "# Baseline\n\nThe **first** run, with `lr=0.1`.")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "curve.png").write_bytes(png(96, 64))
+        (root / "metrics.csv").write_text("epoch,loss,accuracy\n1,0.5,0.6\n2,0.25,0.875\n")
+        (root / "report.html").write_text(
+            "<html><body><h1>Report</h1><p id=p>static</p>"
+            "<script>try{parent.window.__xss=3}catch(e){}"
+            "document.getElementById('p').textContent='script ran sandboxed'</script>"
+            "</body></html>"
+        )
+        model_dir = root / "model"
+        model_dir.mkdir()
+        (model_dir / "MLmodel").write_text(
+            "artifact_path: model\nflavors:\n  python_function:\n"
+            "    loader_module: labtrack.pyfunc\n"
+        )
+        (model_dir / "requirements.txt").write_text("scikit-learn\n")
+        lt.log_artifacts(str(root))
+    lt.log_dict({"layers": [64, 32], "dropout": 0.1}, "config.json")
+    lt.log_text("training finished\n", "logs/train.log")
+    r1_id = run.info.run_id
+time.sleep(0.05)  # distinct start times: the dashboard lists newest first
+with lt.start_run(run_name="r2"):
+    lt.log_param("lr", 0.01)
+    lt.log_param("optimizer", "adam")
+    lt.log_metric("loss", 0.9, step=0)
+    lt.log_metric("loss", 0.75, step=1)
+    lt.log_metric("accuracy", 0.625, step=1)
+
+lt.set_experiment("ui-other")
+with lt.start_run(run_name="other-run"):
+    lt.log_metric("loss", 1.0, step=1)
+
+# XSS payloads everywhere a user-controlled string is shown.
+lt.set_experiment("ui-xss")
+with lt.start_run(run_name=XSS_IMG):
+    lt.log_param("payload", XSS_SCRIPT)
+    lt.log_metric("loss", 0.3, step=1)
+    lt.set_tag("t", XSS_IMG)
+    lt.set_tag("mlflow.note.content", f"note {XSS_IMG} {XSS_SCRIPT} [x](javascript:alert(3))")
+    lt.log_text(XSS_IMG, "a<img src=x onerror=alert(4)>.txt")
+
+# The registry: a model registered from r1's model folder, with an alias.
+client = lt.TrackingClient()
+client.create_registered_model("ui-model", description="The *demo* model.")
+version = client.create_model_version(
+    "ui-model", source=f"{lt.get_run(r1_id).info.artifact_uri}/model", run_id=r1_id
+)
+client.set_registered_model_alias("ui-model", "champion", version.version)
