@@ -1,0 +1,753 @@
+"""labtrack's Jupyter server extension vs ``mlflow server`` over MLflow's REST API (issue #3).
+
+    python benchmarks/bench_server.py [--quick] [--only NAME] [--mlflow-python PATH]
+        [--no-mlflow] [--json FILE] [--markdown]
+
+The script starts both servers itself on free ports of 127.0.0.1, each with a fresh SQLite store
+in a temporary directory: a real ``jupyter server`` subprocess with labtrack enabled (as
+``tests/live_server.py`` does) and ``mlflow server --workers 1``. The same client code talks to
+both: one keep-alive ``requests.Session``, JSON bodies encoded the way MLflow's REST client
+encodes them (``json.dumps`` of the protobuf-JSON dict, ``Content-Type: application/json``;
+``metrics/get-history`` as a GET with query parameters and 25,000-point pages, like
+``MlflowClient.get_metric_history``). Workloads:
+
+* ``ingest``: ``runs/log-batch`` with 1,000 metrics per request (10 keys x 100 steps) spread over
+  10 runs; labtrack until 1M points or 30 s, MLflow until 100,000 points or 30 s. Points/s. The
+  labtrack server's RSS (``/proc/<pid>/status``) is sampled meanwhile: peak minus the RSS before.
+* ``search``: ``runs/search`` over 5,000 runs (3 params, 3 metrics, 2 tags each, populated through
+  REST ``runs/create`` + ``runs/log-batch``), filter ``metrics.m0 > 0.5 and params.p0 = 'a'``,
+  order ``metrics.m1 DESC``, ``max_results`` 1,000. Median latency after a warm-up.
+* ``history``: all pages of ``metrics/get-history`` for a 100,000-point metric (written with 100
+  ``log-batch`` calls). Median latency after a warm-up.
+
+``--quick`` divides the sizes and time budgets by 10 (goals are then not applied). See
+benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+DEFAULT_MLFLOW_PYTHON = REPO / ".compat" / "mlflow3" / "bin" / "python"
+WORKLOADS = ("ingest", "search", "history")
+API = "/api/2.0/mlflow"
+HISTORY_PAGE = 25_000  # mlflow.store.tracking.GET_METRIC_HISTORY_MAX_RESULTS
+
+
+def log(msg: str) -> None:
+    print(f"  {msg}", file=sys.stderr, flush=True)
+
+
+def loadavg() -> float | None:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+
+# ---- servers ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    name: str
+    base: str  # the tracking URI
+    headers: dict[str, str]
+    pid: int  # the process that serves requests (jupyter server; mlflow's uvicorn worker)
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def _url(self, path: str) -> str:
+        return f"{self.base}{API}/{path}"
+
+    def post_raw(self, path: str, body: bytes) -> bytes:
+        r = self.session.post(
+            self._url(path),
+            data=body,
+            headers={**self.headers, "Content-Type": "application/json"},
+        )
+        if r.status_code != 200:
+            raise RuntimeError(f"{self.name} {path}: HTTP {r.status_code} {r.text[:300]}")
+        return r.content
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return json.loads(self.post_raw(path, json.dumps(body).encode()) or b"{}")
+
+    def get_raw(self, path: str, params: dict[str, Any]) -> bytes:
+        r = self.session.get(self._url(path), params=params, headers=self.headers)
+        if r.status_code != 200:
+            raise RuntimeError(f"{self.name} {path}: HTTP {r.status_code} {r.text[:300]}")
+        return r.content
+
+
+def _load_live_server() -> Any:
+    spec = importlib.util.spec_from_file_location("_lt_live_server", REPO / "tests/live_server.py")
+    assert spec is not None
+    assert spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look the module up
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _pid_with_arg(arg: str) -> int:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if arg.encode() in cmdline:
+            return int(entry.name)
+    raise RuntimeError(f"no process with argument {arg!r}")
+
+
+@contextlib.contextmanager
+def labtrack_server(tmp: Path) -> Iterator[Server]:
+    live = _load_live_server()
+    with contextlib.contextmanager(live.start_live_server)(tmp) as srv:
+        pid = _pid_with_arg(f"--LabtrackApp.store_uri={srv.store_uri}")
+        yield Server("labtrack", srv.url, {"Authorization": f"Bearer {srv.token}"}, pid)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def mlflow_server(tmp: Path, python: str) -> Iterator[Server]:
+    port = _free_port()
+    tmp.mkdir(parents=True, exist_ok=True)
+    argv = [
+        str(Path(python).parent / "mlflow"),
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{tmp / 'mlflow.db'}",
+        "--default-artifact-root",
+        str(tmp / "artifacts"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PYTHONPATH"))}
+    log_path = tmp / "mlflow-server.log"
+    with open(log_path, "wb") as out:
+        proc = subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"mlflow server did not start:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.3)
+        # Requests are served by the uvicorn child (the others run MLflow's job queue).
+        worker = next(
+            (
+                c
+                for c in _children(proc.pid)
+                if b"uvicorn" in Path(f"/proc/{c}/cmdline").read_bytes()
+            ),
+            proc.pid,
+        )
+        yield Server("MLflow", base, {}, worker)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+# ---- memory -----------------------------------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            out += [int(c) for c in (entry / "children").read_text().split()]
+    return out
+
+
+def rss_kb(pid: int, tree: bool = False) -> int:
+    """VmRSS of ``pid`` (and of its descendants with ``tree``), in KiB."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            if tree:
+                todo += _children(p)
+    return total
+
+
+class RssSampler:
+    """Peak RSS over a block, polled every ``interval`` s from a thread."""
+
+    def __init__(self, pid: int, tree: bool = False, interval: float = 0.02) -> None:
+        self.pid, self.tree, self.interval = pid, tree, interval
+        self.before = self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, rss_kb(self.pid, self.tree))
+
+    def __enter__(self) -> RssSampler:
+        self.before = self.peak = rss_kb(self.pid, self.tree)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_kb(self.pid, self.tree))
+
+    @property
+    def added_mb(self) -> float:
+        return (self.peak - self.before) / 1024
+
+
+# ---- client helpers (the same code for both servers) -------------------------------------------
+
+
+def create_experiment(srv: Server, name: str) -> str:
+    return str(srv.post("experiments/create", {"name": name})["experiment_id"])
+
+
+def create_run(srv: Server, exp_id: str, name: str, start_time: int) -> str:
+    body = {
+        "experiment_id": exp_id,
+        "user_id": "bench",
+        "start_time": start_time,
+        "tags": [{"key": "mlflow.runName", "value": name}],
+        "run_name": name,
+    }
+    return str(srv.post("runs/create", body)["run"]["info"]["run_id"])
+
+
+def metric_json(key: str, value: float, ts: int, step: int) -> dict[str, Any]:
+    return {"key": key, "value": value, "timestamp": ts, "step": step}
+
+
+def fetch_history(srv: Server, run_id: str, key: str) -> tuple[int, float]:
+    """All pages, as ``MlflowClient.get_metric_history`` asks for them: (points, parse seconds)."""
+    params: dict[str, Any] = {
+        "run_uuid": run_id,
+        "metric_key": key,
+        "run_id": run_id,
+        "max_results": HISTORY_PAGE,
+    }
+    n, parse = 0, 0.0
+    while True:
+        raw = srv.get_raw("metrics/get-history", params)
+        t0 = time.perf_counter()
+        page = json.loads(raw)
+        parse += time.perf_counter() - t0
+        n += len(page.get("metrics", ()))
+        token = page.get("next_page_token")
+        if not token:
+            return n, parse
+        params["page_token"] = token
+
+
+# ---- results ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    metric: str
+    unit: str
+    labtrack: float | None
+    mlflow: float | None
+    goal: str = ""  # human-readable goal
+    ok: bool | None = None
+    higher_is_better: bool = False
+    note: str = ""
+    comparable: bool = True  # False: the MLflow figure is context, not a like-for-like ratio
+
+    @property
+    def ratio(self) -> float | None:
+        """labtrack's advantage: > 1 means labtrack is better."""
+        if not self.comparable or not self.labtrack or not self.mlflow:
+            return None
+        if self.higher_is_better:
+            return self.labtrack / self.mlflow
+        return self.mlflow / self.labtrack
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "n/a"
+    if x >= 100:
+        return f"{x:,.0f}"
+    if x >= 10:
+        return f"{x:.1f}"
+    return f"{x:.2f}"
+
+
+def render(rows: list[Row], markdown: bool = False) -> str:
+    head = ["metric", "unit", "labtrack", "MLflow", "ratio", "goal", "pass"]
+    body, notes = [], []
+    for r in rows:
+        name = r.metric
+        if r.note:
+            notes.append(f"[{len(notes) + 1}] {r.note}")
+            name = f"{name} [{len(notes)}]"
+        ratio = "n/a" if r.ratio is None else f"{r.ratio:,.1f}x"
+        passed = {True: "PASS", False: "FAIL", None: "-"}[r.ok]
+        body.append([name, r.unit, _fmt(r.labtrack), _fmt(r.mlflow), ratio, r.goal, passed])
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(b) + " |" for b in body]
+        return "\n".join([*lines, "", *(f"{n}  " for n in notes)])
+    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
+    out = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
+    out.append("  ".join("-" * w for w in widths))
+    for b in body:
+        cells = [b[0].ljust(widths[0])]
+        cells += [c.rjust(w) for c, w in zip(b[1:], widths[1:], strict=True)]
+        out.append("  ".join(cells))
+    return "\n".join([*out, "", *notes])
+
+
+def ratio_ok(row: Row, factor: float, quick: bool) -> Row:
+    row.goal = f"≥ {factor:g}x MLflow"
+    row.ok = None if quick or row.ratio is None else row.ratio >= factor
+    return row
+
+
+# ---- workloads --------------------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, servers: list[Server], quick: bool) -> None:
+        self.servers = servers
+        self.quick = quick
+        self.scale = 0.1 if quick else 1.0
+        self.details: dict[str, Any] = {}
+
+    def n(self, full: int) -> int:
+        return max(int(full * self.scale), 1)
+
+    def both(self, fn: Callable[[Server], dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        out = {}
+        for srv in self.servers:
+            res = fn(srv)
+            res["load_average"] = loadavg()
+            out[srv.name] = res
+        return out
+
+    # 1 + 4. log-batch ingest and the server's memory ----------------------------------------
+
+    def ingest(self) -> list[Row]:
+        n_runs, keys, steps_per_req = 10, [f"m{j}" for j in range(10)], 100
+        budget_s = 30 * self.scale
+        caps = {"labtrack": self.n(1_000_000), "MLflow": self.n(100_000)}
+
+        def go(srv: Server) -> dict[str, Any]:
+            exp = create_experiment(srv, "ingest")
+            now = int(time.time() * 1000)
+            runs = [create_run(srv, exp, f"ingest-{i}", now) for i in range(n_runs)]
+            n_req = caps[srv.name] // (len(keys) * steps_per_req)
+            log(f"ingest: {srv.name}, encoding {n_req:,} log-batch bodies")
+            bodies = []
+            for i in range(n_req):
+                block = i // n_runs
+                metrics = [
+                    metric_json(k, ((s * 7 + j) % 1000) / 1000, now + s, s)
+                    for s in range(block * steps_per_req, (block + 1) * steps_per_req)
+                    for j, k in enumerate(keys)
+                ]
+                body = {"run_id": runs[i % n_runs], "metrics": metrics, "params": [], "tags": []}
+                bodies.append(json.dumps(body).encode())
+            log(f"ingest: {srv.name}, up to {n_req * 1000:,} points or {budget_s:.0f} s")
+            # Warm-up: one request of the same shape to a run outside the measurement.
+            warm = create_run(srv, exp, "warm-up", now)
+            srv.post_raw("runs/log-batch", bodies[0].replace(runs[0].encode(), warm.encode()))
+            done, latencies, timed = 0, [], None
+            # labtrack keeps going, untimed, to 1M points for the memory figure.
+            finish = srv.name == "labtrack"
+            with RssSampler(srv.pid) as mem:
+                t0 = time.perf_counter()
+                for body in bodies:
+                    t1 = time.perf_counter()
+                    srv.post_raw("runs/log-batch", body)
+                    t2 = time.perf_counter()
+                    latencies.append(t2 - t1)
+                    done += 1
+                    if timed is None and (t2 - t0 >= budget_s or done == len(bodies)):
+                        timed = (done, t2 - t0)
+                        if not finish:
+                            break
+            assert timed is not None
+            # Durable? Every point must be readable afterwards.
+            expect = ((done - 1) // n_runs + 1) * steps_per_req  # run 0 got requests 0, 10, ...
+            got, _ = fetch_history(srv, runs[0], "m0")
+            assert got == expect, (srv.name, got, expect)
+            points, secs = timed[0] * 1000, timed[1]
+            pps = points / secs
+            log(
+                f"ingest: {srv.name} {points:,} points in {secs:.1f} s = {pps:,.0f} points/s; "
+                f"median request {statistics.median(latencies) * 1000:.1f} ms; RSS "
+                f"{mem.before / 1024:.0f} -> peak {mem.peak / 1024:.0f} MB over "
+                f"{done * 1000:,} points"
+            )
+            return {
+                "points": points,
+                "requests": timed[0],
+                "seconds": secs,
+                "pps": pps,
+                "median_request_ms": statistics.median(latencies) * 1000,
+                "memory_points": done * 1000,
+                "rss_before_mb": mem.before / 1024,
+                "rss_peak_mb": mem.peak / 1024,
+                "rss_added_mb": mem.added_mb,
+            }
+
+        res = self.both(go)
+        self.details["ingest"] = res
+        lt, ml = res["labtrack"], res.get("MLflow")
+        note = (
+            f"log-batch, 1,000 metrics per request (10 keys x 100 steps), {n_runs} runs, one "
+            "warm-up request, one keep-alive connection. "
+            f"labtrack: {lt['points']:,} points in {lt['seconds']:.1f} s "
+            f"(median request {lt['median_request_ms']:.1f} ms)"
+        )
+        if ml:
+            note += (
+                f"; MLflow: {ml['points']:,} points in {ml['seconds']:.1f} s "
+                f"(median request {ml['median_request_ms']:.1f} ms)"
+            )
+        rows = [
+            ratio_ok(
+                Row(
+                    "1. log-batch ingest",
+                    "points/s",
+                    lt["pps"],
+                    ml and ml["pps"],
+                    higher_is_better=True,
+                    note=note,
+                ),
+                40,
+                self.quick,
+            )
+        ]
+        mem_note = (
+            f"VmRSS of the jupyter server process before ({lt['rss_before_mb']:.0f} MB) vs peak "
+            f"while ingesting {lt['memory_points']:,} points (polled every 20 ms; past the timed "
+            "window the ingest goes on untimed to reach 1M points)"
+        )
+        if ml:
+            mem_note += (
+                f"; MLflow column: its uvicorn worker process ({ml['rss_before_mb']:.0f} MB "
+                f"before) while ingesting its {ml['memory_points']:,} points, for information only"
+            )
+        rows.append(
+            Row(
+                f"4. server RSS added during ingest of {lt['memory_points']:,} pts",
+                "MB",
+                lt["rss_added_mb"],
+                ml and ml["rss_added_mb"],
+                goal="< 150 MB",
+                ok=None if self.quick else lt["rss_added_mb"] < 150,
+                comparable=False,
+                note=mem_note,
+            )
+        )
+        return rows
+
+    # 2. runs/search ------------------------------------------------------------------------
+
+    def search(self) -> list[Row]:
+        n_runs, max_results = self.n(5000), self.n(1000)
+        repeats = 3 if self.quick else 5
+        filt = "metrics.m0 > 0.5 and params.p0 = 'a'"
+        order_by = ["metrics.m1 DESC"]
+
+        def go(srv: Server) -> dict[str, Any]:
+            exp = create_experiment(srv, "search")
+            rng = random.Random(42)
+            now = int(time.time() * 1000)
+            log(f"search: populating {n_runs:,} {srv.name} runs through REST")
+            t0 = time.perf_counter()
+            for i in range(n_runs):
+                run_id = create_run(srv, exp, f"run-{i:05d}", now + i)
+                body = {
+                    "run_id": run_id,
+                    "metrics": [metric_json(f"m{j}", rng.random(), now + i, 0) for j in range(3)],
+                    "params": [{"key": "p0", "value": "a" if i % 2 == 0 else "b"}]
+                    + [{"key": f"p{j}", "value": f"v{rng.randrange(100)}"} for j in (1, 2)],
+                    "tags": [{"key": f"t{j}", "value": f"tag{rng.randrange(10)}"} for j in (0, 1)],
+                }
+                srv.post_raw("runs/log-batch", json.dumps(body).encode())
+            populate_s = time.perf_counter() - t0
+            log(f"search: {srv.name} populated in {populate_s:.1f} s")
+            body = json.dumps(
+                {
+                    "experiment_ids": [exp],
+                    "run_view_type": "ACTIVE_ONLY",
+                    "filter": filt,
+                    "max_results": max_results,
+                    "order_by": order_by,
+                }
+            ).encode()
+            http, total, result = [], [], None
+            for i in range(repeats + 1):
+                t1 = time.perf_counter()
+                raw = srv.post_raw("runs/search", body)
+                t2 = time.perf_counter()
+                result = json.loads(raw)
+                t3 = time.perf_counter()
+                if i:  # the first call is a warm-up
+                    http.append(t2 - t1)
+                    total.append(t3 - t1)
+            assert result is not None
+            runs = result["runs"]
+            assert len(runs) == max_results, (srv.name, len(runs))
+            names = [
+                next(t["value"] for t in r["data"]["tags"] if t["key"] == "mlflow.runName")
+                for r in runs
+            ]
+            res = {
+                "populate_s": populate_s,
+                "http_ms": [t * 1000 for t in http],
+                "total_ms": [t * 1000 for t in total],
+                "median_http_ms": statistics.median(http) * 1000,
+                "median_ms": statistics.median(total) * 1000,
+                "response_bytes": len(raw),
+                "run_names": names,
+            }
+            log(
+                f"search: {srv.name} median {res['median_ms']:.1f} ms "
+                f"(HTTP {res['median_http_ms']:.1f} ms, {len(raw):,} bytes)"
+            )
+            return res
+
+        res = self.both(go)
+        lt, ml = res["labtrack"], res.get("MLflow")
+        same = None
+        if ml:
+            same = lt.pop("run_names") == ml.pop("run_names")
+            log(f"search: same {max_results} runs in the same order from both: {same}")
+        else:
+            lt.pop("run_names")
+        self.details["search"] = res
+        note = (
+            f"{n_runs:,} runs (3 params, 3 metrics, 2 tags + runName each), populated through "
+            f"REST runs/create + runs/log-batch (labtrack {lt['populate_s']:.0f} s"
+            + (f", MLflow {ml['populate_s']:.0f} s" if ml else "")
+            + f"); filter `{filt}` (~25% match), order_by {order_by}, max_results={max_results}; "
+            f"median of {repeats} after a warm-up; time from sending the request to the parsed "
+            "JSON"
+            + ("" if same is None else f"; both returned the same runs in the same order: {same}")
+        )
+        return [
+            ratio_ok(
+                Row(
+                    f"2. runs/search -> {max_results:,} of {n_runs:,} runs",
+                    "ms",
+                    lt["median_ms"],
+                    ml and ml["median_ms"],
+                    note=note,
+                ),
+                30,
+                self.quick,
+            ),
+            Row(
+                "2. runs/search, HTTP only (JSON parse excluded)",
+                "ms",
+                lt["median_http_ms"],
+                ml and ml["median_http_ms"],
+                note=f"response size labtrack {lt['response_bytes']:,} bytes"
+                + (f", MLflow {ml['response_bytes']:,} bytes" if ml else ""),
+            ),
+        ]
+
+    # 3. metrics/get-history ----------------------------------------------------------------
+
+    def history(self) -> list[Row]:
+        points = self.n(100_000)
+        repeats = 3 if self.quick else 5
+
+        def go(srv: Server) -> dict[str, Any]:
+            exp = create_experiment(srv, "history")
+            now = int(time.time() * 1000)
+            run_id = create_run(srv, exp, "history", now)
+            log(f"history: writing {points:,} {srv.name} points (log-batch of 1,000)")
+            t0 = time.perf_counter()
+            for start in range(0, points, 1000):
+                metrics = [
+                    metric_json("loss", 1.0 / (1.0 + s), now + s, s)
+                    for s in range(start, min(start + 1000, points))
+                ]
+                srv.post_raw(
+                    "runs/log-batch", json.dumps({"run_id": run_id, "metrics": metrics}).encode()
+                )
+            write_s = time.perf_counter() - t0
+            times, parse = [], []
+            for i in range(repeats + 1):
+                t1 = time.perf_counter()
+                n, p = fetch_history(srv, run_id, "loss")
+                if i:
+                    times.append(time.perf_counter() - t1)
+                    parse.append(p)
+                assert n == points, (srv.name, n, points)
+            res = {
+                "write_s": write_s,
+                "ms": [t * 1000 for t in times],
+                "median_ms": statistics.median(times) * 1000,
+                "median_http_ms": statistics.median(
+                    t - p for t, p in zip(times, parse, strict=True)
+                )
+                * 1000,
+                "pages": -(-points // HISTORY_PAGE),
+            }
+            log(
+                f"history: {srv.name} median {res['median_ms']:.1f} ms "
+                f"(HTTP only {res['median_http_ms']:.1f} ms)"
+            )
+            return res
+
+        res = self.both(go)
+        self.details["history"] = res
+        lt, ml = res["labtrack"], res.get("MLflow")
+        note = (
+            f"GET metrics/get-history, max_results={HISTORY_PAGE:,} per page and page_token "
+            f"until done ({lt['pages']} pages), as MlflowClient.get_metric_history does; "
+            f"median of {repeats} after a warm-up, including json.loads of each page"
+        )
+        return [
+            ratio_ok(
+                Row(
+                    f"3. get-history, {points:,} pts, all pages",
+                    "ms",
+                    lt["median_ms"],
+                    ml and ml["median_ms"],
+                    note=note,
+                ),
+                50,
+                self.quick,
+            ),
+            Row(
+                "3. get-history, HTTP only (JSON parse excluded)",
+                "ms",
+                lt["median_http_ms"],
+                ml and ml["median_http_ms"],
+            ),
+        ]
+
+
+# ---- main -------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="1/10 sizes and time budgets")
+    ap.add_argument("--only", choices=WORKLOADS, action="append", help="run only this workload")
+    ap.add_argument(
+        "--mlflow-python",
+        default=os.environ.get("MLFLOW_BENCH_PYTHON", str(DEFAULT_MLFLOW_PYTHON)),
+        help="interpreter whose bin/ has the mlflow CLI (default .compat/mlflow3/bin/python)",
+    )
+    ap.add_argument("--no-mlflow", action="store_true", help="labtrack side only")
+    ap.add_argument("--json", help="also write the raw figures to this file")
+    ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    args = ap.parse_args(argv)
+
+    start_load = loadavg()
+    tmp = Path(tempfile.mkdtemp(prefix="labtrack-bench-server-"))
+    rows: list[Row] = []
+    bench: Bench | None = None
+    version = None
+    try:
+        with contextlib.ExitStack() as stack:
+            log("starting jupyter server with labtrack")
+            servers = [stack.enter_context(labtrack_server(tmp / "labtrack"))]
+            if not args.no_mlflow:
+                version = subprocess.run(
+                    [args.mlflow_python, "-c", "import mlflow; print(mlflow.__version__)"],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout.strip()
+                log(f"starting mlflow server {version} ({args.mlflow_python})")
+                servers.append(
+                    stack.enter_context(mlflow_server(tmp / "mlflow", args.mlflow_python))
+                )
+            log(
+                f"labtrack pid {servers[0].pid}"
+                + (f", MLflow pid {servers[1].pid}" if len(servers) > 1 else "")
+            )
+            bench = Bench(servers, args.quick)
+            for name in args.only or WORKLOADS:
+                log(f"== {name} (load average {loadavg():.1f}) ==")
+                rows.extend(getattr(bench, name)())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    end_load = loadavg()
+    print()
+    print(
+        f"labtrack server extension vs mlflow server {version or 'n/a'} (--workers 1), SQLite; "
+        f"{os.cpu_count()} CPUs; 1-min load average {start_load:.1f} at start, {end_load:.1f} at "
+        "end (above the CPU count, other processes skewed the timings)\n"
+    )
+    if args.quick:
+        print("QUICK MODE: 1/10 sizes and time budgets; goals not applied.\n")
+    print(render(rows, markdown=args.markdown))
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "rows": [r.__dict__ | {"ratio": r.ratio} for r in rows],
+                    "details": bench.details if bench else {},
+                    "mlflow_version": version,
+                    "quick": args.quick,
+                    "load_average": {"start": start_load, "end": end_load},
+                    "python": sys.version,
+                },
+                indent=2,
+                default=str,
+            )
+        )
+    return 0 if all(r.ok is not False for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
