@@ -47,9 +47,9 @@ def test_a_run_records_params_metrics_tags_and_source(fluent):
     assert got.info.experiment_id == exp.experiment_id
     assert got.info.run_name == "first"
     assert got.data.params == {"lr": "0.01", "layers": "3", "optimizer": "adam"}
-    assert got.data.metrics["loss"].value == pytest.approx(1 / 50)
-    assert got.data.metrics["loss"].step == 49
-    assert got.data.metrics["acc"].value == 0.9
+    assert got.data.metrics["loss"] == pytest.approx(1 / 50)
+    assert got.data.latest_metrics["loss"].step == 49
+    assert got.data.metrics["acc"] == 0.9
     tags = got.data.tags
     assert tags["team"] == "vision"
     assert tags["stage"] == "dev"
@@ -81,7 +81,7 @@ def test_logging_without_a_run_starts_one(fluent):
     run = lt.active_run()
     assert run is not None
     lt.end_run()
-    assert lt.get_run(run.info.run_id).data.metrics["m"].value == 1.0
+    assert lt.get_run(run.info.run_id).data.metrics["m"] == 1.0
 
 
 def test_invalid_input_is_refused_at_the_call(fluent):

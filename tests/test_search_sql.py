@@ -135,6 +135,7 @@ def add_run(
                         "timestamp": 0,
                         "step": 0,
                         "is_nan": nan,
+                        "experiment_id": 1,
                     }
                 )
             conn.execute(insert(schema.latest_metrics), rows)
@@ -185,10 +186,18 @@ def runs_matching(engine: Engine, filter_string: str | None) -> set[str]:
 
 
 def run_order(engine: Engine, order_by: list[str] | None, filter_string: str = "") -> list[str]:
-    stmt = select(schema.runs.c.run_uuid).where(*search.run_filter_clauses(filter_string))
-    stmt = search.apply_run_order(stmt, order_by)
+    """The order as one statement, checked against the tiered statements the store pages."""
+    where = search.run_filter_clauses(filter_string)
+    stmt = search.apply_run_order(select(schema.runs.c.run_uuid).where(*where), order_by)
     with engine.connect() as conn:
-        return list(conn.scalars(stmt))
+        whole = list(conn.scalars(stmt))
+        tiers = [
+            r
+            for tier in search.run_search_statements([1], where, order_by)
+            for r in conn.scalars(tier)
+        ]
+    assert tiers == whole
+    return whole
 
 
 # ---------------------------------------------------------------------------------------------
@@ -902,6 +911,7 @@ def test_search_10k_runs_probes_primary_keys(engine: Engine) -> None:
                     "timestamp": 0,
                     "step": 0,
                     "is_nan": False,
+                    "experiment_id": 1,
                 }
                 for i in range(n)
                 for k in ("acc", "loss")
@@ -909,12 +919,12 @@ def test_search_10k_runs_probes_primary_keys(engine: Engine) -> None:
         )
         conn.execute(text("ANALYZE"))
     runs = schema.runs
-    stmt = select(runs.c.run_uuid).where(
-        runs.c.experiment_id.in_([1]),
+    where = [
         runs.c.lifecycle_stage == "active",
         *search.run_filter_clauses("metrics.acc > 0.1 and params.lr = '1'"),
-    )
-    stmt = search.apply_run_order(stmt, ["metrics.acc DESC"]).limit(1000)
+    ]
+    numbers, *other_tiers = search.run_search_statements([1], where, ["metrics.acc DESC"])
+    stmt = numbers.limit(1000)
 
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
@@ -922,16 +932,21 @@ def test_search_10k_runs_probes_primary_keys(engine: Engine) -> None:
             plan = " | ".join(
                 row[-1] for row in conn.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))
             )
-            # Every per-run lookup goes through a primary key, never a table scan.
-            assert "SCAN latest_metrics" not in plan, plan
-            assert "SCAN params" not in plan, plan
+            # Runs are visited in metric order straight from the index (the search stops at
+            # the LIMIT); every other lookup goes through a primary key, never a table scan.
+            assert (
+                "SEARCH order_first_metric USING COVERING INDEX ix_latest_metrics_order "
+                "(experiment_id=? AND key=? AND is_nan=?)" in plan
+            ), plan
+            assert "SCAN" not in plan, plan
             assert "SEARCH latest_metrics_1 USING PRIMARY KEY (run_uuid=? AND key=?)" in plan, plan
             assert "SEARCH params_1 USING PRIMARY KEY (run_uuid=? AND key=?)" in plan, plan
         ids = conn.scalars(stmt).all()
+        assert all(conn.scalars(tier.limit(1)).all() == [] for tier in other_tiers)
     assert len(ids) == 1000
     acc = {i: (i * 7919 % n) / n for i in range(n)}
     expected = sorted(
         (i for i in range(n) if acc[i] > 0.1 and i % 3 == 1), key=lambda i: (-acc[i], -i)
     )[:1000]
     assert ids == [f"{i:032x}" for i in expected]
-    # Speed is measured in benchmarks/bench_search.py, not asserted here.
+    # Speed is measured in benchmarks/bench_tracking.py, not asserted here.

@@ -13,8 +13,10 @@ from labtrack.store import schema
 from labtrack.store.metric_chunks import Points
 
 
-def _run(store, exp_id="0", name="r", tags=None):
-    return store.create_run(exp_id, "alice", 1000, {"mlflow.runName": name, **(tags or {})}, name)
+def _run(store, exp_id="0", name="r", tags=None, start_time=1000):
+    return store.create_run(
+        exp_id, "alice", start_time, {"mlflow.runName": name, **(tags or {})}, name
+    )
 
 
 # ---- schema and migrations --------------------------------------------------------------
@@ -183,12 +185,12 @@ def test_metric_history_latest_and_retry_without_duplicates(store):
         (1, 99, 0.7),
         (1, 101, 0.5),
     ]
-    latest = store.get_run(rid).data.metrics["loss"]
+    latest = store.get_run(rid).data.latest_metrics["loss"]
     # MLflow's latest: greatest (step, timestamp, value).
     assert (latest.step, latest.timestamp, latest.value) == (1, 101, 0.5)
     # An older point does not replace the latest.
     store.log_batch(rid, [Metric("loss", 9.0, 50, 0)])
-    assert store.get_run(rid).data.metrics["loss"].value == 0.5
+    assert store.get_run(rid).data.metrics["loss"] == 0.5
 
 
 def test_nan_and_infinity_roundtrip(store):
@@ -205,7 +207,7 @@ def test_nan_and_infinity_roundtrip(store):
     assert values[0] == math.inf
     assert values[1] == -math.inf
     assert math.isnan(values[2])
-    assert math.isnan(store.get_run(rid).data.metrics["x"].value)
+    assert math.isnan(store.get_run(rid).data.metrics["x"])
     store.log_batch(rid, [Metric("x", float("nan"), 3, 2)])  # NaN duplicates are duplicates too
     assert len(store.get_metric_history(rid, "x").items) == 3
 
@@ -229,7 +231,7 @@ def test_long_history_spans_chunks_and_pages(store):
     rest = store.get_metric_history(rid, "acc", max_results=5000, page_token=page.token)
     assert len(rest.items) == n - 5000
     assert rest.token is None
-    assert store.get_run(rid).data.metrics["acc"].step == n - 1
+    assert store.get_run(rid).data.latest_metrics["acc"].step == n - 1
 
 
 def test_downsampled_series_keeps_spikes_and_zooms_to_full_resolution(store):
@@ -288,6 +290,38 @@ def test_search_runs_filter_order_and_pages(store):
     assert len(store.search_runs([eid])) == 6
     deleted = store.search_runs([eid], run_view_type=ViewType.DELETED_ONLY)
     assert [r.info.run_id for r in deleted] == [ids[0]]
+
+
+def test_search_pages_through_numbers_nan_and_missing_metric(store):
+    """Ordered by a metric, pages cross from numbers to NaN to runs without the metric."""
+    eid = store.create_experiment("tiers")
+    expected = []
+    for i, loss in enumerate([0.5, float("nan"), 0.1, None, 0.3, float("nan"), None, 0.2]):
+        rid = _run(store, eid, name=f"run-{i}", start_time=1000 + i).info.run_id
+        if loss is not None:
+            store.log_batch(rid, [Metric("loss", loss, 1, 0)])
+        tier = 2 if loss is None else 1 if math.isnan(loss) else 0
+        expected.append((tier, loss, i))
+    # Numbers ascending, then NaN, then missing; ties by start_time descending.
+    want = [
+        f"run-{i}"
+        for _, _, i in sorted(expected, key=lambda t: (t[0], t[1] if t[0] == 0 else 0, -t[2]))
+    ]
+    assert want[:4] == ["run-2", "run-7", "run-4", "run-0"]
+    for size in range(1, 10):
+        names, token = [], None
+        while True:
+            page = store.search_runs(
+                [eid], "", max_results=size, order_by=["metrics.loss"], page_token=token
+            )
+            names += [r.info.run_name for r in page]
+            token = page.token
+            if not token:
+                break
+        assert names == want, size
+    # A filter applies in every tier.
+    found = store.search_runs([eid], "attributes.run_name != 'run-5'", order_by=["metrics.loss"])
+    assert [r.info.run_name for r in found] == [n for n in want if n != "run-5"]
 
 
 def test_bad_filter_is_a_clear_400(store):
@@ -353,8 +387,96 @@ def test_metric_values_keep_full_double_precision_in_run_data(store):
         "f": float("-inf"),
     }
     store.log_batch(rid, [Metric(k, v, 1, 0) for k, v in values.items()])
-    got = {k: m.value for k, m in store.get_run(rid).data.metrics.items()}
+    got = store.get_run(rid).data.metrics
     assert got == values
     found = store.search_runs(["0"], "metrics.a > 0.3")
     assert [r.info.run_id for r in found] == [rid]
-    assert found[0].data.metrics["b"].value == 1 / 3
+    assert found[0].data.metrics["b"] == 1 / 3
+
+
+# ---- run summaries ----------------------------------------------------------------------
+
+
+def _data_in_tables(store, run_id):
+    """The run's params, tags and latest metrics read from their own tables."""
+    with store.engine.connect() as conn:
+        return store._summary_from_tables(conn, run_id)
+
+
+def _same_metrics(metrics, points):
+    """``Metric`` objects against ``key -> [value, timestamp, step]`` from the tables."""
+    assert metrics.keys() == points.keys()
+    for key, m in metrics.items():
+        value, timestamp, step = points[key]
+        assert (m.step, m.timestamp) == (step, timestamp), key
+        assert m.value == value or (math.isnan(m.value) and math.isnan(value)), key
+
+
+def test_run_summary_follows_every_write_path(store):
+    """Runs are loaded from a per-run summary document: after each kind of write it must say
+    exactly what the params, tags and latest-metrics tables say."""
+    from labtrack.store.logged_model_store import LoggedModelStore
+
+    eid = store.create_experiment("summary")
+    rid = _run(store, eid, name="first", tags={"owner": "ann"}).info.run_id
+
+    def check():
+        run = store.get_run(rid)
+        params, tags, metrics = _data_in_tables(store, rid)
+        assert run.data.params == params
+        assert run.data.tags == tags
+        _same_metrics(run.data.latest_metrics, metrics)
+        (found,) = store.search_runs([eid], "", order_by=["metrics.acc DESC"])
+        assert (found.data.params, found.data.tags) == (params, tags)
+        _same_metrics(found.data.latest_metrics, metrics)
+        return run
+
+    assert check().data.tags["owner"] == "ann"
+    store.log_batch(
+        rid,
+        [
+            Metric("acc", 0.1 + 0.2, 5, 1),
+            Metric("loss", float("nan"), 5, 1),
+            Metric("up", float("inf"), 5, 1),
+            Metric("down", float("-inf"), 5, 1),
+        ],
+        params=[("lr", "0.01")],
+        tags=[("stage", "a")],
+    )
+    run = check()
+    assert run.data.metrics["acc"] == 0.30000000000000004  # exact, not rounded
+    assert math.isnan(run.data.metrics["loss"])
+    assert run.data.metrics["up"] == float("inf")
+    assert run.data.metrics["down"] == float("-inf")
+    store.log_batch(rid, params=[("batch", "32")])
+    assert check().data.params == {"lr": "0.01", "batch": "32"}
+    store.set_tag(rid, "stage", "b")
+    assert check().data.tags["stage"] == "b"
+    store.delete_tag(rid, "owner")
+    assert "owner" not in check().data.tags
+    store.update_run_info(rid, None, None, "renamed")
+    assert check().data.tags["mlflow.runName"] == "renamed"
+    # An older step does not replace the latest value; a newer one does.
+    store.log_series(rid, {("acc", None, None, None): Points.from_tuples([(0, 9, 0.5)])})
+    assert check().data.metrics["acc"] == 0.30000000000000004
+    store.log_series(rid, {("acc", None, None, None): Points.from_tuples([(7, 9, 0.75)])})
+    assert check().data.metrics["acc"] == 0.75
+    LoggedModelStore(store).append_log_model_history(rid, {"artifact_path": "m"}, 5000)
+    assert "mlflow.log-model.history" in check().data.tags
+    # A write that fails leaves the summary as it was.
+    with pytest.raises(LabtrackException):
+        store.log_batch(rid, params=[("lr", "changed")], tags=[("stage", "c")])
+    assert check().data.tags["stage"] == "b"
+
+
+def test_run_without_summary_is_read_from_its_tables(store):
+    eid = store.create_experiment("no-summary")
+    rid = _run(store, eid, name="legacy").info.run_id
+    store.log_batch(rid, [Metric("acc", 0.5, 1, 2)], params=[("lr", "1")])
+    with store.engine.begin() as conn:
+        conn.execute(schema.runs.update().where(schema.runs.c.run_uuid == rid).values(summary=None))
+    run = store.get_run(rid)
+    assert run.data.params == {"lr": "1"}
+    assert run.data.metrics["acc"] == 0.5
+    assert run.data.latest_metrics["acc"].step == 2
+    assert run.data.tags["mlflow.runName"] == "legacy"

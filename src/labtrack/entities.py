@@ -6,8 +6,10 @@ Times are epoch milliseconds (int); ids are strings on the outside.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 
 class LifecycleStage(str, Enum):
@@ -120,11 +122,61 @@ class LoggedModelOutput:
     step: int = 0
 
 
-@dataclass(slots=True)
 class RunData:
-    metrics: dict[str, Metric] = field(default_factory=dict)
-    params: dict[str, str] = field(default_factory=dict)
-    tags: dict[str, str] = field(default_factory=dict)
+    """A run's params, tags and latest metric values, as MLflow's ``RunData``: ``metrics`` maps
+    each key to its latest value (a float); ``latest_metrics`` has those latest points as
+    ``Metric`` (with step and timestamp), built on first use."""
+
+    __slots__ = ("_latest", "_points", "metrics", "params", "tags")
+
+    def __init__(
+        self,
+        metrics: Mapping[str, Metric] | Iterable[Metric] = (),
+        params: dict[str, str] | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> None:
+        points = metrics.values() if isinstance(metrics, Mapping) else metrics
+        self._latest: dict[str, Metric] | None = {m.key: m for m in points}
+        self._points: Mapping[str, Sequence[Any]] | None = None
+        self.metrics: dict[str, float] = {k: m.value for k, m in self._latest.items()}
+        self.params: dict[str, str] = {} if params is None else params
+        self.tags: dict[str, str] = {} if tags is None else tags
+
+    @classmethod
+    def from_points(
+        cls,
+        points: Mapping[str, Sequence[Any]],
+        params: dict[str, str],
+        tags: dict[str, str],
+    ) -> RunData:
+        """From latest points as ``key -> (value, timestamp, step)``: the fast path for loading
+        many runs, where most callers only read values."""
+        self = cls.__new__(cls)
+        self._latest = None
+        self._points = points
+        self.metrics = {k: p[0] for k, p in points.items()}
+        self.params = params
+        self.tags = tags
+        return self
+
+    @property
+    def latest_metrics(self) -> dict[str, Metric]:
+        if self._latest is None:
+            points = self._points or {}
+            self._latest = {k: Metric(k, p[0], p[1], p[2]) for k, p in points.items()}
+        return self._latest
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RunData):
+            return NotImplemented
+        return (self.params, self.tags, self.latest_metrics) == (
+            other.params,
+            other.tags,
+            other.latest_metrics,
+        )
+
+    def __repr__(self) -> str:
+        return f"RunData(metrics={self.metrics!r}, params={self.params!r}, tags={self.tags!r})"
 
 
 @dataclass(slots=True)

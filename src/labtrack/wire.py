@@ -89,18 +89,23 @@ def experiment_to_json(e: Experiment) -> dict[str, Any]:
 
 
 def metric_to_json(m: Metric) -> dict[str, Any]:
-    return _drop_none(
-        {
-            "key": m.key,
-            "value": float_to_json(m.value),
-            "timestamp": m.timestamp,
-            "step": m.step,
-            "model_id": m.model_id,
-            "dataset_name": m.dataset_name,
-            "dataset_digest": m.dataset_digest,
-            "run_id": m.run_id,
-        }
-    )
+    # Built field by field: a search answer holds thousands of these.
+    value = m.value
+    out: dict[str, Any] = {
+        "key": m.key,
+        "value": value if math.isfinite(value) else float_to_json(value),
+        "timestamp": m.timestamp,
+        "step": m.step,
+    }
+    if m.model_id is not None:
+        out["model_id"] = m.model_id
+    if m.dataset_name is not None:
+        out["dataset_name"] = m.dataset_name
+    if m.dataset_digest is not None:
+        out["dataset_digest"] = m.dataset_digest
+    if m.run_id is not None:
+        out["run_id"] = m.run_id
+    return out
 
 
 def run_info_to_json(i: RunInfo) -> dict[str, Any]:
@@ -124,7 +129,7 @@ def run_to_json(r: Run) -> dict[str, Any]:
     out: dict[str, Any] = {
         "info": run_info_to_json(r.info),
         "data": {
-            "metrics": [metric_to_json(m) for m in r.data.metrics.values()],
+            "metrics": [metric_to_json(m) for m in r.data.latest_metrics.values()],
             "params": _kv(r.data.params),
             "tags": _kv(r.data.tags),
         },

@@ -75,7 +75,7 @@ def test_runs_params_metrics_tags(tracking: dict[str, Any], labtrack_client: Any
     assert ours.data.params["lr"] == "0.1"
     assert len(ours.data.params) == 123
     assert ours.data.tags["team"] == "vision"
-    assert {k: m.value for k, m in ours.data.metrics.items()} == run["metrics"]
+    assert ours.data.metrics == run["metrics"]
     history = labtrack_client.get_metric_history(pid, "loss")
     assert [(m.step, m.value) for m in history] == [(s, 1.0 / (s + 1)) for s in range(5)]
     series = labtrack_client.get_metric_series(pid, "batch_m", max_points=None)

@@ -26,11 +26,11 @@ def runs_to_dataframe(runs: list[Run]) -> Any:
     params: dict[str, list] = {}
     tags: dict[str, list] = {}
     for i, run in enumerate(runs):
-        for key, m in run.data.metrics.items():
+        for key, latest in run.data.metrics.items():
             col = metrics.get(key)
             if col is None:
                 col = metrics[key] = np.full(n, np.nan)
-            col[i] = m.value
+            col[i] = latest
         for key, value in run.data.params.items():
             params.setdefault(key, [None] * n)[i] = value
         for key, value in run.data.tags.items():

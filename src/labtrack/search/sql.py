@@ -42,6 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.selectable import Join
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from labtrack.errors import LabtrackException
@@ -59,6 +60,7 @@ __all__ = [
     "model_version_filter_clauses",
     "registered_model_filter_clauses",
     "run_filter_clauses",
+    "run_search_statements",
 ]
 
 SelectT = TypeVar("SelectT", bound=Select[Any])
@@ -124,6 +126,26 @@ def _compile_like_sqlite(element: CaseSensitiveLike, compiler: SQLCompiler, **kw
 
 def case_sensitive_like(left: ColumnElement[Any], pattern: str) -> ColumnElement[bool]:
     return CaseSensitiveLike(left, pattern)
+
+
+class DrivingJoin(Join):
+    """An inner join whose left side is the outer loop.
+
+    SQLite's planner does not weigh an early LIMIT, so left to itself it prefers scanning all
+    runs of an experiment and sorting them over walking a metric index in order; ``CROSS
+    JOIN`` is SQLite's documented way to fix the loop order. Elsewhere this is a plain JOIN.
+    """
+
+    inherit_cache = True
+
+
+@compiles(DrivingJoin, "sqlite")
+def _compile_driving_join_sqlite(element: DrivingJoin, compiler: SQLCompiler, **kw: Any) -> str:
+    kw["asfrom"] = True
+    left = compiler.process(element.left, **kw)
+    right = compiler.process(element.right, **kw)
+    assert element.onclause is not None
+    return f"{left} CROSS JOIN {right} ON {compiler.process(element.onclause, **kw)}"
 
 
 def like_to_glob(pattern: str) -> str:
@@ -297,9 +319,61 @@ def apply_run_order(stmt: SelectT, order_by: list[str] | None) -> SelectT:
     metrics with a NaN latest value sort after numbers and before missing ones. Unless
     ordered explicitly, ``start_time DESC`` follows; ``run_uuid`` always breaks ties.
     """
+    return _order_runs(stmt, parse_order_by(order_by, "run"))
+
+
+def run_search_statements(
+    experiment_ids: Sequence[int],
+    where: Sequence[ColumnElement[bool]],
+    order_by: list[str] | None,
+    columns: Sequence[ColumnElement[Any]] = (schema.runs.c.run_uuid,),
+) -> list[Select[Any]]:
+    """A run search as statements whose results, concatenated, are the whole ordered result.
+
+    The order is ``apply_run_order``'s. When it starts with a metric, the search is split into
+    three tiers (numbers, NaN, missing) so the first can walk the latest-metric index in order
+    and stop at the LIMIT, instead of probing and sorting every run of the experiments.
+    ``where`` holds the other clauses over ``schema.runs`` (``run_filter_clauses`` and the
+    like); the caller pages through the tiers.
+    """
     runs = schema.runs
     clauses = parse_order_by(order_by, "run")
-    order: list[ColumnElement[Any]] = []
+    run_in_experiments = runs.c.experiment_id.in_(experiment_ids)
+    if not clauses or clauses[0].entity_type != "metric":
+        return [_order_runs(select(*columns).where(run_in_experiments, *where), clauses)]
+    first, rest = clauses[0], clauses[1:]
+    lm = schema.latest_metrics.alias("order_first_metric")
+    joined = DrivingJoin(lm, runs, lm.c.run_uuid == runs.c.run_uuid)
+    # The value column is NOT NULL here, so a plain ASC/DESC matches the index order. The
+    # experiments are restricted through the metric rows only, so the planner drives the
+    # search from their index rather than from the runs of the experiments plus a sort.
+    value_order = lm.c.value.asc() if first.ascending else lm.c.value.desc()
+    numbers = select(*columns).select_from(joined)
+    in_experiments = lm.c.experiment_id.in_(experiment_ids)
+    numbers = numbers.where(in_experiments, lm.c.key == first.key, lm.c.is_nan == false(), *where)
+    nans = select(*columns).select_from(joined)
+    nans = nans.where(in_experiments, lm.c.key == first.key, lm.c.is_nan == true(), *where)
+    present = schema.latest_metrics.alias("order_first_present")
+    has_metric = (
+        select(_ONE)
+        .select_from(present)
+        .where(present.c.run_uuid == runs.c.run_uuid, present.c.key == first.key)
+        .correlate(runs)
+        .exists()
+    )
+    missing = select(*columns).where(run_in_experiments, ~has_metric, *where)
+    return [
+        _order_runs(numbers, rest, lead=[value_order]),
+        _order_runs(nans, rest),
+        _order_runs(missing, rest),
+    ]
+
+
+def _order_runs(
+    stmt: SelectT, clauses: Sequence[OrderBy], lead: Sequence[ColumnElement[Any]] = ()
+) -> SelectT:
+    runs = schema.runs
+    order: list[ColumnElement[Any]] = list(lead)
     has_start_time = False
     for i, ob in enumerate(clauses):
         if ob.entity_type == "metric":

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from labtrack import wire
+from labtrack._gc import gc_paused
 from labtrack.entities import Metric
 from labtrack.errors import invalid
 from labtrack.server.routes import MLFLOW, Route, rpc
@@ -166,7 +167,8 @@ def search_runs(service: Any, req: RpcRequest) -> dict[str, Any]:
         [str(o) for o in req.get_list("order_by")],
         req.get_str("page_token"),
     )
-    out: dict[str, Any] = {"runs": [wire.run_to_json(r) for r in page]}
+    with gc_paused():
+        out: dict[str, Any] = {"runs": [wire.run_to_json(r) for r in page]}
     if page.token:
         out["next_page_token"] = page.token
     return out

@@ -8,17 +8,18 @@ product rules live in ``labtrack.service``.
 from __future__ import annotations
 
 import base64
-import gc
 import json
+import math
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, lru_cache
 from types import SimpleNamespace
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     Connection,
     and_,
@@ -32,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from labtrack._gc import gc_paused
 from labtrack.entities import (
     Dataset,
     DatasetInput,
@@ -148,7 +150,13 @@ class TrackingStore:
     def _write(self) -> Iterator[Connection]:
         conn = self.engine.connect().execution_options(**write_options())
         with conn, conn.begin():
-            yield conn
+            try:
+                yield conn
+                # Once per transaction, however many writes touched a run.
+                for run_id in conn.info.pop(_STALE_SUMMARIES, ()):
+                    self._refresh_summary(conn, run_id)
+            finally:
+                conn.info.pop(_STALE_SUMMARIES, None)  # the info dict outlives the checkout
 
     def _record_change(
         self, conn: Connection, kind: str, experiment_id: int | None, run_id: str | None = None
@@ -421,6 +429,7 @@ class TrackingStore:
                     insert(s.tags),
                     [{"run_uuid": run_id, "key": k, "value": v} for k, v in tags.items()],
                 )
+            _summary_is_stale(conn, run_id)
             self._record_change(conn, "run", eid, run_id)
         return Run(
             RunInfo(
@@ -470,23 +479,61 @@ class TrackingStore:
         """Runs in the order of ``run_ids`` with params, latest metrics, tags and inputs."""
         if not run_ids:
             return []
-        # One row per run: the database aggregates each run's params, tags and latest metrics
-        # to JSON, so Python parses 1,000 rows instead of iterating 20,000.
-        # Metric values stay typed rows: text would not round-trip every double exactly.
-        st = _load_statements(conn.dialect.name)
-        runs: dict[str, Run] = {}
-        nan = float("nan")
+        st = _load_statements()
+        rows: list[Any] = []
         for chunk in _chunks(run_ids, 5000):
-            ids = {"ids": chunk}
-            for r in conn.execute(st.runs, ids).fetchall():
-                runs[r[0]] = Run(
-                    RunInfo(r[0], str(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8]),
-                    RunData({}, _json_value(r[9]) or {}, _json_value(r[10]) or {}),
-                )
-            for run_id, key, value, ts, step, is_nan in conn.execute(st.metrics, ids).fetchall():
-                runs[run_id].data.metrics[key] = Metric(key, nan if is_nan else value, ts, step)
-            self._load_inputs_outputs(conn, chunk, runs)
-        return [runs[i] for i in run_ids if i in runs]
+            rows += conn.execute(st.runs, {"ids": chunk}).all()
+        loaded = {run.info.run_id: run for run in self._runs_from_rows(conn, rows)}
+        return [loaded[i] for i in run_ids if i in loaded]
+
+    def _runs_from_rows(self, conn: Connection, rows: Sequence[Any]) -> list[Run]:
+        """Runs from rows of ``RUN_ROW_COLUMNS``, in the same order."""
+        runs: list[Run] = []
+        with_io: dict[str, Run] = {}
+        with gc_paused():
+            for r in rows:
+                runs.append(self._run_from_row(conn, r))
+                if r[10]:
+                    with_io[r[0]] = runs[-1]
+        ids = list(with_io)
+        for chunk in _chunks(ids, 5000):
+            self._load_inputs_outputs(conn, chunk, with_io)
+        return runs
+
+    def _run_from_row(self, conn: Connection, r: Any) -> Run:
+        doc = r[9]
+        params, tags, points = (
+            _summary_parts(doc) if doc is not None else self._summary_from_tables(conn, r[0])
+        )
+        return Run(
+            RunInfo(r[0], str(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8]),
+            RunData.from_points(points, params, tags),
+        )
+
+    def _summary_from_tables(
+        self, conn: Connection, run_id: str
+    ) -> tuple[dict[str, str], dict[str, str], dict[str, list[Any]]]:
+        """The run's params, tags and latest points (``key -> [value, timestamp, step]``)."""
+        st = _summary_statements()
+        params = dict(conn.execute(st.params, {"run": run_id}).all())
+        tags = dict(conn.execute(st.tags, {"run": run_id}).all())
+        nan = float("nan")
+        points = {
+            key: [nan if is_nan else value, ts, step]
+            for key, value, ts, step, is_nan in conn.execute(st.metrics, {"run": run_id})
+        }
+        return params, tags, points
+
+    def _refresh_summary(self, conn: Connection, run_id: str) -> None:
+        """Rewrite the run's summary document from its params, tags and latest metrics (in
+        the writer's transaction, so readers never see the two disagree)."""
+        params, tags, points = self._summary_from_tables(conn, run_id)
+        # JSON has no NaN or infinities: those values are named apart (0.0 in their place).
+        nonfinite = {k: str(p[0]) for k, p in points.items() if not math.isfinite(p[0])}
+        for key in nonfinite:
+            points[key][0] = 0.0
+        doc = orjson.dumps([params, tags, points, nonfinite]).decode()
+        conn.execute(_summary_statements().update, {"run": run_id, "doc": doc})
 
     def _load_inputs_outputs(
         self, conn: Connection, run_ids: list[str], runs: dict[str, Run]
@@ -552,8 +599,10 @@ class TrackingStore:
                 )
             if values:
                 conn.execute(update(s.runs).where(s.runs.c.run_uuid == run_id).values(**values))
+            if run_name:
+                _summary_is_stale(conn, run_id)
             self._record_change(conn, "run", eid, run_id)
-            r = conn.execute(_load_statements(conn.dialect.name).infos, {"ids": [run_id]}).one()
+            r = conn.execute(_load_statements().infos, {"ids": [run_id]}).one()
         return RunInfo(r[0], str(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8])
 
     def _set_run_lifecycle(self, run_id: str, stage: LifecycleStage) -> None:
@@ -594,7 +643,7 @@ class TrackingStore:
                     if tags:
                         self._set_tags(conn, run_id, tags)
                     if metrics:
-                        self._log_metrics(conn, run_id, metrics)
+                        self._log_metrics(conn, run_id, eid, metrics)
                     self._record_change(conn, "data", eid, run_id)
                 return
             except IntegrityError:
@@ -632,6 +681,7 @@ class TrackingStore:
         ]
         if new:
             conn.execute(insert(s.params), new)
+            _summary_is_stale(conn, run_id)
 
     def _set_tags(self, conn: Connection, run_id: str, tags: Sequence[tuple[str, str]]) -> None:
         merged = dict(tags)
@@ -641,6 +691,7 @@ class TrackingStore:
             [{"run_uuid": run_id, "key": k, "value": v} for k, v in merged.items()],
             ("run_uuid", "key"),
         )
+        _summary_is_stale(conn, run_id)
         run_values: dict[str, Any] = {}
         if RUN_NAME_TAG in merged:
             run_values["name"] = merged[RUN_NAME_TAG]
@@ -660,26 +711,32 @@ class TrackingStore:
             ).rowcount
             if not done:
                 raise not_found(f"No tag with name: {key} in run with id {run_id}")
+            _summary_is_stale(conn, run_id)
             self._record_change(conn, "data", eid, run_id)
 
-    def _log_metrics(self, conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:
+    def _log_metrics(
+        self, conn: Connection, run_id: str, experiment_id: int, metrics: Sequence[Metric]
+    ) -> None:
         # Group points into series; a series is (key, model, dataset) since chunks carry those.
         rows: dict[SeriesKey, list[tuple[int, int, float]]] = defaultdict(list)
         for m in metrics:
             rows[(m.key, m.model_id, m.dataset_name, m.dataset_digest)].append(
                 (m.step, m.timestamp, m.value)
             )
-        self._log_series(conn, run_id, {k: Points.from_tuples(v) for k, v in rows.items()})
+        series = {k: Points.from_tuples(v) for k, v in rows.items()}
+        self._log_series(conn, run_id, experiment_id, series)
 
     def log_series(self, run_id: str, series: dict[SeriesKey, Points]) -> None:
         """The fast path for batched clients: points already grouped by series, as columns,
         written in one transaction."""
         with self._write() as conn:
             eid = self._require_active_run(conn, run_id)
-            self._log_series(conn, run_id, series)
+            self._log_series(conn, run_id, eid, series)
             self._record_change(conn, "data", eid, run_id)
 
-    def _log_series(self, conn: Connection, run_id: str, series: dict[SeriesKey, Points]) -> None:
+    def _log_series(
+        self, conn: Connection, run_id: str, experiment_id: int, series: dict[SeriesKey, Points]
+    ) -> None:
         # The ingest hot path: a fixed number of prebuilt statements per batch, whatever its size.
         st = _ingest_statements(conn.dialect.name)
         keys = list({k[0] for k in series})
@@ -735,6 +792,7 @@ class TrackingStore:
                     "timestamp": ts,
                     "step": step,
                     "is_nan": nan,
+                    "experiment_id": experiment_id,
                 }
             )
         if grown_chunks:
@@ -743,6 +801,7 @@ class TrackingStore:
             conn.execute(st.insert_chunk, new_chunks)
         if latest_rows:
             conn.execute(st.upsert_latest, _merge_latest(latest_rows))
+            _summary_is_stale(conn, run_id)
 
     def _drop_stored(
         self, conn: Connection, run_id: str, key: str, points: Points, last: Any
@@ -792,20 +851,13 @@ class TrackingStore:
         offset = decode_page_token(page_token)
         end = len(points) if max_results is None else min(len(points), offset + max_results)
         page = points.take(slice(offset, end))
-        # A million small objects: without pausing the cyclic GC, its repeated full passes
-        # cost more than building them.
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with gc_paused():
             items = [
                 Metric(key, v, t, st)
                 for st, t, v in zip(
                     page.steps.tolist(), page.timestamps.tolist(), page.values.tolist(), strict=True
                 )
             ]
-        finally:
-            if gc_was_enabled:
-                gc.enable()
         return PagedList(items, encode_page_token(end) if end < len(points) else None)
 
     def get_metric_series(
@@ -910,25 +962,18 @@ class TrackingStore:
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> tuple[list[str], str | None]:
-        from labtrack.search.sql import apply_run_order, run_filter_clauses
-
-        if max_results > SEARCH_MAX_RESULTS:
-            raise invalid(
-                f"Invalid value {max_results} for parameter 'max_results' supplied. "
-                f"It must be at most {SEARCH_MAX_RESULTS}."
-            )
-        eids = [_parse_experiment_id(e) for e in experiment_ids]
-        offset = decode_page_token(page_token)
-        stmt = select(s.runs.c.run_uuid).where(
-            s.runs.c.experiment_id.in_(eids),
-            s.runs.c.lifecycle_stage.in_(run_view_type.stages()),
-            *run_filter_clauses(filter_string),
-        )
-        stmt = apply_run_order(stmt, order_by).offset(offset).limit(max_results + 1)
         with self._read() as conn:
-            ids = list(conn.execute(stmt).scalars())
-        more = len(ids) > max_results
-        return ids[:max_results], encode_page_token(offset + max_results) if more else None
+            rows, token = self._search_runs(
+                conn,
+                (s.runs.c.run_uuid,),
+                experiment_ids,
+                filter_string,
+                run_view_type,
+                max_results,
+                order_by,
+                page_token,
+            )
+        return [r[0] for r in rows], token
 
     def search_runs(
         self,
@@ -939,11 +984,48 @@ class TrackingStore:
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList:
-        ids, token = self.search_run_ids(
-            experiment_ids, filter_string, run_view_type, max_results, order_by, page_token
+        with self._read() as conn, gc_paused():
+            # The search reads whole run rows (summaries included) as it finds them.
+            rows, token = self._search_runs(
+                conn,
+                RUN_ROW_COLUMNS,
+                experiment_ids,
+                filter_string,
+                run_view_type,
+                max_results,
+                order_by,
+                page_token,
+            )
+            return PagedList(self._runs_from_rows(conn, rows), token)
+
+    def _search_runs(
+        self,
+        conn: Connection,
+        columns: Sequence[Any],
+        experiment_ids: Sequence[str | int],
+        filter_string: str | None,
+        run_view_type: ViewType,
+        max_results: int,
+        order_by: list[str] | None,
+        page_token: str | None,
+    ) -> tuple[list[Any], str | None]:
+        if max_results > SEARCH_MAX_RESULTS:
+            raise invalid(
+                f"Invalid value {max_results} for parameter 'max_results' supplied. "
+                f"It must be at most {SEARCH_MAX_RESULTS}."
+            )
+        eids = tuple(_parse_experiment_id(e) for e in experiment_ids)
+        offset = decode_page_token(page_token)
+        statements = _run_search_statements(
+            eids,
+            tuple(run_view_type.stages()),
+            filter_string or "",
+            tuple(order_by or ()),
+            tuple(columns),
         )
-        with self._read() as conn:
-            return PagedList(self._load_runs(conn, ids), token)
+        rows = _concatenated_page(conn, statements, offset, max_results + 1)
+        more = len(rows) > max_results
+        return rows[:max_results], encode_page_token(offset + max_results) if more else None
 
     def child_run_ids(self, run_id: str) -> list[str]:
         with self._read() as conn:
@@ -985,14 +1067,53 @@ class TrackingStore:
         ]
 
 
-@cache
-def _load_statements(dialect: str = "sqlite") -> SimpleNamespace:
-    """Statements that load runs by id, built once per dialect (``ids`` expands). Params and
-    tags come back aggregated to one JSON object per run: 1,000 rows to parse, not 15,000."""
-    ids: Any = bindparam("ids", expanding=True)
-    rc, pc, tc, lm = s.runs.c, s.params.c, s.tags.c, s.latest_metrics.c
-    as_object = func.json_object_agg if dialect == "postgresql" else func.json_group_object
-    info_cols = (
+@lru_cache(maxsize=256)
+def _run_search_statements(
+    experiment_ids: tuple[int, ...],
+    stages: tuple[str, ...],
+    filter_string: str,
+    order_by: tuple[str, ...],
+    columns: tuple[Any, ...],
+) -> list[Any]:
+    """The statements of a run search, built once per distinct search: a UI or notebook
+    repeats the same few searches, and building them costs more than a fast search."""
+    from labtrack.search.sql import run_filter_clauses, run_search_statements
+
+    where = [s.runs.c.lifecycle_stage.in_(stages), *run_filter_clauses(filter_string)]
+    return run_search_statements(experiment_ids, where, list(order_by), columns)
+
+
+def _concatenated_page(
+    conn: Connection, statements: Sequence[Any], offset: int, limit: int
+) -> list[Any]:
+    """Rows ``offset`` to ``offset + limit`` of the concatenated results of ``statements``."""
+    ids: list[Any] = []
+    for stmt in statements:
+        rows = conn.execute(stmt.offset(offset).limit(limit - len(ids))).all()
+        if rows:
+            ids += rows
+            offset = 0  # a tier returned rows, so the offset ended inside it
+        elif offset:
+            # The page starts after this tier: skip it whole.
+            count = select(func.count()).select_from(stmt.order_by(None).subquery())
+            offset -= conn.execute(count).scalar_one()
+        if len(ids) >= limit:
+            break
+    return ids
+
+
+_STALE_SUMMARIES = "labtrack.stale_run_summaries"
+
+
+def _summary_is_stale(conn: Connection, run_id: str) -> None:
+    """Note that the run's params, tags or latest metrics changed in this transaction; the
+    writer rewrites its summary before committing."""
+    conn.info.setdefault(_STALE_SUMMARIES, set()).add(run_id)
+
+
+def _run_info_columns() -> tuple[Any, ...]:
+    rc = s.runs.c
+    return (
         rc.run_uuid,
         rc.experiment_id,
         rc.name,
@@ -1003,26 +1124,54 @@ def _load_statements(dialect: str = "sqlite") -> SimpleNamespace:
         rc.artifact_uri,
         rc.lifecycle_stage,
     )
-    params_json = select(as_object(pc.key, pc.value)).where(pc.run_uuid == rc.run_uuid)
-    tags_json = select(as_object(tc.key, tc.value)).where(tc.run_uuid == rc.run_uuid)
-    return SimpleNamespace(
-        infos=select(*info_cols).where(rc.run_uuid.in_(ids)),
-        runs=select(
-            *info_cols,
-            params_json.scalar_subquery(),
-            tags_json.scalar_subquery(),
-        ).where(rc.run_uuid.in_(ids)),
-        metrics=select(lm.run_uuid, lm.key, lm.value, lm.timestamp, lm.step, lm.is_nan).where(
-            lm.run_uuid.in_(ids)
-        ),
+
+
+def _has_inputs_or_outputs() -> Any:
+    rc = s.runs.c
+    return or_(
+        select(s.run_inputs.c.run_uuid).where(s.run_inputs.c.run_uuid == rc.run_uuid).exists(),
+        select(s.run_outputs.c.run_uuid).where(s.run_outputs.c.run_uuid == rc.run_uuid).exists(),
     )
 
 
-def _json_value(value: Any) -> Any:
-    """A JSON aggregate as Python: SQLite returns text, psycopg already-parsed values."""
-    if value is None or not isinstance(value, str):
-        return value
-    return json.loads(value)
+# What ``_runs_from_rows`` reads: the RunInfo fields, the summary, whether inputs/outputs exist.
+RUN_ROW_COLUMNS: tuple[Any, ...] = (
+    *_run_info_columns(),
+    s.runs.c.summary,
+    _has_inputs_or_outputs().label("has_io"),
+)
+
+
+def _summary_parts(doc: str) -> tuple[dict[str, str], dict[str, str], dict[str, list[Any]]]:
+    params, tags, points, nonfinite = orjson.loads(doc)
+    for key, name in nonfinite.items():  # "nan", "inf" or "-inf", as str() wrote them
+        points[key][0] = float(name)
+    return params, tags, points
+
+
+@cache
+def _summary_statements() -> SimpleNamespace:
+    run: Any = bindparam("run")
+    pc, tc, lm = s.params.c, s.tags.c, s.latest_metrics.c
+    return SimpleNamespace(
+        params=select(pc.key, pc.value).where(pc.run_uuid == run),
+        tags=select(tc.key, tc.value).where(tc.run_uuid == run),
+        metrics=select(lm.key, lm.value, lm.timestamp, lm.step, lm.is_nan).where(
+            lm.run_uuid == run
+        ),
+        update=update(s.runs).where(s.runs.c.run_uuid == run).values(summary=bindparam("doc")),
+    )
+
+
+@cache
+def _load_statements() -> SimpleNamespace:
+    """Statements that load runs by id (``ids`` expands)."""
+    ids: Any = bindparam("ids", expanding=True)
+    rc = s.runs.c
+    return SimpleNamespace(
+        infos=select(*_run_info_columns()).where(rc.run_uuid.in_(ids)),
+        runs=select(*RUN_ROW_COLUMNS).where(rc.run_uuid.in_(ids)),
+    )
 
 
 @cache

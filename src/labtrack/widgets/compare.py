@@ -24,8 +24,8 @@ def default_goal(metric: str) -> str:
 
 
 def _latest(run: Run, metric: str) -> str:
-    m = run.data.metrics.get(metric)
-    return fmt_value(m.value) if m is not None else ""
+    value = run.data.metrics.get(metric)
+    return fmt_value(value) if value is not None else ""
 
 
 class CompareWidget(StaticViewMixin, widgets.VBox):
@@ -175,10 +175,9 @@ class CompareWidget(StaticViewMixin, widgets.VBox):
         """Pre-select the run with the best latest value of the metric."""
         metric, goal = self.metric, self.goal_picker.value
         scored = [
-            (r.data.metrics[metric].value, r)
+            (r.data.metrics[metric], r)
             for r in self._runs
-            if metric in r.data.metrics
-            and r.data.metrics[metric].value == r.data.metrics[metric].value
+            if metric in r.data.metrics and r.data.metrics[metric] == r.data.metrics[metric]
         ]
         if not scored:
             self._suggestion.value = '<span class="lt-w-muted">no values to rank</span>'

@@ -206,7 +206,7 @@ class RunWidget(StaticViewMixin, widgets.VBox):
     def _render(self, charts: bool) -> None:
         run = self._run
         assert run is not None
-        latest = {k: m.value for k, m in run.data.metrics.items()}
+        latest = dict(run.data.metrics)
         # Trait changes are synced to the browser; skip identical values to save messages.
         if self.status != run.info.status:
             self.status = run.info.status
@@ -260,7 +260,7 @@ class RunWidget(StaticViewMixin, widgets.VBox):
         if run is None or not run.data.metrics:
             return '<div class="lt-w-card lt-w-muted">no metrics yet</div>'
         rows = []
-        for key, metric in sorted(run.data.metrics.items()):
+        for key, metric in sorted(run.data.latest_metrics.items()):
             row = [
                 esc(key),
                 f'<span class="lt-w-metric-value" data-metric="{esc(key)}">'

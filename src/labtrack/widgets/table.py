@@ -176,8 +176,8 @@ class RunsTable(StaticViewMixin, widgets.VBox):
         if column == "attributes.start_time":
             return _when(run.info.start_time)
         if kind == "metrics":
-            metric = run.data.metrics.get(key)
-            return fmt_value(metric.value) if metric else ""
+            value = run.data.metrics.get(key)
+            return fmt_value(value) if value is not None else ""
         return run.data.params.get(key, "")
 
     def _draw(self) -> None:

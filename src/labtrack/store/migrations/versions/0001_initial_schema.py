@@ -178,6 +178,7 @@ def upgrade() -> None:
         sa.Column("lifecycle_stage", sa.String(length=32), server_default="active", nullable=False),
         sa.Column("artifact_uri", sa.Text(), nullable=False),
         sa.Column("parent_run_id", sa.String(length=32), nullable=True),
+        sa.Column("summary", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["experiment_id"],
             ["experiments.experiment_id"],
@@ -199,6 +200,7 @@ def upgrade() -> None:
         sa.Column("timestamp", sa.BigInteger(), nullable=False),
         sa.Column("step", sa.BigInteger(), nullable=False),
         sa.Column("is_nan", sa.Boolean(), server_default="0", nullable=False),
+        sa.Column("experiment_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["run_uuid"],
             ["runs.run_uuid"],
@@ -209,7 +211,11 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     with op.batch_alter_table("latest_metrics", schema=None) as batch_op:
-        batch_op.create_index("ix_latest_metrics_key_value", ["key", "value"], unique=False)
+        batch_op.create_index(
+            "ix_latest_metrics_order",
+            ["experiment_id", "key", "is_nan", "value"],
+            unique=False,
+        )
 
     op.create_table(
         "logged_model_params",
@@ -379,7 +385,7 @@ def downgrade() -> None:
     op.drop_table("logged_model_tags")
     op.drop_table("logged_model_params")
     with op.batch_alter_table("latest_metrics", schema=None) as batch_op:
-        batch_op.drop_index("ix_latest_metrics_key_value")
+        batch_op.drop_index("ix_latest_metrics_order")
 
     op.drop_table("latest_metrics")
     with op.batch_alter_table("runs", schema=None) as batch_op:
