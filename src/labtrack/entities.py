@@ -159,6 +159,12 @@ class RunData:
         self.tags = tags
         return self
 
+    def latest_points(self) -> list[tuple[str, float, int, int]]:
+        """``(key, value, timestamp, step)`` of each latest point, without building Metrics."""
+        if self._latest is None and self._points is not None:
+            return [(k, p[0], p[1], p[2]) for k, p in self._points.items()]
+        return [(m.key, m.value, m.timestamp, m.step) for m in self.latest_metrics.values()]
+
     @property
     def latest_metrics(self) -> dict[str, Metric]:
         if self._latest is None:

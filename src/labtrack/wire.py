@@ -129,7 +129,16 @@ def run_to_json(r: Run) -> dict[str, Any]:
     out: dict[str, Any] = {
         "info": run_info_to_json(r.info),
         "data": {
-            "metrics": [metric_to_json(m) for m in r.data.latest_metrics.values()],
+            # Straight from the latest points: a search answer holds thousands of these.
+            "metrics": [
+                {
+                    "key": key,
+                    "value": value if math.isfinite(value) else float_to_json(value),
+                    "timestamp": timestamp,
+                    "step": step,
+                }
+                for key, value, timestamp, step in r.data.latest_points()
+            ],
             "params": _kv(r.data.params),
             "tags": _kv(r.data.tags),
         },
