@@ -193,7 +193,7 @@ def run_order(engine: Engine, order_by: list[str] | None, filter_string: str = "
         whole = list(conn.scalars(stmt))
         tiers = [
             r
-            for tier in search.run_search_statements([1], where, order_by)
+            for tier in search.run_search_statements([1], filter_string, order_by)
             for r in conn.scalars(tier)
         ]
     assert tiers == whole
@@ -919,11 +919,12 @@ def test_search_10k_runs_probes_primary_keys(engine: Engine) -> None:
         )
         conn.execute(text("ANALYZE"))
     runs = schema.runs
-    where = [
-        runs.c.lifecycle_stage == "active",
-        *search.run_filter_clauses("metrics.acc > 0.1 and params.lr = '1'"),
-    ]
-    numbers, *other_tiers = search.run_search_statements([1], where, ["metrics.acc DESC"])
+    numbers, *other_tiers = search.run_search_statements(
+        [1],
+        "metrics.acc > 0.1 and params.lr = '1'",
+        ["metrics.acc DESC"],
+        where=[runs.c.lifecycle_stage == "active"],
+    )
     stmt = numbers.limit(1000)
 
     with engine.connect() as conn:

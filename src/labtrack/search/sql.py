@@ -237,7 +237,7 @@ _RUN_COLUMNS: dict[str, ColumnElement[Any]] = {
 }
 
 
-def _run_metric_clause(c: Comparison) -> ColumnElement[bool]:
+def _run_metric_clause(c: Comparison, run_id: ColumnElement[Any]) -> ColumnElement[bool]:
     lm = schema.latest_metrics.alias()
     if c.op == "!=":  # NaN differs from every number
         cond = or_(lm.c.is_nan == true(), lm.c.value != c.value)
@@ -246,13 +246,15 @@ def _run_metric_clause(c: Comparison) -> ColumnElement[bool]:
     return (
         select(_ONE)
         .select_from(lm)
-        .where(lm.c.run_uuid == schema.runs.c.run_uuid, lm.c.key == c.key, cond)
-        .correlate(schema.runs)
+        .where(lm.c.run_uuid == run_id, lm.c.key == c.key, cond)
+        .correlate(run_id.table)
         .exists()
     )
 
 
-def _run_dataset_clause(clauses: list[Comparison]) -> ColumnElement[bool]:
+def _run_dataset_clause(
+    clauses: list[Comparison], run_id: ColumnElement[Any]
+) -> ColumnElement[bool]:
     """All dataset clauses must hold for one and the same input dataset of the run."""
     ri = schema.run_inputs.alias()
     ds = schema.datasets.alias()
@@ -277,38 +279,37 @@ def _run_dataset_clause(clauses: list[Comparison]) -> ColumnElement[bool]:
     return (
         select(_ONE)
         .select_from(ri.join(ds, ds.c.dataset_uuid == ri.c.dataset_uuid))
-        .where(ri.c.run_uuid == schema.runs.c.run_uuid, *conds)
-        .correlate(schema.runs)
+        .where(ri.c.run_uuid == run_id, *conds)
+        .correlate(run_id.table)
         .exists()
     )
 
 
-def run_filter_clauses(filter_string: str | None) -> list[ColumnElement[bool]]:
-    """WHERE clauses over ``schema.runs`` for an MLflow run search filter."""
+def run_filter_clauses(
+    filter_string: str | None, run_id: ColumnElement[Any] | None = None
+) -> list[ColumnElement[bool]]:
+    """WHERE clauses over ``schema.runs`` for an MLflow run search filter.
+
+    Clauses on metrics, params, tags and datasets correlate to ``run_id`` (default
+    ``runs.run_uuid``): a search driven by another table's run ids can test them before it
+    reads the run row.
+    """
     runs = schema.runs
+    rid: Any = runs.c.run_uuid if run_id is None else run_id
     out: list[ColumnElement[bool]] = []
     dataset_clauses: list[Comparison] = []
     for c in parse_filter(filter_string, "run"):
         if c.entity_type == "metric":
-            out.append(_run_metric_clause(c))
-        elif c.entity_type == "param":
-            out.append(
-                _key_value_clause(
-                    schema.params, [(schema.params.c.run_uuid, runs.c.run_uuid)], runs, c, False
-                )
-            )
-        elif c.entity_type == "tag":
-            out.append(
-                _key_value_clause(
-                    schema.tags, [(schema.tags.c.run_uuid, runs.c.run_uuid)], runs, c, False
-                )
-            )
+            out.append(_run_metric_clause(c, rid))
+        elif c.entity_type in ("param", "tag"):
+            table = schema.params if c.entity_type == "param" else schema.tags
+            out.append(_key_value_clause(table, [(table.c.run_uuid, rid)], rid.table, c, False))
         elif c.entity_type == "dataset":
             dataset_clauses.append(c)
         else:
             out.append(_match(_RUN_COLUMNS[c.key], c.op, c.value))
     if dataset_clauses:
-        out.append(_run_dataset_clause(dataset_clauses))
+        out.append(_run_dataset_clause(dataset_clauses, rid))
     return out
 
 
@@ -324,35 +325,40 @@ def apply_run_order(stmt: SelectT, order_by: list[str] | None) -> SelectT:
 
 def run_search_statements(
     experiment_ids: Sequence[int],
-    where: Sequence[ColumnElement[bool]],
+    filter_string: str | None,
     order_by: list[str] | None,
     columns: Sequence[ColumnElement[Any]] = (schema.runs.c.run_uuid,),
+    where: Sequence[ColumnElement[bool]] = (),
 ) -> list[Select[Any]]:
     """A run search as statements whose results, concatenated, are the whole ordered result.
 
     The order is ``apply_run_order``'s. When it starts with a metric, the search is split into
     three tiers (numbers, NaN, missing) so the first can walk the latest-metric index in order
-    and stop at the LIMIT, instead of probing and sorting every run of the experiments.
-    ``where`` holds the other clauses over ``schema.runs`` (``run_filter_clauses`` and the
-    like); the caller pages through the tiers.
+    and stop at the LIMIT, instead of probing and sorting every run of the experiments; its
+    filter tests the metric rows' run ids before reading run rows. ``where`` holds more
+    clauses over ``schema.runs`` (lifecycle, say); the caller pages through the tiers.
     """
     runs = schema.runs
     clauses = parse_order_by(order_by, "run")
     run_in_experiments = runs.c.experiment_id.in_(experiment_ids)
+    on_runs = [*where, *run_filter_clauses(filter_string)]
     if not clauses or clauses[0].entity_type != "metric":
-        return [_order_runs(select(*columns).where(run_in_experiments, *where), clauses)]
+        return [_order_runs(select(*columns).where(run_in_experiments, *on_runs), clauses)]
     first, rest = clauses[0], clauses[1:]
     lm = schema.latest_metrics.alias("order_first_metric")
     joined = DrivingJoin(lm, runs, lm.c.run_uuid == runs.c.run_uuid)
+    on_metric_rows = [*where, *run_filter_clauses(filter_string, lm.c.run_uuid)]
     # The value column is NOT NULL here, so a plain ASC/DESC matches the index order. The
     # experiments are restricted through the metric rows only, so the planner drives the
     # search from their index rather than from the runs of the experiments plus a sort.
     value_order = lm.c.value.asc() if first.ascending else lm.c.value.desc()
-    numbers = select(*columns).select_from(joined)
     in_experiments = lm.c.experiment_id.in_(experiment_ids)
-    numbers = numbers.where(in_experiments, lm.c.key == first.key, lm.c.is_nan == false(), *where)
+    numbers = select(*columns).select_from(joined)
+    numbers = numbers.where(
+        in_experiments, lm.c.key == first.key, lm.c.is_nan == false(), *on_metric_rows
+    )
     nans = select(*columns).select_from(joined)
-    nans = nans.where(in_experiments, lm.c.key == first.key, lm.c.is_nan == true(), *where)
+    nans = nans.where(in_experiments, lm.c.key == first.key, lm.c.is_nan == true(), *on_metric_rows)
     present = schema.latest_metrics.alias("order_first_present")
     has_metric = (
         select(_ONE)
@@ -361,7 +367,7 @@ def run_search_statements(
         .correlate(runs)
         .exists()
     )
-    missing = select(*columns).where(run_in_experiments, ~has_metric, *where)
+    missing = select(*columns).where(run_in_experiments, ~has_metric, *on_runs)
     return [
         _order_runs(numbers, rest, lead=[value_order]),
         _order_runs(nans, rest),

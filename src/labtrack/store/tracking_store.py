@@ -1077,10 +1077,12 @@ def _run_search_statements(
 ) -> list[Any]:
     """The statements of a run search, built once per distinct search: a UI or notebook
     repeats the same few searches, and building them costs more than a fast search."""
-    from labtrack.search.sql import run_filter_clauses, run_search_statements
+    from labtrack.search.sql import run_search_statements
 
-    where = [s.runs.c.lifecycle_stage.in_(stages), *run_filter_clauses(filter_string)]
-    return run_search_statements(experiment_ids, where, list(order_by), columns)
+    lifecycle = s.runs.c.lifecycle_stage.in_(stages)
+    return run_search_statements(
+        experiment_ids, filter_string, list(order_by), columns, where=[lifecycle]
+    )
 
 
 def _concatenated_page(
