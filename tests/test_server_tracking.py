@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -144,6 +145,28 @@ def test_search_runs_filter_order_and_paging(fetch: Fetch) -> None:
     assert "next_page_token" not in rest
 
 
+def test_search_answer_carries_exact_and_non_finite_values(fetch: Fetch) -> None:
+    exp_id = post(fetch, "experiments/create", {"name": "search-values"})["experiment_id"]
+    rid = _new_run(fetch, exp_id, "v")
+    metrics = {"third": 0.1 + 0.2, "nan": "NaN", "up": "Infinity", "down": "-Infinity"}
+    post(
+        fetch,
+        "runs/log-batch",
+        {
+            "run_id": rid,
+            "metrics": [{"key": k, "value": v, "timestamp": 1} for k, v in metrics.items()],
+        },
+    )
+    (run,) = post(fetch, "runs/search", {"experiment_ids": [exp_id]})["runs"]
+    got = {m["key"]: m["value"] for m in run["data"]["metrics"]}
+    assert got == {
+        "third": 0.30000000000000004,
+        "nan": "NaN",
+        "up": "Infinity",
+        "down": "-Infinity",
+    }
+
+
 @pytest.mark.parametrize(
     ("rpc", "body", "code"),
     [
@@ -159,6 +182,51 @@ def test_search_runs_filter_order_and_paging(fetch: Fetch) -> None:
             "INVALID_PARAMETER_VALUE",
         ),
         ("runs/log-batch", {"run_id": "RID", "metrics": "not-a-list"}, "INVALID_PARAMETER_VALUE"),
+        # A number beyond the double range is the caller's fault (it used to be a 500).
+        (
+            "runs/log-batch",
+            {"run_id": "RID", "metrics": [{"key": "m", "value": 10**400, "timestamp": 1}]},
+            "INVALID_PARAMETER_VALUE",
+        ),
+        (
+            "runs/log-batch",
+            {
+                "run_id": "RID",
+                "metrics": [
+                    {"key": "m", "value": 1, "timestamp": 1, "step": 1},
+                    {"key": "m", "value": 1, "timestamp": 1, "step": 2**63},
+                ],
+            },
+            "INVALID_PARAMETER_VALUE",
+        ),
+        (
+            "runs/log-batch",
+            {"run_id": "RID", "metrics": [{"key": "m", "value": 1, "timestamp": 1, "step": "5"}]},
+            "INVALID_PARAMETER_VALUE",
+        ),
+        (
+            "runs/log-batch",
+            {"run_id": "RID", "metrics": [{"key": "m", "value": 1, "timestamp": True}]},
+            "INVALID_PARAMETER_VALUE",
+        ),
+        (
+            "runs/log-batch",
+            {"run_id": "RID", "metrics": [{"key": 5, "value": 1, "timestamp": 1}]},
+            "INVALID_PARAMETER_VALUE",
+        ),
+        (
+            "runs/log-batch",
+            {"run_id": "RID", "metrics": [{"key": "a/../b", "value": 1, "timestamp": 1}]},
+            "INVALID_PARAMETER_VALUE",
+        ),
+        (
+            "runs/log-batch",
+            {
+                "run_id": "RID",
+                "metrics": [{"key": "m", "value": 1, "timestamp": i} for i in range(1001)],
+            },
+            "INVALID_PARAMETER_VALUE",
+        ),
         (
             "runs/log-batch",
             {"run_id": "RID", "params": [{"key": f"p{i}", "value": "v"} for i in range(101)]},
@@ -232,6 +300,76 @@ def test_a_retried_batch_does_not_duplicate_points(fetch: Fetch) -> None:
     post(fetch, "runs/log-batch", batch)
     history = get(fetch, "metrics/get-history", f"run_id={run_id}&metric_key=m")["metrics"]
     assert len(history) == 10
+
+
+def _history(fetch: Fetch, run_id: str, key: str, page: int) -> tuple[list[dict], int]:
+    items: list[dict] = []
+    token, pages = "", 0
+    while True:
+        query = f"run_id={run_id}&metric_key={key}&max_results={page}"
+        body = get(fetch, "metrics/get-history", query + (f"&page_token={token}" if token else ""))
+        items += body["metrics"]
+        pages += 1
+        if "next_page_token" not in body:
+            return items, pages
+        token = body["next_page_token"]
+
+
+def test_history_pages_keep_values_exact_and_non_finite_as_strings(fetch: Fetch) -> None:
+    run_id = _new_run(fetch)
+    awkward = [0.1 + 0.2, 1e-320, 1.7976931348623157e308, -0.0, 5e-324, 1 / 3, 123456789.125]
+    specials = ["NaN", "Infinity", "-Infinity"]
+    values: list[Any] = [awkward[i % 7] if i % 2 else (i + 0.1) / 7 for i in range(2500)]
+    for i in range(0, 2500, 97):
+        values[i] = specials[i % 3]
+    for start in range(0, 2500, 1000):
+        metrics = [
+            {"key": "x", "value": values[i], "timestamp": 10**12 + i, "step": i}
+            for i in range(start, min(start + 1000, 2500))
+        ]
+        post(fetch, "runs/log-batch", {"run_id": run_id, "metrics": metrics})
+    items, pages = _history(fetch, run_id, "x", 1000)
+    assert pages == 3
+    assert [m["step"] for m in items] == list(range(2500))
+    assert [m["timestamp"] for m in items] == [10**12 + i for i in range(2500)]
+    assert {tuple(m) for m in items} == {("key", "value", "timestamp", "step")}
+    for m, v in zip(items, values, strict=True):
+        if isinstance(v, str):
+            assert m["value"] == v
+        else:  # the same double, bit for bit (-0.0 included)
+            assert math.copysign(1, m["value"]) == math.copysign(1, v)
+            assert m["value"] == v
+    empty = fetch(f"{M}/metrics/get-history?run_id={run_id}&metric_key=none")
+    assert json_of(empty) == {"metrics": []}
+    # Hashing a multi-megabyte body for an ETag costs more than a 304 saves: big answers
+    # have none, small ones keep theirs.
+    assert empty.headers.get("Etag")
+    big = fetch(f"{M}/metrics/get-history?run_id={run_id}&metric_key=x")
+    assert len(big.body) > 64 * 1024
+    assert big.headers.get("Etag") is None
+
+
+def test_log_batch_accepts_what_it_accepted_before(fetch: Fetch) -> None:
+    run_id = _new_run(fetch)
+    metrics = [
+        {"key": "m", "value": 1, "timestamp": "1700000000000", "step": 3.0},  # numeric strings
+        {"key": "m", "value": "2.5", "timestamp": 1700000000001},  # no step: 0
+        {"key": "m", "value": 3, "timestamp": 1700000000002, "step": None},
+        {"key": "m", "value": 4, "timestamp": 1700000000003, "step": 2**63 - 1},
+        # The same key for two logged models in one batch: two series of one key.
+        {"key": "m", "value": 5, "timestamp": 1700000000004, "step": 7, "model_id": "m-a"},
+        {"key": "m", "value": 6, "timestamp": 1700000000005, "step": 8, "model_id": "m-b"},
+    ]
+    post(fetch, "runs/log-batch", {"run_id": run_id, "metrics": metrics})
+    history = get(fetch, "metrics/get-history", f"run_id={run_id}&metric_key=m")["metrics"]
+    assert [(m["step"], m["value"]) for m in history] == [
+        (0, 2.5),
+        (0, 3.0),
+        (3, 1.0),
+        (7, 5.0),
+        (8, 6.0),
+        (2**63 - 1, 4.0),
+    ]
 
 
 def test_downsampled_series_and_change_feed(fetch: Fetch) -> None:

@@ -250,6 +250,165 @@ def test_downsampled_series_keeps_spikes_and_zooms_to_full_resolution(store):
     assert 1000.0 in zoom.values
 
 
+def _chunk_rows(store, run_id, key):
+    from sqlalchemy import select
+
+    mc = schema.metric_chunks.c
+    with store.engine.connect() as conn:
+        return conn.execute(
+            select(mc.seq, mc.n_points, mc.model_id)
+            .where(mc.run_uuid == run_id, mc.key == key)
+            .order_by(mc.seq)
+        ).all()
+
+
+def _series(steps, timestamps, values, key="m", model_id=None):
+    return {
+        (key, model_id, None, None): Points(
+            np.asarray(steps, np.int64), np.asarray(timestamps, np.int64), np.asarray(values, float)
+        )
+    }
+
+
+def test_appends_add_small_chunks_and_leave_stored_points_alone(store):
+    rid = _run(store).info.run_id
+    store.log_series(rid, _series(range(100), range(100), np.arange(100) * 1.0))
+    store.log_series(rid, _series(range(100, 150), range(100, 150), np.arange(50) * 1.0))
+    # The second batch is a row of its own; the first row is not rewritten (no read-modify-write
+    # of the last chunk on every append).
+    assert [(r.seq, r.n_points) for r in _chunk_rows(store, rid, "m")] == [(0, 100), (1, 50)]
+    assert store.read_points(rid, "m").steps.tolist() == list(range(150))
+    # A batch that fills a chunk takes the small tail along into full chunks.
+    n = schema.CHUNK_POINTS + 500
+    store.log_series(rid, _series(range(150, 150 + n), range(150, 150 + n), np.ones(n)))
+    assert [r.n_points for r in _chunk_rows(store, rid, "m")] == [schema.CHUNK_POINTS, 650]
+    assert store.read_points(rid, "m").steps.tolist() == list(range(150 + n))
+
+
+def test_small_chunks_are_compacted_keeping_order_ties_and_latest(store):
+    from labtrack.store.tracking_store import COMPACT_EVERY
+
+    rid = _run(store).info.run_id
+    expected = []
+    n_batches = COMPACT_EVERY * 3 + 5
+    for b in range(n_batches):
+        # Two points per batch share (step, timestamp) with the previous batch's last point:
+        # ties must keep insertion order through compaction.
+        steps = [b * 10 + i for i in range(10)] + [b * 10 + 9]
+        values = [b + i / 100 for i in range(10)] + [-1.0 - b]
+        store.log_series(rid, _series(steps, steps, values))
+        expected += list(zip(steps, steps, values, strict=True))
+    rows = _chunk_rows(store, rid, "m")
+    assert [r.seq for r in rows] == list(range(len(rows)))  # seqs stay dense
+    assert len(rows) <= COMPACT_EVERY + 1
+    assert sum(r.n_points for r in rows) == len(expected)
+    assert all(r.n_points <= schema.CHUNK_POINTS for r in rows)
+    history = store.get_metric_history(rid, "m").items
+    expected.sort(key=lambda p: (p[0], p[1]))  # stable: ties in insertion order
+    assert [(m.step, m.timestamp, m.value) for m in history] == expected
+    latest = store.get_run(rid).data.latest_metrics["m"]
+    last_step = (n_batches - 1) * 10 + 9
+    assert (latest.step, latest.value) == (last_step, n_batches - 1 + 0.09)
+    # A retried batch after compaction is still recognised.
+    store.log_series(rid, _series([5, 6], [5, 6], [0.05, 0.06]))
+    assert len(store.read_points(rid, "m")) == len(expected)
+
+
+def test_chunks_of_different_models_are_never_merged(store):
+    from labtrack.store.tracking_store import COMPACT_EVERY
+
+    rid = _run(store).info.run_id
+    for b in range(COMPACT_EVERY + 3):
+        # One batch carries the same key for two logged models (two series, one key).
+        batch = _series([b * 2], [b * 2], [1.0], model_id="m-a")
+        batch.update(_series([b * 2 + 1], [b * 2 + 1], [2.0], model_id="m-b"))
+        store.log_series(rid, batch)
+    rows = _chunk_rows(store, rid, "m")
+    assert [r.seq for r in rows] == list(range(len(rows)))
+    points = store.read_points(rid, "m")
+    assert points.steps.tolist() == list(range(2 * (COMPACT_EVERY + 3)))
+    assert points.values.tolist() == [1.0, 2.0] * (COMPACT_EVERY + 3)
+    by_model = {r.model_id for r in rows}
+    assert by_model == {"m-a", "m-b"}
+
+
+def test_history_pages_over_many_small_chunks(store):
+    from labtrack.store.tracking_store import encode_page_token
+
+    rid = _run(store).info.run_id
+    n = 0
+    sizes = [1, 7, 50, 300, 3, 1000, 2, 999, 64, 17]
+    for size in sizes:
+        store.log_series(rid, _series(range(n, n + size), range(n, n + size), np.arange(size)))
+        n += size
+    assert [r.n_points for r in _chunk_rows(store, rid, "m")] == sizes
+    full = store.read_points(rid, "m").steps.tolist()
+    assert full == list(range(n))
+    for limit in (1, 13, 100, 4096, 5000, n):
+        got, token = [], None
+        while True:
+            page = store.get_metric_history(rid, "m", max_results=limit, page_token=token)
+            got += [m.step for m in page.items]
+            token = page.token
+            if token is None:
+                break
+        assert got == full, limit
+    page = store.get_metric_history(rid, "m", max_results=5, page_token=encode_page_token(n + 5))
+    assert page.items == []
+    assert page.token is None
+
+
+def test_history_pages_read_only_the_chunks_they_cover(store):
+    from sqlalchemy import update
+
+    rid = _run(store).info.run_id
+    n = schema.CHUNK_POINTS * 3
+    store.log_series(rid, _series(range(n), range(n), np.arange(n) * 1.0))
+    # Make the last chunk's points sort first: a reader that loads every chunk would now put
+    # them on the first page; one that reads just the chunks a page covers does not.
+    mc = schema.metric_chunks.c
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(schema.metric_chunks)
+            .where(mc.run_uuid == rid, mc.key == "m", mc.seq == 2)
+            .values(steps=np.full(schema.CHUNK_POINTS, -1, np.int64).tobytes())
+        )
+    page = store.get_metric_history(rid, "m", max_results=10)
+    assert [m.step for m in page.items] == list(range(10))
+
+
+def test_chunk_order_decides_whether_a_page_can_skip_chunks():
+    from labtrack.store.metric_chunks import chunks_in_order
+
+    # (min_step, max_step, min_timestamp, max_timestamp) per chunk, in seq order.
+    assert chunks_in_order([(0, 9, 100, 109), (10, 19, 50, 60)])  # steps decide
+    assert chunks_in_order([(0, 0, 1, 5), (0, 0, 6, 9)])  # all step 0: timestamps decide
+    assert not chunks_in_order([(0, 0, 1, 5), (0, 0, 5, 9)])  # a tie could interleave
+    assert not chunks_in_order([(0, 10, 1, 5), (5, 20, 6, 9)])  # overlapping steps
+    assert chunks_in_order([(3, 3, 3, 3)])
+
+
+def test_history_pages_with_out_of_order_steps(store):
+    rid = _run(store).info.run_id
+    # Later batches go back in steps (e.g. a resumed run re-logging), so chunks overlap.
+    batches = [range(100, 200), range(0, 50), range(150, 250), range(50, 100)]
+    for i, steps in enumerate(batches):
+        steps = list(steps)
+        store.log_series(rid, _series(steps, [i] * len(steps), [float(i)] * len(steps)))
+    assert len(_chunk_rows(store, rid, "m")) == len(batches)  # overlapping chunks, as written
+    expected = sorted(
+        (s, i) for i, steps in enumerate(batches) for s in steps
+    )  # (step, timestamp) order
+    got, token = [], None
+    while True:
+        page = store.get_metric_history(rid, "m", max_results=37, page_token=token)
+        got += [(m.step, m.timestamp) for m in page.items]
+        if (token := page.token) is None:
+            break
+    assert got == expected
+    assert store.get_run(rid).data.latest_metrics["m"].step == 249
+
+
 def test_metrics_on_unknown_or_deleted_run(store):
     with pytest.raises(LabtrackException) as err:
         store.log_batch("0" * 32, [Metric("m", 1.0, 1, 0)])

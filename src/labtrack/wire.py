@@ -6,8 +6,9 @@ cannot drift apart. Metric values NaN/±inf travel as the strings "NaN", "Infini
 
 from __future__ import annotations
 
+import json
 import math
-from typing import Any
+from typing import Any, NoReturn
 
 from labtrack.entities import (
     Dataset,
@@ -41,16 +42,17 @@ def float_from_json(value: Any, name: str = "value") -> float:
     """A double from JSON or a query string, accepting ``"NaN"``/``"Infinity"``."""
     if isinstance(value, bool):
         raise invalid(f"Invalid value {value!r} for parameter '{name}': expected a number")
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        key = value.strip().lower()
-        if key in _SPECIAL_FLOATS:
-            return _SPECIAL_FLOATS[key]
-        try:
+    try:
+        if isinstance(value, (int, float)):
             return float(value)
-        except ValueError:
-            pass
+        if isinstance(value, str):
+            key = value.strip().lower()
+            if key in _SPECIAL_FLOATS:
+                return _SPECIAL_FLOATS[key]
+            return float(value)
+    except (ValueError, OverflowError):
+        # OverflowError: an integer beyond the double range is a bad value, not a server error.
+        pass
     raise invalid(f"Invalid value {value!r} for parameter '{name}': expected a number")
 
 
@@ -106,6 +108,52 @@ def metric_to_json(m: Metric) -> dict[str, Any]:
     if m.run_id is not None:
         out["run_id"] = m.run_id
     return out
+
+
+def metric_history_json(
+    key: str, steps: Any, timestamps: Any, values: Any, next_page_token: str | None = None
+) -> bytes:
+    """A ``metrics/get-history`` response, encoded from numpy columns (int64, int64, float64).
+
+    The same JSON as ``metric_to_json`` per point (values exact: shortest round-trip form;
+    NaN/±inf as strings), built with one join instead of a dict per point.
+    """
+    import numpy as np
+
+    tail = b"]}"
+    if next_page_token:
+        tail = b'],"next_page_token":' + json.dumps(next_page_token).encode() + b"}"
+    n = len(values)
+    if n == 0:
+        return b'{"metrics":[' + tail
+    values = np.asarray(values, dtype=np.float64)
+    value_texts = _number_texts(values)
+    for i in np.flatnonzero(~np.isfinite(values)).tolist():
+        value_texts[i] = json.dumps(float_to_json(float(values[i]))).encode()
+    k = json.dumps(key).encode()
+    parts = [b""] * (6 * n)
+    parts[0::6] = [b'},{"key":' + k + b',"value":'] * n
+    parts[0] = b'{"metrics":[{"key":' + k + b',"value":'
+    parts[1::6] = value_texts
+    parts[2::6] = [b',"timestamp":'] * n
+    parts[3::6] = _number_texts(np.asarray(timestamps, dtype=np.int64))
+    parts[4::6] = [b',"step":'] * n
+    parts[5::6] = _number_texts(np.asarray(steps, dtype=np.int64))
+    parts.append(b"}" + tail)
+    return b"".join(parts)
+
+
+def _number_texts(column: Any) -> list[bytes]:
+    """The JSON text of each element of a numpy column (non-finite floats become "null").
+
+    orjson writes the whole array in C, each number in its shortest exact form; splitting that
+    text is far cheaper than formatting each number in Python.
+    """
+    import numpy as np
+    import orjson
+
+    text = orjson.dumps(np.ascontiguousarray(column), option=orjson.OPT_SERIALIZE_NUMPY)
+    return text[1:-1].split(b",")
 
 
 def run_info_to_json(i: RunInfo) -> dict[str, Any]:
@@ -186,6 +234,60 @@ def series_to_json(s: MetricSeries) -> dict[str, Any]:
 
 
 # ---- from JSON --------------------------------------------------------------------------
+
+# (key, model_id, dataset_name, dataset_digest) -> (steps, timestamps, values), as sent.
+MetricColumns = dict[
+    tuple[str, str | None, str | None, str | None], tuple[list[Any], list[Any], list[float]]
+]
+
+
+def metric_columns_from_json(items: list[dict[str, Any]]) -> MetricColumns:
+    """log-batch ``metrics`` grouped into columns per series, without a ``Metric`` per point.
+
+    Checks what only the JSON shows (a string key, value and timestamp present, the value a
+    number or "NaN"/"Infinity"); steps and timestamps are range-checked by the service.
+    """
+    out: MetricColumns = {}
+    # Points without model/dataset fields (nearly all): their series found by key alone.
+    plain: dict[str, tuple[list[Any], list[Any], list[float]]] = {}
+    for item in items:
+        try:
+            key = item["key"]
+            value = item["value"]
+            timestamp = item["timestamp"]
+        except KeyError:
+            _missing_metric_field(item)
+        if not isinstance(key, str):
+            raise invalid("Every metric needs a string 'key'.")
+        if type(value) is not float:
+            value = float_from_json(value, key)
+        n_fields = len(item)
+        if n_fields == 3 or (n_fields == 4 and "step" in item):
+            cols = plain.get(key)
+            if cols is None:
+                cols = plain[key] = out.setdefault((key, None, None, None), ([], [], []))
+        else:
+            series = (
+                key,
+                item.get("model_id"),
+                item.get("dataset_name"),
+                item.get("dataset_digest"),
+            )
+            cols = out.get(series)
+            if cols is None:
+                cols = out[series] = ([], [], [])
+        cols[0].append(item.get("step", 0) or 0)
+        cols[1].append(timestamp)
+        cols[2].append(value)
+    return out
+
+
+def _missing_metric_field(item: dict[str, Any]) -> NoReturn:
+    key = item.get("key")
+    if not isinstance(key, str):
+        raise invalid("Every metric needs a string 'key'.")
+    field = "value" if "value" not in item else "timestamp"
+    raise invalid(f"Missing value for required parameter '{field}' of metric '{key}'.")
 
 
 def _tags_from_json(items: Any) -> dict[str, str]:

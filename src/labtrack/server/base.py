@@ -24,6 +24,7 @@ from collections.abc import Callable
 from http.client import responses
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+import orjson
 import tornado.web
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import authorized
@@ -187,11 +188,16 @@ class LabtrackHandler(ExtensionHandlerMixin, APIHandler):
         if not raw.strip():
             return {}
         try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise LabtrackException(
-                f"Malformed JSON in request body: {exc}", "INVALID_PARAMETER_VALUE"
-            ) from None
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            # orjson is stricter (NaN literals, integers beyond 64 bits, lone surrogates): what
+            # the json module accepts stays accepted, and its message explains a refusal.
+            try:
+                data = json.loads(raw)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise LabtrackException(
+                    f"Malformed JSON in request body: {exc}", "INVALID_PARAMETER_VALUE"
+                ) from None
         if not isinstance(data, dict):
             raise LabtrackException(
                 "The request body must be a JSON object", "INVALID_PARAMETER_VALUE"

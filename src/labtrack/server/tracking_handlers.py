@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from labtrack import wire
 from labtrack._gc import gc_paused
 from labtrack.entities import Metric
 from labtrack.errors import invalid
 from labtrack.server.routes import MLFLOW, Route, rpc
-from labtrack.server.rpc import RpcRequest
+from labtrack.server.rpc import RawJson, RpcRequest
 
 LABTRACK = "/api/labtrack"
 MAX_SERIES_RUNS = 200
@@ -158,7 +160,7 @@ def get_run(service: Any, req: RpcRequest) -> dict[str, Any]:
     return {"run": wire.run_to_json(service.get_run(req.run_id()))}
 
 
-def search_runs(service: Any, req: RpcRequest) -> dict[str, Any]:
+def search_runs(service: Any, req: RpcRequest) -> RawJson:
     page = service.search_runs(
         [str(e) for e in req.get_list("experiment_ids")],
         req.get_str("filter"),
@@ -169,9 +171,11 @@ def search_runs(service: Any, req: RpcRequest) -> dict[str, Any]:
     )
     with gc_paused():
         out: dict[str, Any] = {"runs": [wire.run_to_json(r) for r in page]}
-    if page.token:
-        out["next_page_token"] = page.token
-    return out
+        if page.token:
+            out["next_page_token"] = page.token
+        # orjson: the answer can be megabytes. Its only floats are metric values, which
+        # run_to_json already turned into MLflow's strings when not finite.
+        return RawJson(orjson.dumps(out))
 
 
 def log_metric(service: Any, req: RpcRequest) -> None:
@@ -192,11 +196,12 @@ def delete_tag(service: Any, req: RpcRequest) -> None:
 
 
 def log_batch(service: Any, req: RpcRequest) -> None:
+    # Columns per series, not a Metric per point: up to 1,000 points arrive per request.
     service.log_batch(
         req.run_id(),
-        metrics=[_metric(m) for m in req.get_objects("metrics")],
         params=_pairs(req, "params"),
         tags=_pairs(req, "tags"),
+        columns=wire.metric_columns_from_json(req.get_objects("metrics")),
     )
 
 
@@ -205,17 +210,15 @@ def log_inputs(service: Any, req: RpcRequest) -> None:
     service.log_inputs(req.run_id(), datasets)
 
 
-def get_metric_history(service: Any, req: RpcRequest) -> dict[str, Any]:
-    page = service.get_metric_history(
-        req.run_id(),
-        req.str_required("metric_key"),
-        req.get_int("max_results"),
-        req.get_str("page_token"),
+def get_metric_history(service: Any, req: RpcRequest) -> RawJson:
+    key = req.str_required("metric_key")
+    points, token = service.get_metric_history_points(
+        req.run_id(), key, req.get_int("max_results"), req.get_str("page_token")
     )
-    out: dict[str, Any] = {"metrics": [wire.metric_to_json(m) for m in page]}
-    if page.token:
-        out["next_page_token"] = page.token
-    return out
+    # Encoded straight from the columns: no Metric or dict per point.
+    return RawJson(
+        wire.metric_history_json(key, points.steps, points.timestamps, points.values, token)
+    )
 
 
 # ---- labtrack additions -----------------------------------------------------------------

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from itertools import pairwise
+from typing import Any, TypeVar
 
 import numpy as np
 
 _I8 = np.dtype("<i8")
 _F8 = np.dtype("<f8")
+
+T = TypeVar("T", bound=Hashable)
 
 
 @dataclass(slots=True)
@@ -89,7 +92,7 @@ class Points:
 
     def unique(self) -> Points:
         """Drop exact repeats inside this batch, keeping the first occurrence."""
-        if len(self) < 2:
+        if len(self) < 2 or _strictly_increasing(self.steps):
             return self
         bits = self.values.astype(_F8, copy=False).view(np.int64)
         order = np.lexsort((bits, self.timestamps, self.steps))
@@ -102,8 +105,15 @@ class Points:
         drop[order[1:][repeat]] = True
         return self.take(~drop)
 
+    def is_sorted_by_step(self) -> bool:
+        ds = np.diff(self.steps)
+        return bool(((ds > 0) | ((ds == 0) & (np.diff(self.timestamps) >= 0))).all())
+
     def sorted_by_step(self) -> Points:
         """Order by (step, timestamp); stable, so equal points keep insertion order."""
+        # Training loops log in order: checking is O(n), sorting is not.
+        if self.is_sorted_by_step():
+            return self
         order = np.lexsort((self.timestamps, self.steps))
         return self.take(order)
 
@@ -114,13 +124,59 @@ def _keys(p: Points) -> Iterable[tuple[int, int, bytes]]:
     return zip(p.steps.tolist(), p.timestamps.tolist(), vb.tolist(), strict=True)
 
 
+def chunks_in_order(bounds: Sequence[tuple[int, int, int, int]]) -> bool:
+    """Whether every point of each chunk sorts before every point of the next one.
+
+    ``bounds`` are ``(min_step, max_step, min_timestamp, max_timestamp)`` per chunk in ``seq``
+    order. Then the (step, timestamp) order of the history is the chunks' own orders one after
+    another, so a page can be read from just the chunks it covers.
+    """
+    for (_, max_step, _, max_ts), (min_step, _, min_ts, _) in pairwise(bounds):
+        if max_step > min_step or (max_step == min_step and max_ts >= min_ts):
+            return False
+    return True
+
+
+def rechunk(parts: Sequence[tuple[T, Points]], size: int) -> list[tuple[T, Points]]:
+    """Merge consecutive parts with the same label and cut them into chunks of ``size`` points.
+
+    Order is kept (it decides ties between equal (step, timestamp) points); parts with
+    different labels (model/dataset of the points) are never merged.
+    """
+    out: list[tuple[T, Points]] = []
+    run: list[Points] = []
+    label: Any = None
+
+    def flush() -> None:
+        merged = Points.concat(run)
+        for start in range(0, len(merged), size):
+            out.append((label, merged.take(slice(start, start + size))))
+
+    for part_label, points in parts:
+        if run and part_label != label:
+            flush()
+            run = []
+        label = part_label
+        if len(points):
+            run.append(points)
+    if run:
+        flush()
+    return out
+
+
 def latest_point(p: Points) -> tuple[int, int, float]:
     """MLflow's "latest": greatest (step, timestamp, value), NaN ranking below any number."""
     vals = p.values
-    nan = np.isnan(vals)
-    rank = np.where(nan, -np.inf, vals)
-    i = int(np.lexsort((rank, p.timestamps, p.steps))[-1])
+    if _strictly_increasing(p.steps):
+        i = len(p) - 1  # one point per step, the last step last: the usual training batch
+    else:
+        rank = np.where(np.isnan(vals), -np.inf, vals)
+        i = int(np.lexsort((rank, p.timestamps, p.steps))[-1])
     return int(p.steps[i]), int(p.timestamps[i]), float(vals[i])
+
+
+def _strictly_increasing(xs: np.ndarray) -> bool:
+    return bool((xs[1:] > xs[:-1]).all())
 
 
 def downsample(

@@ -12,10 +12,12 @@ import json
 import math
 import time
 import uuid
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache, lru_cache
+from itertools import accumulate
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,6 +26,7 @@ from sqlalchemy import (
     Connection,
     and_,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -53,7 +56,13 @@ from labtrack.entities import (
 from labtrack.errors import already_exists, invalid, not_found
 from labtrack.store import schema as s
 from labtrack.store.engine import create_store_engine, ensure_schema, write_options
-from labtrack.store.metric_chunks import Points, downsample, latest_point
+from labtrack.store.metric_chunks import (
+    Points,
+    chunks_in_order,
+    downsample,
+    latest_point,
+    rechunk,
+)
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
@@ -63,6 +72,11 @@ SEARCH_MAX_RESULTS = 50_000
 
 # (key, model_id, dataset_name, dataset_digest): points that share one chunk sequence.
 SeriesKey = tuple[str, str | None, str | None, str | None]
+# (model_id, dataset_name, dataset_digest) of the points in one chunk row.
+ChunkLabel = tuple[str | None, str | None, str | None]
+# Merge a key's small appended chunks once this many follow its last full chunk: reads stay a
+# few dozen rows per key, while an append writes only its own points.
+COMPACT_EVERY = 32
 
 
 def now_ms() -> int:
@@ -162,9 +176,8 @@ class TrackingStore:
         self, conn: Connection, kind: str, experiment_id: int | None, run_id: str | None = None
     ) -> None:
         conn.execute(
-            insert(s.changes).values(
-                time=now_ms(), kind=kind, experiment_id=experiment_id, run_uuid=run_id
-            )
+            _INSERT_CHANGE,
+            {"time": now_ms(), "kind": kind, "experiment_id": experiment_id, "run_uuid": run_id},
         )
 
     # ---- settings -----------------------------------------------------------------------
@@ -454,13 +467,7 @@ class TrackingStore:
         return runs[0]
 
     def _run_row(self, conn: Connection, run_id: str, lock: bool = False) -> Any:
-        stmt = select(s.runs.c.lifecycle_stage, s.runs.c.experiment_id, s.runs.c.status).where(
-            s.runs.c.run_uuid == run_id
-        )
-        if lock:
-            # PostgreSQL: writers to one run take turns (SQLite's BEGIN IMMEDIATE already does).
-            stmt = stmt.with_for_update()
-        row = conn.execute(stmt).first()
+        row = conn.execute(_run_row_statement(lock), {"run": run_id}).first()
         if row is None:
             raise not_found(f"Run '{run_id}' not found")
         return row
@@ -632,8 +639,13 @@ class TrackingStore:
         metrics: Sequence[Metric] = (),
         params: Sequence[tuple[str, str]] = (),
         tags: Sequence[tuple[str, str]] = (),
+        series: dict[SeriesKey, Points] | None = None,
     ) -> None:
-        """Write everything in one transaction: all of it lands or none of it does."""
+        """Write everything in one transaction: all of it lands or none of it does.
+
+        ``series`` carries metric points already grouped into columns (the REST log-batch
+        path), written along with ``metrics``.
+        """
         for attempt in range(5):
             try:
                 with self._write() as conn:
@@ -644,6 +656,8 @@ class TrackingStore:
                         self._set_tags(conn, run_id, tags)
                     if metrics:
                         self._log_metrics(conn, run_id, eid, metrics)
+                    if series:
+                        self._log_series(conn, run_id, eid, series)
                     self._record_change(conn, "data", eid, run_id)
                 return
             except IntegrityError:
@@ -737,51 +751,28 @@ class TrackingStore:
     def _log_series(
         self, conn: Connection, run_id: str, experiment_id: int, series: dict[SeriesKey, Points]
     ) -> None:
+        """Append points as new chunk rows; never rewrite stored points on the hot path.
+
+        Each batch adds one small chunk per key. Once a key has COMPACT_EVERY small chunks after
+        its last full one (or a batch fills a chunk), that tail is merged with the new points
+        into full chunks, so a point is rewritten a few times at most, not on every append.
+        Seqs stay dense (0, 1, 2, ...) and in insertion order, which readers rely on.
+        """
         # The ingest hot path: a fixed number of prebuilt statements per batch, whatever its size.
         st = _ingest_statements(conn.dialect.name)
-        keys = list({k[0] for k in series})
-        last_rows = {r.key: r for r in conn.execute(st.last_chunks, {"run": run_id, "keys": keys})}
+        keys = list(dict.fromkeys(k[0] for k in series))
+        state = {r.key: r for r in conn.execute(st.chunk_state, {"run": run_id, "keys": keys})}
+        new_parts: dict[str, list[tuple[ChunkLabel, Points]]] = {key: [] for key in keys}
         latest_rows: list[dict] = []
-        new_chunks: list[dict] = []
-        grown_chunks: list[dict] = []
         for (key, model_id, ds_name, ds_digest), all_new in series.items():
+            if len(all_new) == 0:
+                continue
             points = all_new.unique()
-            last = last_rows.get(key)
-            if last is not None:
-                points = self._drop_stored(conn, run_id, key, points, last)
-                if len(points) == 0:
-                    continue
-            next_seq = 0 if last is None else last.seq + 1
-            appendable = (
-                last is not None
-                and last.n_points < s.CHUNK_POINTS
-                and (last.model_id, last.dataset_name, last.dataset_digest)
-                == (model_id, ds_name, ds_digest)
-            )
-            if appendable:
-                assert last is not None
-                room = s.CHUNK_POINTS - last.n_points
-                head, points = points.take(slice(0, room)), points.take(slice(room, None))
-                merged = Points.concat(
-                    [Points.from_blobs(last.steps, last.timestamps, last.values), head]
-                )
-                grown_chunks.append(
-                    {"b_run": run_id, "b_key": key, "b_seq": last.seq, **_chunk_values(merged)}
-                )
-            for start in range(0, len(points), s.CHUNK_POINTS):
-                part = points.take(slice(start, start + s.CHUNK_POINTS))
-                new_chunks.append(
-                    {
-                        "run_uuid": run_id,
-                        "key": key,
-                        "seq": next_seq,
-                        "model_id": model_id,
-                        "dataset_name": ds_name,
-                        "dataset_digest": ds_digest,
-                        **_chunk_values(part),
-                    }
-                )
-                next_seq += 1
+            row = state.get(key)
+            if row is not None:
+                points = self._drop_stored(conn, run_id, key, points, row.key_max_ts)
+            if len(points):
+                new_parts[key].append(((model_id, ds_name, ds_digest), points))
             step, ts, value = latest_point(all_new)
             nan = value != value
             latest_rows.append(
@@ -795,16 +786,70 @@ class TrackingStore:
                     "experiment_id": experiment_id,
                 }
             )
-        if grown_chunks:
-            conn.execute(st.grow_chunk, grown_chunks)
+        # Where each key's new chunks go: after its last one, or over its small tail when
+        # that tail is due for merging (COMPACT_EVERY chunks, or a batch that fills a chunk).
+        next_seqs: dict[str, int] = {}
+        tails: dict[str, int] = {}
+        for key, parts in new_parts.items():
+            row = state.get(key)
+            if not parts:
+                continue
+            next_seqs[key] = 0 if row is None else row.seq + 1
+            tail_start = 0 if row is None else row.last_full + 1
+            tail = next_seqs[key] - tail_start  # all small, and seqs are dense
+            added = sum(len(p) for _, p in parts)
+            # Crossing a multiple rather than reaching a size: chunks of different models
+            # cannot merge, and such a tail must not be rewritten on every batch.
+            crossed = (tail + len(parts)) // COMPACT_EVERY > tail // COMPACT_EVERY
+            if tail and (added >= s.CHUNK_POINTS or crossed):
+                tails[key] = next_seqs[key] = tail_start
+        if tails:
+            for key, stored in self._take_tails(conn, run_id, tails).items():
+                new_parts[key] = stored + new_parts[key]
+        new_chunks: list[dict] = []
+        for key, parts in new_parts.items():
+            if not parts:
+                continue
+            next_seq = next_seqs[key]
+            for label, chunk in rechunk(parts, s.CHUNK_POINTS):
+                model_id, ds_name, ds_digest = label
+                new_chunks.append(
+                    {
+                        "run_uuid": run_id,
+                        "key": key,
+                        "seq": next_seq,
+                        "model_id": model_id,
+                        "dataset_name": ds_name,
+                        "dataset_digest": ds_digest,
+                        **_chunk_values(chunk),
+                    }
+                )
+                next_seq += 1
         if new_chunks:
             conn.execute(st.insert_chunk, new_chunks)
         if latest_rows:
             conn.execute(st.upsert_latest, _merge_latest(latest_rows))
             _summary_is_stale(conn, run_id)
 
+    def _take_tails(
+        self, conn: Connection, run_id: str, tails: dict[str, int]
+    ) -> dict[str, list[tuple[ChunkLabel, Points]]]:
+        """Read and delete the chunks of each key from its given seq on (all of them small),
+        for rewriting, in seq order; two statements whatever the number of keys."""
+        st = _ingest_statements(conn.dialect.name)
+        out: dict[str, list[tuple[ChunkLabel, Points]]] = {key: [] for key in tails}
+        for r in conn.execute(st.small_chunks, {"run": run_id, "keys": list(tails)}):
+            if r.seq >= tails[r.key]:
+                label = (r.model_id, r.dataset_name, r.dataset_digest)
+                out[r.key].append((label, Points.from_blobs(r.steps, r.timestamps, r.values)))
+        conn.execute(
+            st.delete_tail,
+            [{"b_run": run_id, "b_key": key, "b_seq": seq} for key, seq in tails.items()],
+        )
+        return out
+
     def _drop_stored(
-        self, conn: Connection, run_id: str, key: str, points: Points, last: Any
+        self, conn: Connection, run_id: str, key: str, points: Points, key_max_ts: int
     ) -> Points:
         """Remove points already stored (a retried request must not duplicate data).
 
@@ -812,7 +857,7 @@ class TrackingStore:
         loop's new points are newer than anything stored, so usually nothing is read.
         """
         lo, hi = int(points.timestamps.min()), int(points.timestamps.max())
-        if lo > last.key_max_ts:
+        if lo > key_max_ts:
             return points
         mc = s.metric_chunks.c
         stored = Points.concat(
@@ -840,6 +885,59 @@ class TrackingStore:
             ).all()
         return Points.concat(Points.from_blobs(*r) for r in rows).sorted_by_step()
 
+    def read_points_page(
+        self, run_id: str, key: str, offset: int, limit: int | None
+    ) -> tuple[Points, int]:
+        """Points ``offset`` to ``offset + limit`` of the (step, timestamp) order, and the total.
+
+        When the chunks are in order (each one's points all sort before the next one's, as a
+        training loop writes them) only the chunks the page covers are read; otherwise all.
+        """
+        mc = s.metric_chunks.c
+        where = (mc.run_uuid == run_id, mc.key == key)
+        with self._read() as conn:
+            self._run_row(conn, run_id)
+            meta = conn.execute(
+                select(
+                    mc.seq,
+                    mc.n_points,
+                    mc.min_step,
+                    mc.max_step,
+                    mc.min_timestamp,
+                    mc.max_timestamp,
+                )
+                .where(*where)
+                .order_by(mc.seq)
+            ).all()
+            total = sum(r.n_points for r in meta)
+            end = total if limit is None else min(total, offset + limit)
+            if offset >= end:
+                return Points.empty(), total
+            blobs = select(mc.steps, mc.timestamps, mc["values"]).where(*where).order_by(mc.seq)
+            base = 0
+            if chunks_in_order([tuple(r[2:]) for r in meta]):
+                starts = list(accumulate((r.n_points for r in meta), initial=0))
+                first = bisect_right(starts, offset) - 1
+                last = bisect_right(starts, end - 1) - 1
+                base = starts[first]
+                blobs = blobs.where(mc.seq >= meta[first].seq, mc.seq <= meta[last].seq)
+            rows = conn.execute(blobs).all()
+        points = Points.concat(Points.from_blobs(*r) for r in rows).sorted_by_step()
+        return points.take(slice(offset - base, end - base)), total
+
+    def get_metric_history_points(
+        self,
+        run_id: str,
+        key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> tuple[Points, str | None]:
+        """A page of a metric's history as columns, and the next page's token."""
+        offset = decode_page_token(page_token)
+        page, total = self.read_points_page(run_id, key, offset, max_results)
+        end = offset + len(page)
+        return page, (encode_page_token(end) if end < total else None)
+
     def get_metric_history(
         self,
         run_id: str,
@@ -847,10 +945,7 @@ class TrackingStore:
         max_results: int | None = None,
         page_token: str | None = None,
     ) -> PagedList:
-        points = self.read_points(run_id, key)
-        offset = decode_page_token(page_token)
-        end = len(points) if max_results is None else min(len(points), offset + max_results)
-        page = points.take(slice(offset, end))
+        page, token = self.get_metric_history_points(run_id, key, max_results, page_token)
         with gc_paused():
             items = [
                 Metric(key, v, t, st)
@@ -858,7 +953,7 @@ class TrackingStore:
                     page.steps.tolist(), page.timestamps.tolist(), page.values.tolist(), strict=True
                 )
             ]
-        return PagedList(items, encode_page_token(end) if end < len(points) else None)
+        return PagedList(items, token)
 
     def get_metric_series(
         self,
@@ -1176,32 +1271,59 @@ def _load_statements() -> SimpleNamespace:
     )
 
 
+# Built once: building a statement per call costs more than running it (cache key, coercions).
+_INSERT_CHANGE = insert(s.changes)
+
+
+@cache
+def _run_row_statement(lock: bool) -> Any:
+    stmt = select(s.runs.c.lifecycle_stage, s.runs.c.experiment_id, s.runs.c.status).where(
+        s.runs.c.run_uuid == bindparam("run")
+    )
+    # PostgreSQL: writers to one run take turns (SQLite's BEGIN IMMEDIATE already does).
+    return stmt.with_for_update() if lock else stmt
+
+
 @cache
 def _ingest_statements(dialect: str) -> SimpleNamespace:
     """Statements of the ingest path, built once per dialect so only parameters change."""
     mc = s.metric_chunks.c
-    last_seq = (
-        select(
-            mc.key,
-            func.max(mc.seq).label("seq"),
-            func.max(mc.max_timestamp).label("key_max_ts"),
-        )
-        .where(mc.run_uuid == bindparam("run"), mc.key.in_(bindparam("keys", expanding=True)))
-        .group_by(mc.key)
-        .subquery()
-    )
     dialect_insert = _dialect_insert(dialect)
     upsert = dialect_insert(s.latest_metrics)
     latest_cols = ("value", "timestamp", "step", "is_nan")
     return SimpleNamespace(
-        # The last chunk of each key (writers to one run are serialized by the run row lock).
-        last_chunks=select(s.metric_chunks, last_seq.c.key_max_ts)
-        .join(last_seq, and_(mc.key == last_seq.c.key, mc.seq == last_seq.c.seq))
-        .where(mc.run_uuid == bindparam("run")),
-        grow_chunk=update(s.metric_chunks).where(
+        # Per key: the last seq, the newest timestamp stored (to skip the duplicate check) and
+        # the seq of the last full chunk (-1 if none); no blobs are read. Writers to one run
+        # are serialized by the run row lock.
+        chunk_state=select(
+            mc.key,
+            func.max(mc.seq).label("seq"),
+            func.max(mc.max_timestamp).label("key_max_ts"),
+            func.max(case((mc.n_points >= s.CHUNK_POINTS, mc.seq), else_=-1)).label("last_full"),
+        )
+        .where(mc.run_uuid == bindparam("run"), mc.key.in_(bindparam("keys", expanding=True)))
+        .group_by(mc.key),
+        # Rewriting tails: the small chunks of some keys, in seq order, then deleting them.
+        small_chunks=select(
+            mc.key,
+            mc.seq,
+            mc.model_id,
+            mc.dataset_name,
+            mc.dataset_digest,
+            mc.steps,
+            mc.timestamps,
+            mc["values"],
+        )
+        .where(
+            mc.run_uuid == bindparam("run"),
+            mc.key.in_(bindparam("keys", expanding=True)),
+            mc.n_points < s.CHUNK_POINTS,
+        )
+        .order_by(mc.key, mc.seq),
+        delete_tail=delete(s.metric_chunks).where(
             mc.run_uuid == bindparam("b_run"),
             mc.key == bindparam("b_key"),
-            mc.seq == bindparam("b_seq"),
+            mc.seq >= bindparam("b_seq"),
         ),
         insert_chunk=insert(s.metric_chunks),
         upsert_latest=upsert.on_conflict_do_update(
