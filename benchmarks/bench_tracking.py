@@ -167,6 +167,14 @@ def fresh_labtrack(workdir: str, experiment: str = "bench") -> Any:
     return lt
 
 
+def machine_speed_us() -> float:
+    """A fixed pure-Python workload, so figures from different machines can be compared: the
+    absolute targets assume one machine, and a VM can be twice as slow as another."""
+    import timeit
+
+    return min(timeit.repeat("sum(range(1000))", number=2000, repeat=7)) / 2000 * 1e6
+
+
 def timed(fn: Callable[[], Any], repeats: int) -> tuple[list[float], Any]:
     """Seconds per call for ``repeats`` calls after one warm-up call."""
     result = fn()
@@ -574,6 +582,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     start_load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    calibration = machine_speed_us()
     mlflow_python = None if args.no_mlflow else find_mlflow_python(args.mlflow_python)
     version = None
     if mlflow_python:
@@ -605,7 +614,9 @@ def main(argv: list[str] | None = None) -> int:
         f"labtrack {lt.__version__} vs MLflow {bench.mlflow_version or 'n/a'}; "
         f"{os.cpu_count()} CPUs; 1-min load average {_load(start_load)} at start, "
         f"{_load(load)} at end "
-        "(a load above the CPU count means other processes skewed the timings)\n"
+        "(a load above the CPU count means other processes skewed the timings); "
+        f"machine speed: sum(range(1000)) takes {calibration:.1f} µs "
+        "(absolute figures scale with it)\n"
     )
     if args.quick:
         print("QUICK MODE: 1/10 scale, figures are not comparable with the targets.\n")
