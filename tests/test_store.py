@@ -314,6 +314,45 @@ def test_small_chunks_are_compacted_keeping_order_ties_and_latest(store):
     assert len(store.read_points(rid, "m")) == len(expected)
 
 
+def _blob_reads(store):
+    """Collect the statements that read stored points to find duplicates (chunks picked by
+    their timestamp range; compaction reads a key's small tail by seq instead)."""
+    from sqlalchemy import event
+
+    reads = []
+
+    def seen(conn, cursor, statement, *args):
+        if "metric_chunks.max_timestamp >=" in statement:
+            reads.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    return reads
+
+
+@pytest.mark.parametrize("fixed", ["timestamp", "step"])
+def test_appends_with_one_fixed_coordinate_read_no_stored_points(store, fixed):
+    """A series logged with one timestamp (or one step) and the other coordinate rising
+    cannot hold duplicates of the new points, so appending reads none of its chunks: the
+    cost of a batch stays flat however long the series grows."""
+    rid = _run(store).info.run_id
+
+    def batch(b):
+        rising = list(range(b * 100, b * 100 + 100))
+        same = [7] * 100
+        steps, stamps = (rising, same) if fixed == "timestamp" else (same, rising)
+        return _series(steps, stamps, np.arange(100) * 1.0 + b)
+
+    store.log_series(rid, batch(0))
+    reads = _blob_reads(store)
+    for b in range(1, 40):
+        store.log_series(rid, batch(b))
+    assert reads == []
+    # A retried batch overlaps in both coordinates: it is read, and recognised.
+    store.log_series(rid, batch(5))
+    assert reads
+    assert len(store.read_points(rid, "m")) == 40 * 100
+
+
 def test_chunks_of_different_models_are_never_merged(store):
     from labtrack.store.tracking_store import COMPACT_EVERY
 

@@ -770,7 +770,7 @@ class TrackingStore:
             points = all_new.unique()
             row = state.get(key)
             if row is not None:
-                points = self._drop_stored(conn, run_id, key, points, row.key_max_ts)
+                points = self._drop_stored(conn, run_id, key, points, row)
             if len(points):
                 new_parts[key].append(((model_id, ds_name, ds_digest), points))
             step, ts, value = latest_point(all_new)
@@ -849,15 +849,19 @@ class TrackingStore:
         return out
 
     def _drop_stored(
-        self, conn: Connection, run_id: str, key: str, points: Points, key_max_ts: int
+        self, conn: Connection, run_id: str, key: str, points: Points, state: Any
     ) -> Points:
         """Remove points already stored (a retried request must not duplicate data).
 
-        Only chunks whose timestamp range overlaps the batch can hold a duplicate; a training
-        loop's new points are newer than anything stored, so usually nothing is read.
+        A stored duplicate has the same step and timestamp, so only chunks overlapping the
+        batch in both can hold one. A training loop's new points are past what is stored in
+        at least one of the two (fixed timestamps with rising steps, or the reverse), so
+        usually nothing is read: without the step bound, a series logged with one timestamp
+        re-read all its chunks on every batch.
         """
-        lo, hi = int(points.timestamps.min()), int(points.timestamps.max())
-        if lo > key_max_ts:
+        lo_ts, hi_ts = int(points.timestamps.min()), int(points.timestamps.max())
+        lo_step, hi_step = int(points.steps.min()), int(points.steps.max())
+        if lo_ts > state.key_max_ts or lo_step > state.key_max_step:
             return points
         mc = s.metric_chunks.c
         stored = Points.concat(
@@ -866,8 +870,10 @@ class TrackingStore:
                 select(mc.steps, mc.timestamps, mc["values"]).where(
                     mc.run_uuid == run_id,
                     mc.key == key,
-                    mc.min_timestamp <= hi,
-                    mc.max_timestamp >= lo,
+                    mc.min_timestamp <= hi_ts,
+                    mc.max_timestamp >= lo_ts,
+                    mc.min_step <= hi_step,
+                    mc.max_step >= lo_step,
                 )
             )
         )
@@ -1299,6 +1305,7 @@ def _ingest_statements(dialect: str) -> SimpleNamespace:
             mc.key,
             func.max(mc.seq).label("seq"),
             func.max(mc.max_timestamp).label("key_max_ts"),
+            func.max(mc.max_step).label("key_max_step"),
             func.max(case((mc.n_points >= s.CHUNK_POINTS, mc.seq), else_=-1)).label("last_full"),
         )
         .where(mc.run_uuid == bindparam("run"), mc.key.in_(bindparam("keys", expanding=True)))
