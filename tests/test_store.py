@@ -627,6 +627,9 @@ def test_run_summary_follows_every_write_path(store):
         (found,) = store.search_runs([eid], "", order_by=["metrics.acc DESC"])
         assert (found.data.params, found.data.tags) == (params, tags)
         _same_metrics(found.data.latest_metrics, metrics)
+        # REST answers splice the run's stored wire document: byte for byte the general path.
+        (encoded,), _ = store.search_runs_json([eid], "", order_by=["metrics.acc DESC"])
+        assert encoded == _encoded(run)
         return run
 
     assert check().data.tags["owner"] == "ann"
@@ -665,6 +668,61 @@ def test_run_summary_follows_every_write_path(store):
     with pytest.raises(LabtrackException):
         store.log_batch(rid, params=[("lr", "changed")], tags=[("stage", "c")])
     assert check().data.tags["stage"] == "b"
+
+
+def _encoded(run):
+    import orjson
+
+    from labtrack.wire import run_to_json
+
+    return orjson.dumps(run_to_json(run))
+
+
+def _wire_data(store, run_id):
+    with store.engine.connect() as conn:
+        return conn.execute(
+            schema.runs.select()
+            .with_only_columns(schema.runs.c.wire_data)
+            .where(schema.runs.c.run_uuid == run_id)
+        ).scalar_one()
+
+
+def test_search_json_of_runs_from_revision_0001_and_runs_with_inputs(tmp_path):
+    """A store written before revision 0002 has no wire documents: opening it upgrades the
+    schema, its runs are answered by the general path (same bytes) until their next write,
+    and runs with dataset inputs always take the general path."""
+    from sqlalchemy import text
+
+    from labtrack.store.tracking_store import TrackingStore
+
+    uri = f"sqlite:///{tmp_path / 'old.db'}"
+    st = TrackingStore(uri, str(tmp_path / "art"))
+    eid = st.create_experiment("old")
+    old = st.create_run(eid, "ann", 1, {"mlflow.runName": "old"}, "old").info.run_id
+    st.log_batch(old, [Metric("acc", float("nan"), 5, 1)], params=[("lr", "0.1")])
+    with_io = st.create_run(eid, "ann", 2, {}, "io").info.run_id
+    st.log_batch(with_io, [Metric("acc", 0.5, 5, 1)])
+    ds = Dataset("iris", "abc123", "local", '{"uri": "/data/iris.csv"}')
+    st.log_inputs(with_io, [DatasetInput(ds, (RunTag("mlflow.data.context", "train"),))])
+    # Back to what revision 0001 left: no wire_data column.
+    with st.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE runs DROP COLUMN wire_data"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    st.dispose()
+
+    st = TrackingStore(uri)
+    assert _wire_data(st, old) is None
+    encoded, token = st.search_runs_json([eid], "", order_by=["start_time ASC"])
+    assert token is None
+    assert encoded == [_encoded(st.get_run(old)), _encoded(st.get_run(with_io))]
+    assert b'"name":"iris"' in encoded[1]
+    st.set_tag(old, "stage", "b")
+    assert _wire_data(st, old) is not None
+    (first, _), _ = st.search_runs_json([eid], "", order_by=["start_time ASC"])
+    assert first == _encoded(st.get_run(old))
+    assert b'"key":"stage","value":"b"' in first
+    assert b'"value":"NaN"' in first
+    st.dispose()
 
 
 def test_run_without_summary_is_read_from_its_tables(store):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NoReturn
 
 from labtrack.entities import (
@@ -173,23 +174,57 @@ def run_info_to_json(i: RunInfo) -> dict[str, Any]:
     )
 
 
+def run_data_to_json(
+    points: Iterable[tuple[str, float, int, int]],
+    params: dict[str, str],
+    tags: dict[str, str],
+) -> dict[str, Any]:
+    """A run's ``data``: latest points as ``(key, value, timestamp, step)``, params, tags."""
+    return {
+        # Straight from the latest points: a search answer holds thousands of these.
+        "metrics": [
+            {
+                "key": key,
+                "value": value if math.isfinite(value) else float_to_json(value),
+                "timestamp": timestamp,
+                "step": step,
+            }
+            for key, value, timestamp, step in points
+        ],
+        "params": _kv(params),
+        "tags": _kv(tags),
+    }
+
+
+def run_data_json_bytes(
+    params: dict[str, str], tags: dict[str, str], points: Mapping[str, Sequence[Any]]
+) -> bytes:
+    """``run_data_to_json`` encoded, from latest points as ``key -> (value, timestamp, step)``:
+    what the store keeps per run so that search answers need not rebuild it."""
+    import orjson
+
+    latest = [(k, p[0], p[1], p[2]) for k, p in points.items()]
+    return orjson.dumps(run_data_to_json(latest, params, tags))
+
+
+# A run without dataset inputs or model outputs, as run_to_json writes it, around the info and
+# data documents.
+_RUN_JSON_PARTS = (b'{"info":', b',"data":', b',"inputs":{"dataset_inputs":[]}}')
+
+
+def run_json_bytes(info: RunInfo, data_json: bytes) -> bytes:
+    """The encoded ``run_to_json`` of a run without inputs or outputs, from its info and its
+    already encoded data (``run_data_json_bytes``)."""
+    import orjson
+
+    head, middle, tail = _RUN_JSON_PARTS
+    return b"".join((head, orjson.dumps(run_info_to_json(info)), middle, data_json, tail))
+
+
 def run_to_json(r: Run) -> dict[str, Any]:
     out: dict[str, Any] = {
         "info": run_info_to_json(r.info),
-        "data": {
-            # Straight from the latest points: a search answer holds thousands of these.
-            "metrics": [
-                {
-                    "key": key,
-                    "value": value if math.isfinite(value) else float_to_json(value),
-                    "timestamp": timestamp,
-                    "step": step,
-                }
-                for key, value, timestamp, step in r.data.latest_points()
-            ],
-            "params": _kv(r.data.params),
-            "tags": _kv(r.data.tags),
-        },
+        "data": run_data_to_json(r.data.latest_points(), r.data.params, r.data.tags),
         "inputs": {
             "dataset_inputs": [
                 {

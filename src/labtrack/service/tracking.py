@@ -102,6 +102,16 @@ def _int64_column(key: str, items: list[Any], check: Callable[[str, Any], int]) 
     return np.array([check(key, x) for x in items], dtype=np.int64)
 
 
+def _search_args(
+    experiment_ids: Sequence[str] | str | int, run_view_type: object, max_results: int | None
+) -> tuple[Sequence[str], ViewType, int]:
+    """The validated experiment ids, view type and page size of a run search."""
+    if isinstance(experiment_ids, (str, int)):
+        experiment_ids = [str(experiment_ids)]
+    limit = v.validate_max_results(1000 if max_results is None else max_results, SEARCH_MAX_RESULTS)
+    return experiment_ids, _view_type(run_view_type), limit
+
+
 class TrackingService:
     def __init__(self, store: TrackingStore) -> None:
         self.store = store
@@ -364,19 +374,21 @@ class TrackingService:
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList:
-        if isinstance(experiment_ids, (str, int)):
-            experiment_ids = [str(experiment_ids)]
-        max_results = v.validate_max_results(
-            1000 if max_results is None else max_results, SEARCH_MAX_RESULTS
-        )
-        return self.store.search_runs(
-            experiment_ids,
-            filter_string,
-            _view_type(run_view_type),
-            max_results,
-            order_by,
-            page_token,
-        )
+        eids, view, limit = _search_args(experiment_ids, run_view_type, max_results)
+        return self.store.search_runs(eids, filter_string, view, limit, order_by, page_token)
+
+    def search_runs_json(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        run_view_type: object = None,
+        max_results: int | None = None,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> tuple[list[bytes], str | None]:
+        """``search_runs`` with each run encoded as MLflow's JSON (for REST answers)."""
+        eids, view, limit = _search_args(experiment_ids, run_view_type, max_results)
+        return self.store.search_runs_json(eids, filter_string, view, limit, order_by, page_token)
 
     def changes_since(self, cursor: int | None, limit: int = 1000) -> tuple[int, list[dict]]:
         return self.store.changes_since(cursor, limit)

@@ -90,6 +90,9 @@ runs = Table(
     # indexed read per run instead of aggregating three child tables. The child tables stay
     # the system of record and what search filters on.
     Column("summary", Text),
+    # The same data as MLflow's JSON ``{"metrics": [...], "params": [...], "tags": [...]}``,
+    # written with the summary: REST search answers splice it in unparsed (revision 0002).
+    Column("wire_data", LargeBinary),
     Index("ix_runs_experiment_start", "experiment_id", "start_time"),
     Index("ix_runs_parent", "parent_run_id"),
 )

@@ -63,6 +63,7 @@ from labtrack.store.metric_chunks import (
     latest_point,
     rechunk,
 )
+from labtrack.wire import run_data_json_bytes, run_json_bytes, run_to_json
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
@@ -535,12 +536,15 @@ class TrackingStore:
         """Rewrite the run's summary document from its params, tags and latest metrics (in
         the writer's transaction, so readers never see the two disagree)."""
         params, tags, points = self._summary_from_tables(conn, run_id)
+        data_json = run_data_json_bytes(params, tags, points)
         # JSON has no NaN or infinities: those values are named apart (0.0 in their place).
         nonfinite = {k: str(p[0]) for k, p in points.items() if not math.isfinite(p[0])}
         for key in nonfinite:
             points[key][0] = 0.0
         doc = orjson.dumps([params, tags, points, nonfinite]).decode()
-        conn.execute(_summary_statements().update, {"run": run_id, "doc": doc})
+        conn.execute(
+            _summary_statements().update, {"run": run_id, "doc": doc, "data_json": data_json}
+        )
 
     def _load_inputs_outputs(
         self, conn: Connection, run_ids: list[str], runs: dict[str, Run]
@@ -1099,6 +1103,46 @@ class TrackingStore:
             )
             return PagedList(self._runs_from_rows(conn, rows), token)
 
+    def search_runs_json(
+        self,
+        experiment_ids: Sequence[str | int],
+        filter_string: str | None = None,
+        run_view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> tuple[list[bytes], str | None]:
+        """``search_runs`` with each run already encoded as ``wire.run_to_json`` would encode
+        it: REST answers splice each run's stored ``wire_data`` instead of parsing its summary
+        and encoding it again. Runs with inputs or outputs, or without ``wire_data`` (written
+        before revision 0002), take the general path."""
+        with self._read() as conn, gc_paused():
+            rows, token = self._search_runs(
+                conn,
+                RUN_WIRE_COLUMNS,
+                experiment_ids,
+                filter_string,
+                run_view_type,
+                max_results,
+                order_by,
+                page_token,
+            )
+            encoded: list[bytes] = []
+            general: dict[int, Any] = {}
+            for i, r in enumerate(rows):
+                if r[11] is None or r[10]:
+                    general[i] = r
+                    encoded.append(b"")
+                else:
+                    info = RunInfo(r[0], str(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8])
+                    encoded.append(run_json_bytes(info, r[11]))
+            if general:
+                # Rows of RUN_WIRE_COLUMNS are rows of RUN_ROW_COLUMNS with one more column.
+                runs = self._runs_from_rows(conn, list(general.values()))
+                for i, run in zip(general, runs, strict=True):
+                    encoded[i] = orjson.dumps(run_to_json(run))
+        return encoded, token
+
     def _search_runs(
         self,
         conn: Connection,
@@ -1243,6 +1287,8 @@ RUN_ROW_COLUMNS: tuple[Any, ...] = (
     s.runs.c.summary,
     _has_inputs_or_outputs().label("has_io"),
 )
+# RUN_ROW_COLUMNS and the wire-shaped data, for search_runs_json.
+RUN_WIRE_COLUMNS: tuple[Any, ...] = (*RUN_ROW_COLUMNS, s.runs.c.wire_data)
 
 
 def _summary_parts(doc: str) -> tuple[dict[str, str], dict[str, str], dict[str, list[Any]]]:
@@ -1262,7 +1308,9 @@ def _summary_statements() -> SimpleNamespace:
         metrics=select(lm.key, lm.value, lm.timestamp, lm.step, lm.is_nan).where(
             lm.run_uuid == run
         ),
-        update=update(s.runs).where(s.runs.c.run_uuid == run).values(summary=bindparam("doc")),
+        update=update(s.runs)
+        .where(s.runs.c.run_uuid == run)
+        .values(summary=bindparam("doc"), wire_data=bindparam("data_json")),
     )
 
 
