@@ -664,6 +664,8 @@ def test_run_summary_follows_every_write_path(store):
     assert check().data.metrics["acc"] == 0.75
     LoggedModelStore(store).append_log_model_history(rid, {"artifact_path": "m"}, 5000)
     assert "mlflow.log-model.history" in check().data.tags
+    store.update_run_info(rid, "FINISHED", 12345, None)
+    assert check().info.end_time == 12345
     # A write that fails leaves the summary as it was.
     with pytest.raises(LabtrackException):
         store.log_batch(rid, params=[("lr", "changed")], tags=[("stage", "c")])
@@ -723,6 +725,26 @@ def test_search_json_of_runs_from_revision_0001_and_runs_with_inputs(tmp_path):
     assert b'"key":"stage","value":"b"' in first
     assert b'"value":"NaN"' in first
     st.dispose()
+
+
+@pytest.mark.parametrize("io", ["inputs", "outputs"])
+def test_search_json_of_runs_with_inputs_or_outputs(store, io):
+    """Dataset inputs and model outputs are part of a run's JSON: once a run has them, its
+    search JSON is the general path's, not its wire document of params, tags and metrics."""
+    from labtrack.store.logged_model_store import LoggedModelStore
+
+    eid = store.create_experiment(f"with-{io}")
+    rid = _run(store, eid).info.run_id
+    store.log_batch(rid, [Metric("acc", 0.5, 5, 1)], params=[("lr", "1")])
+    if io == "inputs":
+        ds = Dataset("iris", "abc123", "local", '{"uri": "/data/iris.csv"}')
+        store.log_inputs(rid, [DatasetInput(ds, (RunTag("mlflow.data.context", "train"),))])
+    else:
+        models = LoggedModelStore(store)
+        models.log_outputs(rid, [(models.create(eid, "clf", source_run_id=rid).model_id, 3)])
+    (encoded,), _ = store.search_runs_json([eid])
+    assert encoded == _encoded(store.get_run(rid))
+    assert (b'"name":"iris"' if io == "inputs" else b'"model_outputs"') in encoded
 
 
 def test_run_without_summary_is_read_from_its_tables(store):

@@ -212,13 +212,32 @@ def run_data_json_bytes(
 _RUN_JSON_PARTS = (b'{"info":', b',"data":', b',"inputs":{"dataset_inputs":[]}}')
 
 
-def run_json_bytes(info: RunInfo, data_json: bytes) -> bytes:
-    """The encoded ``run_to_json`` of a run without inputs or outputs, from its info and its
-    already encoded data (``run_data_json_bytes``)."""
+def run_json_bytes(info: Sequence[Any], data_json: bytes) -> bytes:
+    """The encoded ``run_to_json`` of a run without inputs or outputs, from its info as
+    ``RunInfo`` fields in order and its already encoded data (``run_data_json_bytes``).
+
+    The info object is written straight from the fields (no RunInfo): search answers build a
+    thousand of these. Tests check it matches ``run_info_to_json`` byte for byte.
+    """
     import orjson
 
+    run_id, experiment_id, run_name, user_id, status, start, end, artifact_uri, stage = info
+    doc = {
+        "run_id": run_id,
+        "run_uuid": run_id,
+        "run_name": run_name,
+        "experiment_id": str(experiment_id),
+        "user_id": user_id,
+        "status": status,
+        "start_time": start,
+        "end_time": end,
+        "artifact_uri": artifact_uri,
+        "lifecycle_stage": stage,
+    }
+    if None in (run_name, user_id, status, start, end, artifact_uri, stage):
+        doc = _drop_none(doc)
     head, middle, tail = _RUN_JSON_PARTS
-    return b"".join((head, orjson.dumps(run_info_to_json(info)), middle, data_json, tail))
+    return b"".join((head, orjson.dumps(doc), middle, data_json, tail))
 
 
 def run_to_json(r: Run) -> dict[str, Any]:

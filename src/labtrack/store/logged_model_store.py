@@ -26,6 +26,7 @@ from labtrack.store.tracking_store import (
     TrackingStore,
     _insert_ignore,
     _parse_experiment_id,
+    _summary_is_stale,
     _upsert,
     decode_page_token,
     encode_page_token,
@@ -320,6 +321,7 @@ class LoggedModelStore:
                 [{"run_uuid": run_id, "model_id": m, "step": step} for m, step in outputs],
                 ("run_uuid", "model_id"),
             )
+            _summary_is_stale(conn, run_id)  # its wire document no longer tells all
             self.ts._record_change(conn, "data", eid, run_id)
 
     def append_log_model_history(self, run_id: str, model: dict[str, Any], max_len: int) -> None:

@@ -92,6 +92,7 @@ runs = Table(
     Column("summary", Text),
     # The same data as MLflow's JSON ``{"metrics": [...], "params": [...], "tags": [...]}``,
     # written with the summary: REST search answers splice it in unparsed (revision 0002).
+    # NULL for runs with dataset inputs or model outputs, which search encodes whole.
     Column("wire_data", LargeBinary),
     Index("ix_runs_experiment_start", "experiment_id", "start_time"),
     Index("ix_runs_parent", "parent_run_id"),

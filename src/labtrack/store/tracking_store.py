@@ -536,15 +536,16 @@ class TrackingStore:
         """Rewrite the run's summary document from its params, tags and latest metrics (in
         the writer's transaction, so readers never see the two disagree)."""
         params, tags, points = self._summary_from_tables(conn, run_id)
-        data_json = run_data_json_bytes(params, tags, points)
+        st = _summary_statements()
+        # Runs with dataset inputs or model outputs are encoded whole by search (no wire doc).
+        has_io = conn.execute(st.has_io, {"run": run_id}).scalar()
+        data_json = None if has_io else run_data_json_bytes(params, tags, points)
         # JSON has no NaN or infinities: those values are named apart (0.0 in their place).
         nonfinite = {k: str(p[0]) for k, p in points.items() if not math.isfinite(p[0])}
         for key in nonfinite:
             points[key][0] = 0.0
         doc = orjson.dumps([params, tags, points, nonfinite]).decode()
-        conn.execute(
-            _summary_statements().update, {"run": run_id, "doc": doc, "data_json": data_json}
-        )
+        conn.execute(st.update, {"run": run_id, "doc": doc, "data_json": data_json})
 
     def _load_inputs_outputs(
         self, conn: Connection, run_ids: list[str], runs: dict[str, Run]
@@ -1054,6 +1055,7 @@ class TrackingStore:
                     ],
                     ("run_uuid", "dataset_uuid", "key"),
                 )
+            _summary_is_stale(conn, run_id)  # its wire document no longer tells all
             self._record_change(conn, "data", eid, run_id)
 
     # ---- search -------------------------------------------------------------------------
@@ -1114,8 +1116,8 @@ class TrackingStore:
     ) -> tuple[list[bytes], str | None]:
         """``search_runs`` with each run already encoded as ``wire.run_to_json`` would encode
         it: REST answers splice each run's stored ``wire_data`` instead of parsing its summary
-        and encoding it again. Runs with inputs or outputs, or without ``wire_data`` (written
-        before revision 0002), take the general path."""
+        and encoding it again. Runs without ``wire_data`` (those with inputs or outputs, and
+        runs last written before revision 0002) take the general path."""
         with self._read() as conn, gc_paused():
             rows, token = self._search_runs(
                 conn,
@@ -1128,19 +1130,16 @@ class TrackingStore:
                 page_token,
             )
             encoded: list[bytes] = []
-            general: dict[int, Any] = {}
+            general: dict[str, int] = {}
             for i, r in enumerate(rows):
-                if r[11] is None or r[10]:
-                    general[i] = r
+                if r[9] is None:
+                    general[r[0]] = i
                     encoded.append(b"")
                 else:
-                    info = RunInfo(r[0], str(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8])
-                    encoded.append(run_json_bytes(info, r[11]))
+                    encoded.append(run_json_bytes(r[:9], r[9]))
             if general:
-                # Rows of RUN_WIRE_COLUMNS are rows of RUN_ROW_COLUMNS with one more column.
-                runs = self._runs_from_rows(conn, list(general.values()))
-                for i, run in zip(general, runs, strict=True):
-                    encoded[i] = orjson.dumps(run_to_json(run))
+                for run in self._load_runs(conn, list(general)):
+                    encoded[general[run.info.run_id]] = orjson.dumps(run_to_json(run))
         return encoded, token
 
     def _search_runs(
@@ -1287,8 +1286,8 @@ RUN_ROW_COLUMNS: tuple[Any, ...] = (
     s.runs.c.summary,
     _has_inputs_or_outputs().label("has_io"),
 )
-# RUN_ROW_COLUMNS and the wire-shaped data, for search_runs_json.
-RUN_WIRE_COLUMNS: tuple[Any, ...] = (*RUN_ROW_COLUMNS, s.runs.c.wire_data)
+# For search_runs_json: the info columns and the wire-shaped data.
+RUN_WIRE_COLUMNS: tuple[Any, ...] = (*_run_info_columns(), s.runs.c.wire_data)
 
 
 def _summary_parts(doc: str) -> tuple[dict[str, str], dict[str, str], dict[str, list[Any]]]:
@@ -1308,6 +1307,7 @@ def _summary_statements() -> SimpleNamespace:
         metrics=select(lm.key, lm.value, lm.timestamp, lm.step, lm.is_nan).where(
             lm.run_uuid == run
         ),
+        has_io=select(_has_inputs_or_outputs()).where(s.runs.c.run_uuid == run),
         update=update(s.runs)
         .where(s.runs.c.run_uuid == run)
         .values(summary=bindparam("doc"), wire_data=bindparam("data_json")),
