@@ -408,3 +408,32 @@ def test_downsampled_series_and_change_feed(fetch: Fetch) -> None:
     started = time.perf_counter()
     assert json_of(fetch(f"api/labtrack/changes?cursor={changed['cursor']}"))["changes"] == []
     assert time.perf_counter() - started < 5  # a poll with nothing new answers at once
+
+
+def test_run_counts_per_experiment_with_filter(fetch: Fetch) -> None:
+    """The totals a runs list shows: exact whatever the page size, per experiment, with the
+    search's filter and view type; deleted runs counted only when asked for."""
+    big = post(fetch, "experiments/create", {"name": "count-big"})["experiment_id"]
+    small = post(fetch, "experiments/create", {"name": "count-small"})["experiment_id"]
+    empty = post(fetch, "experiments/create", {"name": "count-empty"})["experiment_id"]
+    for i in range(12):
+        rid = _new_run(fetch, big, f"b{i}")
+        post(fetch, "runs/log-batch", {"run_id": rid, "params": [{"key": "i", "value": str(i)}]})
+    gone = _new_run(fetch, small, "gone")
+    _new_run(fetch, small, "kept")
+    post(fetch, "runs/delete", {"run_id": gone})
+
+    def counts(query: str) -> Any:
+        r = fetch(f"api/labtrack/runs/count?{query}")
+        assert r.code == 200, (r.code, r.body[:300])
+        return json_of(r)
+
+    ids = f"experiment_ids={big}&experiment_ids={small}&experiment_ids={empty}"
+    assert counts(ids) == {"counts": {big: 12, small: 1, empty: 0}, "total": 13}
+    assert counts(f"{ids}&run_view_type=ALL")["counts"] == {big: 12, small: 2, empty: 0}
+    assert counts(f"{ids}&run_view_type=DELETED_ONLY")["total"] == 1
+    assert counts(f"{ids}&filter=params.i%20IN%20(%271%27,%272%27)")["counts"][big] == 2
+    assert counts("experiment_ids=999999")["counts"] == {"999999": 0}
+    assert_error(fetch(f"api/labtrack/runs/count?{ids}&filter=params.i%20%3E%20"), 400)
+    assert_error(fetch("api/labtrack/runs/count"), 400, "INVALID_PARAMETER_VALUE")
+    assert_error(fetch("api/labtrack/runs/count?experiment_ids=abc"), 400)

@@ -92,6 +92,12 @@ with lt.start_run(run_name=XSS_IMG):
     lt.set_tag("mlflow.note.content", f"note {XSS_IMG} {XSS_SCRIPT} [x](javascript:alert(3))")
     lt.log_text(XSS_IMG, "a<img src=x onerror=alert(4)>.txt")
 
+# More runs than one page of any list: the counts shown must still be exact.
+lt.set_experiment("ui-paging")
+for i in range(1005):
+    with lt.start_run(run_name=f"p{i}"):
+        pass
+
 # The registry: a model registered from r1's model folder, with an alias.
 client = lt.TrackingClient()
 client.create_registered_model("ui-model", description="The *demo* model.")

@@ -5,6 +5,7 @@ and XSS payloads. Screenshots land in ui-tests/test-results/.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -214,6 +215,40 @@ def test_sidebar_lists_experiments_and_picks_runs(
     chart = page.locator(".lt-CompareView .lt-CurveChart")
     expect(chart).to_have_attribute("data-series-count", "2")
     page.screenshot(path=str(results_dir / "16-sidebar-compare.png"))
+
+
+def test_run_counts_are_exact_beyond_one_page(
+    page: Page, lab_server: LabServer, results_dir: Path
+) -> None:
+    """An experiment with more runs than a list holds shows its true count, in the sidebar
+    and above the runs table; a small experiment next to it is counted right too."""
+    settings = "lab/api/settings/labtrack:model"
+    saved = lab_server.api(settings)
+    assert isinstance(saved, dict)
+    # The dashboard lists at most 1,000 runs here (10,000 by default).
+    lab_server.api(settings, "PUT", {"raw": json.dumps({"maxRuns": 1000})})
+    try:
+        open_lab(page, lab_server)
+        page.locator('.jp-SideBar [data-id="labtrack-sidebar"]').click()
+        sidebar = page.locator("#labtrack-sidebar")
+        paging = sidebar.locator('.lt-SidebarExperiment[data-experiment-name="ui-paging"]')
+        expect(paging.locator(".lt-RunCount")).to_have_text("1,005")
+        demo = sidebar.locator('.lt-SidebarExperiment[data-experiment-name="ui-demo"]')
+        expect(demo.locator(".lt-RunCount")).to_have_text("2")
+        paging.click()
+        dashboard = page.locator(".lt-Dashboard")
+        expect(dashboard.locator(".lt-RunsCount")).to_have_text("1,000 of 1,005 runs")
+        heading = sidebar.locator("h3", has_text="Runs of ui-paging")
+        expect(heading).to_have_text("Runs of ui-paging (1,005)")
+        expect(dashboard.locator(".lt-run-row").first).to_be_visible()
+        page.screenshot(path=str(results_dir / "17-run-counts.png"))
+        # A filter narrows the total as it narrows the list.
+        box = dashboard.locator(".lt-FilterInput")
+        box.fill("attributes.run_name LIKE 'p99%'")
+        box.press("Enter")
+        expect(dashboard.locator(".lt-RunsCount")).to_have_text("11 runs")
+    finally:
+        lab_server.api(settings, "PUT", {"raw": saved.get("raw") or "{}"})
 
 
 def test_xss_payloads_render_as_text(page: Page, lab_server: LabServer, results_dir: Path) -> None:

@@ -520,6 +520,32 @@ export async function getChanges(
   );
 }
 
+export interface IRunCountsResponse {
+  /** Experiment id -> matching runs (0 for an unknown id). */
+  counts: Record<string, number>;
+  total: number;
+}
+
+/** How many runs of each experiment match `filter` (exact, whatever the page size). */
+export async function countRuns(
+  experimentIds: string[],
+  filter = '',
+  settings?: ServerConnection.ISettings
+): Promise<IRunCountsResponse> {
+  const query = new URLSearchParams();
+  for (const id of experimentIds) {
+    query.append('experiment_ids', id);
+  }
+  if (filter) {
+    query.set('filter', filter);
+  }
+  return requestAPI<IRunCountsResponse>(
+    `api/labtrack/runs/count?${query.toString()}`,
+    { method: 'GET' },
+    settings
+  );
+}
+
 /* ------------------------------------------------------------- registry */
 
 export interface IRegisteredModel {

@@ -10,6 +10,7 @@ import {
   getChanges,
   getRun,
   searchExperiments,
+  countRuns,
   searchRunsPage
 } from './api';
 import {
@@ -100,6 +101,10 @@ export class LabtrackModel implements ILabtrackModel {
 
   get runsState(): ILoadState {
     return this._runsState;
+  }
+
+  get runsTotal(): number | null {
+    return this._runsTotal;
   }
 
   get runsPaging(): boolean {
@@ -310,6 +315,7 @@ export class LabtrackModel implements ILabtrackModel {
       this._runs = [];
       this._runsState = IDLE;
       this._runsPaging = false;
+      this._runsTotal = null;
       this._emit('runs');
       return;
     }
@@ -320,6 +326,16 @@ export class LabtrackModel implements ILabtrackModel {
     }
     const runs: IRun[] = [];
     let pageToken: string | undefined;
+    // The exact total, beside the pages (a list is capped at `maxRuns`).
+    void countRuns(experimentIds, this._filter, this._settings).then(
+      reply => {
+        if (ticket === this._runsTicket) {
+          this._runsTotal = reply.total;
+          this._emit('runs');
+        }
+      },
+      () => undefined // a bad filter is reported by the search itself
+    );
     try {
       do {
         const size = Math.min(
@@ -371,28 +387,17 @@ export class LabtrackModel implements ILabtrackModel {
       return;
     }
     try {
-      const reply = await searchRunsPage(
-        ids,
-        '',
-        SIDEBAR_RUNS,
-        ORDER,
-        undefined,
-        this._settings
-      );
+      const [reply, counted] = await Promise.all([
+        searchRunsPage(ids, '', SIDEBAR_RUNS, ORDER, undefined, this._settings),
+        countRuns(ids, '', this._settings)
+      ]);
       if (ticket !== this._sidebarTicket) {
         return;
       }
       const runs = reply.runs ?? [];
-      const capped = !!reply.next_page_token;
       const summaries = new Map<string, IExperimentSummary>();
       for (const id of ids) {
-        summaries.set(id, { count: 0, capped });
-      }
-      for (const run of runs) {
-        const summary = summaries.get(run.info.experiment_id);
-        if (summary) {
-          summary.count++;
-        }
+        summaries.set(id, { count: counted.counts[id] ?? 0 });
       }
       this._summaries = summaries;
       this._recentRuns = runs.slice(0, 30);
@@ -514,6 +519,7 @@ export class LabtrackModel implements ILabtrackModel {
   private _runsState: ILoadState = IDLE;
   private _runsTicket = 0;
   private _runsPaging = false;
+  private _runsTotal: number | null = null;
   private _filter = '';
   private _selectedRuns = new Map<string, IRun>();
   private _view: DashboardView = 'runs';

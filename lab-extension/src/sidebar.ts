@@ -151,9 +151,7 @@ export class LabtrackSidebar extends Widget {
           title: exp.name
         });
         b.classList.toggle('lt-mod-selected', listed.has(exp.experiment_id));
-        const count = summary
-          ? `${summary.count}${summary.capped && summary.count > 0 ? '+' : ''}`
-          : '';
+        const count = summary ? summary.count.toLocaleString('en-US') : '';
         b.append(
           el('span', 'lt-ExperimentName', exp.name),
           el('span', 'lt-RunCount', count, {
@@ -176,7 +174,7 @@ export class LabtrackSidebar extends Widget {
     this._filter.disabled = model.experimentIds.length === 0;
     const experiment = model.selectedExperiment;
     this._matchHeading.textContent = experiment
-      ? `Runs of ${experiment.name} (${model.runs.length})`
+      ? `Runs of ${experiment.name} (${(model.runsTotal ?? model.runs.length).toLocaleString('en-US')})`
       : 'Runs (select an experiment)';
     this._matches.replaceChildren(
       ...model.runs.slice(0, 50).map(run => this._runItem(run))

@@ -264,7 +264,7 @@ export class RunsTableView extends Widget {
     this._count.textContent =
       this._model.experimentIds.length === 0 || this._model.runsState.loading
         ? ''
-        : `${n} run${n === 1 ? '' : 's'}${this._model.runsPaging ? ' (loading more…)' : ''}`;
+        : runCountText(n, this._model.runsTotal, this._model.runsPaging);
     this._table.hidden = n === 0;
     this._renderRows();
     this._renderSelectionState();
@@ -618,4 +618,19 @@ export class RunsTableView extends Widget {
   private _clearButton: HTMLButtonElement;
   private _selectAllButton: HTMLButtonElement;
   private _picker: HTMLElement;
+}
+
+/** "12 runs", or "1,000 of 12,345 runs" when the list holds fewer than match. */
+export function runCountText(
+  shown: number,
+  total: number | null,
+  paging: boolean
+): string {
+  const fmt = (n: number) => n.toLocaleString('en-US');
+  const all = total !== null && total > shown ? total : shown;
+  const text =
+    all > shown
+      ? `${fmt(shown)} of ${fmt(all)} runs`
+      : `${fmt(shown)} run${shown === 1 ? '' : 's'}`;
+  return paging ? `${text} (loading more…)` : text;
 }

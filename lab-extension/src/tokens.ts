@@ -38,9 +38,8 @@ export type ModelChange =
 
 /** Summary of one experiment for the sidebar. */
 export interface IExperimentSummary {
-  /** Runs counted (a lower bound when `capped`). */
+  /** The experiment's active runs. */
   count: number;
-  capped: boolean;
 }
 
 /**
@@ -72,6 +71,8 @@ export interface ILabtrackModel extends IDisposable {
 
   /** True while later pages of a big experiment are still arriving. */
   readonly runsPaging: boolean;
+  /** Runs matching the filter in the listed experiments (null until known). */
+  readonly runsTotal: number | null;
 
   /** Runs picked for comparison (any experiment), in pick order. */
   readonly selectedRuns: readonly IRun[];

@@ -239,6 +239,15 @@ def metric_series(service: Any, req: RpcRequest) -> dict[str, Any]:
     return {"series": series}
 
 
+def count_runs(service: Any, req: RpcRequest) -> dict[str, Any]:
+    """Runs per experiment matching ``filter`` (the totals a runs list shows)."""
+    experiment_ids = [str(e) for e in req.get_list("experiment_ids")]
+    if not experiment_ids:
+        raise invalid("Missing value for required parameter 'experiment_ids'.")
+    counts = service.count_runs(experiment_ids, req.get_str("filter"), req.get_str("run_view_type"))
+    return {"counts": counts, "total": sum(counts.values())}
+
+
 def changes(service: Any, req: RpcRequest) -> dict[str, Any]:
     """What changed after ``cursor`` (omit it to get the current cursor)."""
     cursor, items = service.changes_since(req.get_int("cursor"), req.get_int("limit", 1000))
@@ -270,6 +279,7 @@ ROUTES: list[Route] = [
     rpc("POST", MLFLOW + "/runs/log-inputs", log_inputs),
     rpc("GET", MLFLOW + "/metrics/get-history", get_metric_history),
     rpc("GET", LABTRACK + "/metrics/series", metric_series),
+    rpc("GET", LABTRACK + "/runs/count", count_runs),
     rpc("GET", LABTRACK + "/changes", changes),
 ]
 

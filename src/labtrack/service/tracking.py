@@ -39,6 +39,8 @@ from labtrack.store.tracking_store import (
 
 MAX_EXPERIMENTS_PAGE = 50_000
 MAX_HISTORY_PAGE = 25_000_000
+# Run counts are for lists of experiments a person picked (a sidebar, a dashboard).
+MAX_COUNT_EXPERIMENTS = 1000
 _INT64_MIN = -(2**63)
 
 # Metric points as columns per series, as a request sent them: (steps, timestamps, values).
@@ -389,6 +391,17 @@ class TrackingService:
         """``search_runs`` with each run encoded as MLflow's JSON (for REST answers)."""
         eids, view, limit = _search_args(experiment_ids, run_view_type, max_results)
         return self.store.search_runs_json(eids, filter_string, view, limit, order_by, page_token)
+
+    def count_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        run_view_type: object = None,
+    ) -> dict[str, int]:
+        """Runs per experiment matching the filter (what a runs list shows as its total)."""
+        if len(experiment_ids) > MAX_COUNT_EXPERIMENTS:
+            raise invalid(f"At most {MAX_COUNT_EXPERIMENTS} experiments per request.")
+        return self.store.count_runs(experiment_ids, filter_string, _view_type(run_view_type))
 
     def changes_since(self, cursor: int | None, limit: int = 1000) -> tuple[int, list[dict]]:
         return self.store.changes_since(cursor, limit)

@@ -1171,6 +1171,27 @@ class TrackingStore:
         more = len(rows) > max_results
         return rows[:max_results], encode_page_token(offset + max_results) if more else None
 
+    def count_runs(
+        self,
+        experiment_ids: Sequence[str | int],
+        filter_string: str | None = None,
+        run_view_type: ViewType = ViewType.ACTIVE_ONLY,
+    ) -> dict[str, int]:
+        """How many runs of each experiment match ``filter_string`` (every listed experiment
+        gets an entry, 0 when it has none or does not exist)."""
+        eids = tuple(_parse_experiment_id(e) for e in experiment_ids)
+        (stmt,) = _run_search_statements(
+            eids, tuple(run_view_type.stages()), filter_string or "", (), (s.runs.c.experiment_id,)
+        )
+        found = stmt.subquery()
+        counts = {str(e): 0 for e in eids}
+        with self._read() as conn:
+            for eid, n in conn.execute(
+                select(found.c.experiment_id, func.count()).group_by(found.c.experiment_id)
+            ):
+                counts[str(eid)] = int(n)
+        return counts
+
     def child_run_ids(self, run_id: str) -> list[str]:
         with self._read() as conn:
             return list(
