@@ -132,7 +132,7 @@ def test_dashboard_compare_detail_artifacts_registry(
     expect(registry.locator('.lt-ModelItem[data-model-name="ui-registered"]')).to_be_visible()
     registry.locator('.lt-ModelItem[data-model-name="ui-model"]').click()
     expect(registry.locator(".lt-ModelTitle")).to_have_text("ui-model")
-    expect(registry.locator(".lt-AliasBadge")).to_have_text(["@champion"])
+    expect(registry.locator(".lt-AliasName")).to_have_text(["@champion"])
     expect(registry.locator(".lt-ServeCommand")).to_have_text(
         "labtrack models serve -m models:/ui-model@champion --port 5001"
     )
@@ -249,6 +249,67 @@ def test_run_counts_are_exact_beyond_one_page(
         expect(dashboard.locator(".lt-RunsCount")).to_have_text("11 runs")
     finally:
         lab_server.api(settings, "PUT", {"raw": saved.get("raw") or "{}"})
+
+
+def test_registry_aliases_and_stages_are_edited_in_place(
+    page: Page, lab_server: LabServer, results_dir: Path
+) -> None:
+    """A person adds and removes an alias and moves a version through stages from the
+    versions table; the server has each change, and a refused alias is explained."""
+    mlflow = "labtrack/api/2.0/mlflow"
+
+    def server_model() -> dict:
+        got = lab_server.api(f"{mlflow}/registered-models/get?name=ui-model")
+        assert isinstance(got, dict)
+        return got["registered_model"]
+
+    def server_stage() -> str:
+        got = lab_server.api(f"{mlflow}/model-versions/get?name=ui-model&version=1")
+        assert isinstance(got, dict)
+        return got["model_version"]["current_stage"]
+
+    dashboard = open_dashboard(page, lab_server)
+    dashboard.locator('.lt-ViewTab[data-view="models"]').click()
+    registry = dashboard.locator(".lt-RegistryView")
+    registry.locator('.lt-ModelItem[data-model-name="ui-model"]').click()
+    row = registry.locator('.lt-VersionRow[data-version="1"]')
+    expect(row.locator(".lt-AliasName")).to_have_text(["@champion"])
+    dialog = page.locator(".jp-Dialog")
+    try:
+        row.get_by_role("button", name="Add an alias to version 1").click()
+        dialog.locator("input").fill("candidate")
+        dialog.locator(".jp-mod-accept").click()
+        expect(row.locator(".lt-AliasName")).to_have_text(["@candidate", "@champion"])
+        assert {a["alias"] for a in server_model()["aliases"]} == {"candidate", "champion"}
+        expect(registry.locator(".lt-ServeCommand")).to_have_count(2)
+
+        row.get_by_label("Stage of version 1").select_option("Staging")
+        expect(row.get_by_label("Stage of version 1")).to_have_value("Staging")
+        assert server_stage() == "Staging"
+        page.screenshot(path=str(results_dir / "18-registry-editing.png"))
+
+        # MLflow reserves "latest": the refusal is shown, nothing changes.
+        row.get_by_role("button", name="Add an alias to version 1").click()
+        dialog.locator("input").fill("latest")
+        dialog.locator(".jp-mod-accept").click()
+        expect(dialog).to_contain_text("Could not set the alias")
+        expect(dialog).to_contain_text("Alias 'latest' is reserved")
+        dialog.get_by_role("button", name="Close").click()
+        expect(row.locator(".lt-AliasName")).to_have_text(["@candidate", "@champion"])
+
+        row.get_by_role("button", name="Remove alias @candidate").click()
+        expect(row.locator(".lt-AliasName")).to_have_text(["@champion"])
+        assert [a["alias"] for a in server_model()["aliases"]] == ["champion"]
+    finally:
+        # Leave the shared store as the other tests expect it.
+        if "candidate" in {a["alias"] for a in server_model().get("aliases", [])}:
+            body = {"name": "ui-model", "alias": "candidate"}
+            lab_server.api(f"{mlflow}/registered-models/alias", "DELETE", body)
+        lab_server.api(
+            f"{mlflow}/model-versions/transition-stage",
+            "POST",
+            {"name": "ui-model", "version": "1", "stage": "None"},
+        )
 
 
 def test_xss_payloads_render_as_text(page: Page, lab_server: LabServer, results_dir: Path) -> None:

@@ -632,6 +632,56 @@ export async function updateRegisteredModel(
   );
 }
 
+/** Point `alias` of a registered model at `version` (moves it if set). */
+export async function setModelAlias(
+  name: string,
+  alias: string,
+  version: string,
+  settings?: ServerConnection.ISettings
+): Promise<void> {
+  await requestAPI(
+    `${MLFLOW_API}/registered-models/alias`,
+    { method: 'POST', body: JSON.stringify({ name, alias, version }) },
+    settings
+  );
+}
+
+export async function deleteModelAlias(
+  name: string,
+  alias: string,
+  settings?: ServerConnection.ISettings
+): Promise<void> {
+  await requestAPI(
+    `${MLFLOW_API}/registered-models/alias`,
+    { method: 'DELETE', body: JSON.stringify({ name, alias }) },
+    settings
+  );
+}
+
+/** The stages MLflow knows (deprecated in MLflow 3, still served). */
+export const MODEL_STAGES = ['None', 'Staging', 'Production', 'Archived'];
+
+export async function transitionModelVersionStage(
+  name: string,
+  version: string,
+  stage: string,
+  settings?: ServerConnection.ISettings
+): Promise<void> {
+  await requestAPI(
+    `${MLFLOW_API}/model-versions/transition-stage`,
+    {
+      method: 'POST',
+      body: JSON.stringify({
+        name,
+        version,
+        stage,
+        archive_existing_versions: false
+      })
+    },
+    settings
+  );
+}
+
 /**
  * Register a model folder of a run: create the registered model (if new)
  * and a version whose source is the run's artifact URI + path.

@@ -4,7 +4,7 @@
  * copyable serve command.
  */
 
-import { Clipboard, showErrorMessage } from '@jupyterlab/apputils';
+import { Clipboard, InputDialog, showErrorMessage } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
 import { ServerConnection } from '@jupyterlab/services';
 import { Message } from '@lumino/messaging';
@@ -13,9 +13,13 @@ import { Widget } from '@lumino/widgets';
 import {
   IModelVersion,
   IRegisteredModel,
+  MODEL_STAGES,
+  deleteModelAlias,
   getRegisteredModel,
   searchModelVersions,
   searchRegisteredModels,
+  setModelAlias,
+  transitionModelVersionStage,
   updateRegisteredModel
 } from './api';
 import { button, el, formatTime } from './dom';
@@ -202,20 +206,50 @@ export class RegistryView extends Widget {
       const tr = el('tr', 'lt-VersionRow', undefined, {
         'data-version': v.version
       });
-      const aliasCell = el('td');
-      for (const a of [...aliases].filter(([, ver]) => ver === v.version)) {
-        aliasCell.append(el('span', 'lt-AliasBadge', `@${a[0]}`));
-      }
-      const stageCell = el('td');
-      if (v.current_stage && v.current_stage !== 'None') {
-        stageCell.append(
-          el(
-            'span',
-            `lt-StageBadge lt-stage-${v.current_stage.toLowerCase()}`,
-            v.current_stage
-          )
+      const aliasCell = el('td', 'lt-AliasCell');
+      for (const [alias] of [...aliases].filter(
+        ([, ver]) => ver === v.version
+      )) {
+        const badge = el('span', 'lt-AliasBadge', undefined, {
+          'data-alias': alias
+        });
+        badge.append(
+          el('span', 'lt-AliasName', `@${alias}`),
+          el('button', 'lt-RemoveAlias', '×', {
+            type: 'button',
+            title: `Remove alias @${alias}`,
+            'aria-label': `Remove alias @${alias}`
+          })
         );
+        badge.lastElementChild?.addEventListener(
+          'click',
+          () => void this._removeAlias(name, alias)
+        );
+        aliasCell.append(badge);
       }
+      aliasCell.append(
+        button('+', () => void this._addAlias(name, v.version), 'lt-AddAlias', {
+          title: `Add an alias to version ${v.version}`,
+          'aria-label': `Add an alias to version ${v.version}`
+        })
+      );
+      const stage = v.current_stage || 'None';
+      const stageSelect = el(
+        'select',
+        `jp-mod-styled lt-StageSelect lt-stage-${stage.toLowerCase()}`,
+        undefined,
+        { 'aria-label': `Stage of version ${v.version}` }
+      );
+      for (const option of MODEL_STAGES) {
+        stageSelect.append(el('option', '', option, { value: option }));
+      }
+      stageSelect.value = stage;
+      stageSelect.addEventListener(
+        'change',
+        () => void this._setStage(name, v.version, stageSelect.value)
+      );
+      const stageCell = el('td');
+      stageCell.append(stageSelect);
       const runCell = el('td');
       if (v.run_id) {
         const link = el(
@@ -248,13 +282,75 @@ export class RegistryView extends Widget {
       'lt-SectionHeading',
       `Versions (${versions.length})`
     );
+    // The table scrolls sideways in a narrow panel instead of clipping columns.
+    const tableBox = el('div', 'lt-TableScroll');
+    tableBox.append(table);
     this._detail.replaceChildren(
       title,
       description,
       serve,
       versionsHead,
-      table
+      tableBox
     );
+  }
+
+  private async _addAlias(name: string, version: string): Promise<void> {
+    const result = await InputDialog.getText({
+      title: 'Add alias',
+      label: `Alias for ${name} version ${version} (moves it if another version has it):`,
+      placeholder: 'e.g. champion'
+    });
+    const alias = result.value?.trim().replace(/^@/, '');
+    if (!result.button.accept || !alias) {
+      return;
+    }
+    await this._change(
+      name,
+      () => setModelAlias(name, alias, version, this._options.serverSettings),
+      'Could not set the alias'
+    );
+  }
+
+  private async _removeAlias(name: string, alias: string): Promise<void> {
+    await this._change(
+      name,
+      () => deleteModelAlias(name, alias, this._options.serverSettings),
+      'Could not remove the alias'
+    );
+  }
+
+  private async _setStage(
+    name: string,
+    version: string,
+    stage: string
+  ): Promise<void> {
+    await this._change(
+      name,
+      () =>
+        transitionModelVersionStage(
+          name,
+          version,
+          stage,
+          this._options.serverSettings
+        ),
+      'Could not change the stage'
+    );
+  }
+
+  /** Run one registry change, then show the model as the server now has it. */
+  private async _change(
+    name: string,
+    action: () => Promise<void>,
+    failure: string
+  ): Promise<void> {
+    try {
+      await action();
+    } catch (reason) {
+      void showErrorMessage(failure, String(reason));
+    }
+    if (name === this._selected) {
+      await this._select(name);
+    }
   }
 
   private _renderDescription(
