@@ -680,11 +680,11 @@ def _encoded(run):
     return orjson.dumps(run_to_json(run))
 
 
-def _wire_data(store, run_id):
+def _run_json(store, run_id):
     with store.engine.connect() as conn:
         return conn.execute(
             schema.runs.select()
-            .with_only_columns(schema.runs.c.wire_data)
+            .with_only_columns(schema.runs.c.run_json)
             .where(schema.runs.c.run_uuid == run_id)
         ).scalar_one()
 
@@ -706,20 +706,20 @@ def test_search_json_of_runs_from_revision_0001_and_runs_with_inputs(tmp_path):
     st.log_batch(with_io, [Metric("acc", 0.5, 5, 1)])
     ds = Dataset("iris", "abc123", "local", '{"uri": "/data/iris.csv"}')
     st.log_inputs(with_io, [DatasetInput(ds, (RunTag("mlflow.data.context", "train"),))])
-    # Back to what revision 0001 left: no wire_data column.
+    # Back to what revision 0001 left: no run_json column.
     with st.engine.begin() as conn:
-        conn.execute(text("ALTER TABLE runs DROP COLUMN wire_data"))
+        conn.execute(text("ALTER TABLE runs DROP COLUMN run_json"))
         conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
     st.dispose()
 
     st = TrackingStore(uri)
-    assert _wire_data(st, old) is None
+    assert _run_json(st, old) is None
     encoded, token = st.search_runs_json([eid], "", order_by=["start_time ASC"])
     assert token is None
     assert encoded == [_encoded(st.get_run(old)), _encoded(st.get_run(with_io))]
     assert b'"name":"iris"' in encoded[1]
     st.set_tag(old, "stage", "b")
-    assert _wire_data(st, old) is not None
+    assert _run_json(st, old) is not None
     (first, _), _ = st.search_runs_json([eid], "", order_by=["start_time ASC"])
     assert first == _encoded(st.get_run(old))
     assert b'"key":"stage","value":"b"' in first
@@ -745,6 +745,32 @@ def test_search_json_of_runs_with_inputs_or_outputs(store, io):
     (encoded,), _ = store.search_runs_json([eid])
     assert encoded == _encoded(store.get_run(rid))
     assert (b'"name":"iris"' if io == "inputs" else b'"model_outputs"') in encoded
+
+
+def test_search_json_follows_run_and_experiment_lifecycle(store):
+    """A run's stored JSON shows its lifecycle stage: after deleting or restoring the run,
+    or its whole experiment, search answers what the general path answers."""
+    eid = store.create_experiment("lifecycle")
+    rid = _run(store, eid).info.run_id
+    store.log_batch(rid, [Metric("acc", 0.5, 5, 1)])
+
+    def same(view):
+        (encoded,), _ = store.search_runs_json([eid], run_view_type=view)
+        assert encoded == _encoded(store.get_run(rid))
+        return encoded
+
+    assert b'"lifecycle_stage":"active"' in same(ViewType.ACTIVE_ONLY)
+    store.delete_run(rid)
+    assert b'"lifecycle_stage":"deleted"' in same(ViewType.DELETED_ONLY)
+    store.restore_run(rid)
+    assert b'"lifecycle_stage":"active"' in same(ViewType.ACTIVE_ONLY)
+    store.delete_experiment(eid)
+    assert b'"lifecycle_stage":"deleted"' in same(ViewType.ALL)
+    store.restore_experiment(eid)
+    assert b'"lifecycle_stage":"active"' in same(ViewType.ALL)
+    store.log_batch(rid, [Metric("acc", 0.75, 6, 2)])  # the next write stores it again
+    assert _run_json(store, rid) is not None
+    assert b'"value":0.75' in same(ViewType.ACTIVE_ONLY)
 
 
 def test_run_without_summary_is_read_from_its_tables(store):

@@ -90,10 +90,10 @@ runs = Table(
     # indexed read per run instead of aggregating three child tables. The child tables stay
     # the system of record and what search filters on.
     Column("summary", Text),
-    # The same data as MLflow's JSON ``{"metrics": [...], "params": [...], "tags": [...]}``,
-    # written with the summary: REST search answers splice it in unparsed (revision 0002).
-    # NULL for runs with dataset inputs or model outputs, which search encodes whole.
-    Column("wire_data", LargeBinary),
+    # The run as MLflow's REST API writes it (``wire.run_to_json``), rewritten with the
+    # summary: REST search answers splice it in unparsed (revision 0002). NULL for runs with
+    # dataset inputs or model outputs, and after bulk lifecycle changes; search encodes those.
+    Column("run_json", LargeBinary),
     Index("ix_runs_experiment_start", "experiment_id", "start_time"),
     Index("ix_runs_parent", "parent_run_id"),
 )

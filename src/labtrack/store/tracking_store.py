@@ -348,7 +348,9 @@ class TrackingStore:
             conn.execute(
                 update(s.runs)
                 .where(s.runs.c.experiment_id == eid, s.runs.c.lifecycle_stage == "active")
-                .values(lifecycle_stage="deleted", deleted_time=now_ms())
+                # Thousands of runs at once: their JSON is dropped, not rewritten (search
+                # encodes them from their summaries until their next write).
+                .values(lifecycle_stage="deleted", deleted_time=now_ms(), run_json=None)
             )
 
     def restore_experiment(self, experiment_id: str | int) -> None:
@@ -358,7 +360,7 @@ class TrackingStore:
             conn.execute(
                 update(s.runs)
                 .where(s.runs.c.experiment_id == eid, s.runs.c.lifecycle_stage == "deleted")
-                .values(lifecycle_stage="active", deleted_time=None)
+                .values(lifecycle_stage="active", deleted_time=None, run_json=None)
             )
 
     def rename_experiment(self, experiment_id: str | int, new_name: str) -> None:
@@ -537,15 +539,18 @@ class TrackingStore:
         the writer's transaction, so readers never see the two disagree)."""
         params, tags, points = self._summary_from_tables(conn, run_id)
         st = _summary_statements()
-        # Runs with dataset inputs or model outputs are encoded whole by search (no wire doc).
+        # Runs with dataset inputs or model outputs are encoded whole by search (no document).
         has_io = conn.execute(st.has_io, {"run": run_id}).scalar()
-        data_json = None if has_io else run_data_json_bytes(params, tags, points)
+        run_json = None
+        if not has_io:
+            info = conn.execute(st.info, {"run": run_id}).one()
+            run_json = run_json_bytes(info, run_data_json_bytes(params, tags, points))
         # JSON has no NaN or infinities: those values are named apart (0.0 in their place).
         nonfinite = {k: str(p[0]) for k, p in points.items() if not math.isfinite(p[0])}
         for key in nonfinite:
             points[key][0] = 0.0
         doc = orjson.dumps([params, tags, points, nonfinite]).decode()
-        conn.execute(st.update, {"run": run_id, "doc": doc, "data_json": data_json})
+        conn.execute(st.update, {"run": run_id, "doc": doc, "run_json": run_json})
 
     def _load_inputs_outputs(
         self, conn: Connection, run_ids: list[str], runs: dict[str, Run]
@@ -611,8 +616,7 @@ class TrackingStore:
                 )
             if values:
                 conn.execute(update(s.runs).where(s.runs.c.run_uuid == run_id).values(**values))
-            if run_name:
-                _summary_is_stale(conn, run_id)
+                _summary_is_stale(conn, run_id)  # its stored JSON shows the info too
             self._record_change(conn, "run", eid, run_id)
             r = conn.execute(_load_statements().infos, {"ids": [run_id]}).one()
         return RunInfo(r[0], str(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8])
@@ -628,6 +632,7 @@ class TrackingStore:
                     deleted_time=now_ms() if stage is LifecycleStage.DELETED else None,
                 )
             )
+            _summary_is_stale(conn, run_id)  # its stored JSON shows the lifecycle stage
             self._record_change(conn, "run", row.experiment_id, run_id)
 
     def delete_run(self, run_id: str) -> None:
@@ -1115,9 +1120,9 @@ class TrackingStore:
         page_token: str | None = None,
     ) -> tuple[list[bytes], str | None]:
         """``search_runs`` with each run already encoded as ``wire.run_to_json`` would encode
-        it: REST answers splice each run's stored ``wire_data`` instead of parsing its summary
-        and encoding it again. Runs without ``wire_data`` (those with inputs or outputs, and
-        runs last written before revision 0002) take the general path."""
+        it: REST answers splice each run's stored ``run_json`` instead of parsing its summary
+        and encoding it again. Runs without it (those with inputs or outputs, after a bulk
+        lifecycle change, or last written before revision 0002) take the general path."""
         with self._read() as conn, gc_paused():
             rows, token = self._search_runs(
                 conn,
@@ -1131,12 +1136,12 @@ class TrackingStore:
             )
             encoded: list[bytes] = []
             general: dict[str, int] = {}
-            for i, r in enumerate(rows):
-                if r[9] is None:
-                    general[r[0]] = i
+            for i, (run_id, run_json) in enumerate(rows):
+                if run_json is None:
+                    general[run_id] = i
                     encoded.append(b"")
                 else:
-                    encoded.append(run_json_bytes(r[:9], r[9]))
+                    encoded.append(run_json)
             if general:
                 for run in self._load_runs(conn, list(general)):
                     encoded[general[run.info.run_id]] = orjson.dumps(run_to_json(run))
@@ -1307,8 +1312,8 @@ RUN_ROW_COLUMNS: tuple[Any, ...] = (
     s.runs.c.summary,
     _has_inputs_or_outputs().label("has_io"),
 )
-# For search_runs_json: the info columns and the wire-shaped data.
-RUN_WIRE_COLUMNS: tuple[Any, ...] = (*_run_info_columns(), s.runs.c.wire_data)
+# For search_runs_json: the run's id and its stored JSON.
+RUN_WIRE_COLUMNS: tuple[Any, ...] = (s.runs.c.run_uuid, s.runs.c.run_json)
 
 
 def _summary_parts(doc: str) -> tuple[dict[str, str], dict[str, str], dict[str, list[Any]]]:
@@ -1329,9 +1334,10 @@ def _summary_statements() -> SimpleNamespace:
             lm.run_uuid == run
         ),
         has_io=select(_has_inputs_or_outputs()).where(s.runs.c.run_uuid == run),
+        info=select(*_run_info_columns()).where(s.runs.c.run_uuid == run),
         update=update(s.runs)
         .where(s.runs.c.run_uuid == run)
-        .values(summary=bindparam("doc"), wire_data=bindparam("data_json")),
+        .values(summary=bindparam("doc"), run_json=bindparam("run_json")),
     )
 
 

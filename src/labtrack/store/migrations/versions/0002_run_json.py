@@ -1,4 +1,4 @@
-"""runs.wire_data: a run's data in MLflow's wire shape, spliced into REST search answers
+"""runs.run_json: a run as MLflow's REST API writes it, spliced into search answers
 
 Revision ID: 0002
 Revises: 0001
@@ -19,9 +19,9 @@ depends_on = None
 def upgrade() -> None:
     # Nullable and not back-filled: a run without it is answered from its summary document
     # and gets one on its next write (see TrackingStore._refresh_summary).
-    op.add_column("runs", sa.Column("wire_data", sa.LargeBinary(), nullable=True))
+    op.add_column("runs", sa.Column("run_json", sa.LargeBinary(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("runs") as batch:
-        batch.drop_column("wire_data")
+        batch.drop_column("run_json")
