@@ -9,7 +9,8 @@ in a temporary directory: a real ``jupyter server`` subprocess with labtrack ena
 both: one keep-alive ``requests.Session``, JSON bodies encoded the way MLflow's REST client
 encodes them (``json.dumps`` of the protobuf-JSON dict, ``Content-Type: application/json``;
 ``metrics/get-history`` as a GET with query parameters and 25,000-point pages, like
-``MlflowClient.get_metric_history``). Workloads:
+``MlflowClient.get_metric_history``). While one server is measured the other is stopped
+(SIGSTOP/SIGCONT): mlflow server's job consumers poll even when idle. Workloads:
 
 * ``ingest``: ``runs/log-batch`` with 1,000 metrics per request (10 keys x 100 steps) spread over
   10 runs; labtrack until 1M points or 30 s, MLflow until 100,000 points or 30 s. Points/s. The
@@ -73,7 +74,19 @@ class Server:
     base: str  # the tracking URI
     headers: dict[str, str]
     pid: int  # the process that serves requests (jupyter server; mlflow's uvicorn worker)
+    # Its own process group, if it has one (mlflow server and its job consumers), else None.
+    group: int | None = None
     session: requests.Session = field(default_factory=requests.Session)
+
+    def freeze(self, frozen: bool) -> None:
+        """Stop (or continue) the whole server while the other one is measured: mlflow
+        server's idle job consumers poll, and that must not land on the other side's time."""
+        sig = signal.SIGSTOP if frozen else signal.SIGCONT
+        with contextlib.suppress(ProcessLookupError):
+            if self.group is not None:
+                os.killpg(self.group, sig)
+            else:
+                os.kill(self.pid, sig)
 
     def _url(self, path: str) -> str:
         return f"{self.base}{API}/{path}"
@@ -178,7 +191,7 @@ def mlflow_server(tmp: Path, python: str) -> Iterator[Server]:
             ),
             proc.pid,
         )
-        yield Server("MLflow", base, {}, worker)
+        yield Server("MLflow", base, {}, worker, group=proc.pid)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
@@ -368,7 +381,14 @@ class Bench:
     def both(self, fn: Callable[[Server], dict[str, Any]]) -> dict[str, dict[str, Any]]:
         out = {}
         for srv in self.servers:
-            res = fn(srv)
+            others = [o for o in self.servers if o is not srv]
+            for other in others:
+                other.freeze(True)
+            try:
+                res = fn(srv)
+            finally:
+                for other in others:
+                    other.freeze(False)
             res["load_average"] = loadavg()
             out[srv.name] = res
         return out
