@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -246,3 +247,96 @@ def test_import_labtrack_stays_cheap_and_flavors_are_lazy() -> None:
     )
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "ok"
+
+
+# ---- code_paths: a model's own code travels with it ---------------------------------------
+
+CODE_MODULE = '''
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+
+class Doubler(BaseEstimator, TransformerMixin):
+    """A custom step: its class must be importable wherever the pipeline is unpickled."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return np.asarray(X, dtype=float) * 2
+'''
+
+
+@contextlib.contextmanager
+def custom_step_module(src: Path):
+    """``src/lt_codepath_demo.py`` importable, as a user's own module is while they fit and
+    save (so pickles refer to it by name), and forgotten afterwards."""
+    pytest.importorskip("sklearn")
+    src.mkdir(parents=True, exist_ok=True)
+    (src / "lt_codepath_demo.py").write_text(CODE_MODULE)
+    sys.path.insert(0, str(src))
+    try:
+        import lt_codepath_demo
+
+        yield lt_codepath_demo
+    finally:
+        sys.path.remove(str(src))
+        sys.modules.pop("lt_codepath_demo", None)
+
+
+def _predict_elsewhere(
+    tmp_path: Path, package: Path, loader: str, X
+) -> subprocess.CompletedProcess:
+    """Load and predict in a fresh interpreter that has never seen the custom step's module."""
+    X.to_csv(tmp_path / "X.csv", index=False)
+    code = textwrap.dedent(
+        f"""
+        import json, sys
+        import pandas as pd
+        import labtrack.{loader} as flavor
+        X = pd.read_csv({str(tmp_path / "X.csv")!r})
+        print(json.dumps(flavor.load_model({str(package)!r}).predict(X).tolist()))
+        """
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(exist_ok=True)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        env={**os.environ, "PYTHONPATH": SRC},
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("loader", ["pyfunc", "sklearn"])
+def test_code_paths_travel_with_the_model(tmp_path: Path, data, loader: str) -> None:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    X, y = data
+    with_code, without = tmp_path / "with-code", tmp_path / "without-code"
+    with custom_step_module(tmp_path / "src") as module:
+        pipe = make_pipeline(module.Doubler(), LogisticRegression()).fit(X, y)
+        expected = pipe.predict(X).tolist()
+        code = [str(tmp_path / "src" / "lt_codepath_demo.py")]
+        lt.sklearn.save_model(pipe, with_code, code_paths=code)
+        lt.sklearn.save_model(pipe, without)
+    meta = Model.load(str(with_code))
+    assert meta.flavors["sklearn"]["code"] == "code"
+    assert meta.flavors["python_function"]["code"] == "code"
+    assert (with_code / "code" / "lt_codepath_demo.py").read_text() == CODE_MODULE
+    done = _predict_elsewhere(tmp_path, with_code, loader, X)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == expected
+    # Without its code the package cannot load anywhere else, and the error says why.
+    failed = _predict_elsewhere(tmp_path, without, "pyfunc", X)
+    assert failed.returncode != 0
+    assert "lt_codepath_demo" in failed.stderr
+
+
+def test_code_paths_must_exist(tmp_path: Path, clf) -> None:
+    with pytest.raises(LabtrackException, match="does not exist"):
+        lt.sklearn.save_model(clf, tmp_path / "m", code_paths=[str(tmp_path / "missing.py")])

@@ -26,6 +26,8 @@ from labtrack.models.model import (
     PYFUNC,
     Model,
     ModelInfo,
+    add_package_code_to_path,
+    copy_code_paths,
     default_requirements,
     finish_package,
     pickler,
@@ -192,6 +194,7 @@ def load_local(local: str, model_config: dict[str, Any] | None = None) -> PyFunc
             "INVALID_PARAMETER_VALUE",
         )
     module = importlib.import_module(target)
+    add_package_code_to_path(local, conf)
     try:
         impl = module._load_pyfunc(local, meta, model_config)
     except ModuleNotFoundError as exc:
@@ -256,9 +259,13 @@ def save_model(
     metadata: dict[str, Any] | None = None,
     model_config: dict[str, Any] | None = None,
     mlflow_model: Model | None = None,
+    code_paths: list[str] | None = None,
     **_: Any,
 ) -> Model:
-    """Package a custom Python model (a ``PythonModel`` instance or a function) at ``path``."""
+    """Package a custom Python model (a ``PythonModel`` instance or a function) at ``path``.
+
+    ``code_paths``: files or folders of Python code the model needs, copied into the package
+    and importable when it is loaded (anywhere, also by MLflow)."""
     cloudpickle = pickler()
 
     if python_model is None:
@@ -279,7 +286,7 @@ def save_model(
         "python_model": PYTHON_MODEL_FILE,
         "cloudpickle_version": getattr(cloudpickle, "__version__", None),
         "artifacts": _copy_artifacts(local, artifacts or {}),
-        "code": None,
+        "code": copy_code_paths(local, code_paths),
         "streamable": False,
         "env": pyfunc_env_conf(),
         "python_version": platform.python_version(),
@@ -289,6 +296,7 @@ def save_model(
     model.add_flavor(PYFUNC, **conf)
 
     def predict(example: Any) -> Any:
+        # This process already has the model's code: its sys.path is left alone.
         impl = _load_pyfunc(local, model, model_config)
         return impl.predict(example)
 
@@ -321,6 +329,7 @@ def log_model(
     params: dict[str, Any] | None = None,
     model_type: str | None = None,
     step: int = 0,
+    code_paths: list[str] | None = None,
 ) -> ModelInfo:
     """Package a custom model and log it (an MLflow 3 logged model of the active run)."""
     from labtrack.models.logging import log_packaged_model
@@ -337,6 +346,7 @@ def log_model(
             metadata=metadata,
             model_config=model_config,
             mlflow_model=model,
+            code_paths=code_paths,
         )
 
     return log_packaged_model(

@@ -18,6 +18,8 @@ from labtrack.models.model import (
     PYFUNC,
     Model,
     ModelInfo,
+    add_package_code_to_path,
+    copy_code_paths,
     default_requirements,
     finish_package,
     pickler,
@@ -50,9 +52,11 @@ def save_model(
     extra_pip_requirements: list[str] | None = None,
     metadata: dict[str, Any] | None = None,
     mlflow_model: Model | None = None,
+    code_paths: list[str] | None = None,
     **_: Any,
 ) -> Model:
-    """Package a ``torch.nn.Module`` at ``path``."""
+    """Package a ``torch.nn.Module`` at ``path`` (``code_paths``: code the module's classes
+    need, copied into the package and importable when it is loaded)."""
     import torch
 
     if not isinstance(pytorch_model, torch.nn.Module):
@@ -60,6 +64,7 @@ def save_model(
             "pytorch_model must be a torch.nn.Module.", "INVALID_PARAMETER_VALUE"
         )
     local = prepare_dir(path)
+    code = copy_code_paths(local, code_paths)
     data = os.path.join(local, DATA_DIR)
     os.makedirs(data)
     torch.save(pytorch_model, os.path.join(data, MODEL_FILE), pickle_module=pickler())
@@ -71,11 +76,12 @@ def save_model(
         loader_module="mlflow.pytorch",
         data=DATA_DIR,
         pickle_module_name=PICKLE_MODULE_NAME,
+        code=code,
         env=pyfunc_env_conf(),
         python_version=platform.python_version(),
     )
     model.add_flavor(
-        FLAVOR_NAME, model_data=DATA_DIR, pytorch_version=str(torch.__version__), code=None
+        FLAVOR_NAME, model_data=DATA_DIR, pytorch_version=str(torch.__version__), code=code
     )
     return finish_package(
         local,
@@ -104,6 +110,7 @@ def log_model(
     params: dict[str, Any] | None = None,
     model_type: str | None = None,
     step: int = 0,
+    code_paths: list[str] | None = None,
 ) -> ModelInfo:
     """Package a module and log it (an MLflow 3 logged model of the active run)."""
     from labtrack.models.logging import log_packaged_model
@@ -118,6 +125,7 @@ def log_model(
             extra_pip_requirements=extra_pip_requirements,
             metadata=metadata,
             mlflow_model=model,
+            code_paths=code_paths,
         )
 
     return log_packaged_model(
@@ -136,6 +144,7 @@ def _load_from_dir(path: str, meta: Model) -> Any:
     import torch
 
     conf = meta.flavors.get(FLAVOR_NAME) or {}
+    add_package_code_to_path(path, conf, meta.flavors.get(PYFUNC))
     data = conf.get("model_data") or meta.flavors.get(PYFUNC, {}).get("data") or DATA_DIR
     target = os.path.join(path, data)
     if os.path.isdir(target):

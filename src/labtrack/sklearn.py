@@ -16,6 +16,8 @@ from labtrack.models.model import (
     PYFUNC,
     Model,
     ModelInfo,
+    add_package_code_to_path,
+    copy_code_paths,
     default_requirements,
     finish_package,
     pickler,
@@ -39,9 +41,13 @@ def save_model(
     pyfunc_predict_fn: str = "predict",
     metadata: dict[str, Any] | None = None,
     mlflow_model: Model | None = None,
+    code_paths: list[str] | None = None,
     **_: Any,
 ) -> Model:
-    """Package ``sk_model`` at ``path`` (MLmodel, model file, environment, example)."""
+    """Package ``sk_model`` at ``path`` (MLmodel, model file, environment, example).
+
+    ``code_paths``: files or folders of Python code the model needs (custom transformers),
+    copied into the package and importable when it is loaded."""
     import sklearn
 
     if serialization_format not in SERIALIZATION_FORMATS:
@@ -55,6 +61,7 @@ def save_model(
             f"The model has no method {pyfunc_predict_fn!r}.", "INVALID_PARAMETER_VALUE"
         )
     local = prepare_dir(path)
+    code = copy_code_paths(local, code_paths)
     model = mlflow_model or Model()
     filename = "model.skops" if serialization_format == "skops" else "model.pkl"
     target = os.path.join(local, filename)
@@ -72,6 +79,7 @@ def save_model(
         loader_module="mlflow.sklearn",
         model_path=filename,
         predict_fn=pyfunc_predict_fn,
+        code=code,
         env=pyfunc_env_conf(),
         python_version=platform.python_version(),
     )
@@ -80,7 +88,7 @@ def save_model(
         pickled_model=filename,
         sklearn_version=str(sklearn.__version__),
         serialization_format=serialization_format,
-        code=None,
+        code=code,
     )
     packages = ["scikit-learn", "cloudpickle" if serialization_format == "cloudpickle" else None]
     if serialization_format == "skops":
@@ -114,6 +122,7 @@ def log_model(
     params: dict[str, Any] | None = None,
     model_type: str | None = None,
     step: int = 0,
+    code_paths: list[str] | None = None,
 ) -> ModelInfo:
     """Package ``sk_model`` and log it (an MLflow 3 logged model of the active run)."""
     from labtrack.models.logging import log_packaged_model
@@ -130,6 +139,7 @@ def log_model(
             pyfunc_predict_fn=pyfunc_predict_fn,
             metadata=metadata,
             mlflow_model=model,
+            code_paths=code_paths,
         )
 
     return log_packaged_model(
@@ -152,6 +162,7 @@ def _load_from_dir(path: str, meta: Model) -> Any:
             f"Model at {path!r} has no '{FLAVOR_NAME}' flavor.", "RESOURCE_DOES_NOT_EXIST"
         )
     conf = conf or {}
+    add_package_code_to_path(path, conf, pyfunc_conf)
     filename = conf.get("pickled_model") or pyfunc_conf.get("model_path") or "model.pkl"
     fmt = conf.get("serialization_format", "pickle")
     target = os.path.join(path, filename)

@@ -277,3 +277,52 @@ def test_jupyter_server_never_loaded_model_code(
     for marker in ("/sklearn/", "/torch/", "/skops/"):
         assert marker not in text, marker
     assert os.getpid() != labtrack_server.proc.pid
+
+
+def test_code_paths_work_both_ways(lt, mlflow3: Path, tmp_path: Path) -> None:
+    """A pipeline with a custom step, saved with ``code_paths`` by either library, loads in
+    the other in a process that never had the step's module."""
+    from sklearn.pipeline import make_pipeline
+
+    from test_models_format import CODE_MODULE, _predict_elsewhere, custom_step_module
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "lt_codepath_demo.py").write_text(CODE_MODULE)
+    by_mlflow = tmp_path / "by-mlflow"
+    out = run_mlflow(
+        mlflow3,
+        """
+        sys.path.insert(0, ARGS["src"])
+        import lt_codepath_demo
+        from sklearn.pipeline import make_pipeline
+        pipe = make_pipeline(lt_codepath_demo.Doubler(), LogisticRegression()).fit(X, Y)
+        mlflow.sklearn.save_model(pipe, ARGS["path"], code_paths=[ARGS["module"]],
+                                  serialization_format="cloudpickle")
+        emit({"expected": pipe.predict(X).tolist()})
+        """,
+        tmp_path / "mlflow-saves",
+        path=str(by_mlflow),
+        src=str(src),
+        module=str(src / "lt_codepath_demo.py"),
+    )
+    done = _predict_elsewhere(tmp_path, by_mlflow, "pyfunc", X)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == out["expected"]
+
+    by_labtrack = tmp_path / "by-labtrack"
+    with custom_step_module(tmp_path / "src2") as module:
+        from sklearn.linear_model import LogisticRegression
+
+        pipe = make_pipeline(module.Doubler(), LogisticRegression()).fit(X, Y)
+        code = [str(tmp_path / "src2" / "lt_codepath_demo.py")]
+        lt.sklearn.save_model(pipe, by_labtrack, code_paths=code)
+    loaded = run_mlflow(
+        mlflow3,
+        """
+        emit({"pred": mlflow.pyfunc.load_model(ARGS["path"]).predict(X).tolist()})
+        """,
+        tmp_path / "mlflow-loads",
+        path=str(by_labtrack),
+    )
+    assert loaded["pred"] == pipe.predict(X).tolist()

@@ -10,7 +10,10 @@ import datetime as _dt
 import json
 import os
 import platform
+import shutil
+import sys
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -376,3 +379,52 @@ def pickler() -> Any:
         import pickle
 
         return pickle
+
+
+# Where a package keeps its own Python code (MLflow's ``code_paths``; the flavors' ``code`` key).
+CODE_DIR = "code"
+
+
+def copy_code_paths(local: str, code_paths: Sequence[str | os.PathLike[str]] | None) -> str | None:
+    """Copy ``code_paths`` (files or folders) into the package's ``code`` folder; the value of
+    the flavors' ``code`` key (``None`` without code)."""
+    if not code_paths:
+        return None
+    root = os.path.join(local, CODE_DIR)
+    os.makedirs(root, exist_ok=True)
+    for item in code_paths:
+        source = os.fspath(item)
+        if not os.path.exists(source):
+            raise LabtrackException(
+                f"Code path {source!r} does not exist.", "INVALID_PARAMETER_VALUE"
+            )
+        target = os.path.join(root, os.path.basename(os.path.normpath(source)))
+        if os.path.isdir(source):
+            shutil.copytree(
+                source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__")
+            )
+        else:
+            shutil.copy2(source, target)
+    return CODE_DIR
+
+
+def add_package_code_to_path(local: str, *confs: Mapping[str, Any] | None) -> None:
+    """Make a package's own code importable before its model is unpickled: its ``code`` folder
+    goes first on ``sys.path``, and modules of the same names already imported are forgotten,
+    so the package gets the code it was saved with (as MLflow's loaders do)."""
+    code = next((c.get("code") for c in confs if c and c.get("code")), None)
+    if not code:
+        return
+    folder = os.path.realpath(os.path.join(local, str(code)))
+    if not folder.startswith(os.path.realpath(local) + os.sep) or not os.path.isdir(folder):
+        return  # a package cannot point outside itself
+    names = {
+        os.path.splitext(entry)[0]
+        for entry in os.listdir(folder)
+        if entry.endswith(".py") or os.path.isdir(os.path.join(folder, entry))
+    }
+    for module in [m for m in sys.modules if m.split(".", 1)[0] in names]:
+        del sys.modules[module]
+    if folder in sys.path:
+        sys.path.remove(folder)
+    sys.path.insert(0, folder)
