@@ -121,7 +121,7 @@ COMPARE_JS = """async (count) => {
 }"""
 
 
-def measure(url: str, tries: int, series_runs: int) -> dict[str, list[float]]:
+def measure(url: str, tries: int, n_runs: int, series_runs: int) -> dict[str, list[float]]:
     from playwright.sync_api import expect, sync_playwright
 
     first_rows: list[float] = []
@@ -138,10 +138,10 @@ def measure(url: str, tries: int, series_runs: int) -> dict[str, list[float]]:
                 page.locator('.lt-experiment-item[data-experiment-name="bench-10k-runs"]')
             ).to_be_visible()
             first_rows.append(page.evaluate(FIRST_ROWS_JS, "bench-10k-runs"))
-            expect(page.locator(".lt-RunsCount")).to_have_text("10000 runs", timeout=120_000)
+            expect(page.locator(".lt-RunsCount")).to_have_text(f"{n_runs:,} runs", timeout=120_000)
 
             page.locator('.lt-experiment-item[data-experiment-name="bench-long-series"]').click()
-            expect(page.locator(".lt-RunsCount")).to_have_text(f"{series_runs} runs")
+            expect(page.locator(".lt-RunsCount")).to_have_text(f"{series_runs:,} runs")
             page.locator(".lt-SelectAll").click()
             expect(page.locator(".lt-CompareButton")).to_have_text(f"Compare ({series_runs})")
             elapsed, points = page.evaluate(COMPARE_JS, series_runs)
@@ -188,7 +188,7 @@ def main() -> None:
     try:
         base = f"http://127.0.0.1:{port}/"
         wait_for(base + "api/status", token)
-        figures = measure(f"{base}lab?reset&token={token}", args.tries, args.series_runs)
+        figures = measure(f"{base}lab?reset&token={token}", args.tries, args.runs, args.series_runs)
     finally:
         server.terminate()
         server.wait(timeout=30)
