@@ -38,16 +38,8 @@ ARTIFACT_ROOT_ENV = "LABTRACK_ARTIFACT_ROOT"
 
 
 def _default_service_factory(store_uri: str, artifact_root: str) -> Any:
-    """Build the service the tracking handlers call (imported lazily: it pulls SQLAlchemy in).
-
-    Uses ``labtrack.service.create_service(store_uri=..., artifact_root=...)`` when the service
-    layer provides it, else ``TrackingService(TrackingStore(store_uri, artifact_root))``.
-    """
-    from labtrack import service
-
-    factory = getattr(service, "create_service", None)
-    if factory is not None:
-        return factory(store_uri=store_uri, artifact_root=artifact_root)
+    """The service the tracking handlers call, over a store at ``store_uri`` (imported lazily:
+    it pulls SQLAlchemy in)."""
     from labtrack.service.tracking import TrackingService
     from labtrack.store.tracking_store import TrackingStore
 
