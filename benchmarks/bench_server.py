@@ -87,6 +87,12 @@ class Server:
                 os.killpg(self.group, sig)
             else:
                 os.kill(self.pid, sig)
+        if not frozen:
+            # Its keep-alive timers fire on waking and drop our idle connection: use a new one
+            # (every workload warms up before it measures).
+            time.sleep(0.5)
+            self.session.close()
+            self.session = requests.Session()
 
     def _url(self, path: str) -> str:
         return f"{self.base}{API}/{path}"
