@@ -43,7 +43,8 @@ def _default_service_factory(store_uri: str, artifact_root: str) -> Any:
     from labtrack.service.tracking import TrackingService
     from labtrack.store.tracking_store import TrackingStore
 
-    return TrackingService(TrackingStore(store_uri, artifact_root))
+    # The server writes for hours: WAL checkpoints go to a thread of their own.
+    return TrackingService(TrackingStore(store_uri, artifact_root, background_checkpoints=True))
 
 
 def _close_service(service: Any) -> None:

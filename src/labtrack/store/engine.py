@@ -45,6 +45,14 @@ def create_store_engine(uri: str) -> Engine:
     )
 
 
+def sqlite_file(uri: str) -> str | None:
+    """The database file of a ``sqlite:///`` URI (``None`` for other backends and memory)."""
+    if not uri.startswith("sqlite:"):
+        return None
+    path = uri.split("///", 1)[1] if "///" in uri else ""
+    return path if path and path != ":memory:" else None
+
+
 def _sqlite_engine(uri: str) -> Engine:
     path = uri.split("///", 1)[1] if "///" in uri else ""
     if path and path != ":memory:":

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from functools import cache, lru_cache
 from itertools import accumulate
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import (
@@ -30,10 +30,12 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal_column,
     or_,
     select,
     update,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 
 from labtrack._gc import gc_paused
@@ -55,7 +57,8 @@ from labtrack.entities import (
 )
 from labtrack.errors import already_exists, invalid, not_found
 from labtrack.store import schema as s
-from labtrack.store.engine import create_store_engine, ensure_schema, write_options
+from labtrack.store.checkpoints import WalCheckpointer
+from labtrack.store.engine import create_store_engine, ensure_schema, sqlite_file, write_options
 from labtrack.store.metric_chunks import (
     Points,
     chunks_in_order,
@@ -63,6 +66,7 @@ from labtrack.store.metric_chunks import (
     latest_point,
     rechunk,
 )
+from labtrack.store.prepared import PreparedStatement, in_params
 from labtrack.wire import run_data_json_bytes, run_json_bytes, run_to_json
 
 DEFAULT_EXPERIMENT_ID = "0"
@@ -144,14 +148,26 @@ def _insert_ignore(conn: Connection, table: Any, rows: list[dict]) -> None:
 class TrackingStore:
     """SQL implementation of the tracking store, for SQLite and PostgreSQL."""
 
-    def __init__(self, uri: str, artifact_root: str | None = None) -> None:
+    def __init__(
+        self, uri: str, artifact_root: str | None = None, *, background_checkpoints: bool = False
+    ) -> None:
+        """``background_checkpoints``: for a long-lived writer on SQLite (the server), copy the
+        write-ahead log into the database from a thread of its own, not inside commits."""
         self.uri = uri
         self.engine = create_store_engine(uri)
+        self._checkpointer: WalCheckpointer | None = None
+        path = sqlite_file(uri)
+        if background_checkpoints and path:
+            # Before the first connection: the engine's connections get the backstop setting.
+            self._checkpointer = WalCheckpointer(self.engine, path)
         ensure_schema(self.engine)
         self.artifact_root = self._settle_artifact_root(artifact_root)
         self._ensure_default_experiment()
 
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
         self.engine.dispose()
 
     # ---- transactions -------------------------------------------------------------------
@@ -176,10 +192,13 @@ class TrackingStore:
     def _record_change(
         self, conn: Connection, kind: str, experiment_id: int | None, run_id: str | None = None
     ) -> None:
-        conn.execute(
-            _INSERT_CHANGE,
-            {"time": now_ms(), "kind": kind, "experiment_id": experiment_id, "run_uuid": run_id},
-        )
+        change = {
+            "time": now_ms(),
+            "kind": kind,
+            "experiment_id": experiment_id,
+            "run_uuid": run_id,
+        }
+        _write_statements(conn.dialect).insert_change.run(conn, change)
 
     # ---- settings -----------------------------------------------------------------------
 
@@ -469,11 +488,12 @@ class TrackingStore:
             raise not_found(f"Run '{run_id}' not found")
         return runs[0]
 
-    def _run_row(self, conn: Connection, run_id: str, lock: bool = False) -> Any:
-        row = conn.execute(_run_row_statement(lock), {"run": run_id}).first()
+    def _run_row(self, conn: Connection, run_id: str, lock: bool = False) -> _RunRow:
+        st = _write_statements(conn.dialect)
+        row = (st.run_row_locked if lock else st.run_row).first(conn, {"run": run_id})
         if row is None:
             raise not_found(f"Run '{run_id}' not found")
-        return row
+        return _RunRow(*row)
 
     def _require_active_run(self, conn: Connection, run_id: str) -> int:
         """Check the run accepts writes, and hold its row lock until the transaction ends."""
@@ -524,13 +544,14 @@ class TrackingStore:
         self, conn: Connection, run_id: str
     ) -> tuple[dict[str, str], dict[str, str], dict[str, list[Any]]]:
         """The run's params, tags and latest points (``key -> [value, timestamp, step]``)."""
-        st = _summary_statements()
-        params = dict(conn.execute(st.params, {"run": run_id}).all())
-        tags = dict(conn.execute(st.tags, {"run": run_id}).all())
+        st = _summary_statements(conn.dialect)
+        arg = {"run": run_id}
+        params = dict(st.params.rows(conn, arg))
+        tags = dict(st.tags.rows(conn, arg))
         nan = float("nan")
         points = {
             key: [nan if is_nan else value, ts, step]
-            for key, value, ts, step, is_nan in conn.execute(st.metrics, {"run": run_id})
+            for key, value, ts, step, is_nan in st.metrics.rows(conn, arg)
         }
         return params, tags, points
 
@@ -538,19 +559,19 @@ class TrackingStore:
         """Rewrite the run's summary document from its params, tags and latest metrics (in
         the writer's transaction, so readers never see the two disagree)."""
         params, tags, points = self._summary_from_tables(conn, run_id)
-        st = _summary_statements()
+        st = _summary_statements(conn.dialect)
         # Runs with dataset inputs or model outputs are encoded whole by search (no document).
-        has_io = conn.execute(st.has_io, {"run": run_id}).scalar()
+        info = st.info.first(conn, {"run": run_id})
+        assert info is not None  # the writer holds the run
         run_json = None
-        if not has_io:
-            info = conn.execute(st.info, {"run": run_id}).one()
-            run_json = run_json_bytes(info, run_data_json_bytes(params, tags, points))
+        if not info[-1]:
+            run_json = run_json_bytes(info[:-1], run_data_json_bytes(params, tags, points))
         # JSON has no NaN or infinities: those values are named apart (0.0 in their place).
         nonfinite = {k: str(p[0]) for k, p in points.items() if not math.isfinite(p[0])}
         for key in nonfinite:
             points[key][0] = 0.0
         doc = orjson.dumps([params, tags, points, nonfinite]).decode()
-        conn.execute(st.update, {"run": run_id, "doc": doc, "run_json": run_json})
+        st.update.run(conn, {"run": run_id, "doc": doc, "run_json": run_json})
 
     def _load_inputs_outputs(
         self, conn: Connection, run_ids: list[str], runs: dict[str, Run]
@@ -769,9 +790,12 @@ class TrackingStore:
         Seqs stay dense (0, 1, 2, ...) and in insertion order, which readers rely on.
         """
         # The ingest hot path: a fixed number of prebuilt statements per batch, whatever its size.
-        st = _ingest_statements(conn.dialect.name)
+        st = _ingest_statements(conn.dialect)
         keys = list(dict.fromkeys(k[0] for k in series))
-        state = {r.key: r for r in conn.execute(st.chunk_state, {"run": run_id, "keys": keys})}
+        state = {
+            r[0]: _ChunkState(*r)
+            for r in st.chunk_state(len(keys)).rows(conn, {"run": run_id, **in_params("k", keys)})
+        }
         new_parts: dict[str, list[tuple[ChunkLabel, Points]]] = {key: [] for key in keys}
         latest_rows: list[dict] = []
         for (key, model_id, ds_name, ds_digest), all_new in series.items():
@@ -835,10 +859,9 @@ class TrackingStore:
                     }
                 )
                 next_seq += 1
-        if new_chunks:
-            conn.execute(st.insert_chunk, new_chunks)
+        st.insert_chunk.execute_many(conn, new_chunks)
         if latest_rows:
-            conn.execute(st.upsert_latest, _merge_latest(latest_rows))
+            st.upsert_latest.execute_many(conn, _merge_latest(latest_rows))
             _summary_is_stale(conn, run_id)
 
     def _take_tails(
@@ -846,15 +869,16 @@ class TrackingStore:
     ) -> dict[str, list[tuple[ChunkLabel, Points]]]:
         """Read and delete the chunks of each key from its given seq on (all of them small),
         for rewriting, in seq order; two statements whatever the number of keys."""
-        st = _ingest_statements(conn.dialect.name)
+        st = _ingest_statements(conn.dialect)
         out: dict[str, list[tuple[ChunkLabel, Points]]] = {key: [] for key in tails}
-        for r in conn.execute(st.small_chunks, {"run": run_id, "keys": list(tails)}):
-            if r.seq >= tails[r.key]:
-                label = (r.model_id, r.dataset_name, r.dataset_digest)
-                out[r.key].append((label, Points.from_blobs(r.steps, r.timestamps, r.values)))
-        conn.execute(
-            st.delete_tail,
-            [{"b_run": run_id, "b_key": key, "b_seq": seq} for key, seq in tails.items()],
+        arg = {"run": run_id, **in_params("k", tails)}
+        for key, seq, model_id, ds_name, ds_digest, *blobs in st.small_chunks(len(tails)).rows(
+            conn, arg
+        ):
+            if seq >= tails[key]:
+                out[key].append(((model_id, ds_name, ds_digest), Points.from_blobs(*blobs)))
+        st.delete_tail.execute_many(
+            conn, [{"b_run": run_id, "b_key": key, "b_seq": seq} for key, seq in tails.items()]
         )
         return out
 
@@ -1323,21 +1347,55 @@ def _summary_parts(doc: str) -> tuple[dict[str, str], dict[str, str], dict[str, 
     return params, tags, points
 
 
-@cache
-def _summary_statements() -> SimpleNamespace:
+class _RunRow(NamedTuple):
+    lifecycle_stage: str
+    experiment_id: int
+    status: str
+
+
+class _ChunkState(NamedTuple):
+    """A key's chunks at a glance (see ``chunk_state``)."""
+
+    key: str
+    seq: int
+    key_max_ts: int
+    key_max_step: int
+    last_full: int
+
+
+# Statements of the write paths, prepared once per dialect (see labtrack.store.prepared): every
+# write transaction runs several of these, and ingest runs little else.
+_STATEMENT_CACHE = 16
+
+
+def _binds(columns: Iterable[str]) -> dict[str, Any]:
+    """``values()`` of an INSERT taking each column from the parameter of its name."""
+    return {c: bindparam(c) for c in columns}
+
+
+@lru_cache(maxsize=_STATEMENT_CACHE)
+def _summary_statements(dialect: Dialect) -> SimpleNamespace:
+    """What a summary refresh reads and writes; every statement takes ``run``."""
     run: Any = bindparam("run")
     pc, tc, lm = s.params.c, s.tags.c, s.latest_metrics.c
     return SimpleNamespace(
-        params=select(pc.key, pc.value).where(pc.run_uuid == run),
-        tags=select(tc.key, tc.value).where(tc.run_uuid == run),
-        metrics=select(lm.key, lm.value, lm.timestamp, lm.step, lm.is_nan).where(
-            lm.run_uuid == run
+        params=PreparedStatement(select(pc.key, pc.value).where(pc.run_uuid == run), dialect),
+        tags=PreparedStatement(select(tc.key, tc.value).where(tc.run_uuid == run), dialect),
+        metrics=PreparedStatement(
+            select(lm.key, lm.value, lm.timestamp, lm.step, lm.is_nan).where(lm.run_uuid == run),
+            dialect,
         ),
-        has_io=select(_has_inputs_or_outputs()).where(s.runs.c.run_uuid == run),
-        info=select(*_run_info_columns()).where(s.runs.c.run_uuid == run),
-        update=update(s.runs)
-        .where(s.runs.c.run_uuid == run)
-        .values(summary=bindparam("doc"), run_json=bindparam("run_json")),
+        # The RunInfo fields, then whether the run has dataset inputs or model outputs.
+        info=PreparedStatement(
+            select(*_run_info_columns(), _has_inputs_or_outputs()).where(s.runs.c.run_uuid == run),
+            dialect,
+        ),
+        update=PreparedStatement(
+            update(s.runs)
+            .where(s.runs.c.run_uuid == run)
+            .values(summary=bindparam("doc"), run_json=bindparam("run_json")),
+            dialect,
+        ),
     )
 
 
@@ -1352,11 +1410,6 @@ def _load_statements() -> SimpleNamespace:
     )
 
 
-# Built once: building a statement per call costs more than running it (cache key, coercions).
-_INSERT_CHANGE = insert(s.changes)
-
-
-@cache
 def _run_row_statement(lock: bool) -> Any:
     stmt = select(s.runs.c.lifecycle_stage, s.runs.c.experiment_id, s.runs.c.status).where(
         s.runs.c.run_uuid == bindparam("run")
@@ -1365,53 +1418,108 @@ def _run_row_statement(lock: bool) -> Any:
     return stmt.with_for_update() if lock else stmt
 
 
-@cache
-def _ingest_statements(dialect: str) -> SimpleNamespace:
-    """Statements of the ingest path, built once per dialect so only parameters change."""
-    mc = s.metric_chunks.c
-    dialect_insert = _dialect_insert(dialect)
-    upsert = dialect_insert(s.latest_metrics)
-    latest_cols = ("value", "timestamp", "step", "is_nan")
+@lru_cache(maxsize=_STATEMENT_CACHE)
+def _write_statements(dialect: Dialect) -> SimpleNamespace:
+    """The run row (``run``), with or without its lock, and the change feed's insert."""
     return SimpleNamespace(
-        # Per key: the last seq, the newest timestamp stored (to skip the duplicate check) and
-        # the seq of the last full chunk (-1 if none); no blobs are read. Writers to one run
-        # are serialized by the run row lock.
-        chunk_state=select(
-            mc.key,
-            func.max(mc.seq).label("seq"),
-            func.max(mc.max_timestamp).label("key_max_ts"),
-            func.max(mc.max_step).label("key_max_step"),
-            func.max(case((mc.n_points >= s.CHUNK_POINTS, mc.seq), else_=-1)).label("last_full"),
-        )
-        .where(mc.run_uuid == bindparam("run"), mc.key.in_(bindparam("keys", expanding=True)))
-        .group_by(mc.key),
-        # Rewriting tails: the small chunks of some keys, in seq order, then deleting them.
-        small_chunks=select(
-            mc.key,
-            mc.seq,
-            mc.model_id,
-            mc.dataset_name,
-            mc.dataset_digest,
-            mc.steps,
-            mc.timestamps,
-            mc["values"],
-        )
-        .where(
-            mc.run_uuid == bindparam("run"),
-            mc.key.in_(bindparam("keys", expanding=True)),
-            mc.n_points < s.CHUNK_POINTS,
-        )
-        .order_by(mc.key, mc.seq),
-        delete_tail=delete(s.metric_chunks).where(
-            mc.run_uuid == bindparam("b_run"),
-            mc.key == bindparam("b_key"),
-            mc.seq >= bindparam("b_seq"),
+        run_row=PreparedStatement(_run_row_statement(False), dialect),
+        run_row_locked=PreparedStatement(_run_row_statement(True), dialect),
+        insert_change=PreparedStatement(
+            insert(s.changes).values(_binds(("time", "kind", "experiment_id", "run_uuid"))),
+            dialect,
         ),
-        insert_chunk=insert(s.metric_chunks),
-        upsert_latest=upsert.on_conflict_do_update(
-            index_elements=["run_uuid", "key"],
-            set_={c: upsert.excluded[c] for c in latest_cols},
-            where=_newer_than(s.latest_metrics, upsert.excluded),
+    )
+
+
+_CHUNK_COLUMNS = (
+    "run_uuid",
+    "key",
+    "seq",
+    "model_id",
+    "dataset_name",
+    "dataset_digest",
+    "n_points",
+    "min_step",
+    "max_step",
+    "min_timestamp",
+    "max_timestamp",
+    "steps",
+    "timestamps",
+    "values",
+)
+_LATEST_COLUMNS = ("run_uuid", "key", "value", "timestamp", "step", "is_nan", "experiment_id")
+
+
+@lru_cache(maxsize=_STATEMENT_CACHE)
+def _ingest_statements(dialect: Dialect) -> SimpleNamespace:
+    """Statements of the ingest path. ``chunk_state(n)`` and ``small_chunks(n)`` take ``run``
+    and the ``n`` keys ``k0 .. k{n-1}`` (see ``in_params``)."""
+    mc = s.metric_chunks.c
+    upsert = _dialect_insert(dialect.name)(s.latest_metrics).values(_binds(_LATEST_COLUMNS))
+    latest_cols = ("value", "timestamp", "step", "is_nan")
+    full: Any = literal_column(str(s.CHUNK_POINTS))  # constants in the SQL: no parameter to fill
+
+    def keys_in(n: int) -> Any:
+        return mc.key.in_([bindparam(f"k{i}") for i in range(n)])
+
+    @lru_cache(maxsize=64)
+    def chunk_state(n: int) -> PreparedStatement:
+        # Per key: the last seq, the newest timestamp and step stored (to skip the duplicate
+        # check) and the seq of the last full chunk (-1 if none); no blobs are read. Writers
+        # to one run are serialized by the run row lock.
+        return PreparedStatement(
+            select(
+                mc.key,
+                func.max(mc.seq),
+                func.max(mc.max_timestamp),
+                func.max(mc.max_step),
+                func.max(case((mc.n_points >= full, mc.seq), else_=literal_column("-1"))),
+            )
+            .where(mc.run_uuid == bindparam("run"), keys_in(n))
+            .group_by(mc.key),
+            dialect,
+        )
+
+    @lru_cache(maxsize=64)
+    def small_chunks(n: int) -> PreparedStatement:
+        # Rewriting tails: the small chunks of some keys, in seq order, then deleting them.
+        return PreparedStatement(
+            select(
+                mc.key,
+                mc.seq,
+                mc.model_id,
+                mc.dataset_name,
+                mc.dataset_digest,
+                mc.steps,
+                mc.timestamps,
+                mc["values"],
+            )
+            .where(mc.run_uuid == bindparam("run"), keys_in(n), mc.n_points < full)
+            .order_by(mc.key, mc.seq),
+            dialect,
+        )
+
+    return SimpleNamespace(
+        chunk_state=chunk_state,
+        small_chunks=small_chunks,
+        delete_tail=PreparedStatement(
+            delete(s.metric_chunks).where(
+                mc.run_uuid == bindparam("b_run"),
+                mc.key == bindparam("b_key"),
+                mc.seq >= bindparam("b_seq"),
+            ),
+            dialect,
+        ),
+        insert_chunk=PreparedStatement(
+            insert(s.metric_chunks).values(_binds(_CHUNK_COLUMNS)), dialect
+        ),
+        upsert_latest=PreparedStatement(
+            upsert.on_conflict_do_update(
+                index_elements=["run_uuid", "key"],
+                set_={c: upsert.excluded[c] for c in latest_cols},
+                where=_newer_than(s.latest_metrics, upsert.excluded),
+            ),
+            dialect,
         ),
     )
 
