@@ -97,6 +97,27 @@ def dumps(obj: Any) -> str:
 # -- the handler --------------------------------------------------------------------------------
 
 
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """The JSON object in a request body (``{}`` when empty). Malformed JSON or a non-object
+    gives 400 INVALID_PARAMETER_VALUE."""
+    if not raw.strip():
+        return {}
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        # orjson is stricter (NaN literals, integers beyond 64 bits, lone surrogates): what
+        # the json module accepts stays accepted, and its message explains a refusal.
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise LabtrackException(
+                f"Malformed JSON in request body: {exc}", "INVALID_PARAMETER_VALUE"
+            ) from None
+    if not isinstance(data, dict):
+        raise LabtrackException("The request body must be a JSON object", "INVALID_PARAMETER_VALUE")
+    return data
+
+
 @tornado.web.stream_request_body
 class LabtrackHandler(ExtensionHandlerMixin, APIHandler):
     """Base of every labtrack handler (see the module docstring)."""
@@ -172,37 +193,19 @@ class LabtrackHandler(ExtensionHandlerMixin, APIHandler):
             out[key] = values[0] if len(values) == 1 else values
         return out
 
-    def json_body(self) -> dict[str, Any]:
-        """The JSON object in the request body (``{}`` when empty).
-
-        The Content-Type must be ``application/json`` (400 BAD_REQUEST otherwise: a text/plain
-        POST would be a CORS "simple request"); malformed JSON or a non-object gives 400
-        INVALID_PARAMETER_VALUE.
-        """
+    def json_body_bytes(self) -> bytes:
+        """The raw request body, once its Content-Type is ``application/json`` (400 BAD_REQUEST
+        otherwise: a text/plain POST would be a CORS "simple request")."""
         ctype = self.request.headers.get("Content-Type", "")
         if ctype.split(";", 1)[0].strip().lower() != JSON_CONTENT_TYPE:
             raise LabtrackException(
                 f"Content-Type must be {JSON_CONTENT_TYPE} (got {ctype or 'none'!r})", "BAD_REQUEST"
             )
-        raw = bytes(self._body)
-        if not raw.strip():
-            return {}
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            # orjson is stricter (NaN literals, integers beyond 64 bits, lone surrogates): what
-            # the json module accepts stays accepted, and its message explains a refusal.
-            try:
-                data = json.loads(raw)
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise LabtrackException(
-                    f"Malformed JSON in request body: {exc}", "INVALID_PARAMETER_VALUE"
-                ) from None
-        if not isinstance(data, dict):
-            raise LabtrackException(
-                "The request body must be a JSON object", "INVALID_PARAMETER_VALUE"
-            )
-        return data
+        return bytes(self._body)
+
+    def json_body(self) -> dict[str, Any]:
+        """The JSON object in the request body (``{}`` when empty); see ``parse_json_object``."""
+        return parse_json_object(self.json_body_bytes())
 
     def request_fields(self) -> dict[str, Any]:
         """GET/HEAD: the query string; other methods: the JSON body."""

@@ -13,8 +13,9 @@ import orjson
 from labtrack import wire
 from labtrack.entities import Metric
 from labtrack.errors import invalid
+from labtrack.server.log_batch import decode_log_batch
 from labtrack.server.routes import MLFLOW, Route, rpc
-from labtrack.server.rpc import RawJson, RpcRequest
+from labtrack.server.rpc import RawJson, RpcRequest, decodes_body
 
 LABTRACK = "/api/labtrack"
 MAX_SERIES_RUNS = 200
@@ -191,13 +192,20 @@ def delete_tag(service: Any, req: RpcRequest) -> None:
     service.delete_tag(req.run_id(), req.str_required("key"))
 
 
+@decodes_body
 def log_batch(service: Any, req: RpcRequest) -> None:
     # Columns per series, not a Metric per point: up to 1,000 points arrive per request.
+    decoded = decode_log_batch(req.body) if req.body is not None else None
+    if decoded is None:  # not plainly typed: the general rules decide, and word any error
+        columns = wire.metric_columns_from_json(req.get_objects("metrics"))
+    else:
+        fields, columns = decoded
+        req = req.with_fields(fields)
     service.log_batch(
         req.run_id(),
         params=_pairs(req, "params"),
         tags=_pairs(req, "tags"),
-        columns=wire.metric_columns_from_json(req.get_objects("metrics")),
+        columns=columns,
     )
 
 
