@@ -285,6 +285,34 @@ def test_appends_add_small_chunks_and_leave_stored_points_alone(store):
     assert store.read_points(rid, "m").steps.tolist() == list(range(150 + n))
 
 
+def test_compaction_rewrites_each_point_of_steady_batches_once(store, monkeypatch):
+    """A training loop's 100-point batches: each point is written by its append and by one
+    merge at most (a merged chunk of SETTLED_POINTS or more is left alone), and reads still
+    see a few dozen rows."""
+    from labtrack.store.tracking_store import COMPACT_EVERY, SETTLED_POINTS, TrackingStore
+
+    rewritten = []
+    take_tails = TrackingStore._take_tails
+
+    def counting(self, conn, run_id, tails):
+        out = take_tails(self, conn, run_id, tails)
+        rewritten.append(sum(len(p) for parts in out.values() for _, p in parts))
+        return out
+
+    monkeypatch.setattr(TrackingStore, "_take_tails", counting)
+    rid = _run(store).info.run_id
+    n_batches = COMPACT_EVERY * 6
+    for b in range(n_batches):
+        steps = range(b * 100, b * 100 + 100)
+        store.log_series(rid, _series(steps, steps, np.ones(100)))
+    assert len(rewritten) >= 5
+    assert sum(rewritten) <= n_batches * 100
+    rows = _chunk_rows(store, rid, "m")
+    assert len(rows) <= 6 + COMPACT_EVERY
+    assert all(r.n_points >= SETTLED_POINTS for r in rows[: len(rows) - COMPACT_EVERY])
+    assert store.read_points(rid, "m").steps.tolist() == list(range(n_batches * 100))
+
+
 def test_small_chunks_are_compacted_keeping_order_ties_and_latest(store):
     from labtrack.store.tracking_store import COMPACT_EVERY
 

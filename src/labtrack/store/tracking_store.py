@@ -79,9 +79,13 @@ SEARCH_MAX_RESULTS = 50_000
 SeriesKey = tuple[str, str | None, str | None, str | None]
 # (model_id, dataset_name, dataset_digest) of the points in one chunk row.
 ChunkLabel = tuple[str | None, str | None, str | None]
-# Merge a key's small appended chunks once this many follow its last full chunk: reads stay a
-# few dozen rows per key, while an append writes only its own points.
+# Merge a key's small appended chunks once this many follow its last settled chunk: reads stay
+# a few dozen rows per key, while an append writes only its own points.
 COMPACT_EVERY = 32
+# A chunk of at least this many points is settled: never merged again. Merging only until then
+# (not until a chunk is full) writes each point of a 100-point-per-batch series twice in all
+# instead of three times, and merges carry half the bytes; readers read a few more rows.
+SETTLED_POINTS = s.CHUNK_POINTS // 4
 
 
 def now_ms() -> int:
@@ -785,8 +789,9 @@ class TrackingStore:
         """Append points as new chunk rows; never rewrite stored points on the hot path.
 
         Each batch adds one small chunk per key. Once a key has COMPACT_EVERY small chunks after
-        its last full one (or a batch fills a chunk), that tail is merged with the new points
-        into full chunks, so a point is rewritten a few times at most, not on every append.
+        its last settled one (SETTLED_POINTS or more), or a batch fills a chunk, that tail is
+        merged with the new points into chunks of up to CHUNK_POINTS, so a point is rewritten a
+        few times at most, not on every append.
         Seqs stay dense (0, 1, 2, ...) and in insertion order, which readers rely on.
         """
         # The ingest hot path: a fixed number of prebuilt statements per batch, whatever its size.
@@ -829,7 +834,7 @@ class TrackingStore:
             if not parts:
                 continue
             next_seqs[key] = 0 if row is None else row.seq + 1
-            tail_start = 0 if row is None else row.last_full + 1
+            tail_start = 0 if row is None else row.last_settled + 1
             tail = next_seqs[key] - tail_start  # all small, and seqs are dense
             added = sum(len(p) for _, p in parts)
             # Crossing a multiple rather than reaching a size: chunks of different models
@@ -870,13 +875,31 @@ class TrackingStore:
         """Read and delete the chunks of each key from its given seq on (all of them small),
         for rewriting, in seq order; two statements whatever the number of keys."""
         st = _ingest_statements(conn.dialect)
-        out: dict[str, list[tuple[ChunkLabel, Points]]] = {key: [] for key in tails}
+        # Consecutive chunks of one label are joined as bytes and parsed once: a tail is dozens
+        # of small rows, and numpy's per-call cost would outweigh the copying.
+        runs: dict[str, list[tuple[ChunkLabel, list[bytes], list[bytes], list[bytes]]]] = {
+            key: [] for key in tails
+        }
         arg = {"run": run_id, **in_params("k", tails)}
-        for key, seq, model_id, ds_name, ds_digest, *blobs in st.small_chunks(len(tails)).rows(
-            conn, arg
-        ):
-            if seq >= tails[key]:
-                out[key].append(((model_id, ds_name, ds_digest), Points.from_blobs(*blobs)))
+        for key, seq, model_id, ds_name, ds_digest, steps, stamps, values in st.small_chunks(
+            len(tails)
+        ).rows(conn, arg):
+            if seq < tails[key]:
+                continue
+            label = (model_id, ds_name, ds_digest)
+            parts = runs[key]
+            if not parts or parts[-1][0] != label:
+                parts.append((label, [], [], []))
+            parts[-1][1].append(steps)
+            parts[-1][2].append(stamps)
+            parts[-1][3].append(values)
+        out = {
+            key: [
+                (label, Points.from_blobs(b"".join(s), b"".join(t), b"".join(v)))
+                for label, s, t, v in parts
+            ]
+            for key, parts in runs.items()
+        }
         st.delete_tail.execute_many(
             conn, [{"b_run": run_id, "b_key": key, "b_seq": seq} for key, seq in tails.items()]
         )
@@ -1360,7 +1383,7 @@ class _ChunkState(NamedTuple):
     seq: int
     key_max_ts: int
     key_max_step: int
-    last_full: int
+    last_settled: int
 
 
 # Statements of the write paths, prepared once per dialect (see labtrack.store.prepared): every
@@ -1457,7 +1480,7 @@ def _ingest_statements(dialect: Dialect) -> SimpleNamespace:
     mc = s.metric_chunks.c
     upsert = _dialect_insert(dialect.name)(s.latest_metrics).values(_binds(_LATEST_COLUMNS))
     latest_cols = ("value", "timestamp", "step", "is_nan")
-    full: Any = literal_column(str(s.CHUNK_POINTS))  # constants in the SQL: no parameter to fill
+    settled: Any = literal_column(str(SETTLED_POINTS))  # in the SQL: no parameter to fill
 
     def keys_in(n: int) -> Any:
         return mc.key.in_([bindparam(f"k{i}") for i in range(n)])
@@ -1465,7 +1488,7 @@ def _ingest_statements(dialect: Dialect) -> SimpleNamespace:
     @lru_cache(maxsize=64)
     def chunk_state(n: int) -> PreparedStatement:
         # Per key: the last seq, the newest timestamp and step stored (to skip the duplicate
-        # check) and the seq of the last full chunk (-1 if none); no blobs are read. Writers
+        # check) and the seq of the last settled chunk (-1 if none); no blobs are read. Writers
         # to one run are serialized by the run row lock.
         return PreparedStatement(
             select(
@@ -1473,7 +1496,7 @@ def _ingest_statements(dialect: Dialect) -> SimpleNamespace:
                 func.max(mc.seq),
                 func.max(mc.max_timestamp),
                 func.max(mc.max_step),
-                func.max(case((mc.n_points >= full, mc.seq), else_=literal_column("-1"))),
+                func.max(case((mc.n_points >= settled, mc.seq), else_=literal_column("-1"))),
             )
             .where(mc.run_uuid == bindparam("run"), keys_in(n))
             .group_by(mc.key),
@@ -1494,7 +1517,7 @@ def _ingest_statements(dialect: Dialect) -> SimpleNamespace:
                 mc.timestamps,
                 mc["values"],
             )
-            .where(mc.run_uuid == bindparam("run"), keys_in(n), mc.n_points < full)
+            .where(mc.run_uuid == bindparam("run"), keys_in(n), mc.n_points < settled)
             .order_by(mc.key, mc.seq),
             dialect,
         )
