@@ -13,8 +13,10 @@ encodes them (``json.dumps`` of the protobuf-JSON dict, ``Content-Type: applicat
 (SIGSTOP/SIGCONT): mlflow server's job consumers poll even when idle. Workloads:
 
 * ``ingest``: ``runs/log-batch`` with 1,000 metrics per request (10 keys x 100 steps) spread over
-  10 runs; labtrack until 1M points or 30 s, MLflow until 100,000 points or 30 s. Points/s. The
-  labtrack server's RSS (``/proc/<pid>/status``) is sampled meanwhile: peak minus the RSS before.
+  10 runs; labtrack up to 1M points, MLflow up to 100,000 points, each within 30 s of request
+  time. The two take turns in 10 rounds (each sends a tenth of its requests per round), so both
+  are measured across the same minutes. Points/s over the time spent in requests. The labtrack
+  server's RSS (``/proc/<pid>/status``) is sampled meanwhile: peak minus the RSS before.
 * ``search``: ``runs/search`` over 5,000 runs (3 params, 3 metrics, 2 tags each, populated through
   REST ``runs/create`` + ``runs/log-batch``), filter ``metrics.m0 > 0.5 and params.p0 = 'a'``,
   order ``metrics.m1 DESC``, ``max_results`` 1,000. Median latency after a warm-up.
@@ -387,26 +389,36 @@ class Bench:
     def both(self, fn: Callable[[Server], dict[str, Any]]) -> dict[str, dict[str, Any]]:
         out = {}
         for srv in self.servers:
-            others = [o for o in self.servers if o is not srv]
-            for other in others:
-                other.freeze(True)
-            try:
+            with self.awake(srv):
                 res = fn(srv)
-            finally:
-                for other in others:
-                    other.freeze(False)
             res["load_average"] = loadavg()
             out[srv.name] = res
         return out
 
     # 1 + 4. log-batch ingest and the server's memory ----------------------------------------
 
+    @contextlib.contextmanager
+    def awake(self, srv: Server) -> Iterator[Server]:
+        """Only ``srv`` runs meanwhile: the other servers are stopped (see ``Server.freeze``)."""
+        others = [o for o in self.servers if o is not srv]
+        for other in others:
+            other.freeze(True)
+        try:
+            yield srv
+        finally:
+            for other in others:
+                other.freeze(False)
+
     def ingest(self) -> list[Row]:
         n_runs, keys, steps_per_req = 10, [f"m{j}" for j in range(10)], 100
         budget_s = 30 * self.scale
         caps = {"labtrack": self.n(1_000_000), "MLflow": self.n(100_000)}
+        # The servers take turns in rounds, each sending its share of requests per round, so
+        # both are measured across the same minutes: on a machine whose speed drifts, one
+        # measured after the other would carry the drift into the ratio.
+        rounds = 10
 
-        def go(srv: Server) -> dict[str, Any]:
+        def setup(srv: Server) -> dict[str, Any]:
             exp = create_experiment(srv, "ingest")
             now = int(time.time() * 1000)
             runs = [create_run(srv, exp, f"ingest-{i}", now) for i in range(n_runs)]
@@ -422,56 +434,88 @@ class Bench:
                 ]
                 body = {"run_id": runs[i % n_runs], "metrics": metrics, "params": [], "tags": []}
                 bodies.append(json.dumps(body).encode())
-            log(f"ingest: {srv.name}, up to {n_req * 1000:,} points or {budget_s:.0f} s")
             # Warm-up: one request of the same shape to a run outside the measurement.
             warm = create_run(srv, exp, "warm-up", now)
             srv.post_raw("runs/log-batch", bodies[0].replace(runs[0].encode(), warm.encode()))
-            done, latencies, timed = 0, [], None
-            # labtrack keeps going, untimed, to 1M points for the memory figure.
-            finish = srv.name == "labtrack"
-            with RssSampler(srv.pid) as mem:
-                t0 = time.perf_counter()
-                for body in bodies:
-                    t1 = time.perf_counter()
-                    srv.post_raw("runs/log-batch", body)
-                    t2 = time.perf_counter()
-                    latencies.append(t2 - t1)
-                    done += 1
-                    if timed is None and (t2 - t0 >= budget_s or done == len(bodies)):
-                        timed = (done, t2 - t0)
-                        if not finish:
-                            break
-            assert timed is not None
-            # Durable? Every point must be readable afterwards.
-            expect = ((done - 1) // n_runs + 1) * steps_per_req  # run 0 got requests 0, 10, ...
-            got, _ = fetch_history(srv, runs[0], "m0")
-            assert got == expect, (srv.name, got, expect)
+            return {"runs": runs, "bodies": bodies, "done": 0, "latencies": [], "timed": None}
+
+        def send(srv: Server, state: dict[str, Any], upto: int) -> None:
+            bodies, latencies = state["bodies"], state["latencies"]
+            while state["done"] < min(upto, len(bodies)):
+                t1 = time.perf_counter()
+                srv.post_raw("runs/log-batch", bodies[state["done"]])
+                latencies.append(time.perf_counter() - t1)
+                state["done"] += 1
+                if sum(latencies) >= budget_s:
+                    break
+            if state["timed"] is None and (
+                state["done"] == len(bodies) or sum(latencies) >= budget_s
+            ):
+                state["timed"] = (state["done"], sum(latencies))
+
+        states: dict[str, dict[str, Any]] = {}
+        for srv in self.servers:
+            with self.awake(srv):
+                states[srv.name] = setup(srv)
+        labtrack = self.servers[0]
+        log(
+            "ingest: "
+            + ", ".join(f"{n} {len(st['bodies']) * 1000:,} points" for n, st in states.items())
+            + f" or {budget_s:.0f} s each, in {rounds} alternating rounds"
+        )
+        with contextlib.ExitStack() as stack:
+            mem = {srv.name: stack.enter_context(RssSampler(srv.pid)) for srv in self.servers}
+            for r in range(1, rounds + 1):
+                for srv in self.servers:
+                    state = states[srv.name]
+                    if state["timed"] is None:
+                        with self.awake(srv):
+                            send(srv, state, -(-len(state["bodies"]) * r // rounds))
+            # labtrack goes on, untimed, to 1M points for the memory figure.
+            lt_state = states["labtrack"]
+            with self.awake(labtrack):
+                while lt_state["done"] < len(lt_state["bodies"]):
+                    labtrack.post_raw("runs/log-batch", lt_state["bodies"][lt_state["done"]])
+                    lt_state["done"] += 1
+
+        res: dict[str, dict[str, Any]] = {}
+        for srv in self.servers:
+            state = states[srv.name]
+            done, latencies = state["done"], state["latencies"]
+            timed = state["timed"] or (len(latencies), sum(latencies))
+            with self.awake(srv):
+                # Durable? Every point must be readable afterwards.
+                expect = ((done - 1) // n_runs + 1) * steps_per_req  # run 0: requests 0, 10, ...
+                got, _ = fetch_history(srv, state["runs"][0], "m0")
+                assert got == expect, (srv.name, got, expect)
             points, secs = timed[0] * 1000, timed[1]
             pps = points / secs
+            median_ms = statistics.median(latencies) * 1000
             log(
                 f"ingest: {srv.name} {points:,} points in {secs:.1f} s = {pps:,.0f} points/s; "
-                f"median request {statistics.median(latencies) * 1000:.1f} ms; RSS "
-                f"{mem.before / 1024:.0f} -> peak {mem.peak / 1024:.0f} MB over "
-                f"{done * 1000:,} points"
+                f"median request {median_ms:.1f} ms"
             )
-            return {
+            res[srv.name] = {
                 "points": points,
                 "requests": timed[0],
                 "seconds": secs,
                 "pps": pps,
-                "median_request_ms": statistics.median(latencies) * 1000,
-                "memory_points": done * 1000,
-                "rss_before_mb": mem.before / 1024,
-                "rss_peak_mb": mem.peak / 1024,
-                "rss_added_mb": mem.added_mb,
+                "median_request_ms": median_ms,
+                "load_average": loadavg(),
             }
-
-        res = self.both(go)
+        for name, sampler in mem.items():
+            res[name].update(
+                memory_points=states[name]["done"] * 1000,
+                rss_before_mb=sampler.before / 1024,
+                rss_peak_mb=sampler.peak / 1024,
+                rss_added_mb=sampler.added_mb,
+            )
         self.details["ingest"] = res
         lt, ml = res["labtrack"], res.get("MLflow")
         note = (
             f"log-batch, 1,000 metrics per request (10 keys x 100 steps), {n_runs} runs, one "
-            "warm-up request, one keep-alive connection. "
+            "warm-up request, the two servers taking turns in 10 rounds (a new keep-alive "
+            "connection after each turn). "
             f"labtrack: {lt['points']:,} points in {lt['seconds']:.1f} s "
             f"(median request {lt['median_request_ms']:.1f} ms)"
         )
