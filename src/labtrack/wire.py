@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from labtrack.entities import (
     Dataset,
@@ -291,7 +291,8 @@ def series_to_json(s: MetricSeries) -> dict[str, Any]:
 
 # (key, model_id, dataset_name, dataset_digest) -> (steps, timestamps, values), as sent.
 MetricColumns = dict[
-    tuple[str, str | None, str | None, str | None], tuple[list[Any], list[Any], list[float]]
+    tuple[str, str | None, str | None, str | None],
+    tuple[Sequence[Any], Sequence[Any], Sequence[float]],
 ]
 
 
@@ -301,9 +302,10 @@ def metric_columns_from_json(items: list[dict[str, Any]]) -> MetricColumns:
     Checks what only the JSON shows (a string key, value and timestamp present, the value a
     number or "NaN"/"Infinity"); steps and timestamps are range-checked by the service.
     """
-    out: MetricColumns = {}
+    _Lists = tuple[list[Any], list[Any], list[float]]
+    out: dict[tuple[str, str | None, str | None, str | None], _Lists] = {}
     # Points without model/dataset fields (nearly all): their series found by key alone.
-    plain: dict[str, tuple[list[Any], list[Any], list[float]]] = {}
+    plain: dict[str, _Lists] = {}
     for item in items:
         try:
             key = item["key"]
@@ -333,7 +335,7 @@ def metric_columns_from_json(items: list[dict[str, Any]]) -> MetricColumns:
         cols[0].append(item.get("step", 0) or 0)
         cols[1].append(timestamp)
         cols[2].append(value)
-    return out
+    return cast("MetricColumns", out)  # dicts are invariant; the lists are sequences
 
 
 def _missing_metric_field(item: dict[str, Any]) -> NoReturn:

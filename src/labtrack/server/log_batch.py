@@ -13,7 +13,8 @@ bodies and store the same points; a test checks that on awkward bodies.
 
 from __future__ import annotations
 
-from typing import Any
+from array import array
+from typing import Any, cast
 
 import msgspec
 
@@ -44,6 +45,13 @@ class _Body(msgspec.Struct, gc=False):
 
 _DECODER = msgspec.json.Decoder(_Body)
 
+# Typed columns (int64, int64, float64): the service takes them without checking types again.
+_Columns = tuple[array, array, array]
+
+
+def _columns() -> _Columns:
+    return array("q"), array("q"), array("d")
+
 
 def decode_log_batch(body: bytes) -> tuple[dict[str, Any], MetricColumns] | None:
     """The body's other fields and its metrics as columns per series, or ``None`` when the
@@ -52,22 +60,25 @@ def decode_log_batch(body: bytes) -> tuple[dict[str, Any], MetricColumns] | None
         batch = _DECODER.decode(body)
     except msgspec.DecodeError:  # also a ValidationError
         return None
-    out: MetricColumns = {}
+    out: dict[tuple[str, str | None, str | None, str | None], _Columns] = {}
     # Points without model/dataset fields (nearly all): their series found by key alone.
-    plain: dict[str, tuple[list[Any], list[Any], list[float]]] = {}
-    for p in batch.metrics:
-        if p.model_id is None and p.dataset_name is None and p.dataset_digest is None:
-            cols = plain.get(p.key)
-            if cols is None:
-                cols = plain[p.key] = out.setdefault((p.key, None, None, None), ([], [], []))
-        else:
-            series = (p.key, p.model_id, p.dataset_name, p.dataset_digest)
-            cols = out.get(series)
-            if cols is None:
-                cols = out[series] = ([], [], [])
-        cols[0].append(p.step)
-        cols[1].append(p.timestamp)
-        cols[2].append(p.value)
+    plain: dict[str, _Columns] = {}
+    try:
+        for p in batch.metrics:
+            if p.model_id is None and p.dataset_name is None and p.dataset_digest is None:
+                cols = plain.get(p.key)
+                if cols is None:
+                    cols = plain[p.key] = out.setdefault((p.key, None, None, None), _columns())
+            else:
+                series = (p.key, p.model_id, p.dataset_name, p.dataset_digest)
+                cols = out.get(series)
+                if cols is None:
+                    cols = out[series] = _columns()
+            cols[0].append(p.step)
+            cols[1].append(p.timestamp)
+            cols[2].append(p.value)
+    except OverflowError:  # beyond int64: the general rules word the refusal
+        return None
     fields = {"run_id": batch.run_id, "run_uuid": batch.run_uuid}
     fields.update(params=batch.params, tags=batch.tags)
-    return fields, out
+    return fields, cast("MetricColumns", out)  # dicts are invariant; the arrays are sequences

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from typing import Any
@@ -44,7 +45,7 @@ MAX_COUNT_EXPERIMENTS = 1000
 _INT64_MIN = -(2**63)
 
 # Metric points as columns per series, as a request sent them: (steps, timestamps, values).
-MetricColumns = dict[SeriesKey, tuple[list[Any], list[Any], list[float]]]
+MetricColumns = dict[SeriesKey, tuple[Sequence[Any], Sequence[Any], Sequence[float]]]
 
 _ADJECTIVES = (
     "amber bold brave bright calm clever crisp daring eager fancy gentle glowing grand happy "
@@ -83,23 +84,29 @@ def _view_type(value: object) -> ViewType:
 
 
 def _series_points(
-    key: str, steps: list[Any], timestamps: list[Any], values: list[float]
+    key: str, steps: Sequence[Any], timestamps: Sequence[Any], values: Sequence[float]
 ) -> Points:
     v.validate_key("metric", key)
     return Points(
         _int64_column(key, steps, v.validate_step),
         _int64_column(key, timestamps, v.validate_timestamp),
-        np.array(values, dtype=np.float64),
+        np.frombuffer(values, np.float64)
+        if isinstance(values, array)
+        else np.array(values, dtype=np.float64),
     )
 
 
-def _int64_column(key: str, items: list[Any], check: Callable[[str, Any], int]) -> np.ndarray:
-    """Plain in-range ints at C speed; anything else through the per-point rule (its message)."""
-    if set(map(type, items)) <= {int}:
+def _int64_column(key: str, items: Sequence[Any], check: Callable[[str, Any], int]) -> np.ndarray:
+    """Plain in-range ints at C speed; anything else through the per-point rule (its message).
+    An ``array('q')`` (a typed decoder's column) holds int64s already: only the range is left."""
+    if isinstance(items, array) and items.typecode == "q":
+        # The rules allow -(2**63 - 1) at the lowest, int64 one less. (min() of the column:
+        # numpy's reductions cost more than the work on a batch's 100-point columns.)
+        if not items or min(items) > _INT64_MIN:
+            return np.frombuffer(items, np.int64)
+    elif set(map(type, items)) <= {int}:
         with contextlib.suppress(OverflowError):
             column = np.array(items, dtype=np.int64)
-            # The rules allow -(2**63 - 1) at the lowest, numpy one less. (min() of the list:
-            # numpy's reductions cost more than the work on a batch's 100-point columns.)
             if not items or min(items) > _INT64_MIN:
                 return column
     return np.array([check(key, x) for x in items], dtype=np.int64)
