@@ -19,9 +19,10 @@ encodes them (``json.dumps`` of the protobuf-JSON dict, ``Content-Type: applicat
   server's RSS (``/proc/<pid>/status``) is sampled meanwhile: peak minus the RSS before.
 * ``search``: ``runs/search`` over 5,000 runs (3 params, 3 metrics, 2 tags each, populated through
   REST ``runs/create`` + ``runs/log-batch``), filter ``metrics.m0 > 0.5 and params.p0 = 'a'``,
-  order ``metrics.m1 DESC``, ``max_results`` 1,000. Median latency after a warm-up.
+  order ``metrics.m1 DESC``, ``max_results`` 1,000. Median latency after a warm-up, the servers
+  taking turns for each repeat.
 * ``history``: all pages of ``metrics/get-history`` for a 100,000-point metric (written with 100
-  ``log-batch`` calls). Median latency after a warm-up.
+  ``log-batch`` calls). Median latency after a warm-up, the servers taking turns.
 
 ``--quick`` divides the sizes and time budgets by 10 (goals are then not applied). See
 benchmarks/README.md.
@@ -90,11 +91,12 @@ class Server:
             else:
                 os.kill(self.pid, sig)
         if not frozen:
-            # Its keep-alive timers fire on waking and drop our idle connection: use a new one
-            # (every workload warms up before it measures).
+            # Its keep-alive timers fire on waking and drop our idle connection: use a new one,
+            # opened by a cheap request so that no measured request pays for the connect.
             time.sleep(0.5)
             self.session.close()
             self.session = requests.Session()
+            self.get_raw("experiments/get", {"experiment_id": "0"})
 
     def _url(self, path: str) -> str:
         return f"{self.base}{API}/{path}"
@@ -386,17 +388,6 @@ class Bench:
     def n(self, full: int) -> int:
         return max(int(full * self.scale), 1)
 
-    def both(self, fn: Callable[[Server], dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        out = {}
-        for srv in self.servers:
-            with self.awake(srv):
-                res = fn(srv)
-            res["load_average"] = loadavg()
-            out[srv.name] = res
-        return out
-
-    # 1 + 4. log-batch ingest and the server's memory ----------------------------------------
-
     @contextlib.contextmanager
     def awake(self, srv: Server) -> Iterator[Server]:
         """Only ``srv`` runs meanwhile: the other servers are stopped (see ``Server.freeze``)."""
@@ -408,6 +399,25 @@ class Bench:
         finally:
             for other in others:
                 other.freeze(False)
+
+    def alternate(
+        self,
+        prepare: Callable[[Server], dict[str, Any]],
+        measure: Callable[[Server, dict[str, Any]], Any],
+        repeats: int,
+    ) -> dict[str, tuple[dict[str, Any], list[Any]]]:
+        """``prepare`` each server (its state), then ``repeats`` rounds in which the servers take
+        turns to ``measure`` once: both sides see the same minutes of a drifting machine."""
+        states = {}
+        for srv in self.servers:
+            with self.awake(srv):
+                states[srv.name] = prepare(srv)
+        samples: dict[str, list[Any]] = {srv.name: [] for srv in self.servers}
+        for _ in range(repeats):
+            for srv in self.servers:
+                with self.awake(srv):
+                    samples[srv.name].append(measure(srv, states[srv.name]))
+        return {name: (states[name], samples[name]) for name in states}
 
     def ingest(self) -> list[Row]:
         n_runs, keys, steps_per_req = 10, [f"m{j}" for j in range(10)], 100
@@ -570,7 +580,7 @@ class Bench:
         filt = "metrics.m0 > 0.5 and params.p0 = 'a'"
         order_by = ["metrics.m1 DESC"]
 
-        def go(srv: Server) -> dict[str, Any]:
+        def prepare(srv: Server) -> dict[str, Any]:
             exp = create_experiment(srv, "search")
             rng = random.Random(42)
             now = int(time.time() * 1000)
@@ -597,39 +607,42 @@ class Bench:
                     "order_by": order_by,
                 }
             ).encode()
-            http, total, result = [], [], None
-            for i in range(repeats + 1):
-                t1 = time.perf_counter()
-                raw = srv.post_raw("runs/search", body)
-                t2 = time.perf_counter()
-                result = json.loads(raw)
-                t3 = time.perf_counter()
-                if i:  # the first call is a warm-up
-                    http.append(t2 - t1)
-                    total.append(t3 - t1)
-            assert result is not None
+            srv.post_raw("runs/search", body)  # warm-up
+            return {"populate_s": populate_s, "body": body}
+
+        def measure(srv: Server, state: dict[str, Any]) -> tuple[float, float]:
+            t1 = time.perf_counter()
+            raw = srv.post_raw("runs/search", state["body"])
+            t2 = time.perf_counter()
+            result = json.loads(raw)
+            t3 = time.perf_counter()
             runs = result["runs"]
             assert len(runs) == max_results, (srv.name, len(runs))
-            names = [
+            state["run_names"] = [
                 next(t["value"] for t in r["data"]["tags"] if t["key"] == "mlflow.runName")
                 for r in runs
             ]
-            res = {
-                "populate_s": populate_s,
+            state["response_bytes"] = len(raw)
+            return t2 - t1, t3 - t1
+
+        res = {}
+        for name, (state, samples) in self.alternate(prepare, measure, repeats).items():
+            http, total = [h for h, _ in samples], [t for _, t in samples]
+            res[name] = {
+                "populate_s": state["populate_s"],
                 "http_ms": [t * 1000 for t in http],
                 "total_ms": [t * 1000 for t in total],
                 "median_http_ms": statistics.median(http) * 1000,
                 "median_ms": statistics.median(total) * 1000,
-                "response_bytes": len(raw),
-                "run_names": names,
+                "response_bytes": state["response_bytes"],
+                "run_names": state["run_names"],
+                "load_average": loadavg(),
             }
             log(
-                f"search: {srv.name} median {res['median_ms']:.1f} ms "
-                f"(HTTP {res['median_http_ms']:.1f} ms, {len(raw):,} bytes)"
+                f"search: {name} median {res[name]['median_ms']:.1f} ms "
+                f"(HTTP {res[name]['median_http_ms']:.1f} ms, "
+                f"{state['response_bytes']:,} bytes)"
             )
-            return res
-
-        res = self.both(go)
         lt, ml = res["labtrack"], res.get("MLflow")
         same = None
         if ml:
@@ -643,8 +656,8 @@ class Bench:
             f"REST runs/create + runs/log-batch (labtrack {lt['populate_s']:.0f} s"
             + (f", MLflow {ml['populate_s']:.0f} s" if ml else "")
             + f"); filter `{filt}` (~25% match), order_by {order_by}, max_results={max_results}; "
-            f"median of {repeats} after a warm-up; time from sending the request to the parsed "
-            "JSON"
+            f"median of {repeats}, the servers taking turns, after a warm-up; time from sending "
+            "the request to the parsed JSON"
             + ("" if same is None else f"; both returned the same runs in the same order: {same}")
         )
         return [
@@ -675,7 +688,7 @@ class Bench:
         points = self.n(100_000)
         repeats = 3 if self.quick else 5
 
-        def go(srv: Server) -> dict[str, Any]:
+        def prepare(srv: Server) -> dict[str, Any]:
             exp = create_experiment(srv, "history")
             now = int(time.time() * 1000)
             run_id = create_run(srv, exp, "history", now)
@@ -690,37 +703,37 @@ class Bench:
                     "runs/log-batch", json.dumps({"run_id": run_id, "metrics": metrics}).encode()
                 )
             write_s = time.perf_counter() - t0
-            times, parse = [], []
-            for i in range(repeats + 1):
-                t1 = time.perf_counter()
-                n, p = fetch_history(srv, run_id, "loss")
-                if i:
-                    times.append(time.perf_counter() - t1)
-                    parse.append(p)
-                assert n == points, (srv.name, n, points)
-            res = {
-                "write_s": write_s,
-                "ms": [t * 1000 for t in times],
-                "median_ms": statistics.median(times) * 1000,
-                "median_http_ms": statistics.median(
-                    t - p for t, p in zip(times, parse, strict=True)
-                )
-                * 1000,
+            assert fetch_history(srv, run_id, "loss")[0] == points  # and a warm-up
+            return {"run_id": run_id, "write_s": write_s}
+
+        def measure(srv: Server, state: dict[str, Any]) -> tuple[float, float]:
+            t1 = time.perf_counter()
+            n, parse = fetch_history(srv, state["run_id"], "loss")
+            elapsed = time.perf_counter() - t1
+            assert n == points, (srv.name, n, points)
+            return elapsed, parse
+
+        res = {}
+        for name, (state, samples) in self.alternate(prepare, measure, repeats).items():
+            res[name] = {
+                "write_s": state["write_s"],
+                "ms": [t * 1000 for t, _ in samples],
+                "median_ms": statistics.median(t for t, _ in samples) * 1000,
+                "median_http_ms": statistics.median(t - p for t, p in samples) * 1000,
                 "pages": -(-points // HISTORY_PAGE),
+                "load_average": loadavg(),
             }
             log(
-                f"history: {srv.name} median {res['median_ms']:.1f} ms "
-                f"(HTTP only {res['median_http_ms']:.1f} ms)"
+                f"history: {name} median {res[name]['median_ms']:.1f} ms "
+                f"(HTTP only {res[name]['median_http_ms']:.1f} ms)"
             )
-            return res
-
-        res = self.both(go)
         self.details["history"] = res
         lt, ml = res["labtrack"], res.get("MLflow")
         note = (
             f"GET metrics/get-history, max_results={HISTORY_PAGE:,} per page and page_token "
             f"until done ({lt['pages']} pages), as MlflowClient.get_metric_history does; "
-            f"median of {repeats} after a warm-up, including json.loads of each page"
+            f"median of {repeats}, the servers taking turns, after a warm-up, including json.loads "
+            "of each page"
         )
         return [
             ratio_ok(
