@@ -26,9 +26,35 @@ def _plain(n: int = 30) -> list[dict[str, Any]]:
     ]
 
 
+def _points(keys: list[str]) -> list[dict[str, Any]]:
+    return [
+        {"key": k, "value": i / 3, "timestamp": 1_700_000_000_000 + i, "step": i}
+        for i, k in enumerate(keys)
+    ]
+
+
 # (name, body with RUN for the run id, whether the typed decoder takes it)
 BODIES: list[tuple[str, Any, bool]] = [
     ("plain", {"run_id": RUN, "metrics": _plain()}, True),
+    # The layouts the decoder cuts by slicing, and near misses that it must take point by point.
+    (
+        "one key's steps after another's",
+        {"run_id": RUN, "metrics": _points([*"aaaabbbbcccc"])},
+        True,
+    ),
+    (
+        "keys repeating, then the order changes",
+        {"run_id": RUN, "metrics": _points([*"abcabcacb"])},
+        True,
+    ),
+    ("runs of unequal length", {"run_id": RUN, "metrics": _points([*"aabbbbcc"])}, True),
+    ("runs, then a key again", {"run_id": RUN, "metrics": _points([*"aabbccaa"])}, True),
+    ("one cycle short", {"run_id": RUN, "metrics": _points([*"abcabcab"])}, True),
+    (
+        "a point naming its run",
+        {"run_id": RUN, "metrics": [{**p, "run_id": RUN} for p in _points([*"abab"])]},
+        True,
+    ),
     ("legacy run_uuid", {"run_uuid": RUN, "metrics": _plain(5)}, True),
     (
         "params and tags",
