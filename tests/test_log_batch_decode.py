@@ -151,6 +151,28 @@ BODIES: list[tuple[str, Any, bool]] = [
         {"run_id": RUN, "metrics": [{"key": "a", "value": 1, "timestamp": -(2**63)}]},
         True,
     ),
+    (
+        "step of -2**63 after others",
+        {
+            "run_id": RUN,
+            "metrics": [
+                *_points([*"aa"])[:1],
+                {"key": "a", "value": 2, "timestamp": 3, "step": -(2**63)},
+            ],
+        },
+        True,
+    ),
+    (
+        "step of -2**63, then rising",
+        {
+            "run_id": RUN,
+            "metrics": [
+                {"key": "a", "value": 2, "timestamp": 3, "step": -(2**63)},
+                *_points([*"aa"]),
+            ],
+        },
+        True,
+    ),
     ("bad key", {"run_id": RUN, "metrics": [{"key": "../x", "value": 1, "timestamp": 1}]}, True),
     ("no run id", {"metrics": _plain(2)}, True),
     ("unknown run", {"run_id": "0" * 32, "metrics": _plain(2)}, True),

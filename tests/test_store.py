@@ -313,6 +313,47 @@ def test_compaction_rewrites_each_point_of_steady_batches_once(store, monkeypatc
     assert store.read_points(rid, "m").steps.tolist() == list(range(n_batches * 100))
 
 
+def test_each_chunk_row_records_the_bounds_of_its_own_points(store):
+    """Reads pick chunks by their min/max step and timestamp, and retries find duplicates by
+    them: for batches in step order, out of order, with repeats, and through merges."""
+    from sqlalchemy import select
+
+    from labtrack.store.tracking_store import COMPACT_EVERY
+
+    rid = _run(store).info.run_id
+    rng = np.random.default_rng(7)
+    for b in range(COMPACT_EVERY * 2 + 3):
+        base = b * 50
+        if b % 3 == 0:  # one point per step, in order; timestamps not in order
+            steps = np.arange(base, base + 50)
+            stamps = rng.integers(0, 10_000, 50)
+        elif b % 3 == 1:  # steps out of order, repeated
+            steps = rng.integers(base - 20, base + 50, 50)
+            stamps = np.arange(base, base + 50)
+        else:  # one step for all
+            steps = np.full(50, base)
+            stamps = rng.integers(-500, 500, 50)
+        store.log_series(rid, _series(steps, stamps, rng.random(50)))
+    mc = schema.metric_chunks.c
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                mc.n_points,
+                mc.min_step,
+                mc.max_step,
+                mc.min_timestamp,
+                mc.max_timestamp,
+                mc.steps,
+                mc.timestamps,
+            ).where(mc.run_uuid == rid)
+        ).all()
+    assert len(rows) > 3
+    for n, lo_s, hi_s, lo_t, hi_t, steps_blob, stamps_blob in rows:
+        steps, stamps = np.frombuffer(steps_blob, "<i8"), np.frombuffer(stamps_blob, "<i8")
+        assert len(steps) == n
+        assert (lo_s, hi_s, lo_t, hi_t) == (steps.min(), steps.max(), stamps.min(), stamps.max())
+
+
 def test_small_chunks_are_compacted_keeping_order_ties_and_latest(store):
     from labtrack.store.tracking_store import COMPACT_EVERY
 

@@ -87,24 +87,28 @@ def _series_points(
     key: str, steps: Sequence[Any], timestamps: Sequence[Any], values: Sequence[float]
 ) -> Points:
     v.validate_key("metric", key)
+    if _typecodes(steps, timestamps, values) == ("q", "q", "d"):
+        # A typed decoder's columns hold int64s and doubles already: only the lowest int64 is
+        # left to refuse (the rules allow -(2**63 - 1) at the lowest), read off the bounds the
+        # store needs anyway.
+        points = Points.from_arrays(steps, timestamps, values)
+        b = points.bounds() if len(points) else None
+        if b is None or (b.min_step > _INT64_MIN and b.min_timestamp > _INT64_MIN):
+            return points
     return Points(
         _int64_column(key, steps, v.validate_step),
         _int64_column(key, timestamps, v.validate_timestamp),
-        np.frombuffer(values, np.float64)
-        if isinstance(values, array)
-        else np.array(values, dtype=np.float64),
+        np.array(values, dtype=np.float64),
     )
 
 
+def _typecodes(*columns: Sequence[Any]) -> tuple[str, ...]:
+    return tuple(c.typecode if isinstance(c, array) else "" for c in columns)
+
+
 def _int64_column(key: str, items: Sequence[Any], check: Callable[[str, Any], int]) -> np.ndarray:
-    """Plain in-range ints at C speed; anything else through the per-point rule (its message).
-    An ``array('q')`` (a typed decoder's column) holds int64s already: only the range is left."""
-    if isinstance(items, array) and items.typecode == "q":
-        # The rules allow -(2**63 - 1) at the lowest, int64 one less. (min() of the column:
-        # numpy's reductions cost more than the work on a batch's 100-point columns.)
-        if not items or min(items) > _INT64_MIN:
-            return np.frombuffer(items, np.int64)
-    elif set(map(type, items)) <= {int}:
+    """Plain in-range ints at C speed; anything else through the per-point rule (its message)."""
+    if set(map(type, items)) <= {int}:
         with contextlib.suppress(OverflowError):
             column = np.array(items, dtype=np.int64)
             if not items or min(items) > _INT64_MIN:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -15,16 +15,44 @@ _F8 = np.dtype("<f8")
 T = TypeVar("T", bound=Hashable)
 
 
+class Bounds(NamedTuple):
+    """What the write path asks of a batch's points, worked out once per series."""
+
+    min_step: int
+    max_step: int
+    min_timestamp: int
+    max_timestamp: int
+    steps_increasing: bool  # strictly: one point per step, in step order
+
+
 @dataclass(slots=True)
 class Points:
-    """Columns of one series, in insertion order."""
+    """Columns of one series, in insertion order. Treat the arrays as read-only: ``bounds()``
+    is remembered."""
 
     steps: np.ndarray
     timestamps: np.ndarray
     values: np.ndarray
+    _bounds: Bounds | None = field(default=None, compare=False, repr=False)
 
     def __len__(self) -> int:
         return int(self.steps.shape[0])
+
+    def bounds(self) -> Bounds:
+        """Min and max step and timestamp, and whether steps strictly increase (at least one
+        point). A batch's series has ~100 points, where numpy's per-call cost is the cost: the
+        write path made a dozen reductions per series before these were kept."""
+        if self._bounds is None:
+            steps, stamps = self.steps, self.timestamps
+            increasing = bool((steps[1:] > steps[:-1]).all())
+            if increasing:
+                lo_step, hi_step = int(steps[0]), int(steps[-1])
+            else:
+                lo_step, hi_step = int(steps.min()), int(steps.max())
+            self._bounds = Bounds(
+                lo_step, hi_step, int(stamps.min()), int(stamps.max()), increasing
+            )
+        return self._bounds
 
     @classmethod
     def empty(cls) -> Points:
@@ -92,7 +120,7 @@ class Points:
 
     def unique(self) -> Points:
         """Drop exact repeats inside this batch, keeping the first occurrence."""
-        if len(self) < 2 or _strictly_increasing(self.steps):
+        if len(self) < 2 or self.bounds().steps_increasing:
             return self
         bits = self.values.astype(_F8, copy=False).view(np.int64)
         order = np.lexsort((bits, self.timestamps, self.steps))
@@ -149,6 +177,9 @@ def rechunk(parts: Sequence[tuple[T, Points]], size: int) -> list[tuple[T, Point
 
     def flush() -> None:
         merged = Points.concat(run)
+        if len(merged) <= size:  # the usual batch: keep the points (and their bounds)
+            out.append((label, merged))
+            return
         for start in range(0, len(merged), size):
             out.append((label, merged.take(slice(start, start + size))))
 
@@ -167,16 +198,12 @@ def rechunk(parts: Sequence[tuple[T, Points]], size: int) -> list[tuple[T, Point
 def latest_point(p: Points) -> tuple[int, int, float]:
     """MLflow's "latest": greatest (step, timestamp, value), NaN ranking below any number."""
     vals = p.values
-    if _strictly_increasing(p.steps):
+    if p.bounds().steps_increasing:
         i = len(p) - 1  # one point per step, the last step last: the usual training batch
     else:
         rank = np.where(np.isnan(vals), -np.inf, vals)
         i = int(np.lexsort((rank, p.timestamps, p.steps))[-1])
     return int(p.steps[i]), int(p.timestamps[i]), float(vals[i])
-
-
-def _strictly_increasing(xs: np.ndarray) -> bool:
-    return bool((xs[1:] > xs[:-1]).all())
 
 
 def downsample(

@@ -916,8 +916,7 @@ class TrackingStore:
         usually nothing is read: without the step bound, a series logged with one timestamp
         re-read all its chunks on every batch.
         """
-        lo_ts, hi_ts = int(points.timestamps.min()), int(points.timestamps.max())
-        lo_step, hi_step = int(points.steps.min()), int(points.steps.max())
+        lo_step, hi_step, lo_ts, hi_ts, _ = points.bounds()
         if lo_ts > state.key_max_ts or lo_step > state.key_max_step:
             return points
         mc = s.metric_chunks.c
@@ -1549,12 +1548,13 @@ def _ingest_statements(dialect: Dialect) -> SimpleNamespace:
 
 def _chunk_values(p: Points) -> dict[str, Any]:
     steps, timestamps, values = p.blobs()
+    b = p.bounds()
     return {
         "n_points": len(p),
-        "min_step": int(p.steps.min()),
-        "max_step": int(p.steps.max()),
-        "min_timestamp": int(p.timestamps.min()),
-        "max_timestamp": int(p.timestamps.max()),
+        "min_step": b.min_step,
+        "max_step": b.max_step,
+        "min_timestamp": b.min_timestamp,
+        "max_timestamp": b.max_timestamp,
         "steps": steps,
         "timestamps": timestamps,
         "values": values,
