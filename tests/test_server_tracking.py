@@ -302,6 +302,22 @@ def test_a_retried_batch_does_not_duplicate_points(fetch: Fetch) -> None:
     assert len(history) == 10
 
 
+def test_history_names_the_model_and_dataset_of_each_point_that_has_them(fetch: Fetch) -> None:
+    """MLflow 3 returns a point's model_id and dataset fields from get-history; points that
+    name none come back with the four plain fields only."""
+    run_id = _new_run(fetch)
+    named = {"model_id": "m-1", "dataset_name": "eval", "dataset_digest": "d1"}
+    points = [{"key": "acc", "value": s / 10, "timestamp": 1000 + s, "step": s} for s in range(6)]
+    for p in points[1::2]:
+        p.update(named)
+    points[4]["model_id"] = "m-2"  # a model without a dataset
+    # Logged newest first: history sorts by step, and each point keeps its own fields.
+    post(fetch, "runs/log-batch", {"run_id": run_id, "metrics": points[::-1]})
+    got, pages = _history(fetch, run_id, "acc", 2)
+    assert pages == 3
+    assert got == points
+
+
 def _history(fetch: Fetch, run_id: str, key: str, page: int) -> tuple[list[dict], int]:
     items: list[dict] = []
     token, pages = "", 0

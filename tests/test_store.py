@@ -354,6 +354,37 @@ def test_each_chunk_row_records_the_bounds_of_its_own_points(store):
         assert (lo_s, hi_s, lo_t, hi_t) == (steps.min(), steps.max(), stamps.min(), stamps.max())
 
 
+def test_history_pages_carry_each_points_model_and_dataset(store):
+    """Labeled and plain points of one key, logged out of step order across batches and
+    merged by compaction: every page gives each point its own model and dataset."""
+    from labtrack.store.tracking_store import COMPACT_EVERY
+
+    rid = _run(store).info.run_id
+    expected = {}
+    for b in range(COMPACT_EVERY + 3):
+        base = (COMPACT_EVERY + 3 - b) * 10  # later batches, earlier steps
+        series = {}
+        # Labeled runs of varying length: a label misplaced by the sort cannot line up.
+        for label, offset, n in (
+            ((None, None, None), 0, 5),
+            (("m-1", "train", "d1"), 5, 1 + b % 4),
+        ):
+            steps = np.arange(base + offset, base + offset + n)
+            series[("acc", *label)] = Points(steps, steps + 1000, steps / 7.0)
+            expected.update({int(st): label for st in steps})
+        store.log_series(rid, series)
+    got, token = [], None
+    while True:
+        page = store.get_metric_history(rid, "acc", max_results=37, page_token=token)
+        got += page.items
+        token = page.token
+        if not token:
+            break
+    assert [m.step for m in got] == sorted(expected)
+    assert {m.step: (m.model_id, m.dataset_name, m.dataset_digest) for m in got} == expected
+    assert all(m.timestamp == m.step + 1000 and m.value == m.step / 7.0 for m in got)
+
+
 def test_small_chunks_are_compacted_keeping_order_ties_and_latest(store):
     from labtrack.store.tracking_store import COMPACT_EVERY
 

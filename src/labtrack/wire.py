@@ -112,9 +112,15 @@ def metric_to_json(m: Metric) -> dict[str, Any]:
 
 
 def metric_history_json(
-    key: str, steps: Any, timestamps: Any, values: Any, next_page_token: str | None = None
+    key: str,
+    steps: Any,
+    timestamps: Any,
+    values: Any,
+    next_page_token: str | None = None,
+    labels: Sequence[tuple[str | None, str | None, str | None]] | None = None,
 ) -> bytes:
-    """A ``metrics/get-history`` response, encoded from numpy columns (int64, int64, float64).
+    """A ``metrics/get-history`` response, encoded from numpy columns (int64, int64, float64)
+    and, if any point names one, each point's (model_id, dataset_name, dataset_digest).
 
     The same JSON as ``metric_to_json`` per point (values exact: shortest round-trip form;
     NaN/±inf as strings), built with one join instead of a dict per point.
@@ -140,6 +146,17 @@ def metric_history_json(
     parts[3::6] = _number_texts(np.asarray(timestamps, dtype=np.int64))
     parts[4::6] = [b',"step":'] * n
     parts[5::6] = _number_texts(np.asarray(steps, dtype=np.int64))
+    if labels is not None:
+        fields: dict[tuple[str | None, str | None, str | None], bytes] = {}
+        for label in set(labels):
+            named = zip(("model_id", "dataset_name", "dataset_digest"), label, strict=True)
+            fields[label] = b"".join(
+                b',"' + name.encode() + b'":' + json.dumps(value).encode()
+                for name, value in named
+                if value is not None
+            )
+        steps_texts = parts[5::6]
+        parts[5::6] = [t + fields[label] for t, label in zip(steps_texts, labels, strict=True)]
     parts.append(b"}" + tail)
     return b"".join(parts)
 

@@ -62,6 +62,7 @@ def test_logged_model_flow_v3(
     assert models["external"]["params"] == {"k": "v"}
     assert models["external"]["model_type"] == "agent"
     assert models["external"]["status"].endswith("READY")
+    assert models["acc_history"] == [[0, None], [1, model_id]]
 
     # labtrack's side: the model row, the run's outputs, the files under the model's location
     service = labtrack_client.service

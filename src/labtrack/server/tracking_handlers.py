@@ -216,12 +216,13 @@ def log_inputs(service: Any, req: RpcRequest) -> None:
 
 def get_metric_history(service: Any, req: RpcRequest) -> RawJson:
     key = req.str_required("metric_key")
-    points, token = service.get_metric_history_points(
+    page, token = service.get_metric_history_points(
         req.run_id(), key, req.get_int("max_results"), req.get_str("page_token")
     )
+    p = page.points
     # Encoded straight from the columns: no Metric or dict per point.
     return RawJson(
-        wire.metric_history_json(key, points.steps, points.timestamps, points.values, token)
+        wire.metric_history_json(key, p.steps, p.timestamps, p.values, token, page.labels)
     )
 
 

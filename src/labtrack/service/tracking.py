@@ -33,6 +33,7 @@ from labtrack.store.tracking_store import (
     PARENT_RUN_TAG,
     RUN_NAME_TAG,
     SEARCH_MAX_RESULTS,
+    HistoryPage,
     SeriesKey,
     TrackingStore,
     now_ms,
@@ -354,7 +355,7 @@ class TrackingService:
         metric_key: str,
         max_results: int | None = None,
         page_token: str | None = None,
-    ) -> tuple[Points, str | None]:
+    ) -> tuple[HistoryPage, str | None]:
         """``get_metric_history`` as columns (for the REST handler), and the next page token."""
         if max_results is not None:
             v.validate_max_results(max_results, MAX_HISTORY_PAGE)

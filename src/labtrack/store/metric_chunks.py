@@ -137,13 +137,18 @@ class Points:
         ds = np.diff(self.steps)
         return bool(((ds > 0) | ((ds == 0) & (np.diff(self.timestamps) >= 0))).all())
 
-    def sorted_by_step(self) -> Points:
-        """Order by (step, timestamp); stable, so equal points keep insertion order."""
+    def step_order(self) -> np.ndarray | None:
+        """The permutation that orders by (step, timestamp), stable so that equal points keep
+        insertion order; ``None`` when already in that order."""
         # Training loops log in order: checking is O(n), sorting is not.
         if self.is_sorted_by_step():
-            return self
-        order = np.lexsort((self.timestamps, self.steps))
-        return self.take(order)
+            return None
+        return np.lexsort((self.timestamps, self.steps))
+
+    def sorted_by_step(self) -> Points:
+        """Order by (step, timestamp); stable, so equal points keep insertion order."""
+        order = self.step_order()
+        return self if order is None else self.take(order)
 
 
 def _keys(p: Points) -> Iterable[tuple[int, int, bytes]]:

@@ -21,6 +21,7 @@ from itertools import accumulate
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
+import numpy as np
 import orjson
 from sqlalchemy import (
     Connection,
@@ -78,7 +79,19 @@ SEARCH_MAX_RESULTS = 50_000
 # (key, model_id, dataset_name, dataset_digest): points that share one chunk sequence.
 SeriesKey = tuple[str, str | None, str | None, str | None]
 # (model_id, dataset_name, dataset_digest) of the points in one chunk row.
-ChunkLabel = tuple[str | None, str | None, str | None]
+ChunkLabel = tuple[str | None, str | None, str | None]  # (model_id, dataset name, digest)
+_NO_LABEL: ChunkLabel = (None, None, None)
+
+
+class HistoryPage(NamedTuple):
+    """A page of one metric's history: its points, the metric's total number of points, and
+    each point's (model_id, dataset name, dataset digest), or ``None`` when none names any."""
+
+    points: Points
+    total: int
+    labels: list[ChunkLabel] | None
+
+
 # Merge a key's small appended chunks once this many follow its last settled chunk: reads stay
 # a few dozen rows per key, while an append writes only its own points.
 COMPACT_EVERY = 32
@@ -950,7 +963,15 @@ class TrackingStore:
     def read_points_page(
         self, run_id: str, key: str, offset: int, limit: int | None
     ) -> tuple[Points, int]:
-        """Points ``offset`` to ``offset + limit`` of the (step, timestamp) order, and the total.
+        """Points ``offset`` to ``offset + limit`` of the (step, timestamp) order, and the total."""
+        page = self.read_history_page(run_id, key, offset, limit)
+        return page.points, page.total
+
+    def read_history_page(
+        self, run_id: str, key: str, offset: int, limit: int | None
+    ) -> HistoryPage:
+        """Points ``offset`` to ``offset + limit`` of the (step, timestamp) order, with the
+        model and dataset each names when any point of the page names one.
 
         When the chunks are in order (each one's points all sort before the next one's, as a
         training loop writes them) only the chunks the page covers are read; otherwise all.
@@ -974,8 +995,19 @@ class TrackingStore:
             total = sum(r.n_points for r in meta)
             end = total if limit is None else min(total, offset + limit)
             if offset >= end:
-                return Points.empty(), total
-            blobs = select(mc.steps, mc.timestamps, mc["values"]).where(*where).order_by(mc.seq)
+                return HistoryPage(Points.empty(), total, None)
+            blobs = (
+                select(
+                    mc.steps,
+                    mc.timestamps,
+                    mc["values"],
+                    mc.model_id,
+                    mc.dataset_name,
+                    mc.dataset_digest,
+                )
+                .where(*where)
+                .order_by(mc.seq)
+            )
             base = 0
             if chunks_in_order([tuple(r[2:]) for r in meta]):
                 starts = list(accumulate((r.n_points for r in meta), initial=0))
@@ -984,8 +1016,21 @@ class TrackingStore:
                 base = starts[first]
                 blobs = blobs.where(mc.seq >= meta[first].seq, mc.seq <= meta[last].seq)
             rows = conn.execute(blobs).all()
-        points = Points.concat(Points.from_blobs(*r) for r in rows).sorted_by_step()
-        return points.take(slice(offset - base, end - base)), total
+        chunks = [Points.from_blobs(r[0], r[1], r[2]) for r in rows]
+        points = Points.concat(chunks)
+        order = points.step_order()
+        if order is not None:
+            points = points.take(order)
+        window = slice(offset - base, end - base)
+        labels = None
+        chunk_labels: list[ChunkLabel] = [(r[3], r[4], r[5]) for r in rows]
+        if any(label != _NO_LABEL for label in chunk_labels):
+            # Which chunk each point came from, put through the same order and window.
+            source = np.repeat(np.arange(len(chunks)), [len(c) for c in chunks])
+            if order is not None:
+                source = source[order]
+            labels = [chunk_labels[i] for i in source[window].tolist()]
+        return HistoryPage(points.take(window), total, labels)
 
     def get_metric_history_points(
         self,
@@ -993,12 +1038,12 @@ class TrackingStore:
         key: str,
         max_results: int | None = None,
         page_token: str | None = None,
-    ) -> tuple[Points, str | None]:
+    ) -> tuple[HistoryPage, str | None]:
         """A page of a metric's history as columns, and the next page's token."""
         offset = decode_page_token(page_token)
-        page, total = self.read_points_page(run_id, key, offset, max_results)
-        end = offset + len(page)
-        return page, (encode_page_token(end) if end < total else None)
+        page = self.read_history_page(run_id, key, offset, max_results)
+        end = offset + len(page.points)
+        return page, (encode_page_token(end) if end < page.total else None)
 
     def get_metric_history(
         self,
@@ -1008,13 +1053,16 @@ class TrackingStore:
         page_token: str | None = None,
     ) -> PagedList:
         page, token = self.get_metric_history_points(run_id, key, max_results, page_token)
+        p = page.points
         with gc_paused():
-            items = [
-                Metric(key, v, t, st)
-                for st, t, v in zip(
-                    page.steps.tolist(), page.timestamps.tolist(), page.values.tolist(), strict=True
-                )
-            ]
+            columns = zip(p.steps.tolist(), p.timestamps.tolist(), p.values.tolist(), strict=True)
+            if page.labels is None:
+                items = [Metric(key, v, t, st) for st, t, v in columns]
+            else:
+                items = [
+                    Metric(key, v, t, st, *label)
+                    for (st, t, v), label in zip(columns, page.labels, strict=True)
+                ]
         return PagedList(items, token)
 
     def get_metric_series(

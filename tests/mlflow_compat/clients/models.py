@@ -56,6 +56,10 @@ if major() >= 3:
     out["logged_model_tags"] = dict(mlflow.get_logged_model(info.model_id).tags)
     client.delete_logged_model_tag(info.model_id, "stage")
     out["tags_after_delete"] = dict(mlflow.get_logged_model(info.model_id).tags)
+    # A model's metric: history gives each point its model (plain points name none).
+    client.log_metric(rid, "acc", 0.5, step=0)
+    client.log_metric(rid, "acc", 0.9, step=1, model_id=info.model_id)
+    out["acc_history"] = [(m.step, m.model_id) for m in client.get_metric_history(rid, "acc")]
     # A model with params and no run, finalized by hand.
     ext = mlflow.create_external_model(name="external", params={"k": "v"}, model_type="agent")
     out["external"] = {
