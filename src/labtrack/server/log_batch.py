@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from array import array
 from itertools import chain, repeat
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 import msgspec
 
@@ -45,8 +45,11 @@ class _Point(msgspec.Struct, gc=False):
     dataset_digest: str | None = None
 
 
-class _PlainBody(msgspec.Struct, gc=False):
-    metrics: list[_PlainPoint] = []
+PointT = TypeVar("PointT", _PlainPoint, _Point)
+
+
+class _Body(msgspec.Struct, Generic[PointT], gc=False):
+    metrics: list[PointT] = []
     # Checked by the general rules (RpcRequest accessors), as for every other route.
     run_id: Any = None
     run_uuid: Any = None
@@ -54,16 +57,8 @@ class _PlainBody(msgspec.Struct, gc=False):
     tags: Any = None
 
 
-class _Body(msgspec.Struct, gc=False):
-    metrics: list[_Point] = []
-    run_id: Any = None
-    run_uuid: Any = None
-    params: Any = None
-    tags: Any = None
-
-
-_PLAIN_DECODER = msgspec.json.Decoder(_PlainBody)
-_DECODER = msgspec.json.Decoder(_Body)
+_PLAIN_DECODER = msgspec.json.Decoder(_Body[_PlainPoint])
+_DECODER = msgspec.json.Decoder(_Body[_Point])
 
 # Typed columns (int64, int64, float64): the service takes them without checking types again.
 _Columns = tuple[array, array, array]
@@ -76,7 +71,7 @@ def _columns() -> _Columns:
 def decode_log_batch(body: bytes) -> tuple[dict[str, Any], MetricColumns] | None:
     """The body's other fields and its metrics as columns per series, or ``None`` when the
     general path must decide."""
-    batch: _PlainBody | _Body
+    batch: _Body[_PlainPoint] | _Body[_Point]
     try:
         try:
             batch = _PLAIN_DECODER.decode(body)
