@@ -432,7 +432,7 @@ class Bench:
     def history(self) -> list[Row]:
         import numpy as np
 
-        from labtrack.store.metric_chunks import Points
+        from labtrack.entities.points import Points
 
         points = self.n(1_000_000, 10_000)
         repeats = 5 if self.scale >= 1 else 3

@@ -38,7 +38,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background
 
 def seed(uri: str, artifacts: str, runs: int, series_runs: int, steps: int) -> None:
     from labtrack.entities import Metric
-    from labtrack.store.metric_chunks import Points
+    from labtrack.entities.points import Points
     from labtrack.store.tracking_store import TrackingStore
 
     store = TrackingStore(uri, artifacts)

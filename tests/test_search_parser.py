@@ -7,7 +7,7 @@ import math
 import pytest
 
 from labtrack.errors import LabtrackException
-from labtrack.search.parser import Comparison, OrderBy, parse_filter, parse_order_by
+from labtrack.store.search.parser import Comparison, OrderBy, parse_filter, parse_order_by
 
 
 def one(filter_string: str, kind: str = "run") -> Comparison:

@@ -17,8 +17,8 @@ from sqlalchemy import Engine, create_engine, func, insert, inspect, select, tex
 from sqlalchemy.engine import make_url
 
 from labtrack.errors import LabtrackException
-from labtrack.search import sql as search
 from labtrack.store import schema
+from labtrack.store.search import sql as search
 
 PG_URL = os.environ.get(
     "LABTRACK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from labtrack.entities import Dataset, DatasetInput, Metric, RunTag, ViewType
+from labtrack.entities.points import Points
 from labtrack.errors import LabtrackException
 from labtrack.store import schema
-from labtrack.store.metric_chunks import Points
 
 
 def _run(store, exp_id="0", name="r", tags=None, start_time=1000):
@@ -775,7 +775,7 @@ def test_run_summary_follows_every_write_path(store):
 def _encoded(run):
     import orjson
 
-    from labtrack.wire import run_to_json
+    from labtrack.entities.wire import run_to_json
 
     return orjson.dumps(run_to_json(run))
 

@@ -35,13 +35,11 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
 
 def cmd_info(_: argparse.Namespace) -> int:
-    from labtrack.config import default_artifact_root, resolve_tracking_uri
+    from labtrack.config import ARTIFACT_ROOT_ENV, default_artifact_root, resolve_tracking_uri
 
     uri = resolve_tracking_uri()
     print(f"tracking URI:  {uri}")
-    print(
-        f"artifact root: {os.environ.get('LABTRACK_ARTIFACT_ROOT') or default_artifact_root(uri)}"
-    )
+    print(f"artifact root: {os.environ.get(ARTIFACT_ROOT_ENV) or default_artifact_root(uri)}")
     return 0
 
 

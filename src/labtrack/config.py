@@ -9,11 +9,27 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# Every environment variable labtrack reads, named once. Where MLflow has its own name for the
+# same setting, labtrack's comes first and MLflow's is honoured too.
 TRACKING_URI_ENV = "LABTRACK_TRACKING_URI"
 MLFLOW_TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 STORE_URI_ENV = "LABTRACK_STORE_URI"
 ARTIFACT_ROOT_ENV = "LABTRACK_ARTIFACT_ROOT"
 HOME_ENV = "LABTRACK_HOME"
+TRACKING_TOKEN_ENVS = ("LABTRACK_TRACKING_TOKEN", "MLFLOW_TRACKING_TOKEN", "JUPYTERHUB_API_TOKEN")
+EXPERIMENT_ID_ENVS = ("LABTRACK_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_ID")
+EXPERIMENT_NAME_ENVS = ("LABTRACK_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_NAME")
+RUN_ID_ENVS = ("LABTRACK_RUN_ID", "MLFLOW_RUN_ID")
+USER_ENVS = ("LABTRACK_USER", "JUPYTERHUB_USER")
+
+
+def first_env(names: tuple[str, ...]) -> str | None:
+    """The value of the first of ``names`` that is set and not empty."""
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
 
 
 def labtrack_home() -> Path:

@@ -148,7 +148,7 @@ class MetricQueue:
             self._write_batch(batch)
 
     def _write_batch(self, batch: dict[tuple[str, str], _SeriesBuffer]) -> None:
-        from labtrack.store.metric_chunks import Points
+        from labtrack.entities.points import Points
 
         by_run: dict[str, dict[SeriesKey, Points]] = defaultdict(dict)
         for (run_id, key), buf in batch.items():

@@ -11,19 +11,14 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-USER_TAG = "mlflow.user"
-SOURCE_NAME_TAG = "mlflow.source.name"
-SOURCE_TYPE_TAG = "mlflow.source.type"
-GIT_COMMIT_TAG = "mlflow.source.git.commit"
-GIT_BRANCH_TAG = "mlflow.source.git.branch"
-GIT_REPO_URL_TAG = "mlflow.source.git.repoURL"
-NOTE_TAG = "mlflow.note.content"
+from labtrack.config import USER_ENVS, first_env
+from labtrack.entities import system_tags
 
 
 def current_user() -> str:
-    for env in ("LABTRACK_USER", "JUPYTERHUB_USER"):
-        if os.environ.get(env):
-            return os.environ[env]
+    user = first_env(USER_ENVS)
+    if user:
+        return user
     try:
         return getpass.getuser()
     except Exception:
@@ -74,7 +69,7 @@ def _read_git_dir(git: Path) -> dict[str, str]:
     commit = head
     if head.startswith("ref:"):
         ref = head[4:].strip()
-        info[GIT_BRANCH_TAG] = ref.removeprefix("refs/heads/")
+        info[system_tags.GIT_BRANCH] = ref.removeprefix("refs/heads/")
         ref_file = git / ref
         commit = ""
         if ref_file.is_file():
@@ -84,7 +79,7 @@ def _read_git_dir(git: Path) -> dict[str, str]:
                 if line.endswith(" " + ref):
                     commit = line.split(" ", 1)[0]
     if len(commit) == 40:
-        info[GIT_COMMIT_TAG] = commit
+        info[system_tags.GIT_COMMIT] = commit
     config = git / "config"
     if config.is_file():
         in_origin = False
@@ -93,7 +88,7 @@ def _read_git_dir(git: Path) -> dict[str, str]:
             if line.startswith("["):
                 in_origin = line == '[remote "origin"]'
             elif in_origin and line.startswith("url"):
-                info[GIT_REPO_URL_TAG] = line.split("=", 1)[1].strip()
+                info[system_tags.GIT_REPO_URL] = line.split("=", 1)[1].strip()
     return info
 
 
@@ -106,19 +101,19 @@ def _in_kernel() -> bool:
 @lru_cache(maxsize=1)
 def source_tags() -> dict[str, str]:
     """The system tags MLflow sets on a new run, for this process."""
-    tags = {USER_TAG: current_user()}
+    tags = {system_tags.USER: current_user()}
     notebook = _notebook_path()
     if notebook or _in_kernel():
         # A kernel started by nbclient/papermill has no notebook path; it is still a notebook.
-        tags[SOURCE_TYPE_TAG] = "NOTEBOOK"
+        tags[system_tags.SOURCE_TYPE] = "NOTEBOOK"
         if notebook:
-            tags[SOURCE_NAME_TAG] = notebook
+            tags[system_tags.SOURCE_NAME] = notebook
         where = Path(notebook).parent if notebook and Path(notebook).is_absolute() else Path.cwd()
     else:
         script = _script_path()
-        tags[SOURCE_TYPE_TAG] = "LOCAL"
+        tags[system_tags.SOURCE_TYPE] = "LOCAL"
         if script:
-            tags[SOURCE_NAME_TAG] = script
+            tags[system_tags.SOURCE_NAME] = script
         where = Path(script).parent if script else Path.cwd()
     tags.update(_git_info(where))
     return tags

@@ -14,9 +14,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from labtrack.client.context import NOTE_TAG, source_tags
+from labtrack import config
+from labtrack.client.context import source_tags
 from labtrack.client.tracking_client import TrackingClient
-from labtrack.config import resolve_tracking_uri
+from labtrack.config import first_env, resolve_tracking_uri
 from labtrack.entities import (
     Dataset,
     DatasetInput,
@@ -25,12 +26,9 @@ from labtrack.entities import (
     RunStatus,
     RunTag,
     ViewType,
+    system_tags,
 )
 from labtrack.errors import LabtrackException, invalid
-
-_EXPERIMENT_ID_ENV = ("LABTRACK_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_ID")
-_EXPERIMENT_NAME_ENV = ("LABTRACK_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_NAME")
-_RUN_ID_ENV = ("LABTRACK_RUN_ID", "MLFLOW_RUN_ID")
 
 _state_lock = threading.RLock()
 _tracking_uri: str | None = None
@@ -38,13 +36,6 @@ _client: TrackingClient | None = None
 _active_experiment_id: str | None = None
 _run_stack: list[ActiveRun] = []
 _last_active_run_id: str | None = None
-
-
-def _env(names: Sequence[str]) -> str | None:
-    for name in names:
-        if os.environ.get(name):
-            return os.environ[name]
-    return None
 
 
 class ActiveRun(Run):
@@ -97,7 +88,7 @@ def get_tracking_uri() -> str:
 
 def is_tracking_uri_set() -> bool:
     return _tracking_uri is not None or any(
-        os.environ.get(n) for n in ("LABTRACK_TRACKING_URI", "MLFLOW_TRACKING_URI")
+        os.environ.get(n) for n in (config.TRACKING_URI_ENV, config.MLFLOW_TRACKING_URI_ENV)
     )
 
 
@@ -197,10 +188,10 @@ def set_experiment_tags(tags: dict[str, Any]) -> None:
 def _experiment_id() -> str:
     if _active_experiment_id is not None:
         return _active_experiment_id
-    env_id = _env(_EXPERIMENT_ID_ENV)
+    env_id = first_env(config.EXPERIMENT_ID_ENVS)
     if env_id:
         return env_id
-    env_name = _env(_EXPERIMENT_NAME_ENV)
+    env_name = first_env(config.EXPERIMENT_NAME_ENVS)
     if env_name:
         return set_experiment(env_name).experiment_id
     return "0"
@@ -230,7 +221,7 @@ def start_run(
                 "nested run, call start_run with nested=True.",
                 "INVALID_PARAMETER_VALUE",
             )
-        run_id = run_id or (None if _run_stack else _env(_RUN_ID_ENV))
+        run_id = run_id or (None if _run_stack else first_env(config.RUN_ID_ENVS))
         if run_id:
             run = c.get_run(run_id)
             if run.info.lifecycle_stage != "active":
@@ -245,9 +236,9 @@ def start_run(
                 _run_stack[-1].info.run_id if _run_stack and nested else None
             )
             if parent:
-                all_tags["mlflow.parentRunId"] = parent
+                all_tags[system_tags.PARENT_RUN_ID] = parent
             if description:
-                all_tags[NOTE_TAG] = description
+                all_tags[system_tags.NOTE_CONTENT] = description
             all_tags.update(tags or {})
             exp_id = str(experiment_id) if experiment_id is not None else _experiment_id()
             run = c.create_run(exp_id, tags=all_tags, run_name=run_name)
@@ -359,7 +350,7 @@ def log_input(dataset: Any, context: str | None = None, tags: dict[str, str] | N
     ds = dataset if isinstance(dataset, Dataset) else _as_dataset(dataset)
     all_tags = dict(tags or {})
     if context:
-        all_tags["mlflow.data.context"] = context
+        all_tags[system_tags.DATASET_CONTEXT] = context
     client().log_inputs(
         _run_id(), [DatasetInput(ds, tuple(RunTag(k, v) for k, v in all_tags.items()))]
     )

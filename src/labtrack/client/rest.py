@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from labtrack import wire
+from labtrack.config import TRACKING_TOKEN_ENVS, first_env
 from labtrack.entities import (
     DatasetInput,
     Experiment,
@@ -31,19 +31,16 @@ from labtrack.entities import (
     Run,
     RunInfo,
     ViewType,
+    wire,
 )
 from labtrack.errors import LabtrackException
 
-TOKEN_ENVS = ("LABTRACK_TRACKING_TOKEN", "MLFLOW_TRACKING_TOKEN", "JUPYTERHUB_API_TOKEN")
 _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 _MAX_BATCH_METRICS = 1000
 
 
 def _token() -> str | None:
-    for env in TOKEN_ENVS:
-        if os.environ.get(env):
-            return os.environ[env]
-    return None
+    return first_env(TRACKING_TOKEN_ENVS)
 
 
 class RestBackend:

@@ -16,7 +16,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from labtrack.client.batching import MetricQueue
-from labtrack.config import default_artifact_root, is_http_uri, resolve_tracking_uri
+from labtrack.config import (
+    ARTIFACT_ROOT_ENV,
+    default_artifact_root,
+    is_http_uri,
+    resolve_tracking_uri,
+)
 from labtrack.entities import (
     DatasetInput,
     Experiment,
@@ -28,6 +33,7 @@ from labtrack.entities import (
     Run,
     RunInfo,
     ViewType,
+    system_tags,
 )
 from labtrack.errors import invalid
 from labtrack.service.validation import validate_key, validate_metric_value, validate_step
@@ -252,7 +258,7 @@ class TrackingClient(_RegistryMethods):
 
     def __init__(self, tracking_uri: str | None = None, artifact_root: str | None = None) -> None:
         self.tracking_uri = resolve_tracking_uri(tracking_uri)
-        self._artifact_root = artifact_root or os.environ.get("LABTRACK_ARTIFACT_ROOT")
+        self._artifact_root = artifact_root or os.environ.get(ARTIFACT_ROOT_ENV)
         self._service: Any = None
         self._queue: MetricQueue | None = None
         self._artifact_store: ArtifactStore | None = None
@@ -356,7 +362,7 @@ class TrackingClient(_RegistryMethods):
         return self.service.get_run(run_id)
 
     def get_parent_run(self, run_id: str) -> Run | None:
-        parent = self.get_run(run_id).data.tags.get("mlflow.parentRunId")
+        parent = self.get_run(run_id).data.tags.get(system_tags.PARENT_RUN_ID)
         return self.get_run(parent) if parent else None
 
     def update_run(

@@ -28,13 +28,12 @@ from tornado.ioloop import IOLoop
 from traitlets import Bool, Int, Unicode, default
 from traitlets import Callable as CallableTrait
 
+from labtrack.config import ARTIFACT_ROOT_ENV, STORE_URI_ENV, TRACKING_URI_ENV
+
 if TYPE_CHECKING:
     from labtrack.artifacts.store import ArtifactStore
 
 NAME = "labtrack"
-TRACKING_URI_ENV = "LABTRACK_TRACKING_URI"
-STORE_URI_ENV = "LABTRACK_STORE_URI"
-ARTIFACT_ROOT_ENV = "LABTRACK_ARTIFACT_ROOT"
 
 
 def _default_service_factory(store_uri: str, artifact_root: str) -> Any:

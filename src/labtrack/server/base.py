@@ -34,8 +34,8 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado.ioloop import IOLoop
 from tornado.web import HTTPError
 
+from labtrack.entities.wire import float_from_json, float_to_json
 from labtrack.errors import LabtrackException
-from labtrack.wire import float_from_json, float_to_json
 
 if TYPE_CHECKING:
     from labtrack.server.app import LabtrackApp

@@ -2,7 +2,7 @@
 
 A batch carries up to 1,000 metric points. Decoding them into typed structs (msgspec) checks
 each point's types while parsing and builds no dict per point; the points are then grouped
-into columns per series, as :func:`labtrack.wire.metric_columns_from_json` groups dicts.
+into columns per series, as :func:`labtrack.entities.wire.metric_columns_from_json` groups dicts.
 
 This path only takes bodies whose every point is plainly typed: a string key, a JSON number
 value, integer timestamp and step. Anything else (``"NaN"`` values, quoted int64s, missing
@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar, cast
 
 import msgspec
 
-from labtrack.wire import MetricColumns
+from labtrack.entities.wire import MetricColumns
 
 
 class _PlainPoint(msgspec.Struct, gc=False, forbid_unknown_fields=True):

@@ -4,7 +4,7 @@ calls).
 ``mlflow.<flavor>.log_model`` creates a model here (the server picks its artifact location),
 uploads its files through the artifact proxy, then finalizes it; ``runs:/<run>/<name>`` URIs
 are resolved with ``logged-models/search``. Each function is thin: read fields, call
-``service.logged_models``, serialize with ``labtrack.wire``.
+``service.logged_models``, serialize with ``labtrack.entities.wire``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from labtrack import wire
+from labtrack.entities import wire
 from labtrack.errors import invalid
 from labtrack.server.routes import MLFLOW, Route, handled, rpc
 from labtrack.server.rpc import RpcHandler, RpcRequest

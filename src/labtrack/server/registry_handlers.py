@@ -1,6 +1,6 @@
 """MLflow model registry RPCs (registered models, model versions, stages, tags, aliases).
 
-Each function is thin: read fields, call ``service.registry``, serialize with ``labtrack.wire``.
+Each function is thin: read fields, call ``service.registry``, serialize with ``entities.wire``.
 Paths and methods are MLflow 2.0's; DELETE requests carry a JSON body like the other writes.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from labtrack import wire
+from labtrack.entities import wire
 from labtrack.errors import invalid
 from labtrack.server.routes import MLFLOW, Route, rpc
 from labtrack.server.rpc import RpcRequest

@@ -1,7 +1,7 @@
 """MLflow tracking RPCs (experiments, runs, metrics, params, tags, inputs) and labtrack's own
 additions for the UI (downsampled multi-run series, change feed).
 
-Each function is thin: read fields, call the service, serialize with ``labtrack.wire``.
+Each function is thin: read fields, call the service, serialize with ``labtrack.entities.wire``.
 """
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from typing import Any
 
 import orjson
 
-from labtrack import wire
-from labtrack.entities import Metric
+from labtrack.entities import Metric, wire
 from labtrack.errors import invalid
 from labtrack.server.log_batch import decode_log_batch
 from labtrack.server.routes import MLFLOW, Route, rpc

@@ -25,13 +25,12 @@ from labtrack.entities import (
     RunInfo,
     RunStatus,
     ViewType,
+    system_tags,
 )
+from labtrack.entities.points import Points
 from labtrack.errors import invalid, not_found
 from labtrack.service import validation as v
-from labtrack.store.metric_chunks import Points
 from labtrack.store.tracking_store import (
-    PARENT_RUN_TAG,
-    RUN_NAME_TAG,
     SEARCH_MAX_RESULTS,
     HistoryPage,
     SeriesKey,
@@ -224,18 +223,18 @@ class TrackingService:
         for key, value in (tags or {}).items():
             clean[v.validate_key("tag", key)] = v.validate_tag_value(key, value)
         # The run name and its mlflow.runName tag are one fact; MLflow clients send either.
-        name = run_name or clean.get(RUN_NAME_TAG) or random_run_name()
+        name = run_name or clean.get(system_tags.RUN_NAME) or random_run_name()
         v.validate_run_name(name)
-        if run_name and clean.get(RUN_NAME_TAG, run_name) != run_name:
+        if run_name and clean.get(system_tags.RUN_NAME, run_name) != run_name:
             raise invalid(
-                f"Both 'run_name' ({run_name!r}) and tag '{RUN_NAME_TAG}' "
-                f"({clean[RUN_NAME_TAG]!r}) were given and differ."
+                f"Both 'run_name' ({run_name!r}) and tag '{system_tags.RUN_NAME}' "
+                f"({clean[system_tags.RUN_NAME]!r}) were given and differ."
             )
-        clean[RUN_NAME_TAG] = name
-        parent = clean.get(PARENT_RUN_TAG)
+        clean[system_tags.RUN_NAME] = name
+        parent = clean.get(system_tags.PARENT_RUN_ID)
         if parent:
             self.store.get_run(parent)  # a clear 404 rather than a dangling parent
-        user = user_id or clean.get("mlflow.user") or ""
+        user = user_id or clean.get(system_tags.USER) or ""
         return self.store.create_run(
             experiment_id if experiment_id not in (None, "") else "0",
             user,

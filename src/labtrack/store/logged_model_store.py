@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
 
 from labtrack.artifacts.uris import logged_model_artifact_uri
-from labtrack.entities import LoggedModel, PagedList
+from labtrack.entities import LoggedModel, PagedList, system_tags
 from labtrack.errors import invalid, not_found
-from labtrack.search.sql import case_sensitive_like
 from labtrack.store import schema as s
+from labtrack.store.search.sql import case_sensitive_like
 from labtrack.store.tracking_store import (
     TrackingStore,
     _insert_ignore,
@@ -33,7 +33,6 @@ from labtrack.store.tracking_store import (
     now_ms,
 )
 
-LOG_MODEL_HISTORY_TAG = "mlflow.log-model.history"
 MODEL_ID_PREFIX = "m-"
 
 _M = s.logged_models.c
@@ -331,7 +330,7 @@ class LoggedModelStore:
         with self.ts._write() as conn:
             eid = self.ts._require_active_run(conn, run_id)
             current = conn.execute(
-                select(t.value).where(t.run_uuid == run_id, t.key == LOG_MODEL_HISTORY_TAG)
+                select(t.value).where(t.run_uuid == run_id, t.key == system_tags.LOG_MODEL_HISTORY)
             ).scalar()
             history: list[Any] = []
             if current:
@@ -348,7 +347,7 @@ class LoggedModelStore:
             if len(value) > max_len:
                 raise invalid(
                     f"The model description is {len(value)} characters long; the tag "
-                    f"'{LOG_MODEL_HISTORY_TAG}' holds at most {max_len}."
+                    f"'{system_tags.LOG_MODEL_HISTORY}' holds at most {max_len}."
                 )
-            self.ts._set_tags(conn, run_id, [(LOG_MODEL_HISTORY_TAG, value)])
+            self.ts._set_tags(conn, run_id, [(system_tags.LOG_MODEL_HISTORY, value)])
             self.ts._record_change(conn, "data", eid, run_id)

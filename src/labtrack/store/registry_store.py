@@ -278,7 +278,7 @@ class RegistryStore:
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList:
-        from labtrack.search.sql import (
+        from labtrack.store.search.sql import (
             apply_registered_model_order,
             registered_model_filter_clauses,
         )
@@ -490,7 +490,10 @@ class RegistryStore:
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList:
-        from labtrack.search.sql import apply_model_version_order, model_version_filter_clauses
+        from labtrack.store.search.sql import (
+            apply_model_version_order,
+            model_version_filter_clauses,
+        )
 
         offset = decode_page_token(page_token)
         stmt = select(_mv.name, _mv.version).where(

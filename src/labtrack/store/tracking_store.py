@@ -55,7 +55,9 @@ from labtrack.entities import (
     RunStatus,
     RunTag,
     ViewType,
+    system_tags,
 )
+from labtrack.entities.wire import run_data_json_bytes, run_json_bytes, run_to_json
 from labtrack.errors import already_exists, invalid, not_found
 from labtrack.store import schema as s
 from labtrack.store.checkpoints import WalCheckpointer
@@ -68,12 +70,9 @@ from labtrack.store.metric_chunks import (
     rechunk,
 )
 from labtrack.store.prepared import PreparedStatement, in_params
-from labtrack.wire import run_data_json_bytes, run_json_bytes, run_to_json
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
-PARENT_RUN_TAG = "mlflow.parentRunId"
-RUN_NAME_TAG = "mlflow.runName"
 SEARCH_MAX_RESULTS = 50_000
 
 # (key, model_id, dataset_name, dataset_digest): points that share one chunk sequence.
@@ -347,7 +346,7 @@ class TrackingStore:
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList:
-        from labtrack.search.sql import apply_experiment_order, experiment_filter_clauses
+        from labtrack.store.search.sql import apply_experiment_order, experiment_filter_clauses
 
         offset = decode_page_token(page_token)
         stmt = select(s.experiments.c.experiment_id).where(
@@ -473,7 +472,7 @@ class TrackingStore:
                     start_time=start_time,
                     lifecycle_stage="active",
                     artifact_uri=artifact_uri,
-                    parent_run_id=tags.get(PARENT_RUN_TAG),
+                    parent_run_id=tags.get(system_tags.PARENT_RUN_ID),
                 )
             )
             if tags:
@@ -649,7 +648,7 @@ class TrackingStore:
                 _upsert(
                     conn,
                     s.tags,
-                    [{"run_uuid": run_id, "key": RUN_NAME_TAG, "value": run_name}],
+                    [{"run_uuid": run_id, "key": system_tags.RUN_NAME, "value": run_name}],
                     ("run_uuid", "key"),
                 )
             if values:
@@ -755,10 +754,10 @@ class TrackingStore:
         )
         _summary_is_stale(conn, run_id)
         run_values: dict[str, Any] = {}
-        if RUN_NAME_TAG in merged:
-            run_values["name"] = merged[RUN_NAME_TAG]
-        if PARENT_RUN_TAG in merged:
-            run_values["parent_run_id"] = merged[PARENT_RUN_TAG]
+        if system_tags.RUN_NAME in merged:
+            run_values["name"] = merged[system_tags.RUN_NAME]
+        if system_tags.PARENT_RUN_ID in merged:
+            run_values["parent_run_id"] = merged[system_tags.PARENT_RUN_ID]
         if run_values:
             conn.execute(update(s.runs).where(s.runs.c.run_uuid == run_id).values(**run_values))
 
@@ -1341,7 +1340,7 @@ def _run_search_statements(
 ) -> list[Any]:
     """The statements of a run search, built once per distinct search: a UI or notebook
     repeats the same few searches, and building them costs more than a fast search."""
-    from labtrack.search.sql import run_search_statements
+    from labtrack.store.search.sql import run_search_statements
 
     lifecycle = s.runs.c.lifecycle_stage.in_(stages)
     return run_search_statements(

@@ -45,9 +45,10 @@ from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.selectable import Join
 from sqlalchemy.sql.visitors import InternalTraversal
 
+from labtrack.entities import system_tags
 from labtrack.errors import LabtrackException
-from labtrack.search.parser import Comparison, OrderBy, parse_filter, parse_order_by
 from labtrack.store import schema
+from labtrack.store.search.parser import Comparison, OrderBy, parse_filter, parse_order_by
 
 __all__ = [
     "apply_experiment_order",
@@ -66,7 +67,6 @@ __all__ = [
 SelectT = TypeVar("SelectT", bound=Select[Any])
 
 # Key of the run-input tag that holds a dataset's context ("training", "eval", ...).
-DATASET_CONTEXT_TAG = "mlflow.data.context"
 
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "=": operator.eq,
@@ -268,7 +268,7 @@ def _run_dataset_clause(
                 .where(
                     rit.c.run_uuid == ri.c.run_uuid,
                     rit.c.dataset_uuid == ri.c.dataset_uuid,
-                    rit.c.key == DATASET_CONTEXT_TAG,
+                    rit.c.key == system_tags.DATASET_CONTEXT,
                     _match(rit.c.value, c.op, c.value),
                 )
                 .correlate(ri)
