@@ -283,9 +283,11 @@ class TrackingClient(_RegistryMethods):
     @property
     def metric_queue(self) -> MetricQueue:
         if self._queue is None:
+            # Resolve the service first: its property takes the same (non-reentrant) lock.
+            log_series = self.service.log_series
             with self._lock:
                 if self._queue is None:
-                    self._queue = MetricQueue(self.service.log_series)
+                    self._queue = MetricQueue(log_series)
         return self._queue
 
     # ---- experiments --------------------------------------------------------------------
