@@ -83,6 +83,7 @@ def service(store):
 def fluent(tmp_path, monkeypatch):
     """The fluent API pointed at a fresh SQLite store, with its process state reset."""
     import labtrack as lt
+    from labtrack import config
     from labtrack.client import fluent as fl
 
     for var in (
@@ -106,5 +107,5 @@ def fluent(tmp_path, monkeypatch):
         lt.end_run()
     lt.flush()
     fl._client = None
-    fl._tracking_uri = None
+    config.set_process_tracking_uri(None)
     fl._active_experiment_id = None

@@ -58,3 +58,86 @@ def test_concurrent_first_calls_on_a_fresh_client_all_return(tmp_path, first):
     for t in threads:
         t.join(20)
     assert not any(t.is_alive() for t in threads)
+
+
+def test_a_client_without_uri_uses_set_tracking_uri(tmp_path, monkeypatch):
+    """``MlflowClient()`` after ``set_tracking_uri(...)`` talks to that store, not the default."""
+    import labtrack as lt
+    from labtrack import config
+
+    for var in ("LABTRACK_TRACKING_URI", "MLFLOW_TRACKING_URI", "LABTRACK_STORE_URI"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LABTRACK_HOME", str(tmp_path / "default-home"))
+    chosen = f"sqlite:///{tmp_path / 'chosen.db'}"
+    try:
+        lt.set_tracking_uri(chosen)
+        client = lt.MlflowClient()
+        assert client.tracking_uri == chosen
+        exp_id = client.create_experiment("picked")
+        assert lt.TrackingClient(chosen).get_experiment(exp_id).name == "picked"
+        assert not (tmp_path / "default-home").exists()
+    finally:
+        config.set_process_tracking_uri(None)
+
+
+@pytest.mark.parametrize(
+    ("tail", "status", "exit_code"),
+    [
+        ("pass", "FINISHED", 0),
+        ("import sys; sys.exit(0)", "FINISHED", 0),
+        ("raise ValueError('boom')", "FAILED", 1),
+    ],
+)
+def test_an_implicit_run_ends_when_the_script_exits(tmp_path, tail, status, exit_code):
+    """``lt.log_param`` with no ``start_run`` starts a run; the script's exit ends it."""
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    import labtrack as lt
+
+    uri = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    script = textwrap.dedent(
+        f"""
+        import labtrack as lt
+        lt.set_tracking_uri({uri!r})
+        lt.log_param("lr", 0.1)
+        lt.log_metric("loss", 0.5, step=1)
+        print(lt.active_run().info.run_id, flush=True)
+        {tail}
+        """
+    )
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"), "PATH": "/usr/bin"}
+    proc = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == exit_code, proc.stderr
+    run_id = proc.stdout.split()[0]
+    run = lt.TrackingClient(uri).get_run(run_id)
+    assert run.info.status == status
+    assert run.info.end_time is not None
+    assert run.data.metrics == {"loss": 0.5}
+
+
+def test_store_uris_with_a_driver_name_open(pg_database):
+    """SQLAlchemy's driver forms (postgresql+psycopg://...) are what users paste."""
+    import labtrack as lt
+
+    bare = pg_database.split("://", 1)[1]
+    for scheme in ("postgresql+psycopg", "postgresql", "postgres"):
+        client = lt.TrackingClient(f"{scheme}://{bare}")
+        assert client.get_experiment("0").name == "Default"
+
+
+@pytest.mark.parametrize("uri", ["mysql+pymysql://u:secret@h/db", "mssql://u@h/db", "ftp://h/x.db"])
+def test_unsupported_store_uris_are_refused_clearly(uri):
+    from labtrack.errors import LabtrackException
+    from labtrack.store.engine import create_store_engine
+
+    with pytest.raises(LabtrackException) as info:
+        create_store_engine(uri)
+    message = str(info.value)
+    assert "secret" not in message
+    assert "sqlite:///" in message
+    assert "postgresql://" in message

@@ -58,10 +58,26 @@ def default_artifact_root(store_uri: str | None = None) -> str:
     return str(labtrack_home() / "artifacts")
 
 
+# Set by ``set_tracking_uri`` for the whole process: the fluent API and every client created
+# without a URI use it (as MLflow's ``MlflowClient()`` does).
+_process_tracking_uri: str | None = None
+
+
+def set_process_tracking_uri(uri: str | None) -> None:
+    global _process_tracking_uri
+    _process_tracking_uri = normalize_uri(uri) if uri else None
+
+
+def process_tracking_uri() -> str | None:
+    return _process_tracking_uri
+
+
 def resolve_tracking_uri(explicit: str | None = None) -> str:
-    """The URI a client uses: explicit, $LABTRACK_TRACKING_URI, $MLFLOW_TRACKING_URI, default."""
+    """The URI a client uses: explicit, the one ``set_tracking_uri`` set, $LABTRACK_TRACKING_URI,
+    $LABTRACK_STORE_URI, $MLFLOW_TRACKING_URI, else the per-user default store."""
     for candidate in (
         explicit,
+        _process_tracking_uri,
         os.environ.get(TRACKING_URI_ENV),
         os.environ.get(STORE_URI_ENV),
         os.environ.get(MLFLOW_TRACKING_URI_ENV),

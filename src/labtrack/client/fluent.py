@@ -6,9 +6,12 @@ of active runs) is per process; the client underneath does the work.
 
 from __future__ import annotations
 
+import atexit
 import json
+import logging
 import os
 import posixpath
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -31,7 +34,6 @@ from labtrack.entities import (
 from labtrack.errors import LabtrackException, invalid
 
 _state_lock = threading.RLock()
-_tracking_uri: str | None = None
 _client: TrackingClient | None = None
 _active_experiment_id: str | None = None
 _run_stack: list[ActiveRun] = []
@@ -74,20 +76,20 @@ class ActiveRun(Run):
 
 def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
     """Where runs go: a database URI, a path, or a labtrack/MLflow server ``http(s)://`` URL."""
-    global _tracking_uri, _client
+    global _client
     with _state_lock:
         if _client is not None:
             _client.flush()
-        _tracking_uri = resolve_tracking_uri(os.fspath(uri))
+        config.set_process_tracking_uri(os.fspath(uri))
         _client = None
 
 
 def get_tracking_uri() -> str:
-    return resolve_tracking_uri(_tracking_uri)
+    return resolve_tracking_uri()
 
 
 def is_tracking_uri_set() -> bool:
-    return _tracking_uri is not None or any(
+    return config.process_tracking_uri() is not None or any(
         os.environ.get(n) for n in (config.TRACKING_URI_ENV, config.MLFLOW_TRACKING_URI_ENV)
     )
 
@@ -98,7 +100,7 @@ def client() -> TrackingClient:
     if _client is None:
         with _state_lock:
             if _client is None:
-                _client = TrackingClient(_tracking_uri)
+                _client = TrackingClient()
     return _client
 
 
@@ -244,6 +246,7 @@ def start_run(
             run = c.create_run(exp_id, tags=all_tags, run_name=run_name)
         active = ActiveRun(run)
         _run_stack.append(active)
+        _end_runs_at_exit()
         _last_active_run_id = active.info.run_id
         return active
 
@@ -255,6 +258,45 @@ def end_run(status: str = "FINISHED") -> None:
             return
         run = _run_stack.pop()
     client().set_terminated(run.info.run_id, status)
+
+
+_exit_hooks_installed = False
+_uncaught: type[BaseException] | None = None
+
+
+def _end_runs_at_exit() -> None:
+    """Runs still active when the interpreter exits end as MLflow ends them: FINISHED, or FAILED
+    after an uncaught exception (KILLED after Ctrl-C). Installed with the first run."""
+    global _exit_hooks_installed
+    if _exit_hooks_installed:
+        return
+    _exit_hooks_installed = True
+    previous = sys.excepthook
+
+    def record_uncaught(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
+        global _uncaught
+        _uncaught = exc_type
+        previous(exc_type, exc, tb)
+
+    sys.excepthook = record_uncaught
+    # Registered after the metric queue's own exit flush, so it runs first (atexit is LIFO) and
+    # end_run still flushes this run's points.
+    atexit.register(_end_active_runs)
+
+
+def _end_active_runs() -> None:
+    if _uncaught is None:
+        status = RunStatus.FINISHED
+    elif issubclass(_uncaught, KeyboardInterrupt):
+        status = RunStatus.KILLED
+    else:
+        status = RunStatus.FAILED
+    while _run_stack:
+        try:
+            end_run(status.value)
+        except Exception:  # the store may be gone at exit; never turn exit into a traceback
+            logging.getLogger("labtrack").warning("could not end the active run", exc_info=True)
+            return
 
 
 def active_run() -> ActiveRun | None:

@@ -30,19 +30,39 @@ def is_sqlite(engine: Engine) -> bool:
 
 def create_store_engine(uri: str) -> Engine:
     """An engine for ``uri`` with labtrack's per-backend settings."""
-    if uri.startswith("sqlite:"):
+    scheme, sep, rest = uri.partition("://")
+    backend, _, driver = scheme.lower().partition("+")
+    if backend == "sqlite":
         return _sqlite_engine(uri)
-    if uri.startswith(("postgresql:", "postgres:")):
-        if uri.startswith("postgres:"):
-            uri = "postgresql:" + uri[len("postgres:") :]
-        if uri.startswith("postgresql://"):
-            # psycopg 3 is the maintained driver; prefer it when no driver is named.
-            uri = "postgresql+psycopg://" + uri[len("postgresql://") :]
-        return create_engine(uri, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    if backend in ("postgresql", "postgres") and sep:
+        # psycopg 3 is the maintained driver; prefer it when no driver is named. A named driver
+        # (postgresql+psycopg2://...) is used as given: SQLAlchemy loads it.
+        return create_engine(
+            f"postgresql+{driver or 'psycopg'}://{rest}",
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=10,
+        )
+    if backend in ("mysql", "mariadb", "mssql", "oracle"):
+        raise LabtrackException(
+            f"Store URI {_redacted(uri)!r}: {backend} is not supported as a labtrack store; use "
+            "SQLite (sqlite:///path/to/file.db) or PostgreSQL (postgresql://user@host/db).",
+            "INVALID_PARAMETER_VALUE",
+        )
     raise LabtrackException(
-        f"Unsupported store URI {uri!r}: use sqlite:///path/to/file.db or postgresql://...",
+        f"Unsupported store URI {_redacted(uri)!r}: use sqlite:///path/to/file.db or "
+        "postgresql://user@host/db (postgresql+psycopg:// and postgresql+psycopg2:// work too).",
         "INVALID_PARAMETER_VALUE",
     )
+
+
+def _redacted(uri: str) -> str:
+    """The URI without a password, for error messages."""
+    scheme, sep, rest = uri.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if sep and at and ":" in userinfo:
+        return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
+    return uri
 
 
 def sqlite_file(uri: str) -> str | None:
