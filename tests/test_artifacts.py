@@ -318,7 +318,7 @@ def test_uris(store: ArtifactStore, root: Path) -> None:
     assert logged_model_artifact_uri("1", "m-1") == "mlflow-artifacts:/1/models/m-1/artifacts"
     assert uri_to_relpath("mlflow-artifacts:/1/abc/artifacts") == "1/abc/artifacts"
     assert uri_to_relpath("mlflow-artifacts:///1/abc/artifacts") == "1/abc/artifacts"
-    assert uri_to_relpath("mlflow-artifacts://host:5000/1/abc/artifacts") == "1/abc/artifacts"
+    assert uri_to_relpath("MLflow-Artifacts:/1/abc/artifacts") == "1/abc/artifacts"
     assert store.relpath("mlflow-artifacts:/1/abc/artifacts", "model/MLmodel") == (
         "1/abc/artifacts/model/MLmodel"
     )
@@ -329,7 +329,13 @@ def test_uris(store: ArtifactStore, root: Path) -> None:
     for bad in (
         "mlflow-artifacts:/1/../../etc",
         "mlflow-artifacts:/%2e%2e/etc",
+        # A host part would send MLflow clients, with the user's token, to another server.
+        "mlflow-artifacts://host:5000/1/abc/artifacts",
+        "MLFLOW-ARTIFACTS://host/1/abc/artifacts",
         "file:///etc/passwd",
+        "FILE:///etc/passwd",
+        "File:/etc/passwd",
+        "file://otherhost/share",
         "/etc/passwd",
         f"{root}/../outside",
         "s3://bucket/x",

@@ -11,12 +11,28 @@ such a URI is relative to the artifact root:
 from __future__ import annotations
 
 import posixpath
+import re
 from urllib.parse import unquote, urlsplit
 
 from labtrack.artifacts.paths import clean_relpath, join_relpath
 from labtrack.errors import LabtrackException
 
 SCHEME = "mlflow-artifacts"
+# RFC 3986: a scheme is a letter then letters, digits, "+", "-", "."; schemes are
+# case-insensitive, so every check compares the lowercased scheme.
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
+
+
+def uri_scheme(uri: str) -> str:
+    """The URI's scheme, lowercased; ``""`` for a plain path (and for a Windows drive ``C:``)."""
+    match = _SCHEME.match(uri)
+    if not match or len(match.group(1)) == 1:
+        return ""
+    return match.group(1).lower()
+
+
+def _with_lower_scheme(uri: str, scheme: str) -> str:
+    return scheme + uri[len(scheme) :] if scheme else uri
 
 
 def experiment_artifact_uri(experiment_id: str) -> str:
@@ -43,25 +59,44 @@ def uri_to_relpath(uri: str, artifact_root: str | None = None) -> str:
 
     Accepted forms:
 
-    - ``mlflow-artifacts:/a/b``, ``mlflow-artifacts:///a/b``, ``mlflow-artifacts://host/a/b``
-      (the authority names the tracking server, not a place on disk, so it is ignored);
+    - ``mlflow-artifacts:/a/b`` or ``mlflow-artifacts:///a/b``. An authority
+      (``mlflow-artifacts://host:port/...``) is refused: MLflow clients send the user's
+      credentials to the host it names, and this server answers only for itself;
     - ``file:///<root>/a/b`` or ``/<root>/a/b`` when under ``artifact_root``;
     - any other URI with ``artifact_root`` as a prefix (e.g. ``s3://bucket/prefix/a/b``);
     - a plain relative path ``a/b``.
 
-    The result is validated by :func:`clean_relpath`. Anything outside the root raises
-    ``INVALID_PARAMETER_VALUE``.
+    Schemes match in any case (``File:``, ``MLFLOW-ARTIFACTS:``). The result is validated by
+    :func:`clean_relpath`. Anything outside the root raises ``INVALID_PARAMETER_VALUE``.
     """
     if not isinstance(uri, str) or not uri:
         raise LabtrackException(
             "Artifact URI must be a non-empty string", "INVALID_PARAMETER_VALUE"
         )
-    if uri.startswith(SCHEME + ":"):
+    scheme = uri_scheme(uri)
+    uri = _with_lower_scheme(uri, scheme)
+    if scheme == SCHEME:
         parts = urlsplit(uri)
+        if parts.netloc:
+            raise LabtrackException(
+                f"Artifact URI {uri!r} names another server ({parts.netloc!r}): "
+                f"{SCHEME}: URIs here have no host part ({SCHEME}:/<path>).",
+                "INVALID_PARAMETER_VALUE",
+            )
+        if parts.query or parts.fragment:
+            raise LabtrackException(
+                f"Artifact URI {uri!r} may not have a query or fragment.",
+                "INVALID_PARAMETER_VALUE",
+            )
         return clean_relpath(parts.path.lstrip("/"))
+    if scheme == "file" and urlsplit(uri).netloc not in ("", "localhost"):
+        raise LabtrackException(
+            f"Artifact URI {uri!r} names a remote host; file: URIs must be local.",
+            "INVALID_PARAMETER_VALUE",
+        )
     if artifact_root:
-        if uri.startswith("file:") or uri.startswith("/"):
-            path = unquote(urlsplit(uri).path) if uri.startswith("file:") else uri
+        if scheme == "file" or uri.startswith("/"):
+            path = unquote(urlsplit(uri).path) if scheme == "file" else uri
             # Lexical checks first, so "<root>/../x" is refused rather than normalised away.
             if ".." in path.split("/"):
                 raise LabtrackException(
@@ -79,7 +114,7 @@ def uri_to_relpath(uri: str, artifact_root: str | None = None) -> str:
                 return ""
             if uri.startswith(root_uri + "/"):
                 return clean_relpath(uri[len(root_uri) + 1 :])
-    if "://" in uri or uri.startswith(("/", "file:")):
+    if "://" in uri or uri.startswith("/") or scheme:
         raise LabtrackException(
             f"Artifact URI {uri!r} is not inside the artifact root of this server",
             "INVALID_PARAMETER_VALUE",

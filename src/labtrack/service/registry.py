@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
+from labtrack.artifacts.uris import SCHEME as ARTIFACTS_SCHEME
+from labtrack.artifacts.uris import uri_scheme, uri_to_relpath
 from labtrack.entities import ModelVersion, PagedList, RegisteredModel
 from labtrack.errors import LabtrackException, invalid, not_found
 from labtrack.service import validation as v
@@ -36,9 +38,9 @@ SEARCH_REGISTERED_MODELS_MAX = 1000
 SEARCH_MODEL_VERSIONS_DEFAULT = 10_000
 SEARCH_MODEL_VERSIONS_MAX = 200_000
 
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 _MODEL_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
-# Schemes whose path names a place in remote storage the client fetches from itself.
+# Schemes whose path names a place in remote storage the client fetches from itself. Not
+# http(s): MLflow clients send the tracking token to an http(s) artifact host.
 _REMOTE_SCHEMES = frozenset(
     {
         "s3",
@@ -50,8 +52,6 @@ _REMOTE_SCHEMES = frozenset(
         "hdfs",
         "viewfs",
         "dbfs",
-        "http",
-        "https",
         "oci",
         "ftp",
         "sftp",
@@ -125,8 +125,7 @@ class RegistryService:
             raise invalid(f"Model version source exceeds {MAX_SOURCE_LENGTH} characters.")
         if re.search(r"[\x00-\x1f\x7f]", source):
             raise invalid(f"Invalid model version source {source!r}: control characters.")
-        match = _SCHEME.match(source)
-        scheme = match.group(1).lower() if match and len(match.group(1)) > 1 else ""
+        scheme = uri_scheme(source)
         if scheme in ("models", "runs"):
             rest = source[len(scheme) + 1 :].lstrip("/")
             if not rest:
@@ -136,9 +135,7 @@ class RegistryService:
         if scheme in _REMOTE_SCHEMES:
             _check_no_dotdot(urlsplit(source).path, source)
             return source
-        if scheme in ("", "file", "mlflow-artifacts"):
-            from labtrack.artifacts.uris import uri_to_relpath
-
+        if scheme in ("", "file", ARTIFACTS_SCHEME):
             if scheme == "" and not source.startswith("/"):
                 raise invalid(
                     f"Invalid model version source {source!r}: use an absolute path or a URI."
@@ -160,8 +157,8 @@ class RegistryService:
             return None
         if len(link) > MAX_RUN_LINK_LENGTH:
             raise invalid(f"run_link exceeds {MAX_RUN_LINK_LENGTH} characters.")
-        match = _SCHEME.match(link.strip())
-        if match and match.group(1).lower() not in ("http", "https"):
+        scheme = uri_scheme(link.strip())
+        if scheme and scheme not in ("http", "https"):
             raise invalid(f"Invalid run_link {link!r}: only http(s) or relative links.")
         if re.search(r"[\x00-\x1f\x7f]", link):
             raise invalid(f"Invalid run_link {link!r}: control characters.")

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from labtrack.artifacts.uris import SCHEME as ARTIFACTS_SCHEME
+from labtrack.artifacts.uris import uri_scheme, uri_to_relpath
 from labtrack.entities import (
     DatasetInput,
     Experiment,
@@ -70,6 +72,23 @@ def _status(value: object) -> str:
     except ValueError:
         allowed = ", ".join(s.value for s in RunStatus)
         raise invalid(f"Invalid run status {value!r}: one of {allowed}.") from None
+
+
+def _experiment_location(location: str) -> str:
+    """A caller-chosen experiment location, as the canonical ``mlflow-artifacts:/<path>``.
+
+    Locations are inside this server's artifact root: a path elsewhere could point anywhere,
+    and a host part would send MLflow clients (with the user's credentials) to another server.
+    """
+    if not isinstance(location, str) or uri_scheme(location) != ARTIFACTS_SCHEME:
+        raise invalid(
+            "artifact_location must be omitted (the server assigns one) or be an "
+            f"{ARTIFACTS_SCHEME}:/<path> URI."
+        )
+    rel = uri_to_relpath(location)
+    if not rel:
+        raise invalid(f"artifact_location {location!r} names the artifact root itself.")
+    return f"{ARTIFACTS_SCHEME}:/{rel}"
 
 
 def _view_type(value: object) -> ViewType:
@@ -157,12 +176,8 @@ class TrackingService:
         tags: dict[str, str] | None = None,
     ) -> str:
         v.validate_experiment_name(name)
-        # Locations are assigned by the server: a caller-chosen path could point anywhere.
-        if artifact_location and not artifact_location.startswith("mlflow-artifacts:"):
-            raise invalid(
-                "artifact_location must be omitted (the server assigns one) or be an "
-                "mlflow-artifacts: URI."
-            )
+        if artifact_location:
+            artifact_location = _experiment_location(artifact_location)
         clean = {
             v.validate_key("tag", k): v.validate_tag_value(k, val)
             for k, val in (tags or {}).items()
