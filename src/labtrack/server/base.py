@@ -97,25 +97,86 @@ def dumps(obj: Any) -> str:
 # -- the handler --------------------------------------------------------------------------------
 
 
+# Deeper than any MLflow request; orjson refuses beyond 1024 levels, json would recurse.
+MAX_JSON_DEPTH = 64
+
+
 def parse_json_object(raw: bytes) -> dict[str, Any]:
-    """The JSON object in a request body (``{}`` when empty). Malformed JSON or a non-object
-    gives 400 INVALID_PARAMETER_VALUE."""
+    """The JSON object in a request body (``{}`` when empty). Malformed JSON, a non-object,
+    nesting deeper than ``MAX_JSON_DEPTH`` or a string that is not Unicode (a lone surrogate
+    escape) gives 400 INVALID_PARAMETER_VALUE.
+
+    Decided, as MLflow's server (Python's json) does: a UTF-8 byte order mark is skipped, and
+    of duplicate keys the last one wins.
+    """
     if not raw.strip():
         return {}
     try:
         data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        # orjson is stricter (NaN literals, integers beyond 64 bits, lone surrogates): what
-        # the json module accepts stays accepted, and its message explains a refusal.
+    except orjson.JSONDecodeError as exc:
+        if "recursion" in str(exc):
+            raise _too_deep() from None
+        # orjson is stricter (NaN literals, integers beyond 64 bits, a BOM): what the json
+        # module accepts stays accepted, and its message explains a refusal.
         try:
             data = json.loads(raw)
+        except RecursionError:
+            raise _too_deep() from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise LabtrackException(
                 f"Malformed JSON in request body: {exc}", "INVALID_PARAMETER_VALUE"
             ) from None
+        _check_text(data)  # orjson already refused what this looks for
     if not isinstance(data, dict):
         raise LabtrackException("The request body must be a JSON object", "INVALID_PARAMETER_VALUE")
+    _check_depth(data)
     return data
+
+
+def _too_deep() -> LabtrackException:
+    return LabtrackException(
+        f"Malformed JSON in request body: nested deeper than {MAX_JSON_DEPTH} levels",
+        "INVALID_PARAMETER_VALUE",
+    )
+
+
+def _children(node: Any) -> list[Any]:
+    if isinstance(node, dict):
+        return [*node.keys(), *node.values()]
+    if isinstance(node, list):
+        return node
+    return []
+
+
+def _check_depth(data: Any) -> None:
+    """Refuse nesting deeper than ``MAX_JSON_DEPTH`` (iteratively: no recursion to exhaust).
+    Containers only: a flat list of a million points costs one pass over it."""
+    level = [c for c in _children(data) if isinstance(c, (dict, list))]
+    depth = 1
+    while level:
+        depth += 1
+        if depth > MAX_JSON_DEPTH:
+            raise _too_deep()
+        level = [c for node in level for c in _children(node) if isinstance(c, (dict, list))]
+
+
+def _check_text(data: Any) -> None:
+    """Refuse strings that cannot be stored as UTF-8 (``"\\ud800"`` decodes to a lone
+    surrogate, which json accepts and every database rejects later with a 500)."""
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                raise LabtrackException(
+                    f"Malformed JSON in request body: {node[:50]!r} is not valid Unicode "
+                    "(a lone surrogate escape)",
+                    "INVALID_PARAMETER_VALUE",
+                ) from None
+        else:
+            stack.extend(_children(node))
 
 
 @tornado.web.stream_request_body
@@ -130,6 +191,7 @@ class LabtrackHandler(ExtensionHandlerMixin, APIHandler):
     def initialize(self, name: str = "labtrack", **kwargs: Any) -> None:
         super().initialize(name, **kwargs)
         self._body = bytearray()
+        self._body_limit = 0
 
     @property
     def labtrack(self) -> LabtrackApp:
@@ -172,16 +234,36 @@ class LabtrackHandler(ExtensionHandlerMixin, APIHandler):
                 raise HTTPError(400, "Invalid Content-Length") from None
             if declared > limit:
                 raise HTTPError(413, f"Request body too large (limit {limit} bytes)")
+        # A chunked body declares no length. Tornado's own cap would answer a bare 400 with no
+        # body, so it is set above ours and ``data_received`` (which sees the body in pieces
+        # of at most 64 KiB, whatever the chunk sizes) answers 413 in MLflow's error shape.
         set_max = getattr(self.request.connection, "set_max_body_size", None)
         if callable(set_max):
-            set_max(limit)
+            set_max(max(limit, int(self.labtrack.max_upload_bytes)))
+        self._body_limit = limit
 
     def data_received(self, chunk: bytes) -> Any:
         """Default body handling: buffer up to ``body_limit()`` bytes."""
-        if len(self._body) + len(chunk) > self.body_limit():
-            raise HTTPError(413, "Request body too large")
+        if self._finished:  # already answered 413: drop the rest of the body
+            return None
+        if len(self._body) + len(chunk) > self._body_limit:
+            self.refuse_oversized_body()
+            return None
         self._body.extend(chunk)
         return None
+
+    def refuse_oversized_body(self) -> None:
+        """Answer 413 now, while the body still streams in (raising from ``data_received``
+        would drop the connection without an answer); tornado closes the connection after."""
+        self._body = bytearray()
+        self.send_error(
+            413,
+            exc_info=(
+                HTTPError,
+                HTTPError(413, f"Request body too large (limit {self._body_limit} bytes)"),
+                None,
+            ),
+        )
 
     # -- request parsing --------------------------------------------------------------------
 

@@ -1,0 +1,135 @@
+"""Malformed and oversized request bodies get a clear 4xx in MLflow's error shape, never a 500
+or a dropped connection, and leave the server's memory alone."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from live_server import LiveServer, start_live_server
+
+M = "api/2.0/mlflow"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    yield from start_live_server(tmp_path_factory.mktemp("bad-input"))
+
+
+def _post(server: LiveServer, path: str, body: bytes) -> tuple[int, dict]:
+    req = urllib.request.Request(
+        f"{server.url}/{path}",
+        data=body,
+        method="POST",
+        headers={"Authorization": f"Bearer {server.token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return resp.status, json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
+def _port(server: LiveServer) -> int:
+    return int(server.url.split(":")[2].split("/")[0])
+
+
+@pytest.mark.parametrize("depth", [100, 1000, 1030, 100_000])
+@pytest.mark.parametrize(
+    ("rpc", "field"),
+    [("runs/log-batch", "metrics"), ("experiments/create", "name"), ("runs/search", "filter")],
+)
+def test_deeply_nested_json_is_a_400(server, depth, rpc, field):
+    nested = b"[" * depth + b"]" * depth
+    status, body = _post(
+        server, f"{M}/{rpc}", b'{"run_id": "x", "%s": %s}' % (field.encode(), nested)
+    )
+    assert status == 400, body
+    assert body["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "nested deeper" in body["message"]
+
+
+def test_a_lone_surrogate_is_a_400_and_nothing_is_created(server):
+    status, body = _post(server, f"{M}/experiments/create", b'{"name": "bad-\\ud800"}')
+    assert status == 400, body
+    assert "not valid Unicode" in body["message"]
+    status, body = _post(server, f"{M}/experiments/search", b'{"max_results": 1000}')
+    assert all("bad-" not in e["name"] for e in body["experiments"])
+
+
+def test_a_byte_order_mark_is_skipped_and_the_last_duplicate_key_wins(server):
+    """Decided as MLflow's server (Python's json) decides."""
+    status, body = _post(server, f"{M}/experiments/create", b'\xef\xbb\xbf{"name": "with-bom"}')
+    assert status == 200, body
+    status, body = _post(server, f"{M}/experiments/create", b'{"name": "first", "name": "last"}')
+    assert status == 200, body
+    req = urllib.request.Request(
+        f"{server.url}/{M}/experiments/get?experiment_id={body['experiment_id']}",
+        headers={"Authorization": f"Bearer {server.token}"},
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert json.loads(resp.read())["experiment"]["name"] == "last"
+
+
+def _chunked_post(server: LiveServer, path: str, megabytes: int) -> bytes:
+    """POST a JSON body of ``megabytes`` MiB with chunked transfer encoding (no length)."""
+    port = _port(server)
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        head = (
+            f"POST /labtrack/{path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Authorization: Bearer {server.token}\r\nContent-Type: application/json\r\n"
+            "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        )
+        sock.sendall(head.encode())
+        piece = b"a" * (1 << 20)
+        try:
+            opening = b'{"name": "'
+            sock.sendall(b"%x\r\n" % len(opening) + opening + b"\r\n")
+            for _ in range(megabytes):
+                sock.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n")
+            sock.sendall(b"5\r\nsmall\r\n")
+            sock.sendall(b'3\r\n"}\n\r\n0\r\n\r\n')
+        except OSError:
+            pass  # the server answered and closed while we were still sending
+        answer = b""
+        while True:
+            try:
+                data = sock.recv(65536)
+            except OSError:
+                break
+            if not data:
+                break
+            answer += data
+        return answer
+
+
+def test_an_oversized_chunked_body_is_a_413_in_mlflow_shape(server):
+    import psutil
+
+    port = _port(server)
+    proc = next(
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if f"--port={port}" in " ".join(p.info["cmdline"] or [])
+    )
+    before = proc.memory_info().rss
+    answer = _chunked_post(server, f"{M}/experiments/create", 64)
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413"), answer[:300]
+    body = json.loads(payload)
+    assert body["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "too large" in body["message"]
+    assert proc.memory_info().rss - before < 32 * 2**20
+    # The server is still there and answers the next request.
+    status, _ = _post(server, f"{M}/experiments/search", b'{"max_results": 1}')
+    assert status == 200
+
+
+def test_a_body_within_the_limit_still_arrives_chunked(server):
+    answer = _chunked_post(server, f"{M}/experiments/create", 0)
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
