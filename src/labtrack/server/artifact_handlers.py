@@ -4,6 +4,11 @@ Paths are relative to the artifact root (``<experiment_id>/<run_id>/artifacts/<f
 validated by the artifact layer (``labtrack.artifacts.paths``) before anything touches a disk.
 Uploads are raw ``PUT`` bodies streamed to a temporary file and renamed into place when complete;
 downloads are served as attachments with a content type that a browser will never execute.
+
+Writes (``PUT``, ``DELETE``) must land inside a live run's or logged model's artifact folder
+(``TrackingService.artifact_owner``): the store's own layout is not writable. A finished run's or
+finalized model's existing files are not replaced unless the upload says ``?overwrite=true``,
+and they are not deleted.
 """
 
 from __future__ import annotations
@@ -96,8 +101,28 @@ class ArtifactHandler(LabtrackHandler):
         if self._finished or (self.request.method or "").upper() != "PUT":
             return
         rel = self._rel()  # hostile paths are refused before a single body byte is read
+        overwrite = self.query_fields().get("overwrite") in ("true", "1")
+        await self.run_blocking(self._check_write, rel, overwrite)
         store = self.labtrack.artifact_store
         self._writer = await self.run_blocking(store.open_writer, rel)
+
+    def _check_write(self, rel: str, replace_closed: bool) -> None:
+        """The owner rule of the module docstring (blocking: reads the store)."""
+        owner = self.labtrack.get_service().artifact_owner(rel)
+        info = self.labtrack.artifact_store.stat(rel)
+        uploading = (self.request.method or "").upper() == "PUT"
+        if uploading and info is not None and info.is_dir:
+            raise LabtrackException(
+                f"Artifact path {rel!r} is a directory", "INVALID_PARAMETER_VALUE"
+            )
+        if owner.closed and info is not None and not replace_closed:
+            what = "finished run" if owner.kind == "run" else "finalized logged model"
+            verb = "replaced" if uploading else "deleted"
+            hint = " (upload with ?overwrite=true to replace it)" if verb == "replaced" else ""
+            raise LabtrackException(
+                f"Artifact {rel!r} of the {what} {owner.id} is not {verb}{hint}.",
+                "RESOURCE_ALREADY_EXISTS" if verb == "replaced" else "INVALID_STATE",
+            )
 
     async def data_received(self, chunk: bytes) -> None:
         if self._writer is None:
@@ -179,6 +204,7 @@ class ArtifactHandler(LabtrackHandler):
     @endpoint
     async def delete(self, artifact_path: str) -> None:
         rel = self._rel()
+        await self.run_blocking(self._check_write, rel, False)
         store = self.labtrack.artifact_store
         # Deleting what is already gone succeeds: a retried DELETE must not fail.
         await self.run_blocking(lambda: store.delete(rel, missing_ok=True))

@@ -10,6 +10,7 @@ import contextlib
 import secrets
 from array import array
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -30,7 +31,7 @@ from labtrack.entities import (
     system_tags,
 )
 from labtrack.entities.points import Points
-from labtrack.errors import invalid, not_found
+from labtrack.errors import LabtrackException, invalid, not_found
 from labtrack.service import validation as v
 from labtrack.store.tracking_store import (
     SEARCH_MAX_RESULTS,
@@ -60,6 +61,17 @@ _NOUNS = (
     "lark lion lynx mole moose mouse newt owl ox panda pig quail ram robin seal shark sheep slug "
     "snail sow squid stork swan tern tiger toad trout wasp whale wolf wren yak zebra"
 ).split()
+
+
+@dataclass(frozen=True)
+class ArtifactOwner:
+    """Whose artifact folder a path lies in: a run's or a logged model's."""
+
+    kind: str  # "run" or "logged_model"
+    id: str
+    experiment_id: str
+    folder: str  # the owner's artifact folder, relative to the artifact root
+    closed: bool  # a finished run or a finalized model: its files are not replaced silently
 
 
 def random_run_name() -> str:
@@ -166,6 +178,55 @@ class TrackingService:
     @property
     def artifact_root(self) -> str:
         return self.store.artifact_root
+
+    # ---- artifacts ----------------------------------------------------------------------
+
+    def artifact_owner(self, rel: str) -> ArtifactOwner:
+        """The run or logged model whose artifact folder holds ``rel`` (a cleaned path relative
+        to the artifact root), for writes and deletes through the artifact proxy.
+
+        The store's own layout (experiment folders, the ``models`` folders, the owners' folders
+        themselves) is never a file a client may create or replace, and a deleted owner takes
+        no writes. Team mode checks its permissions on the owner's experiment.
+        """
+        segments = rel.split("/") if rel else []
+        for i, segment in enumerate(segments):
+            if segment != "artifacts" or i == 0 or i + 1 >= len(segments):
+                continue
+            owner_id, folder = segments[i - 1], "/".join(segments[: i + 1])
+            if owner_id.startswith("m-") and i >= 2 and segments[i - 2] == "models":
+                owner = self._model_owner(owner_id, folder)
+            else:
+                owner = self._run_owner(owner_id, folder)
+            if owner is not None:
+                return owner
+        raise invalid(
+            f"Artifact path {rel!r} is not inside a run's or a logged model's artifact folder "
+            "(<experiment>/<run_id>/artifacts/<file> or "
+            "<experiment>/models/<model_id>/artifacts/<file>)."
+        )
+
+    def _run_owner(self, run_id: str, folder: str) -> ArtifactOwner | None:
+        try:
+            info = self.store.get_run(run_id).info
+        except LabtrackException:
+            return None
+        if uri_to_relpath(info.artifact_uri) != folder:
+            return None
+        if info.lifecycle_stage != "active":
+            raise invalid(f"The run {run_id} is deleted: its artifacts take no writes.")
+        closed = info.status not in (RunStatus.RUNNING.value, RunStatus.SCHEDULED.value)
+        return ArtifactOwner("run", run_id, info.experiment_id, folder, closed)
+
+    def _model_owner(self, model_id: str, folder: str) -> ArtifactOwner | None:
+        try:
+            model = self.logged_models.get_logged_model(model_id)
+        except LabtrackException:
+            return None
+        if uri_to_relpath(model.artifact_location) != folder:
+            return None
+        closed = model.status != "LOGGED_MODEL_PENDING"
+        return ArtifactOwner("logged_model", model_id, model.experiment_id, folder, closed)
 
     # ---- experiments --------------------------------------------------------------------
 
