@@ -344,3 +344,23 @@ def test_uris(store: ArtifactStore, root: Path) -> None:
             store.relpath(bad)
     with pytest.raises(LabtrackException):
         store.relpath("mlflow-artifacts:/1/abc/artifacts", "../../x")
+
+
+def test_crashed_upload_temp_files_are_swept(store: ArtifactStore, root: Path) -> None:
+    import os
+    import time
+
+    from labtrack.artifacts.store import TMP_PREFIX
+
+    folder = root / "0" / "r" / "artifacts"
+    folder.mkdir(parents=True)
+    (folder / "kept.bin").write_bytes(b"k")
+    stale = folder / f"{TMP_PREFIX}0001"
+    stale.write_bytes(b"x" * 1000)
+    old = time.time() - 7200
+    os.utime(stale, (old, old))
+    fresh = folder / f"{TMP_PREFIX}0002"  # an upload in progress
+    fresh.write_bytes(b"y")
+    assert store.sweep_temp_files(3600) == (1, 1000)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["kept.bin", fresh.name])
+    assert store.sweep_temp_files(0) == (1, 1)

@@ -72,3 +72,19 @@ def test_other_commands_refuse_unknown_options():
     )
     assert res.returncode == 2
     assert "unrecognized arguments: --port 1" in res.stderr
+
+
+def test_gc_removes_crashed_upload_temp_files(tmp_path, capsys):
+    import os
+    import time
+
+    from labtrack.artifacts.store import TMP_PREFIX
+    from labtrack.cli import main
+
+    left = tmp_path / "artifacts" / "0" / "r" / "artifacts" / f"{TMP_PREFIX}abc"
+    left.parent.mkdir(parents=True)
+    left.write_bytes(b"z" * 10)
+    os.utime(left, (time.time() - 7200,) * 2)
+    assert main(["gc", "--artifact-root", str(tmp_path / "artifacts")]) == 0
+    assert not left.exists()
+    assert "removed 1 upload temp files (10 bytes)" in capsys.readouterr().out

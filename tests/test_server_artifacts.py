@@ -320,3 +320,23 @@ def test_a_finalized_logged_models_files_are_not_replaced(fetch: Fetch) -> None:
     assert r.code == 200, r.body
     assert_error(fetch(f"{ART}/{folder}/MLmodel", "PUT", b"x"), 400, "RESOURCE_ALREADY_EXISTS")
     assert fetch(f"{ART}/{folder}/MLmodel").body == b"flavors: {}"
+
+
+def test_the_server_sweeps_temp_files_a_crash_left(
+    fetch: Fetch, labtrack_paths: dict[str, Path]
+) -> None:
+    import os
+    import time
+
+    from labtrack.artifacts.store import TMP_PREFIX
+
+    root = labtrack_paths["artifact_root"]
+    left = root / "0" / "f" / "artifacts" / f"{TMP_PREFIX}crashed"
+    left.parent.mkdir(parents=True)
+    left.write_bytes(b"half an upload")
+    os.utime(left, (time.time() - 7200,) * 2)
+    assert fetch(f"{ART}?path=0").code == 200  # the first artifact request opens the store
+    deadline = time.monotonic() + 10
+    while left.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not left.exists()

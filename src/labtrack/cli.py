@@ -62,6 +62,18 @@ def cmd_models_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gc(args: argparse.Namespace) -> int:
+    """Remove what crashes left in the store: upload temp files no listing shows."""
+    from labtrack.artifacts.store import ArtifactStore
+    from labtrack.config import ARTIFACT_ROOT_ENV, default_artifact_root, resolve_tracking_uri
+
+    root = args.artifact_root or os.environ.get(ARTIFACT_ROOT_ENV)
+    root = root or default_artifact_root(resolve_tracking_uri(args.backend_store_uri))
+    files, size = ArtifactStore(root).sweep_temp_files(args.older_than)
+    print(f"removed {files} upload temp files ({size} bytes) under {root}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labtrack", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -74,6 +86,19 @@ def main(argv: list[str] | None = None) -> int:
 
     info = sub.add_parser("info", help="show where runs are stored")
     info.set_defaults(func=cmd_info)
+
+    gc = sub.add_parser("gc", help="remove what crashes left in the store")
+    gc.add_argument("--backend-store-uri", default=None, help="the store (default: as clients)")
+    gc.add_argument(
+        "--artifact-root", default=None, help="the artifact root (default: the store's)"
+    )
+    gc.add_argument(
+        "--older-than",
+        type=float,
+        default=3600.0,
+        help="seconds since a temp file was last written (default: 3600)",
+    )
+    gc.set_defaults(func=cmd_gc)
 
     models = sub.add_parser("models", help="serve models")
     models_sub = models.add_subparsers(dest="models_command", required=True)

@@ -15,6 +15,7 @@ import posixpath
 import secrets
 import shutil
 import stat
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO
@@ -207,6 +208,31 @@ class ArtifactStore:
         if info.get("islink"):
             return None
         return info
+
+    def sweep_temp_files(self, older_than_seconds: float = 3600.0) -> tuple[int, int]:
+        """Delete upload temp files left by a crash (kill -9 mid-upload): those not written to
+        for ``older_than_seconds`` (an upload in progress writes every MiB). Local stores only:
+        object stores never publish a half-written object. Returns (files, bytes) removed."""
+        if not self.is_local:
+            return 0, 0
+        cutoff = time.time() - older_than_seconds
+        files = size = 0
+        for folder, dirs, names in os.walk(self.root_real):
+            dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
+            for name in names:
+                if not name.startswith(TMP_PREFIX):
+                    continue
+                path = os.path.join(folder, name)
+                try:
+                    st = os.lstat(path)
+                    if st.st_mtime > cutoff or not stat.S_ISREG(st.st_mode):
+                        continue
+                    os.unlink(path)
+                except OSError:
+                    continue
+                files += 1
+                size += st.st_size
+        return files, size
 
     # -- queries ----------------------------------------------------------------------------
 

@@ -83,6 +83,12 @@ class LabtrackApp(ExtensionApp):
         16 * 1024**3, help="Largest accepted artifact upload (PUT body), in bytes."
     ).tag(config=True)
 
+    temp_file_max_age = Int(
+        3600,
+        help="Upload temp files not written to for this many seconds are left by a crash and "
+        "removed when the server starts (labtrack gc removes them too).",
+    ).tag(config=True)
+
     export_environment = Bool(
         True,
         help="Set LABTRACK_TRACKING_URI / LABTRACK_ARTIFACT_ROOT in the server's environment "
@@ -161,7 +167,18 @@ class LabtrackApp(ExtensionApp):
                     from labtrack.artifacts.store import ArtifactStore
 
                     self._artifact_store = ArtifactStore(self.artifact_root)
+                    self.executor.submit(self._sweep_temp_files, self._artifact_store)
         return self._artifact_store
+
+    def _sweep_temp_files(self, store: ArtifactStore) -> None:
+        """Uploads cut off by a crash leave temp files no listing shows: remove old ones."""
+        try:
+            files, size = store.sweep_temp_files(self.temp_file_max_age)
+        except Exception:  # pragma: no cover - housekeeping must not break serving
+            self.log.exception("labtrack: could not sweep upload temp files")
+            return
+        if files:
+            self.log.info("labtrack: removed %d upload temp files (%d bytes)", files, size)
 
     def get_service(self) -> Any:
         """The tracking service, built by ``service_factory`` on first use (blocking)."""
