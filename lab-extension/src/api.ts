@@ -11,122 +11,32 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-/** Path segment under the Jupyter base URL where labtrack is served. */
-export const API_NAMESPACE = 'labtrack';
+import {
+  API_NAMESPACE,
+  DEFAULT_MAX_RUNS,
+  IChangesResponse,
+  IExperiment,
+  IFileInfo,
+  ILabtrackAPI,
+  IMetricSeries,
+  IMlflowErrorBody,
+  IModelVersion,
+  IRegisteredModel,
+  IRun,
+  IRunCountsResponse,
+  ISearchExperimentsResponse,
+  ISearchRunsRequest,
+  ISearchRunsResponse,
+  ISeriesOptions,
+  INVALID_RESPONSE,
+  LabtrackAPIError,
+  MLFLOW_API,
+  NETWORK_ERROR,
+  SERVER_EXTENSION_MISSING,
+  artifactRootPath
+} from './protocol';
 
-/** The MLflow-compatible REST root, relative to `API_NAMESPACE`. */
-export const MLFLOW_API = 'api/2.0/mlflow';
-
-/** Error code used when the server extension does not answer at all. */
-export const SERVER_EXTENSION_MISSING = 'LABTRACK_SERVER_EXTENSION_MISSING';
-
-/** Error code used when the request could not reach the server. */
-export const NETWORK_ERROR = 'LABTRACK_NETWORK_ERROR';
-
-/** Error code used when a response body is not the JSON we expected. */
-export const INVALID_RESPONSE = 'LABTRACK_INVALID_RESPONSE';
-
-/**
- * An error raised by any labtrack request.
- *
- * `errorCode` is MLflow's `error_code` (e.g. `RESOURCE_DOES_NOT_EXIST`,
- * `INVALID_PARAMETER_VALUE`) when the server sent one, or one of the
- * `LABTRACK_*` codes above for client-side failures.
- */
-export class LabtrackAPIError extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly errorCode: string
-  ) {
-    super(message);
-    this.name = 'LabtrackAPIError';
-  }
-
-  /** True when the labtrack server extension is not installed or enabled. */
-  get isServerExtensionMissing(): boolean {
-    return this.errorCode === SERVER_EXTENSION_MISSING;
-  }
-}
-
-/** The JSON error body MLflow (and labtrack) send with 4xx/5xx answers. */
-export interface IMlflowErrorBody {
-  error_code: string;
-  message: string;
-}
-
-export interface ITag {
-  key: string;
-  value: string;
-}
-
-export interface IParam {
-  key: string;
-  value: string;
-}
-
-export interface IMetric {
-  key: string;
-  value: number;
-  timestamp: number;
-  step: number;
-}
-
-export type LifecycleStage = 'active' | 'deleted';
-
-export interface IExperiment {
-  experiment_id: string;
-  name: string;
-  artifact_location?: string;
-  lifecycle_stage?: LifecycleStage;
-  creation_time?: number;
-  last_update_time?: number;
-  tags?: ITag[];
-}
-
-export type RunStatus =
-  'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
-
-export interface IRunInfo {
-  run_id: string;
-  run_name?: string;
-  experiment_id: string;
-  status: RunStatus;
-  start_time?: number;
-  end_time?: number;
-  user_id?: string;
-  artifact_uri?: string;
-  lifecycle_stage?: LifecycleStage;
-}
-
-export interface IRunData {
-  metrics?: IMetric[];
-  params?: IParam[];
-  tags?: ITag[];
-}
-
-export interface IRun {
-  info: IRunInfo;
-  data: IRunData;
-}
-
-export interface ISearchExperimentsResponse {
-  experiments?: IExperiment[];
-  next_page_token?: string;
-}
-
-export interface ISearchRunsRequest {
-  experiment_ids: string[];
-  filter: string;
-  max_results: number;
-  order_by: string[];
-  page_token?: string;
-}
-
-export interface ISearchRunsResponse {
-  runs?: IRun[];
-  next_page_token?: string;
-}
+export * from './protocol';
 
 /** Options shared by the search helpers. */
 export interface ISearchRunsOptions {
@@ -137,9 +47,6 @@ export interface ISearchRunsOptions {
   /** Server connection settings; `ServerConnection.makeSettings()` if absent. */
   settings?: ServerConnection.ISettings;
 }
-
-/** The default number of runs fetched for one experiment. */
-export const DEFAULT_MAX_RUNS = 1000;
 
 /** The experiment page size; MLflow's own limit for experiments/search. */
 const EXPERIMENT_PAGE_SIZE = 1000;
@@ -354,15 +261,6 @@ export async function setRunTag(
   );
 }
 
-/* ------------------------------------------------------------- artifacts */
-
-export interface IFileInfo {
-  /** Path relative to the run's artifact root. */
-  path: string;
-  is_dir: boolean;
-  file_size?: number;
-}
-
 /** List one directory of a run's artifacts ('' for the root). */
 export async function listRunArtifacts(
   runId: string,
@@ -379,16 +277,6 @@ export async function listRunArtifacts(
     settings
   );
   return reply.files ?? [];
-}
-
-/** The store-relative path (`<exp>/<run>/artifacts`) of a run's artifacts. */
-export function artifactRootPath(run: IRun): string {
-  const uri = run.info.artifact_uri ?? '';
-  const match = /^mlflow-artifacts:(?:\/\/[^/]*)?\/(.*)$/.exec(uri);
-  if (match) {
-    return match[1].replace(/\/+$/, '');
-  }
-  return `${run.info.experiment_id}/${run.info.run_id}/artifacts`;
 }
 
 /**
@@ -434,26 +322,6 @@ export async function downloadArtifact(
   return response.blob();
 }
 
-/* ------------------------------------------------------- metric series */
-
-export interface IMetricSeries {
-  run_id: string;
-  key: string;
-  steps: number[];
-  timestamps: number[];
-  values: (number | string)[];
-  mins?: (number | string)[];
-  maxs?: (number | string)[];
-  total_points?: number;
-}
-
-export interface ISeriesOptions {
-  maxPoints?: number;
-  x?: 'step' | 'timestamp';
-  xMin?: number;
-  xMax?: number;
-}
-
 /** One metric of many runs, downsampled (full resolution when zoomed in). */
 export async function getMetricSeries(
   runIds: string[],
@@ -484,26 +352,6 @@ export async function getMetricSeries(
   return reply.series ?? [];
 }
 
-/** Decode a wire metric value ("NaN", "Infinity" are strings). */
-export function metricNumber(value: number | string): number {
-  return typeof value === 'number' ? value : Number(value);
-}
-
-/* --------------------------------------------------------- change feed */
-
-export interface IChange {
-  seq: number;
-  time: number;
-  kind: string;
-  experiment_id?: string;
-  run_id?: string;
-}
-
-export interface IChangesResponse {
-  cursor: number;
-  changes?: IChange[];
-}
-
 /** Changes after `cursor` (omit it to learn the current cursor). */
 export async function getChanges(
   cursor: number | null,
@@ -518,12 +366,6 @@ export async function getChanges(
     { method: 'GET' },
     settings
   );
-}
-
-export interface IRunCountsResponse {
-  /** Experiment id -> matching runs (0 for an unknown id). */
-  counts: Record<string, number>;
-  total: number;
 }
 
 /** How many runs of each experiment match `filter` (exact, whatever the page size). */
@@ -544,33 +386,6 @@ export async function countRuns(
     { method: 'GET' },
     settings
   );
-}
-
-/* ------------------------------------------------------------- registry */
-
-export interface IRegisteredModel {
-  name: string;
-  creation_timestamp?: number;
-  last_updated_timestamp?: number;
-  description?: string;
-  latest_versions?: IModelVersion[];
-  tags?: ITag[];
-  aliases?: { alias: string; version: string }[];
-}
-
-export interface IModelVersion {
-  name: string;
-  version: string;
-  creation_timestamp?: number;
-  last_updated_timestamp?: number;
-  user_id?: string;
-  current_stage?: string;
-  description?: string;
-  source?: string;
-  run_id?: string;
-  status?: string;
-  tags?: ITag[];
-  aliases?: string[];
 }
 
 export async function searchRegisteredModels(
@@ -658,9 +473,6 @@ export async function deleteModelAlias(
   );
 }
 
-/** The stages MLflow knows (deprecated in MLflow 3, still served). */
-export const MODEL_STAGES = ['None', 'Staging', 'Production', 'Archived'];
-
 export async function transitionModelVersionStage(
   name: string,
   version: string,
@@ -720,4 +532,45 @@ export async function registerModel(
     settings
   );
   return reply.model_version;
+}
+
+/**
+ * The server client of the models: every function above, bound to one set
+ * of connection settings.
+ */
+export function createAPI(
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): ILabtrackAPI {
+  return {
+    searchExperiments: () => searchExperiments(settings),
+    searchRunsPage: (experimentIds, filter, maxResults, orderBy, pageToken) =>
+      searchRunsPage(
+        experimentIds,
+        filter,
+        maxResults,
+        orderBy,
+        pageToken,
+        settings
+      ),
+    countRuns: (experimentIds, filter) =>
+      countRuns(experimentIds, filter, settings),
+    getRun: runId => getRun(runId, settings),
+    setRunTag: (runId, key, value) => setRunTag(runId, key, value, settings),
+    listRunArtifacts: (runId, path) => listRunArtifacts(runId, path, settings),
+    downloadArtifact: (run, path) => downloadArtifact(run, path, settings),
+    getMetricSeries: (runIds, metricKey, options) =>
+      getMetricSeries(runIds, metricKey, options, settings),
+    getChanges: cursor => getChanges(cursor, settings),
+    searchRegisteredModels: () => searchRegisteredModels(settings),
+    getRegisteredModel: name => getRegisteredModel(name, settings),
+    searchModelVersions: name => searchModelVersions(name, settings),
+    updateRegisteredModel: (name, description) =>
+      updateRegisteredModel(name, description, settings),
+    setModelAlias: (name, alias, version) =>
+      setModelAlias(name, alias, version, settings),
+    deleteModelAlias: (name, alias) => deleteModelAlias(name, alias, settings),
+    transitionModelVersionStage: (name, version, stage) =>
+      transitionModelVersionStage(name, version, stage, settings),
+    registerModel: (name, run, path) => registerModel(name, run, path, settings)
+  };
 }

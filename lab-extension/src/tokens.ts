@@ -2,7 +2,7 @@ import { Token } from '@lumino/coreutils';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal } from '@lumino/signaling';
 
-import { IExperiment, IRun, LabtrackAPIError } from './api';
+import { IExperiment, IRun, LabtrackAPIError } from './protocol';
 
 /** The views of the dashboard's main area. */
 export type DashboardView = 'runs' | 'compare' | 'run' | 'models';
