@@ -10,6 +10,7 @@
 
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+import { TranslationBundle, nullTranslator } from '@jupyterlab/translation';
 
 import {
   API_NAMESPACE,
@@ -46,6 +47,8 @@ export interface ISearchRunsOptions {
   orderBy?: string[];
   /** Server connection settings; `ServerConnection.makeSettings()` if absent. */
   settings?: ServerConnection.ISettings;
+  /** The labtrack bundle for error messages (English if absent). */
+  trans?: TranslationBundle;
 }
 
 /** The experiment page size; MLflow's own limit for experiments/search. */
@@ -78,6 +81,7 @@ function parseJSON(text: string): unknown {
  * @param init - the fetch options; a JSON `Content-Type` is added to requests
  *   that carry a body.
  * @param settings - server connection settings.
+ * @param trans - the labtrack bundle for error messages (English if absent).
  * @returns the decoded JSON body (`{}` for an empty body).
  * @throws {LabtrackAPIError} on network errors, non-2xx answers (with the
  *   server's MLflow `error_code` and `message`), and undecodable bodies.
@@ -85,7 +89,8 @@ function parseJSON(text: string): unknown {
 export async function requestAPI<T>(
   path: string,
   init: RequestInit = {},
-  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings(),
+  trans: TranslationBundle = nullTranslator.load('labtrack')
 ): Promise<T> {
   const url = URLExt.join(settings.baseUrl, API_NAMESPACE, path);
   const headers = new Headers(init.headers);
@@ -106,7 +111,7 @@ export async function requestAPI<T>(
   } catch (reason) {
     const detail = reason instanceof Error ? reason.message : String(reason);
     throw new LabtrackAPIError(
-      `Could not reach the Jupyter server: ${detail}`,
+      trans.__('Could not reach the Jupyter server: %1', detail),
       0,
       NETWORK_ERROR
     );
@@ -127,15 +132,19 @@ export async function requestAPI<T>(
       // Jupyter's own 404 page (not an MLflow error): nothing is mounted at
       // <base_url>labtrack/, so the server half of labtrack is absent.
       throw new LabtrackAPIError(
-        'The labtrack server extension is not enabled. Install labtrack in ' +
-          'the Python environment that runs Jupyter (pip install labtrack), ' +
-          'check "jupyter server extension list", then restart JupyterLab.',
+        trans.__(
+          'The labtrack server extension is not enabled. Install labtrack in the Python environment that runs Jupyter (pip install labtrack), check "jupyter server extension list", then restart JupyterLab.'
+        ),
         404,
         SERVER_EXTENSION_MISSING
       );
     }
     throw new LabtrackAPIError(
-      `labtrack request failed: ${response.status} ${response.statusText}`,
+      trans.__(
+        'labtrack request failed: %1 %2',
+        response.status,
+        response.statusText
+      ),
       response.status,
       'INTERNAL_ERROR'
     );
@@ -143,7 +152,7 @@ export async function requestAPI<T>(
 
   if (body === undefined) {
     throw new LabtrackAPIError(
-      `labtrack answered ${url} with a body that is not JSON`,
+      trans.__('labtrack answered %1 with a body that is not JSON', url),
       response.status,
       INVALID_RESPONSE
     );
@@ -155,7 +164,8 @@ export async function requestAPI<T>(
  * List the active experiments (all pages).
  */
 export async function searchExperiments(
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<ISearchExperimentsResponse> {
   const experiments: IExperiment[] = [];
   let pageToken: string | undefined;
@@ -169,7 +179,8 @@ export async function searchExperiments(
     const reply = await requestAPI<ISearchExperimentsResponse>(
       `${MLFLOW_API}/experiments/search?${query.toString()}`,
       { method: 'GET' },
-      settings
+      settings,
+      trans
     );
     experiments.push(...(reply.experiments ?? []));
     pageToken = reply.next_page_token;
@@ -200,7 +211,8 @@ export async function searchRuns(
   const reply = await requestAPI<ISearchRunsResponse>(
     `${MLFLOW_API}/runs/search`,
     { method: 'POST', body: JSON.stringify(request) },
-    options.settings
+    options.settings,
+    options.trans
   );
   return { runs: reply.runs ?? [], next_page_token: reply.next_page_token };
 }
@@ -214,7 +226,8 @@ export async function searchRunsPage(
   maxResults: number,
   orderBy: string[],
   pageToken: string | undefined,
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<ISearchRunsResponse> {
   const request: ISearchRunsRequest = {
     experiment_ids: experimentIds,
@@ -228,7 +241,8 @@ export async function searchRunsPage(
   const reply = await requestAPI<ISearchRunsResponse>(
     `${MLFLOW_API}/runs/search`,
     { method: 'POST', body: JSON.stringify(request) },
-    settings
+    settings,
+    trans
   );
   return { runs: reply.runs ?? [], next_page_token: reply.next_page_token };
 }
@@ -236,13 +250,15 @@ export async function searchRunsPage(
 /** One run with its data. */
 export async function getRun(
   runId: string,
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<IRun> {
   const query = new URLSearchParams({ run_id: runId });
   const reply = await requestAPI<{ run: IRun }>(
     `${MLFLOW_API}/runs/get?${query.toString()}`,
     { method: 'GET' },
-    settings
+    settings,
+    trans
   );
   return reply.run;
 }
@@ -252,12 +268,14 @@ export async function setRunTag(
   runId: string,
   key: string,
   value: string,
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<void> {
   await requestAPI(
     `${MLFLOW_API}/runs/set-tag`,
     { method: 'POST', body: JSON.stringify({ run_id: runId, key, value }) },
-    settings
+    settings,
+    trans
   );
 }
 
@@ -265,7 +283,8 @@ export async function setRunTag(
 export async function listRunArtifacts(
   runId: string,
   path = '',
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<IFileInfo[]> {
   const query = new URLSearchParams({ run_id: runId });
   if (path) {
@@ -274,7 +293,8 @@ export async function listRunArtifacts(
   const reply = await requestAPI<{ files?: IFileInfo[] }>(
     `${MLFLOW_API}/artifacts/list?${query.toString()}`,
     { method: 'GET' },
-    settings
+    settings,
+    trans
   );
   return reply.files ?? [];
 }
@@ -286,7 +306,8 @@ export async function listRunArtifacts(
 export async function downloadArtifact(
   run: IRun,
   path: string,
-  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings(),
+  trans: TranslationBundle = nullTranslator.load('labtrack')
 ): Promise<Blob> {
   const segments = `${artifactRootPath(run)}/${path}`
     .split('/')
@@ -314,7 +335,7 @@ export async function downloadArtifact(
       );
     }
     throw new LabtrackAPIError(
-      `artifact download failed: ${response.status}`,
+      trans.__('artifact download failed: %1', response.status),
       response.status,
       'INTERNAL_ERROR'
     );
@@ -327,7 +348,8 @@ export async function getMetricSeries(
   runIds: string[],
   metricKey: string,
   options: ISeriesOptions = {},
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<IMetricSeries[]> {
   const query = new URLSearchParams();
   for (const id of runIds) {
@@ -347,7 +369,8 @@ export async function getMetricSeries(
   const reply = await requestAPI<{ series?: IMetricSeries[] }>(
     `api/labtrack/metrics/series?${query.toString()}`,
     { method: 'GET' },
-    settings
+    settings,
+    trans
   );
   return reply.series ?? [];
 }
@@ -355,7 +378,8 @@ export async function getMetricSeries(
 /** Changes after `cursor` (omit it to learn the current cursor). */
 export async function getChanges(
   cursor: number | null,
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<IChangesResponse> {
   const query = new URLSearchParams();
   if (cursor !== null) {
@@ -364,7 +388,8 @@ export async function getChanges(
   return requestAPI<IChangesResponse>(
     `api/labtrack/changes?${query.toString()}`,
     { method: 'GET' },
-    settings
+    settings,
+    trans
   );
 }
 
@@ -372,7 +397,8 @@ export async function getChanges(
 export async function countRuns(
   experimentIds: string[],
   filter = '',
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<IRunCountsResponse> {
   const query = new URLSearchParams();
   for (const id of experimentIds) {
@@ -384,30 +410,35 @@ export async function countRuns(
   return requestAPI<IRunCountsResponse>(
     `api/labtrack/runs/count?${query.toString()}`,
     { method: 'GET' },
-    settings
+    settings,
+    trans
   );
 }
 
 export async function searchRegisteredModels(
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<IRegisteredModel[]> {
   const reply = await requestAPI<{ registered_models?: IRegisteredModel[] }>(
     `${MLFLOW_API}/registered-models/search?max_results=1000`,
     { method: 'GET' },
-    settings
+    settings,
+    trans
   );
   return reply.registered_models ?? [];
 }
 
 export async function getRegisteredModel(
   name: string,
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<IRegisteredModel> {
   const query = new URLSearchParams({ name });
   const reply = await requestAPI<{ registered_model: IRegisteredModel }>(
     `${MLFLOW_API}/registered-models/get?${query.toString()}`,
     { method: 'GET' },
-    settings
+    settings,
+    trans
   );
   return reply.registered_model;
 }
@@ -419,7 +450,8 @@ function quote(value: string): string {
 
 export async function searchModelVersions(
   name: string,
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<IModelVersion[]> {
   const query = new URLSearchParams({
     filter: `name = ${quote(name)}`,
@@ -428,7 +460,8 @@ export async function searchModelVersions(
   const reply = await requestAPI<{ model_versions?: IModelVersion[] }>(
     `${MLFLOW_API}/model-versions/search?${query.toString()}`,
     { method: 'GET' },
-    settings
+    settings,
+    trans
   );
   return (reply.model_versions ?? []).sort(
     (a, b) => Number(b.version) - Number(a.version)
@@ -438,12 +471,14 @@ export async function searchModelVersions(
 export async function updateRegisteredModel(
   name: string,
   description: string,
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<void> {
   await requestAPI(
     `${MLFLOW_API}/registered-models/update`,
     { method: 'PATCH', body: JSON.stringify({ name, description }) },
-    settings
+    settings,
+    trans
   );
 }
 
@@ -452,24 +487,28 @@ export async function setModelAlias(
   name: string,
   alias: string,
   version: string,
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<void> {
   await requestAPI(
     `${MLFLOW_API}/registered-models/alias`,
     { method: 'POST', body: JSON.stringify({ name, alias, version }) },
-    settings
+    settings,
+    trans
   );
 }
 
 export async function deleteModelAlias(
   name: string,
   alias: string,
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<void> {
   await requestAPI(
     `${MLFLOW_API}/registered-models/alias`,
     { method: 'DELETE', body: JSON.stringify({ name, alias }) },
-    settings
+    settings,
+    trans
   );
 }
 
@@ -477,7 +516,8 @@ export async function transitionModelVersionStage(
   name: string,
   version: string,
   stage: string,
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<void> {
   await requestAPI(
     `${MLFLOW_API}/model-versions/transition-stage`,
@@ -490,7 +530,8 @@ export async function transitionModelVersionStage(
         archive_existing_versions: false
       })
     },
-    settings
+    settings,
+    trans
   );
 }
 
@@ -502,13 +543,15 @@ export async function registerModel(
   name: string,
   run: IRun,
   path: string,
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<IModelVersion> {
   try {
     await requestAPI(
       `${MLFLOW_API}/registered-models/create`,
       { method: 'POST', body: JSON.stringify({ name }) },
-      settings
+      settings,
+      trans
     );
   } catch (reason) {
     if (
@@ -529,20 +572,22 @@ export async function registerModel(
         run_id: run.info.run_id
       })
     },
-    settings
+    settings,
+    trans
   );
   return reply.model_version;
 }
 
 /**
  * The server client of the models: every function above, bound to one set
- * of connection settings.
+ * of connection settings and one translation bundle (for error messages).
  */
 export function createAPI(
-  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings(),
+  trans: TranslationBundle = nullTranslator.load('labtrack')
 ): ILabtrackAPI {
   return {
-    searchExperiments: () => searchExperiments(settings),
+    searchExperiments: () => searchExperiments(settings, trans),
     searchRunsPage: (experimentIds, filter, maxResults, orderBy, pageToken) =>
       searchRunsPage(
         experimentIds,
@@ -550,27 +595,33 @@ export function createAPI(
         maxResults,
         orderBy,
         pageToken,
-        settings
+        settings,
+        trans
       ),
     countRuns: (experimentIds, filter) =>
-      countRuns(experimentIds, filter, settings),
-    getRun: runId => getRun(runId, settings),
-    setRunTag: (runId, key, value) => setRunTag(runId, key, value, settings),
-    listRunArtifacts: (runId, path) => listRunArtifacts(runId, path, settings),
-    downloadArtifact: (run, path) => downloadArtifact(run, path, settings),
+      countRuns(experimentIds, filter, settings, trans),
+    getRun: runId => getRun(runId, settings, trans),
+    setRunTag: (runId, key, value) =>
+      setRunTag(runId, key, value, settings, trans),
+    listRunArtifacts: (runId, path) =>
+      listRunArtifacts(runId, path, settings, trans),
+    downloadArtifact: (run, path) =>
+      downloadArtifact(run, path, settings, trans),
     getMetricSeries: (runIds, metricKey, options) =>
-      getMetricSeries(runIds, metricKey, options, settings),
-    getChanges: cursor => getChanges(cursor, settings),
-    searchRegisteredModels: () => searchRegisteredModels(settings),
-    getRegisteredModel: name => getRegisteredModel(name, settings),
-    searchModelVersions: name => searchModelVersions(name, settings),
+      getMetricSeries(runIds, metricKey, options, settings, trans),
+    getChanges: cursor => getChanges(cursor, settings, trans),
+    searchRegisteredModels: () => searchRegisteredModels(settings, trans),
+    getRegisteredModel: name => getRegisteredModel(name, settings, trans),
+    searchModelVersions: name => searchModelVersions(name, settings, trans),
     updateRegisteredModel: (name, description) =>
-      updateRegisteredModel(name, description, settings),
+      updateRegisteredModel(name, description, settings, trans),
     setModelAlias: (name, alias, version) =>
-      setModelAlias(name, alias, version, settings),
-    deleteModelAlias: (name, alias) => deleteModelAlias(name, alias, settings),
+      setModelAlias(name, alias, version, settings, trans),
+    deleteModelAlias: (name, alias) =>
+      deleteModelAlias(name, alias, settings, trans),
     transitionModelVersionStage: (name, version, stage) =>
-      transitionModelVersionStage(name, version, stage, settings),
-    registerModel: (name, run, path) => registerModel(name, run, path, settings)
+      transitionModelVersionStage(name, version, stage, settings, trans),
+    registerModel: (name, run, path) =>
+      registerModel(name, run, path, settings, trans)
   };
 }

@@ -49,13 +49,15 @@ const modelPlugin: JupyterFrontEndPlugin<LabtrackModel> = {
   description: 'The shared labtrack state (experiments, selection, runs).',
   autoStart: true,
   provides: ILabtrackModel,
-  optional: [ISettingRegistry],
+  optional: [ISettingRegistry, ITranslator],
   activate: (
     app: JupyterFrontEnd,
-    settingRegistry: ISettingRegistry | null
+    settingRegistry: ISettingRegistry | null,
+    translator: ITranslator | null
   ): LabtrackModel => {
+    const trans = (translator ?? nullTranslator).load('labtrack');
     const model = new LabtrackModel({
-      api: createAPI(app.serviceManager.serverSettings)
+      api: createAPI(app.serviceManager.serverSettings, trans)
     });
     if (settingRegistry) {
       settingRegistry
@@ -116,7 +118,7 @@ const dashboardPlugin: JupyterFrontEndPlugin<void> = {
     translator: ITranslator | null
   ): void => {
     const trans = (translator ?? nullTranslator).load('labtrack');
-    const api = createAPI(app.serviceManager.serverSettings);
+    const api = createAPI(app.serviceManager.serverSettings, trans);
     let maxPoints = 1000;
     if (settingRegistry) {
       void settingRegistry.load(modelPlugin.id).then(settings => {
