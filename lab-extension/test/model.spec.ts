@@ -213,6 +213,59 @@ describe('LabtrackModel', () => {
     });
   });
 
+  describe('live updates', () => {
+    it('patches a changed run in place and emits runsChanged', async () => {
+      await model.selectExperiment('1');
+      const searches = api.callsOf('searchRunsPage').length;
+      const feed = [
+        { cursor: 5 },
+        {
+          cursor: 6,
+          changes: [
+            { seq: 6, time: 0, kind: 'run', experiment_id: '1', run_id: '1a' }
+          ]
+        }
+      ];
+      api
+        .on('getChanges', async () => feed.shift() ?? { cursor: 6 })
+        .on('getRun', async id => run(id, { status: 'FAILED' }));
+      const changed = new Promise<ReadonlySet<string>>(resolve => {
+        model.runsChanged.connect((_, ids) => resolve(ids));
+      });
+      model.pollInterval = 250;
+      model.startLive();
+      expect([...(await changed)]).toEqual(['1a']);
+      expect(api.callsOf('getChanges')[0]).toEqual([null]);
+      expect(api.callsOf('getChanges')[1]).toEqual([5]);
+      const patched = model.runs.find(r => r.info.run_id === '1a');
+      expect(patched?.info.status).toBe('FAILED');
+      // Patched one by one: the list was not searched again.
+      expect(api.callsOf('searchRunsPage').length).toBe(searches);
+    });
+
+    it('reads the list again when a new run appears in a listed experiment', async () => {
+      await model.selectExperiment('1');
+      const searches = api.callsOf('searchRunsPage').length;
+      const feed = [
+        { cursor: 1 },
+        {
+          cursor: 2,
+          changes: [
+            { seq: 2, time: 0, kind: 'run', experiment_id: '1', run_id: 'new' }
+          ]
+        }
+      ];
+      api.on('getChanges', async () => feed.shift() ?? { cursor: 2 });
+      const changed = new Promise<ReadonlySet<string>>(resolve => {
+        model.runsChanged.connect((_, ids) => resolve(ids));
+      });
+      model.pollInterval = 250;
+      model.startLive();
+      expect([...(await changed)]).toEqual(['new']);
+      expect(api.callsOf('searchRunsPage').length).toBeGreaterThan(searches);
+    });
+  });
+
   describe('columns', () => {
     it('remembers columns per experiment and reports changes', () => {
       const saved: Record<string, string[]>[] = [];
