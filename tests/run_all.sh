@@ -46,6 +46,7 @@ ruff format --check $lint_dirs
 mypy
 jlpm install --immutable >/dev/null 2>&1 || jlpm install >/dev/null
 jlpm lint:check
+jlpm test
 
 step "server and lab extension are enabled"
 jupyter server extension list 2>&1 | tee /tmp/labtrack-ext.txt | grep -E "labtrack.*OK" >/dev/null \

@@ -10,123 +10,34 @@
 
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+import { TranslationBundle, nullTranslator } from '@jupyterlab/translation';
 
-/** Path segment under the Jupyter base URL where labtrack is served. */
-export const API_NAMESPACE = 'labtrack';
+import {
+  API_NAMESPACE,
+  DEFAULT_MAX_RUNS,
+  IChangesResponse,
+  IExperiment,
+  IFileInfo,
+  ILabtrackAPI,
+  IMetricSeries,
+  IMlflowErrorBody,
+  IModelVersion,
+  IRegisteredModel,
+  IRun,
+  IRunCountsResponse,
+  ISearchExperimentsResponse,
+  ISearchRunsRequest,
+  ISearchRunsResponse,
+  ISeriesOptions,
+  INVALID_RESPONSE,
+  LabtrackAPIError,
+  MLFLOW_API,
+  NETWORK_ERROR,
+  SERVER_EXTENSION_MISSING,
+  artifactRootPath
+} from './protocol';
 
-/** The MLflow-compatible REST root, relative to `API_NAMESPACE`. */
-export const MLFLOW_API = 'api/2.0/mlflow';
-
-/** Error code used when the server extension does not answer at all. */
-export const SERVER_EXTENSION_MISSING = 'LABTRACK_SERVER_EXTENSION_MISSING';
-
-/** Error code used when the request could not reach the server. */
-export const NETWORK_ERROR = 'LABTRACK_NETWORK_ERROR';
-
-/** Error code used when a response body is not the JSON we expected. */
-export const INVALID_RESPONSE = 'LABTRACK_INVALID_RESPONSE';
-
-/**
- * An error raised by any labtrack request.
- *
- * `errorCode` is MLflow's `error_code` (e.g. `RESOURCE_DOES_NOT_EXIST`,
- * `INVALID_PARAMETER_VALUE`) when the server sent one, or one of the
- * `LABTRACK_*` codes above for client-side failures.
- */
-export class LabtrackAPIError extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly errorCode: string
-  ) {
-    super(message);
-    this.name = 'LabtrackAPIError';
-  }
-
-  /** True when the labtrack server extension is not installed or enabled. */
-  get isServerExtensionMissing(): boolean {
-    return this.errorCode === SERVER_EXTENSION_MISSING;
-  }
-}
-
-/** The JSON error body MLflow (and labtrack) send with 4xx/5xx answers. */
-export interface IMlflowErrorBody {
-  error_code: string;
-  message: string;
-}
-
-export interface ITag {
-  key: string;
-  value: string;
-}
-
-export interface IParam {
-  key: string;
-  value: string;
-}
-
-export interface IMetric {
-  key: string;
-  value: number;
-  timestamp: number;
-  step: number;
-}
-
-export type LifecycleStage = 'active' | 'deleted';
-
-export interface IExperiment {
-  experiment_id: string;
-  name: string;
-  artifact_location?: string;
-  lifecycle_stage?: LifecycleStage;
-  creation_time?: number;
-  last_update_time?: number;
-  tags?: ITag[];
-}
-
-export type RunStatus =
-  'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
-
-export interface IRunInfo {
-  run_id: string;
-  run_name?: string;
-  experiment_id: string;
-  status: RunStatus;
-  start_time?: number;
-  end_time?: number;
-  user_id?: string;
-  artifact_uri?: string;
-  lifecycle_stage?: LifecycleStage;
-}
-
-export interface IRunData {
-  metrics?: IMetric[];
-  params?: IParam[];
-  tags?: ITag[];
-}
-
-export interface IRun {
-  info: IRunInfo;
-  data: IRunData;
-}
-
-export interface ISearchExperimentsResponse {
-  experiments?: IExperiment[];
-  next_page_token?: string;
-}
-
-export interface ISearchRunsRequest {
-  experiment_ids: string[];
-  filter: string;
-  max_results: number;
-  order_by: string[];
-  page_token?: string;
-}
-
-export interface ISearchRunsResponse {
-  runs?: IRun[];
-  next_page_token?: string;
-}
+export * from './protocol';
 
 /** Options shared by the search helpers. */
 export interface ISearchRunsOptions {
@@ -136,10 +47,9 @@ export interface ISearchRunsOptions {
   orderBy?: string[];
   /** Server connection settings; `ServerConnection.makeSettings()` if absent. */
   settings?: ServerConnection.ISettings;
+  /** The labtrack bundle for error messages (English if absent). */
+  trans?: TranslationBundle;
 }
-
-/** The default number of runs fetched for one experiment. */
-export const DEFAULT_MAX_RUNS = 1000;
 
 /** The experiment page size; MLflow's own limit for experiments/search. */
 const EXPERIMENT_PAGE_SIZE = 1000;
@@ -171,6 +81,7 @@ function parseJSON(text: string): unknown {
  * @param init - the fetch options; a JSON `Content-Type` is added to requests
  *   that carry a body.
  * @param settings - server connection settings.
+ * @param trans - the labtrack bundle for error messages (English if absent).
  * @returns the decoded JSON body (`{}` for an empty body).
  * @throws {LabtrackAPIError} on network errors, non-2xx answers (with the
  *   server's MLflow `error_code` and `message`), and undecodable bodies.
@@ -178,7 +89,8 @@ function parseJSON(text: string): unknown {
 export async function requestAPI<T>(
   path: string,
   init: RequestInit = {},
-  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings(),
+  trans: TranslationBundle = nullTranslator.load('labtrack')
 ): Promise<T> {
   const url = URLExt.join(settings.baseUrl, API_NAMESPACE, path);
   const headers = new Headers(init.headers);
@@ -199,7 +111,7 @@ export async function requestAPI<T>(
   } catch (reason) {
     const detail = reason instanceof Error ? reason.message : String(reason);
     throw new LabtrackAPIError(
-      `Could not reach the Jupyter server: ${detail}`,
+      trans.__('Could not reach the Jupyter server: %1', detail),
       0,
       NETWORK_ERROR
     );
@@ -220,15 +132,19 @@ export async function requestAPI<T>(
       // Jupyter's own 404 page (not an MLflow error): nothing is mounted at
       // <base_url>labtrack/, so the server half of labtrack is absent.
       throw new LabtrackAPIError(
-        'The labtrack server extension is not enabled. Install labtrack in ' +
-          'the Python environment that runs Jupyter (pip install labtrack), ' +
-          'check "jupyter server extension list", then restart JupyterLab.',
+        trans.__(
+          'The labtrack server extension is not enabled. Install labtrack in the Python environment that runs Jupyter (pip install labtrack), check "jupyter server extension list", then restart JupyterLab.'
+        ),
         404,
         SERVER_EXTENSION_MISSING
       );
     }
     throw new LabtrackAPIError(
-      `labtrack request failed: ${response.status} ${response.statusText}`,
+      trans.__(
+        'labtrack request failed: %1 %2',
+        response.status,
+        response.statusText
+      ),
       response.status,
       'INTERNAL_ERROR'
     );
@@ -236,7 +152,7 @@ export async function requestAPI<T>(
 
   if (body === undefined) {
     throw new LabtrackAPIError(
-      `labtrack answered ${url} with a body that is not JSON`,
+      trans.__('labtrack answered %1 with a body that is not JSON', url),
       response.status,
       INVALID_RESPONSE
     );
@@ -248,7 +164,8 @@ export async function requestAPI<T>(
  * List the active experiments (all pages).
  */
 export async function searchExperiments(
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<ISearchExperimentsResponse> {
   const experiments: IExperiment[] = [];
   let pageToken: string | undefined;
@@ -262,7 +179,8 @@ export async function searchExperiments(
     const reply = await requestAPI<ISearchExperimentsResponse>(
       `${MLFLOW_API}/experiments/search?${query.toString()}`,
       { method: 'GET' },
-      settings
+      settings,
+      trans
     );
     experiments.push(...(reply.experiments ?? []));
     pageToken = reply.next_page_token;
@@ -293,7 +211,8 @@ export async function searchRuns(
   const reply = await requestAPI<ISearchRunsResponse>(
     `${MLFLOW_API}/runs/search`,
     { method: 'POST', body: JSON.stringify(request) },
-    options.settings
+    options.settings,
+    options.trans
   );
   return { runs: reply.runs ?? [], next_page_token: reply.next_page_token };
 }
@@ -307,7 +226,8 @@ export async function searchRunsPage(
   maxResults: number,
   orderBy: string[],
   pageToken: string | undefined,
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<ISearchRunsResponse> {
   const request: ISearchRunsRequest = {
     experiment_ids: experimentIds,
@@ -321,7 +241,8 @@ export async function searchRunsPage(
   const reply = await requestAPI<ISearchRunsResponse>(
     `${MLFLOW_API}/runs/search`,
     { method: 'POST', body: JSON.stringify(request) },
-    settings
+    settings,
+    trans
   );
   return { runs: reply.runs ?? [], next_page_token: reply.next_page_token };
 }
@@ -329,13 +250,15 @@ export async function searchRunsPage(
 /** One run with its data. */
 export async function getRun(
   runId: string,
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<IRun> {
   const query = new URLSearchParams({ run_id: runId });
   const reply = await requestAPI<{ run: IRun }>(
     `${MLFLOW_API}/runs/get?${query.toString()}`,
     { method: 'GET' },
-    settings
+    settings,
+    trans
   );
   return reply.run;
 }
@@ -345,29 +268,23 @@ export async function setRunTag(
   runId: string,
   key: string,
   value: string,
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<void> {
   await requestAPI(
     `${MLFLOW_API}/runs/set-tag`,
     { method: 'POST', body: JSON.stringify({ run_id: runId, key, value }) },
-    settings
+    settings,
+    trans
   );
-}
-
-/* ------------------------------------------------------------- artifacts */
-
-export interface IFileInfo {
-  /** Path relative to the run's artifact root. */
-  path: string;
-  is_dir: boolean;
-  file_size?: number;
 }
 
 /** List one directory of a run's artifacts ('' for the root). */
 export async function listRunArtifacts(
   runId: string,
   path = '',
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<IFileInfo[]> {
   const query = new URLSearchParams({ run_id: runId });
   if (path) {
@@ -376,19 +293,10 @@ export async function listRunArtifacts(
   const reply = await requestAPI<{ files?: IFileInfo[] }>(
     `${MLFLOW_API}/artifacts/list?${query.toString()}`,
     { method: 'GET' },
-    settings
+    settings,
+    trans
   );
   return reply.files ?? [];
-}
-
-/** The store-relative path (`<exp>/<run>/artifacts`) of a run's artifacts. */
-export function artifactRootPath(run: IRun): string {
-  const uri = run.info.artifact_uri ?? '';
-  const match = /^mlflow-artifacts:(?:\/\/[^/]*)?\/(.*)$/.exec(uri);
-  if (match) {
-    return match[1].replace(/\/+$/, '');
-  }
-  return `${run.info.experiment_id}/${run.info.run_id}/artifacts`;
 }
 
 /**
@@ -398,7 +306,8 @@ export function artifactRootPath(run: IRun): string {
 export async function downloadArtifact(
   run: IRun,
   path: string,
-  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings(),
+  trans: TranslationBundle = nullTranslator.load('labtrack')
 ): Promise<Blob> {
   const segments = `${artifactRootPath(run)}/${path}`
     .split('/')
@@ -426,7 +335,7 @@ export async function downloadArtifact(
       );
     }
     throw new LabtrackAPIError(
-      `artifact download failed: ${response.status}`,
+      trans.__('artifact download failed: %1', response.status),
       response.status,
       'INTERNAL_ERROR'
     );
@@ -434,32 +343,13 @@ export async function downloadArtifact(
   return response.blob();
 }
 
-/* ------------------------------------------------------- metric series */
-
-export interface IMetricSeries {
-  run_id: string;
-  key: string;
-  steps: number[];
-  timestamps: number[];
-  values: (number | string)[];
-  mins?: (number | string)[];
-  maxs?: (number | string)[];
-  total_points?: number;
-}
-
-export interface ISeriesOptions {
-  maxPoints?: number;
-  x?: 'step' | 'timestamp';
-  xMin?: number;
-  xMax?: number;
-}
-
 /** One metric of many runs, downsampled (full resolution when zoomed in). */
 export async function getMetricSeries(
   runIds: string[],
   metricKey: string,
   options: ISeriesOptions = {},
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<IMetricSeries[]> {
   const query = new URLSearchParams();
   for (const id of runIds) {
@@ -479,35 +369,17 @@ export async function getMetricSeries(
   const reply = await requestAPI<{ series?: IMetricSeries[] }>(
     `api/labtrack/metrics/series?${query.toString()}`,
     { method: 'GET' },
-    settings
+    settings,
+    trans
   );
   return reply.series ?? [];
-}
-
-/** Decode a wire metric value ("NaN", "Infinity" are strings). */
-export function metricNumber(value: number | string): number {
-  return typeof value === 'number' ? value : Number(value);
-}
-
-/* --------------------------------------------------------- change feed */
-
-export interface IChange {
-  seq: number;
-  time: number;
-  kind: string;
-  experiment_id?: string;
-  run_id?: string;
-}
-
-export interface IChangesResponse {
-  cursor: number;
-  changes?: IChange[];
 }
 
 /** Changes after `cursor` (omit it to learn the current cursor). */
 export async function getChanges(
   cursor: number | null,
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<IChangesResponse> {
   const query = new URLSearchParams();
   if (cursor !== null) {
@@ -516,21 +388,17 @@ export async function getChanges(
   return requestAPI<IChangesResponse>(
     `api/labtrack/changes?${query.toString()}`,
     { method: 'GET' },
-    settings
+    settings,
+    trans
   );
-}
-
-export interface IRunCountsResponse {
-  /** Experiment id -> matching runs (0 for an unknown id). */
-  counts: Record<string, number>;
-  total: number;
 }
 
 /** How many runs of each experiment match `filter` (exact, whatever the page size). */
 export async function countRuns(
   experimentIds: string[],
   filter = '',
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<IRunCountsResponse> {
   const query = new URLSearchParams();
   for (const id of experimentIds) {
@@ -542,57 +410,35 @@ export async function countRuns(
   return requestAPI<IRunCountsResponse>(
     `api/labtrack/runs/count?${query.toString()}`,
     { method: 'GET' },
-    settings
+    settings,
+    trans
   );
 }
 
-/* ------------------------------------------------------------- registry */
-
-export interface IRegisteredModel {
-  name: string;
-  creation_timestamp?: number;
-  last_updated_timestamp?: number;
-  description?: string;
-  latest_versions?: IModelVersion[];
-  tags?: ITag[];
-  aliases?: { alias: string; version: string }[];
-}
-
-export interface IModelVersion {
-  name: string;
-  version: string;
-  creation_timestamp?: number;
-  last_updated_timestamp?: number;
-  user_id?: string;
-  current_stage?: string;
-  description?: string;
-  source?: string;
-  run_id?: string;
-  status?: string;
-  tags?: ITag[];
-  aliases?: string[];
-}
-
 export async function searchRegisteredModels(
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<IRegisteredModel[]> {
   const reply = await requestAPI<{ registered_models?: IRegisteredModel[] }>(
     `${MLFLOW_API}/registered-models/search?max_results=1000`,
     { method: 'GET' },
-    settings
+    settings,
+    trans
   );
   return reply.registered_models ?? [];
 }
 
 export async function getRegisteredModel(
   name: string,
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<IRegisteredModel> {
   const query = new URLSearchParams({ name });
   const reply = await requestAPI<{ registered_model: IRegisteredModel }>(
     `${MLFLOW_API}/registered-models/get?${query.toString()}`,
     { method: 'GET' },
-    settings
+    settings,
+    trans
   );
   return reply.registered_model;
 }
@@ -604,7 +450,8 @@ function quote(value: string): string {
 
 export async function searchModelVersions(
   name: string,
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<IModelVersion[]> {
   const query = new URLSearchParams({
     filter: `name = ${quote(name)}`,
@@ -613,7 +460,8 @@ export async function searchModelVersions(
   const reply = await requestAPI<{ model_versions?: IModelVersion[] }>(
     `${MLFLOW_API}/model-versions/search?${query.toString()}`,
     { method: 'GET' },
-    settings
+    settings,
+    trans
   );
   return (reply.model_versions ?? []).sort(
     (a, b) => Number(b.version) - Number(a.version)
@@ -623,12 +471,14 @@ export async function searchModelVersions(
 export async function updateRegisteredModel(
   name: string,
   description: string,
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<void> {
   await requestAPI(
     `${MLFLOW_API}/registered-models/update`,
     { method: 'PATCH', body: JSON.stringify({ name, description }) },
-    settings
+    settings,
+    trans
   );
 }
 
@@ -637,35 +487,37 @@ export async function setModelAlias(
   name: string,
   alias: string,
   version: string,
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<void> {
   await requestAPI(
     `${MLFLOW_API}/registered-models/alias`,
     { method: 'POST', body: JSON.stringify({ name, alias, version }) },
-    settings
+    settings,
+    trans
   );
 }
 
 export async function deleteModelAlias(
   name: string,
   alias: string,
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<void> {
   await requestAPI(
     `${MLFLOW_API}/registered-models/alias`,
     { method: 'DELETE', body: JSON.stringify({ name, alias }) },
-    settings
+    settings,
+    trans
   );
 }
-
-/** The stages MLflow knows (deprecated in MLflow 3, still served). */
-export const MODEL_STAGES = ['None', 'Staging', 'Production', 'Archived'];
 
 export async function transitionModelVersionStage(
   name: string,
   version: string,
   stage: string,
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<void> {
   await requestAPI(
     `${MLFLOW_API}/model-versions/transition-stage`,
@@ -678,7 +530,8 @@ export async function transitionModelVersionStage(
         archive_existing_versions: false
       })
     },
-    settings
+    settings,
+    trans
   );
 }
 
@@ -690,13 +543,15 @@ export async function registerModel(
   name: string,
   run: IRun,
   path: string,
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
 ): Promise<IModelVersion> {
   try {
     await requestAPI(
       `${MLFLOW_API}/registered-models/create`,
       { method: 'POST', body: JSON.stringify({ name }) },
-      settings
+      settings,
+      trans
     );
   } catch (reason) {
     if (
@@ -717,7 +572,56 @@ export async function registerModel(
         run_id: run.info.run_id
       })
     },
-    settings
+    settings,
+    trans
   );
   return reply.model_version;
+}
+
+/**
+ * The server client of the models: every function above, bound to one set
+ * of connection settings and one translation bundle (for error messages).
+ */
+export function createAPI(
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings(),
+  trans: TranslationBundle = nullTranslator.load('labtrack')
+): ILabtrackAPI {
+  return {
+    searchExperiments: () => searchExperiments(settings, trans),
+    searchRunsPage: (experimentIds, filter, maxResults, orderBy, pageToken) =>
+      searchRunsPage(
+        experimentIds,
+        filter,
+        maxResults,
+        orderBy,
+        pageToken,
+        settings,
+        trans
+      ),
+    countRuns: (experimentIds, filter) =>
+      countRuns(experimentIds, filter, settings, trans),
+    getRun: runId => getRun(runId, settings, trans),
+    setRunTag: (runId, key, value) =>
+      setRunTag(runId, key, value, settings, trans),
+    listRunArtifacts: (runId, path) =>
+      listRunArtifacts(runId, path, settings, trans),
+    downloadArtifact: (run, path) =>
+      downloadArtifact(run, path, settings, trans),
+    getMetricSeries: (runIds, metricKey, options) =>
+      getMetricSeries(runIds, metricKey, options, settings, trans),
+    getChanges: cursor => getChanges(cursor, settings, trans),
+    searchRegisteredModels: () => searchRegisteredModels(settings, trans),
+    getRegisteredModel: name => getRegisteredModel(name, settings, trans),
+    searchModelVersions: name => searchModelVersions(name, settings, trans),
+    updateRegisteredModel: (name, description) =>
+      updateRegisteredModel(name, description, settings, trans),
+    setModelAlias: (name, alias, version) =>
+      setModelAlias(name, alias, version, settings, trans),
+    deleteModelAlias: (name, alias) =>
+      deleteModelAlias(name, alias, settings, trans),
+    transitionModelVersionStage: (name, version, stage) =>
+      transitionModelVersionStage(name, version, stage, settings, trans),
+    registerModel: (name, run, path) =>
+      registerModel(name, run, path, settings, trans)
+  };
 }

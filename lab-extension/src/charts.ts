@@ -4,11 +4,16 @@
  * SVGs (they draw one mark per run). All labels go through `textContent`.
  */
 
+import { TranslationBundle, nullTranslator } from '@jupyterlab/translation';
 import uPlot from 'uplot';
 
 import { el, formatMetric } from './dom';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
+
+function defaultTrans(): TranslationBundle {
+  return nullTranslator.load('labtrack');
+}
 
 /** One curve: a run's metric. */
 export interface ICurve {
@@ -32,6 +37,8 @@ export interface ICurveOptions {
   height?: number;
   /** Called when the user zooms (x in data units: steps or ms), or resets. */
   onZoom?: (range: { min: number; max: number } | null) => void;
+  /** The labtrack translation bundle (English if absent). */
+  trans?: TranslationBundle;
 }
 
 /** Debiased exponential moving average (NaN points are skipped). */
@@ -293,7 +300,7 @@ export class CurveChart {
     const xText =
       this._options.xMode === 'timestamp'
         ? new Date(x * 1000).toLocaleString()
-        : `step ${x}`;
+        : (this._options.trans ?? defaultTrans()).__('step %1', x);
     this._tooltip.replaceChildren(
       el('div', 'lt-TooltipRun', curve.label),
       el('div', 'lt-TooltipValue', `${xText}: ${formatMetric(y)}`),
@@ -397,6 +404,7 @@ export interface IMark {
 export function parallelCoordinates(
   titles: string[],
   marks: IMark[],
+  trans: TranslationBundle = defaultTrans(),
   width = 720,
   height = 300
 ): SVGSVGElement {
@@ -405,7 +413,7 @@ export function parallelCoordinates(
     class: 'lt-ParCoords',
     viewBox: `0 0 ${width} ${height}`,
     role: 'img',
-    'aria-label': `Parallel coordinates of ${titles.join(', ')}`
+    'aria-label': trans.__('Parallel coordinates of %1', titles.join(', '))
   });
   const axes = titles.map((t, i) =>
     makeAxis(
@@ -462,6 +470,7 @@ export function scatterPlot(
   xTitle: string,
   yTitle: string,
   marks: IMark[],
+  trans: TranslationBundle = defaultTrans(),
   width = 480,
   height = 300
 ): SVGSVGElement {
@@ -470,7 +479,7 @@ export function scatterPlot(
     class: 'lt-Scatter',
     viewBox: `0 0 ${width} ${height}`,
     role: 'img',
-    'aria-label': `${yTitle} against ${xTitle}`
+    'aria-label': trans.__('%1 against %2', yTitle, xTitle)
   });
   const ax = makeAxis(
     xTitle,

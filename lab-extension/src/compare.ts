@@ -4,11 +4,12 @@
  * highlights differences.
  */
 
-import { ServerConnection } from '@jupyterlab/services';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { IRun, getMetricSeries, metricNumber } from './api';
+import { CompareModel, ICurvesChange } from './comparemodel';
+import { IRun } from './protocol';
 import {
   CurveChart,
   ICurve,
@@ -29,9 +30,9 @@ import { availableColumns } from './table';
 import { ILabtrackModel, ModelChange } from './tokens';
 
 export interface ICompareOptions {
-  serverSettings?: ServerConnection.ISettings;
-  /** Points per series requested from the server. */
-  maxPoints?: () => number;
+  /** The curves' state (the only server client of this view). */
+  compare: CompareModel;
+  trans: TranslationBundle;
 }
 
 function paramsText(run: IRun): string {
@@ -43,10 +44,11 @@ function paramsText(run: IRun): string {
 }
 
 export class CompareView extends Widget {
-  constructor(model: ILabtrackModel, options: ICompareOptions = {}) {
+  constructor(model: ILabtrackModel, options: ICompareOptions) {
     super();
     this._model = model;
-    this._options = options;
+    this._compare = options.compare;
+    const trans = (this._trans = options.trans);
     this.addClass('lt-CompareView');
 
     this._header = el('div', 'lt-CompareHeader');
@@ -56,7 +58,7 @@ export class CompareView extends Widget {
       'jp-mod-styled lt-MetricSelect',
       undefined,
       {
-        'aria-label': 'Metric'
+        'aria-label': trans.__('Metric')
       }
     );
     this._metricSelect.addEventListener('change', () => {
@@ -64,17 +66,17 @@ export class CompareView extends Widget {
       this._renderAll();
     });
     this._xSelect = el('select', 'jp-mod-styled lt-XSelect', undefined, {
-      'aria-label': 'X axis'
+      'aria-label': trans.__('X axis')
     });
     this._xSelect.append(
-      el('option', '', 'by step', { value: 'step' }),
-      el('option', '', 'by time', { value: 'timestamp' })
+      el('option', '', trans.__('by step'), { value: 'step' }),
+      el('option', '', trans.__('by time'), { value: 'timestamp' })
     );
     this._xSelect.addEventListener('change', () => {
       this._zoom = null;
       this._rebuildChart();
     });
-    const smoothLabel = el('label', 'lt-Check', 'Smoothing ');
+    const smoothLabel = el('label', 'lt-Check', trans.__('Smoothing') + ' ');
     this._smoothing = el('input', 'lt-Smoothing', undefined, {
       type: 'range',
       min: '0',
@@ -91,11 +93,11 @@ export class CompareView extends Widget {
     const logLabel = el('label', 'lt-Check');
     this._logBox = el('input', 'lt-LogScale', undefined, { type: 'checkbox' });
     this._logBox.addEventListener('change', () => this._rebuildChart(true));
-    logLabel.append(this._logBox, ' Log scale');
+    logLabel.append(this._logBox, ' ' + trans.__('Log scale'));
     this._zoomNote = el(
       'span',
       'lt-ZoomNote',
-      'Drag to zoom, double-click to reset'
+      trans.__('Drag to zoom, double-click to reset')
     );
     controls.append(
       this._metricSelect,
@@ -111,7 +113,9 @@ export class CompareView extends Widget {
     this._chartStatus = el('div', 'lt-StatusArea');
 
     const parSection = el('section', 'lt-CompareSection');
-    parSection.append(el('h3', 'lt-SectionHeading', 'Parameters → metric'));
+    parSection.append(
+      el('h3', 'lt-SectionHeading', trans.__('Parameters → metric'))
+    );
     this._parBox = el('div', 'lt-ParBox');
     parSection.append(this._parBox);
 
@@ -122,12 +126,12 @@ export class CompareView extends Widget {
       'jp-mod-styled lt-ScatterParam',
       undefined,
       {
-        'aria-label': 'Scatter x axis parameter'
+        'aria-label': trans.__('Scatter x axis parameter')
       }
     );
     this._scatterSelect.addEventListener('change', () => this._renderScatter());
     scatterHead.append(
-      el('h3', 'lt-SectionHeading', 'Scatter'),
+      el('h3', 'lt-SectionHeading', trans.__('Scatter')),
       this._scatterSelect
     );
     this._scatterBox = el('div', 'lt-ScatterBox');
@@ -140,8 +144,11 @@ export class CompareView extends Widget {
       type: 'checkbox'
     });
     this._onlyDiff.addEventListener('change', () => this._renderTable());
-    diffLabel.append(this._onlyDiff, ' Only differences');
-    tableHead.append(el('h3', 'lt-SectionHeading', 'Side by side'), diffLabel);
+    diffLabel.append(this._onlyDiff, ' ' + trans.__('Only differences'));
+    tableHead.append(
+      el('h3', 'lt-SectionHeading', trans.__('Side by side')),
+      diffLabel
+    );
     this._tableBox = el('div', 'lt-SideBySideBox');
     tableSection.append(tableHead, this._tableBox);
 
@@ -159,6 +166,7 @@ export class CompareView extends Widget {
     this._chart = this._newChart();
     model.changed.connect(this._onModelChanged, this);
     model.runsChanged.connect(this._onRunsChanged, this);
+    this._compare.curvesChanged.connect(this._onCurves, this);
   }
 
   dispose(): void {
@@ -168,6 +176,7 @@ export class CompareView extends Widget {
     this._chart.dispose();
     this._model.changed.disconnect(this._onModelChanged, this);
     this._model.runsChanged.disconnect(this._onRunsChanged, this);
+    this._compare.curvesChanged.disconnect(this._onCurves, this);
     super.dispose();
   }
 
@@ -217,7 +226,7 @@ export class CompareView extends Widget {
   private _renderHeader(): void {
     const runs = this._runs;
     const chips = el('ul', 'lt-RunChips', undefined, {
-      'aria-label': 'Compared runs'
+      'aria-label': this._trans.__('Compared runs')
     });
     runs.forEach((run, i) => {
       const chip = el('li', 'lt-RunChip', undefined, {
@@ -229,14 +238,17 @@ export class CompareView extends Widget {
       swatch.style.background = seriesColor(i);
       const open = el('button', 'lt-LinkButton', runName(run), {
         type: 'button',
-        title: `Open run ${runName(run)}`
+        title: this._trans.__('Open run %1', runName(run))
       });
       open.addEventListener('click', () =>
         this._model.openRun(run.info.run_id)
       );
       const remove = el('button', 'lt-IconButton', '×', {
         type: 'button',
-        'aria-label': `Remove ${runName(run)} from the comparison`
+        'aria-label': this._trans.__(
+          'Remove %1 from the comparison',
+          runName(run)
+        )
       });
       remove.addEventListener('click', () =>
         this._model.setRunSelected(run, false)
@@ -248,8 +260,8 @@ export class CompareView extends Widget {
       'h2',
       'lt-PaneHeading',
       runs.length === 0
-        ? 'Compare runs'
-        : `Comparing ${runs.length} run${runs.length === 1 ? '' : 's'}`
+        ? this._trans.__('Compare runs')
+        : this._trans._n('Comparing %1 run', 'Comparing %1 runs', runs.length)
     );
     this._header.replaceChildren(title, chips);
     if (runs.length === 0) {
@@ -257,7 +269,9 @@ export class CompareView extends Widget {
         el(
           'p',
           'lt-Empty',
-          'Pick runs with the checkboxes in the runs table or the sidebar, then open Compare.'
+          this._trans.__(
+            'Pick runs with the checkboxes in the runs table or the sidebar, then open Compare.'
+          )
         )
       );
     }
@@ -296,6 +310,7 @@ export class CompareView extends Widget {
 
   private _newChart(): CurveChart {
     return new CurveChart(this._chartBox, {
+      trans: this._trans,
       xMode: this._xSelect.value === 'timestamp' ? 'timestamp' : 'step',
       logY: this._logBox.checked,
       smoothing: Number(this._smoothing.value),
@@ -319,11 +334,24 @@ export class CompareView extends Widget {
     void this._fetchCurves(false);
   }
 
+  /** Ask the compare model for the curves of the chosen metric. */
   private async _fetchCurves(keepZoom: boolean): Promise<void> {
-    const runs = this._runs;
-    const key = this._metricSelect.value;
-    const ticket = ++this._ticket;
-    if (runs.length === 0 || !key) {
+    this._fetchStarted = performance.now();
+    await this._compare.fetchCurves(
+      {
+        metric: this._metricSelect.value,
+        xMode: this._xSelect.value === 'timestamp' ? 'timestamp' : 'step',
+        zoom: this._zoom
+      },
+      keepZoom
+    );
+  }
+
+  /** The compare model has new curves (or an error): draw them. */
+  private _onCurves(_: CompareModel, change: ICurvesChange): void {
+    const compare = this._compare;
+    const query = compare.query;
+    if (compare.runs.length === 0 || !query?.metric) {
       this._curves = [];
       this._chart.dispose();
       this._chartBox.replaceChildren();
@@ -332,54 +360,33 @@ export class CompareView extends Widget {
       this._chartStatus.replaceChildren();
       return;
     }
-    const started = performance.now();
-    const xMode = this._xSelect.value === 'timestamp' ? 'timestamp' : 'step';
-    try {
-      const series = await getMetricSeries(
-        runs.map(r => r.info.run_id),
-        key,
-        {
-          maxPoints: this._options.maxPoints?.() ?? 1000,
-          x: xMode,
-          xMin: this._zoom?.min,
-          xMax: this._zoom?.max
-        },
-        this._options.serverSettings
-      );
-      if (ticket !== this._ticket) {
-        return;
-      }
-      const byRun = new Map(series.map(s => [s.run_id, s]));
-      const curves: ICurve[] = [];
-      runs.forEach((run, i) => {
-        const s = byRun.get(run.info.run_id);
-        if (!s) {
-          return;
-        }
-        curves.push({
-          label: runName(run),
-          detail: paramsText(run),
-          color: seriesColor(i),
-          xs: xMode === 'timestamp' ? s.timestamps : s.steps,
-          ys: s.values.map(metricNumber),
-          mins: s.mins?.map(metricNumber),
-          maxs: s.maxs?.map(metricNumber)
-        });
-      });
-      this._curves = curves;
-      this._chartStatus.replaceChildren();
-      this._draw(curves, keepZoom);
-      this._chartBox.dataset.drawMs = (performance.now() - started).toFixed(0);
-    } catch (reason) {
-      if (ticket !== this._ticket) {
-        return;
-      }
+    const error = compare.state.error;
+    if (error) {
       this._chartStatus.replaceChildren(
-        el('div', 'lt-error', `Could not load ${key}: ${String(reason)}`, {
-          role: 'alert'
-        })
+        el(
+          'div',
+          'lt-error',
+          this._trans.__('Could not load %1: %2', query.metric, String(error)),
+          { role: 'alert' }
+        )
       );
+      return;
     }
+    const curves: ICurve[] = compare.curves.map(curve => ({
+      label: runName(curve.run),
+      detail: paramsText(curve.run),
+      color: seriesColor(curve.index),
+      xs: curve.xs,
+      ys: curve.ys,
+      mins: curve.mins,
+      maxs: curve.maxs
+    }));
+    this._curves = curves;
+    this._chartStatus.replaceChildren();
+    this._draw(curves, change.keepZoom);
+    this._chartBox.dataset.drawMs = (
+      performance.now() - this._fetchStarted
+    ).toFixed(0);
   }
 
   private _draw(curves: ICurve[], keepZoom: boolean): void {
@@ -410,7 +417,11 @@ export class CompareView extends Widget {
     this._scatterBox.replaceChildren();
     if (runs.length < 2 || !metric || params.length === 0) {
       this._parBox.append(
-        el('p', 'lt-Empty', 'Select two or more runs with params and a metric.')
+        el(
+          'p',
+          'lt-Empty',
+          this._trans.__('Select two or more runs with params and a metric.')
+        )
       );
     } else {
       const titles = [...params.map(p => p.slice(7)), metric];
@@ -422,7 +433,7 @@ export class CompareView extends Widget {
           columnValue(run, `metrics.${metric}`)
         ]
       }));
-      this._parBox.append(parallelCoordinates(titles, marks));
+      this._parBox.append(parallelCoordinates(titles, marks, this._trans));
     }
     const current = this._scatterSelect.value;
     this._scatterSelect.replaceChildren(
@@ -447,7 +458,9 @@ export class CompareView extends Widget {
       color: seriesColor(i),
       values: [columnValue(run, param), columnValue(run, `metrics.${metric}`)]
     }));
-    this._scatterBox.append(scatterPlot(param.slice(7), metric, marks));
+    this._scatterBox.append(
+      scatterPlot(param.slice(7), metric, marks, this._trans)
+    );
   }
 
   private _renderTable(): void {
@@ -458,10 +471,10 @@ export class CompareView extends Widget {
     }
     const all = availableColumns(runs);
     const table = el('table', 'lt-SideBySide', undefined, {
-      'aria-label': 'Runs side by side'
+      'aria-label': this._trans.__('Runs side by side')
     });
     const head = el('tr');
-    head.append(el('th', '', 'Field', { scope: 'col' }));
+    head.append(el('th', '', this._trans.__('Field'), { scope: 'col' }));
     runs.forEach((run, i) => {
       const th = el('th', '', runName(run), { scope: 'col' });
       th.style.borderTop = `3px solid ${seriesColor(i)}`;
@@ -485,19 +498,20 @@ export class CompareView extends Widget {
       }
       body.append(row);
     };
+    const trans = this._trans;
     addRow(
-      'Status',
+      trans.__('Status'),
       runs.map(r => r.info.status),
       'attr'
     );
     addRow(
-      'Started',
+      trans.__('Started'),
       runs.map(r => formatTime(r.info.start_time)),
       'attr'
     );
-    addRow('Duration', runs.map(runDuration), 'attr');
+    addRow(trans.__('Duration'), runs.map(runDuration), 'attr');
     addRow(
-      'Experiment',
+      trans.__('Experiment'),
       runs.map(r => r.info.experiment_id),
       'attr'
     );
@@ -527,11 +541,12 @@ export class CompareView extends Widget {
   }
 
   private _model: ILabtrackModel;
-  private _options: ICompareOptions;
+  private _compare: CompareModel;
+  private _trans: TranslationBundle;
+  private _fetchStarted = 0;
   private _chart: CurveChart;
   private _curves: ICurve[] = [];
   private _zoom: { min: number; max: number } | null = null;
-  private _ticket = 0;
   private _stale = true;
   private _header: HTMLElement;
   private _metricSelect: HTMLSelectElement;

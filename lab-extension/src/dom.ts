@@ -3,7 +3,7 @@
  * with `textContent` or attributes, never parsed as HTML.
  */
 
-import { IRun } from './api';
+import { IRun } from './protocol';
 
 export type Attrs = Record<string, string | undefined>;
 

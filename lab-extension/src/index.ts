@@ -1,6 +1,8 @@
 /**
- * labtrack's JupyterLab plugins. They only wire: state lives in the model
- * (`model.ts`), rendering in the views (`panel.ts`), server traffic in `api.ts`.
+ * labtrack's JupyterLab plugins. They only wire: state and server traffic
+ * live in the models (`model.ts` shared, `comparemodel.ts`,
+ * `rundetailmodel.ts`, `registrymodel.ts`, all over the client `api.ts`),
+ * rendering in the views (`panel.ts` and the views it holds, `sidebar.ts`).
  */
 
 import {
@@ -16,11 +18,16 @@ import {
 import { ILauncher } from '@jupyterlab/launcher';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { refreshIcon } from '@jupyterlab/ui-components';
 
+import { createAPI } from './api';
+import { CompareModel } from './comparemodel';
 import { labtrackIcon } from './icons';
 import { LabtrackModel } from './model';
 import { DashboardPanel, createDashboard } from './panel';
+import { RegistryModel } from './registrymodel';
+import { RunDetailModel } from './rundetailmodel';
 import { LabtrackSidebar } from './sidebar';
 import { CommandIDs, DashboardView, ILabtrackModel } from './tokens';
 import { vegaLite6Plugin } from './vega';
@@ -28,6 +35,9 @@ import { vegaLite6Plugin } from './vega';
 export * from './api';
 export * from './tokens';
 export { LabtrackModel } from './model';
+export { CompareModel } from './comparemodel';
+export { RegistryModel } from './registrymodel';
+export { RunDetailModel } from './rundetailmodel';
 export { DashboardPanel } from './panel';
 export { labtrackIcon } from './icons';
 
@@ -39,13 +49,15 @@ const modelPlugin: JupyterFrontEndPlugin<LabtrackModel> = {
   description: 'The shared labtrack state (experiments, selection, runs).',
   autoStart: true,
   provides: ILabtrackModel,
-  optional: [ISettingRegistry],
+  optional: [ISettingRegistry, ITranslator],
   activate: (
     app: JupyterFrontEnd,
-    settingRegistry: ISettingRegistry | null
+    settingRegistry: ISettingRegistry | null,
+    translator: ITranslator | null
   ): LabtrackModel => {
+    const trans = (translator ?? nullTranslator).load('labtrack');
     const model = new LabtrackModel({
-      serverSettings: app.serviceManager.serverSettings
+      api: createAPI(app.serviceManager.serverSettings, trans)
     });
     if (settingRegistry) {
       settingRegistry
@@ -92,7 +104,8 @@ const dashboardPlugin: JupyterFrontEndPlugin<void> = {
     ICommandPalette,
     ILayoutRestorer,
     IRenderMimeRegistry,
-    ISettingRegistry
+    ISettingRegistry,
+    ITranslator
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -101,8 +114,11 @@ const dashboardPlugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
     rendermime: IRenderMimeRegistry | null,
-    settingRegistry: ISettingRegistry | null
+    settingRegistry: ISettingRegistry | null,
+    translator: ITranslator | null
   ): void => {
+    const trans = (translator ?? nullTranslator).load('labtrack');
+    const api = createAPI(app.serviceManager.serverSettings, trans);
     let maxPoints = 1000;
     if (settingRegistry) {
       void settingRegistry.load(modelPlugin.id).then(settings => {
@@ -121,8 +137,11 @@ const dashboardPlugin: JupyterFrontEndPlugin<void> = {
     let dashboard: MainAreaWidget<DashboardPanel> | null = null;
 
     app.commands.addCommand(CommandIDs.openDashboard, {
-      label: args => (args.isLauncher ? 'labtrack' : 'Open labtrack Dashboard'),
-      caption: 'Browse labtrack experiments and runs',
+      label: args =>
+        args.isLauncher
+          ? trans.__('labtrack')
+          : trans.__('Open labtrack Dashboard'),
+      caption: trans.__('Browse labtrack experiments and runs'),
       icon: args => (args.isPalette ? undefined : labtrackIcon),
       describedBy: {
         args: {
@@ -130,17 +149,27 @@ const dashboardPlugin: JupyterFrontEndPlugin<void> = {
           properties: {
             experimentId: {
               type: 'string',
-              description: 'Select this experiment after opening.'
+              description: trans.__('Select this experiment after opening.')
             }
           }
         }
       },
       execute: async args => {
         if (!dashboard || dashboard.isDisposed) {
+          // Each dashboard gets its own view models (disposed with it).
           dashboard = createDashboard(model, {
+            models: {
+              compare: new CompareModel({
+                api,
+                model,
+                maxPoints: () => maxPoints
+              }),
+              detail: new RunDetailModel({ api }),
+              registry: new RegistryModel({ api })
+            },
+            translator,
             rendermime,
-            openPath,
-            maxPoints: () => maxPoints
+            openPath
           });
           void tracker.add(dashboard);
         }
@@ -161,19 +190,23 @@ const dashboardPlugin: JupyterFrontEndPlugin<void> = {
     });
 
     app.commands.addCommand(CommandIDs.openCompare, {
-      label: 'Compare Selected labtrack Runs',
-      caption: 'Open the compare view of the runs picked for comparison',
+      label: trans.__('Compare Selected labtrack Runs'),
+      caption: trans.__(
+        'Open the compare view of the runs picked for comparison'
+      ),
       execute: () =>
         app.commands.execute(CommandIDs.openDashboard, { view: 'compare' })
     });
     app.commands.addCommand(CommandIDs.openRegistry, {
-      label: 'Open labtrack Model Registry',
-      caption: 'Registered models, versions, aliases and serve commands',
+      label: trans.__('Open labtrack Model Registry'),
+      caption: trans.__(
+        'Registered models, versions, aliases and serve commands'
+      ),
       execute: () =>
         app.commands.execute(CommandIDs.openDashboard, { view: 'models' })
     });
     app.commands.addCommand(CommandIDs.openRun, {
-      label: 'Open labtrack Run',
+      label: trans.__('Open labtrack Run'),
       describedBy: {
         args: {
           type: 'object',
@@ -187,8 +220,8 @@ const dashboardPlugin: JupyterFrontEndPlugin<void> = {
     });
 
     app.commands.addCommand(CommandIDs.refresh, {
-      label: 'Refresh labtrack',
-      caption: 'Fetch labtrack experiments and runs again',
+      label: trans.__('Refresh labtrack'),
+      caption: trans.__('Fetch labtrack experiments and runs again'),
       icon: args => (args.isPalette ? undefined : refreshIcon),
       execute: () => model.refresh()
     });
@@ -231,22 +264,25 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
   description: 'A left sidebar with experiments, live runs and a filter.',
   autoStart: true,
   requires: [ILabtrackModel],
-  optional: [ILayoutRestorer],
+  optional: [ILayoutRestorer, ITranslator],
   activate: (
     app: JupyterFrontEnd,
     model: ILabtrackModel,
-    restorer: ILayoutRestorer | null
+    restorer: ILayoutRestorer | null,
+    translator: ITranslator | null
   ): void => {
+    const trans = (translator ?? nullTranslator).load('labtrack');
     const sidebar = new LabtrackSidebar(model, {
       openDashboard: view =>
-        void app.commands.execute(CommandIDs.openDashboard, { view })
+        void app.commands.execute(CommandIDs.openDashboard, { view }),
+      trans
     });
     app.shell.add(sidebar, 'left', { rank: 600 });
     if (restorer) {
       restorer.add(sidebar, sidebar.id);
     }
     app.commands.addCommand(CommandIDs.showSidebar, {
-      label: 'Show labtrack Sidebar',
+      label: trans.__('Show labtrack Sidebar'),
       execute: () => app.shell.activateById(sidebar.id)
     });
   }

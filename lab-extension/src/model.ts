@@ -1,18 +1,13 @@
-import { ServerConnection } from '@jupyterlab/services';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import {
   DEFAULT_MAX_RUNS,
   IExperiment,
+  ILabtrackAPI,
   IRun,
-  LabtrackAPIError,
-  getChanges,
-  getRun,
-  searchExperiments,
-  countRuns,
-  searchRunsPage
-} from './api';
+  toAPIError
+} from './protocol';
 import {
   DashboardView,
   IExperimentSummary,
@@ -21,7 +16,8 @@ import {
   ModelChange
 } from './tokens';
 
-const IDLE: ILoadState = Object.freeze({ loading: false, error: null });
+/** A collection that is neither loading nor failed. */
+export const IDLE: ILoadState = Object.freeze({ loading: false, error: null });
 
 /** The first page is small so the first rows show at once. */
 const FIRST_PAGE = 100;
@@ -33,14 +29,6 @@ const SIDEBAR_RUNS = 1000;
 const MAX_PATCHED_RUNS = 25;
 const ORDER = ['attributes.start_time DESC'];
 
-function toAPIError(reason: unknown): LabtrackAPIError {
-  if (reason instanceof LabtrackAPIError) {
-    return reason;
-  }
-  const message = reason instanceof Error ? reason.message : String(reason);
-  return new LabtrackAPIError(message, 0, 'INTERNAL_ERROR');
-}
-
 /**
  * The default `ILabtrackModel`.
  *
@@ -50,8 +38,8 @@ function toAPIError(reason: unknown): LabtrackAPIError {
  * runs live (standby when the page is hidden, backoff on errors).
  */
 export class LabtrackModel implements ILabtrackModel {
-  constructor(options: LabtrackModel.IOptions = {}) {
-    this._settings = options.serverSettings;
+  constructor(options: LabtrackModel.IOptions) {
+    this._api = options.api;
     this._maxRuns = options.maxRuns ?? DEFAULT_MAX_RUNS;
     this._poll = new Poll({
       auto: false,
@@ -287,7 +275,7 @@ export class LabtrackModel implements ILabtrackModel {
     };
     this._emit('experiments');
     try {
-      const reply = await searchExperiments(this._settings);
+      const reply = await this._api.searchExperiments();
       if (ticket !== this._experimentsTicket) {
         return;
       }
@@ -327,7 +315,7 @@ export class LabtrackModel implements ILabtrackModel {
     const runs: IRun[] = [];
     let pageToken: string | undefined;
     // The exact total, beside the pages (a list is capped at `maxRuns`).
-    void countRuns(experimentIds, this._filter, this._settings).then(
+    void this._api.countRuns(experimentIds, this._filter).then(
       reply => {
         if (ticket === this._runsTicket) {
           this._runsTotal = reply.total;
@@ -342,13 +330,12 @@ export class LabtrackModel implements ILabtrackModel {
           runs.length === 0 ? FIRST_PAGE : NEXT_PAGE,
           this._maxRuns - runs.length
         );
-        const reply = await searchRunsPage(
+        const reply = await this._api.searchRunsPage(
           experimentIds,
           this._filter,
           size,
           ORDER,
-          pageToken,
-          this._settings
+          pageToken
         );
         if (ticket !== this._runsTicket) {
           return;
@@ -388,8 +375,8 @@ export class LabtrackModel implements ILabtrackModel {
     }
     try {
       const [reply, counted] = await Promise.all([
-        searchRunsPage(ids, '', SIDEBAR_RUNS, ORDER, undefined, this._settings),
-        countRuns(ids, '', this._settings)
+        this._api.searchRunsPage(ids, '', SIDEBAR_RUNS, ORDER),
+        this._api.countRuns(ids, '')
       ]);
       if (ticket !== this._sidebarTicket) {
         return;
@@ -417,7 +404,7 @@ export class LabtrackModel implements ILabtrackModel {
     if (this._isDisposed) {
       return;
     }
-    const reply = await getChanges(this._cursor, this._settings);
+    const reply = await this._api.getChanges(this._cursor);
     const first = this._cursor === null;
     this._cursor = reply.cursor;
     const changes = reply.changes ?? [];
@@ -477,7 +464,7 @@ export class LabtrackModel implements ILabtrackModel {
     ]);
     const wanted = [...runIds].filter(id => shown.has(id));
     const fresh = await Promise.all(
-      wanted.map(id => getRun(id, this._settings).catch(() => null))
+      wanted.map(id => this._api.getRun(id).catch(() => null))
     );
     const byId = new Map<string, IRun>();
     for (const run of fresh) {
@@ -509,7 +496,7 @@ export class LabtrackModel implements ILabtrackModel {
     }
   }
 
-  private _settings: ServerConnection.ISettings | undefined;
+  private _api: ILabtrackAPI;
   private _maxRuns: number;
   private _experiments: IExperiment[] = [];
   private _experimentsState: ILoadState = IDLE;
@@ -540,8 +527,8 @@ export class LabtrackModel implements ILabtrackModel {
 
 export namespace LabtrackModel {
   export interface IOptions {
-    /** Server connection settings (the default settings if absent). */
-    serverSettings?: ServerConnection.ISettings;
+    /** The server client (`createAPI()` from `api.ts`, a stub in tests). */
+    api: ILabtrackAPI;
     /** The maximum number of runs fetched per experiment. */
     maxRuns?: number;
     /** Milliseconds between change-feed polls (default 1000). */

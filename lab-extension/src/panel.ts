@@ -8,16 +8,24 @@
 
 import { MainAreaWidget, ToolbarButton } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import {
+  ITranslator,
+  TranslationBundle,
+  nullTranslator
+} from '@jupyterlab/translation';
 import { refreshIcon } from '@jupyterlab/ui-components';
 import { Message, MessageLoop } from '@lumino/messaging';
 import { Panel, Widget } from '@lumino/widgets';
 
-import { IExperiment, LabtrackAPIError } from './api';
 import { CompareView } from './compare';
+import { CompareModel } from './comparemodel';
 import { el } from './dom';
 import { labtrackIcon } from './icons';
+import { IExperiment, LabtrackAPIError } from './protocol';
 import { RegistryView } from './registry';
+import { RegistryModel } from './registrymodel';
 import { RunDetailView } from './rundetail';
+import { RunDetailModel } from './rundetailmodel';
 import { RunsTableView } from './table';
 import {
   DashboardView,
@@ -28,20 +36,36 @@ import {
 
 export { formatDuration, formatMetric, formatTime } from './dom';
 
+/** The models of the dashboard's views besides the shared one. */
+export interface IDashboardModels {
+  compare: CompareModel;
+  detail: RunDetailModel;
+  registry: RegistryModel;
+}
+
 export interface IDashboardOptions {
+  /** The views' models; the dashboard disposes them with itself. */
+  models: IDashboardModels;
+  translator?: ITranslator | null;
   rendermime?: IRenderMimeRegistry | null;
   /** Open a server-root relative path in JupyterLab (docmanager). */
   openPath?: (path: string) => void;
-  /** Points per series the compare view asks for. */
-  maxPoints?: () => number;
 }
 
-const VIEWS: { id: DashboardView; title: string }[] = [
-  { id: 'runs', title: 'Runs' },
-  { id: 'compare', title: 'Compare' },
-  { id: 'run', title: 'Run' },
-  { id: 'models', title: 'Models' }
-];
+const VIEWS: DashboardView[] = ['runs', 'compare', 'run', 'models'];
+
+function viewTitle(view: DashboardView, trans: TranslationBundle): string {
+  switch (view) {
+    case 'runs':
+      return trans.__('Runs');
+    case 'compare':
+      return trans.__('Compare');
+    case 'run':
+      return trans.__('Run');
+    case 'models':
+      return trans.__('Models');
+  }
+}
 
 /** The error shown next to a filter box (bad search syntax), or null. */
 export function filterError(state: ILoadState): LabtrackAPIError | null {
@@ -53,9 +77,13 @@ export function filterError(state: ILoadState): LabtrackAPIError | null {
  * The dashboard body (the content of a `MainAreaWidget`).
  */
 export class DashboardPanel extends Panel {
-  constructor(model: ILabtrackModel, options: IDashboardOptions = {}) {
+  constructor(model: ILabtrackModel, options: IDashboardOptions) {
     super();
     this._model = model;
+    this._models = options.models;
+    const trans = (this._trans = (options.translator ?? nullTranslator).load(
+      'labtrack'
+    ));
     this.addClass('lt-Dashboard');
     this.id = 'labtrack-dashboard';
 
@@ -64,7 +92,7 @@ export class DashboardPanel extends Panel {
     });
     const experimentsHead = el('div', 'lt-ExperimentsHead');
     experimentsHead.append(
-      el('h2', 'lt-PaneHeading', 'Experiments', {
+      el('h2', 'lt-PaneHeading', trans.__('Experiments'), {
         id: 'lt-experiments-heading'
       })
     );
@@ -73,7 +101,9 @@ export class DashboardPanel extends Panel {
       el(
         'p',
         'lt-Hint',
-        'Ctrl+click (or Shift+Enter) adds an experiment: compare across experiments.'
+        trans.__(
+          'Ctrl+click (or Shift+Enter) adds an experiment: compare across experiments.'
+        )
       )
     );
     this._experimentsStatus = el('div', 'lt-StatusArea');
@@ -85,21 +115,21 @@ export class DashboardPanel extends Panel {
 
     // The right side: heading, filter, view tabs, status, then the views.
     const header = el('div', 'lt-RunsHeader');
-    this._runsHeading = el('h2', 'lt-PaneHeading', 'Runs', {
+    this._runsHeading = el('h2', 'lt-PaneHeading', trans.__('Runs'), {
       id: 'lt-runs-heading'
     });
     this._tabs = el('div', 'lt-ViewTabs', undefined, {
       role: 'tablist',
-      'aria-label': 'Dashboard views'
+      'aria-label': trans.__('Dashboard views')
     });
     for (const view of VIEWS) {
-      const tab = el('button', 'lt-ViewTab', view.title, {
+      const tab = el('button', 'lt-ViewTab', viewTitle(view, trans), {
         type: 'button',
         role: 'tab',
-        'data-view': view.id,
-        id: `lt-tab-${view.id}`
+        'data-view': view,
+        id: `lt-tab-${view}`
       });
-      tab.addEventListener('click', () => model.setView(view.id));
+      tab.addEventListener('click', () => model.setView(view));
       this._tabs.append(tab);
     }
     this._tabs.addEventListener('keydown', this._onTabsKeydown);
@@ -112,23 +142,30 @@ export class DashboardPanel extends Panel {
     headerWidget.addClass('lt-DashboardHeader');
     headerWidget.node.append(this._banner, header, this._runsStatus);
 
+    const models = options.models;
     this._views = {
-      runs: new RunsTableView(model),
-      compare: new CompareView(model, { maxPoints: options.maxPoints }),
+      runs: new RunsTableView(model, { trans }),
+      compare: new CompareView(model, { compare: models.compare, trans }),
       run: new RunDetailView(model, {
+        detail: models.detail,
+        trans,
         rendermime: options.rendermime,
         openPath: options.openPath
       }),
-      models: new RegistryView(model, { rendermime: options.rendermime })
+      models: new RegistryView(model, {
+        registry: models.registry,
+        trans,
+        rendermime: options.rendermime
+      })
     };
     const main = new Panel();
     main.addClass('lt-MainPane');
     main.addWidget(headerWidget);
     for (const view of VIEWS) {
-      const widget = this._views[view.id];
+      const widget = this._views[view];
       widget.addClass('lt-View');
       widget.node.setAttribute('role', 'tabpanel');
-      widget.node.setAttribute('aria-labelledby', `lt-tab-${view.id}`);
+      widget.node.setAttribute('aria-labelledby', `lt-tab-${view}`);
       widget.hide();
       main.addWidget(widget);
     }
@@ -148,6 +185,10 @@ export class DashboardPanel extends Panel {
     }
     this._model.changed.disconnect(this._onModelChanged, this);
     super.dispose();
+    // After the views (they disconnect from these models).
+    this._models.compare.dispose();
+    this._models.detail.dispose();
+    this._models.registry.dispose();
   }
 
   protected onAfterAttach(msg: Message): void {
@@ -198,19 +239,22 @@ export class DashboardPanel extends Panel {
     const current = this._model.view;
     for (const view of VIEWS) {
       const tab = this._tabs.querySelector<HTMLElement>(
-        `[data-view="${view.id}"]`
+        `[data-view="${view}"]`
       )!;
-      const selected = view.id === current;
+      const selected = view === current;
       tab.setAttribute('aria-selected', selected ? 'true' : 'false');
       tab.tabIndex = selected ? 0 : -1;
       tab.classList.toggle('lt-mod-selected', selected);
-      if (view.id === 'compare') {
-        tab.textContent = `Compare (${this._model.selectedRuns.length})`;
+      if (view === 'compare') {
+        tab.textContent = this._trans.__(
+          'Compare (%1)',
+          this._model.selectedRuns.length
+        );
       }
-      if (view.id === 'run') {
+      if (view === 'run') {
         (tab as HTMLButtonElement).disabled = !this._model.detailRunId;
       }
-      const widget = this._views[view.id];
+      const widget = this._views[view];
       if (selected && widget.isHidden) {
         widget.show();
       } else if (!selected && !widget.isHidden) {
@@ -243,13 +287,16 @@ export class DashboardPanel extends Panel {
 
   private _createFilterForm(): HTMLFormElement {
     const form = el('form', 'lt-FilterForm', undefined, { role: 'search' });
-    const label = el('label', 'lt-VisuallyHidden', 'Filter runs', {
+    const trans = this._trans;
+    const label = el('label', 'lt-VisuallyHidden', trans.__('Filter runs'), {
       for: 'lt-run-filter'
     });
     this._filterInput = el('input', 'jp-mod-styled lt-FilterInput', undefined, {
       id: 'lt-run-filter',
       type: 'search',
-      placeholder: "Filter runs, e.g. metrics.loss < 0.5 and params.lr = '0.1'",
+      placeholder: trans.__(
+        "Filter runs, e.g. metrics.loss < 0.5 and params.lr = '0.1'"
+      ),
       spellcheck: 'false',
       autocomplete: 'off',
       'aria-describedby': 'lt-run-filter-error'
@@ -278,7 +325,7 @@ export class DashboardPanel extends Panel {
       area.append(this._errorBox(state.error, retry));
     } else if (state.loading) {
       area.append(
-        el('div', 'lt-Loading', 'Loading…', {
+        el('div', 'lt-Loading', this._trans.__('Loading…'), {
           role: 'status',
           'aria-live': 'polite'
         })
@@ -298,15 +345,15 @@ export class DashboardPanel extends Panel {
         'p',
         'lt-ErrorTitle',
         error.isServerExtensionMissing
-          ? 'labtrack server extension not enabled'
-          : 'Could not load data from labtrack'
+          ? this._trans.__('labtrack server extension not enabled')
+          : this._trans.__('Could not load data from labtrack')
       ),
       el('p', 'lt-ErrorMessage', error.message)
     );
     const button = el(
       'button',
       'jp-Button jp-mod-styled lt-RetryButton',
-      'Retry',
+      this._trans.__('Retry'),
       {
         type: 'button'
       }
@@ -334,7 +381,9 @@ export class DashboardPanel extends Panel {
       // Keep showing the old list while it refreshes.
       { loading: state.loading && experiments.length === 0, error: null },
       experiments.length === 0 && !state.loading && !state.error
-        ? 'No experiments yet. In a notebook: import labtrack as lt; lt.set_experiment("my-experiment")'
+        ? this._trans.__(
+            'No experiments yet. In a notebook: import labtrack as lt; lt.set_experiment("my-experiment")'
+          )
         : null,
       retry
     );
@@ -412,7 +461,9 @@ export class DashboardPanel extends Panel {
         this._model.experiments.find(e => e.experiment_id === id)?.name ?? id
     );
     this._runsHeading.textContent =
-      names.length > 0 ? `Runs of ${names.join(' + ')}` : 'Runs';
+      names.length > 0
+        ? this._trans.__('Runs of %1', names.join(' + '))
+        : this._trans.__('Runs');
   }
 
   /** Arrow keys, Home and End move between experiments (a roving tab stop). */
@@ -463,12 +514,12 @@ export class DashboardPanel extends Panel {
     if (noSelection) {
       empty =
         model.experiments.length > 0
-          ? 'Select an experiment to see its runs.'
+          ? this._trans.__('Select an experiment to see its runs.')
           : null;
     } else if (runs.length === 0 && !badFilter) {
       empty = model.filter
-        ? 'No runs match this filter.'
-        : 'No runs in this experiment yet.';
+        ? this._trans.__('No runs match this filter.')
+        : this._trans.__('No runs in this experiment yet.');
     }
     this._renderStatus(
       this._runsStatus,
@@ -479,6 +530,8 @@ export class DashboardPanel extends Panel {
   }
 
   private _model: ILabtrackModel;
+  private _models: IDashboardModels;
+  private _trans: TranslationBundle;
   private _views: Record<DashboardView, Widget>;
   private _banner: HTMLElement;
   private _tabs: HTMLElement;
@@ -493,21 +546,22 @@ export class DashboardPanel extends Panel {
 /** Wrap a dashboard in a `MainAreaWidget` with a refresh button. */
 export function createDashboard(
   model: ILabtrackModel,
-  options: IDashboardOptions = {}
+  options: IDashboardOptions
 ): MainAreaWidget<DashboardPanel> {
+  const trans = (options.translator ?? nullTranslator).load('labtrack');
   const content = new DashboardPanel(model, options);
   const widget = new MainAreaWidget({ content });
   widget.id = 'labtrack-dashboard-main';
   widget.addClass('lt-DashboardWidget');
-  widget.title.label = 'labtrack';
-  widget.title.caption = 'labtrack: experiments and runs';
+  widget.title.label = trans.__('labtrack');
+  widget.title.caption = trans.__('labtrack: experiments and runs');
   widget.title.icon = labtrackIcon;
   widget.title.closable = true;
   widget.toolbar.addItem(
     'refresh',
     new ToolbarButton({
       icon: refreshIcon,
-      tooltip: 'Refresh experiments and runs',
+      tooltip: trans.__('Refresh experiments and runs'),
       onClick: () => void model.refresh()
     })
   );

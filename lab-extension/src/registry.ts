@@ -6,28 +6,19 @@
 
 import { Clipboard, InputDialog, showErrorMessage } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
-import { ServerConnection } from '@jupyterlab/services';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import {
-  IModelVersion,
-  IRegisteredModel,
-  MODEL_STAGES,
-  deleteModelAlias,
-  getRegisteredModel,
-  searchModelVersions,
-  searchRegisteredModels,
-  setModelAlias,
-  transitionModelVersionStage,
-  updateRegisteredModel
-} from './api';
 import { button, el, formatTime } from './dom';
+import { IModelDetail, RegistryChange, RegistryModel } from './registrymodel';
 import { ILabtrackModel } from './tokens';
 
 export interface IRegistryOptions {
+  /** The registry's state (the only server client of this view). */
+  registry: RegistryModel;
+  trans: TranslationBundle;
   rendermime?: IRenderMimeRegistry | null;
-  serverSettings?: ServerConnection.ISettings;
 }
 
 /** The serve command of a model reference (alias, else version). */
@@ -43,25 +34,36 @@ export function serveCommand(name: string, ref: string): string {
 }
 
 export class RegistryView extends Widget {
-  constructor(model: ILabtrackModel, options: IRegistryOptions = {}) {
+  constructor(model: ILabtrackModel, options: IRegistryOptions) {
     super();
     this._model = model;
-    this._options = options;
+    this._registry = options.registry;
+    this._rendermime = options.rendermime ?? null;
+    const trans = (this._trans = options.trans);
     this.addClass('lt-RegistryView');
     const listPane = el('section', 'lt-ModelsPane', undefined, {
-      'aria-label': 'Registered models'
+      'aria-label': trans.__('Registered models')
     });
     const listHead = el('div', 'lt-SectionHeader');
     listHead.append(
-      el('h2', 'lt-PaneHeading', 'Registered models'),
-      button('Refresh', () => void this.refresh(), 'lt-RefreshModels')
+      el('h2', 'lt-PaneHeading', trans.__('Registered models')),
+      button(trans.__('Refresh'), () => void this.refresh(), 'lt-RefreshModels')
     );
     this._list = el('ul', 'lt-ModelList');
     listPane.append(listHead, this._list);
     this._detail = el('section', 'lt-ModelDetail', undefined, {
-      'aria-label': 'Model versions'
+      'aria-label': trans.__('Model versions')
     });
     this.node.append(listPane, this._detail);
+    this._registry.changed.connect(this._onRegistryChanged, this);
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._registry.changed.disconnect(this._onRegistryChanged, this);
+    super.dispose();
   }
 
   protected onAfterShow(msg: Message): void {
@@ -69,45 +71,58 @@ export class RegistryView extends Widget {
     void this.refresh();
   }
 
+  /** Read the registered models (and the selected one) again. */
   async refresh(): Promise<void> {
-    try {
-      this._models = await searchRegisteredModels(this._options.serverSettings);
-    } catch (reason) {
-      this._list.replaceChildren(
-        el('li', 'lt-error', `Could not load models: ${String(reason)}`, {
-          role: 'alert'
-        })
-      );
-      return;
-    }
-    this._renderList();
-    const current =
-      this._models.find(m => m.name === this._selected)?.name ??
-      this._models[0]?.name ??
-      null;
-    if (current) {
-      await this._select(current);
-    } else {
-      this._detail.replaceChildren(
-        el(
-          'p',
-          'lt-Empty',
-          'No registered models yet. Register one from a run’s artifact folder that holds an MLmodel file, or with lt.register_model(...).'
-        )
-      );
+    await this._registry.refresh();
+  }
+
+  private _onRegistryChanged(_: RegistryModel, change: RegistryChange): void {
+    switch (change) {
+      case 'models':
+        this._renderList();
+        break;
+      case 'selection':
+        this._renderList();
+        break;
+      case 'detail':
+        this._renderDetail();
+        break;
+      case 'description':
+        if (this._description && this._registry.detail) {
+          this._renderDescription(
+            this._description,
+            this._registry.detail,
+            false
+          );
+        }
+        break;
     }
   }
 
   private _renderList(): void {
+    const registry = this._registry;
+    const error = registry.modelsState.error;
+    if (error) {
+      this._list.replaceChildren(
+        el(
+          'li',
+          'lt-error',
+          this._trans.__('Could not load models: %1', String(error)),
+          { role: 'alert' }
+        )
+      );
+      return;
+    }
+    const selected = registry.selectedName;
     this._list.replaceChildren(
-      ...this._models.map(m => {
+      ...registry.models.map(m => {
         const li = el('li');
         const b = el('button', 'lt-ModelItem', undefined, {
           type: 'button',
           'data-model-name': m.name,
-          'aria-pressed': m.name === this._selected ? 'true' : 'false'
+          'aria-pressed': m.name === selected ? 'true' : 'false'
         });
-        b.classList.toggle('lt-mod-selected', m.name === this._selected);
+        b.classList.toggle('lt-mod-selected', m.name === selected);
         const latest = (m.latest_versions ?? [])
           .map(v => Number(v.version))
           .reduce((a, b) => Math.max(a, b), 0);
@@ -115,54 +130,55 @@ export class RegistryView extends Widget {
           el('span', 'lt-ModelName', m.name),
           el('span', 'lt-ModelMeta', latest ? `v${latest}` : '')
         );
-        b.addEventListener('click', () => void this._select(m.name));
+        b.addEventListener('click', () => void registry.select(m.name));
         li.append(b);
         return li;
       })
     );
   }
 
-  private async _select(name: string): Promise<void> {
-    this._selected = name;
-    this._renderList();
-    try {
-      const [registered, versions] = await Promise.all([
-        getRegisteredModel(name, this._options.serverSettings),
-        searchModelVersions(name, this._options.serverSettings)
-      ]);
-      if (name === this._selected) {
-        this._renderDetail(registered, versions);
-      }
-    } catch (reason) {
+  private _renderDetail(): void {
+    const trans = this._trans;
+    const registry = this._registry;
+    const state = registry.detailState;
+    const detail = registry.detail;
+    const name = registry.selectedName;
+    if (name === null) {
+      this._description = null;
       this._detail.replaceChildren(
-        el('div', 'lt-error', `Could not load ${name}: ${String(reason)}`, {
-          role: 'alert'
-        })
+        el(
+          'p',
+          'lt-Empty',
+          trans.__(
+            'No registered models yet. Register one from a run’s artifact folder that holds an MLmodel file, or with lt.register_model(...).'
+          )
+        )
       );
+      return;
     }
-  }
-
-  private _renderDetail(
-    registered: IRegisteredModel,
-    versions: IModelVersion[]
-  ): void {
-    const name = registered.name;
+    if (state.error) {
+      this._description = null;
+      this._detail.replaceChildren(
+        el(
+          'div',
+          'lt-error',
+          trans.__('Could not load %1: %2', name, String(state.error)),
+          { role: 'alert' }
+        )
+      );
+      return;
+    }
+    if (!detail) {
+      return;
+    }
+    const { versions, aliases } = detail;
     const title = el('h2', 'lt-PaneHeading lt-ModelTitle', name);
     const description = el('div', 'lt-ModelDescription');
-    this._renderDescription(description, registered, false);
+    this._description = description;
+    this._renderDescription(description, detail, false);
 
-    // Aliases: from the registered model (alias -> version) and versions.
-    const aliases = new Map<string, string>();
-    for (const a of registered.aliases ?? []) {
-      aliases.set(a.alias, a.version);
-    }
-    for (const v of versions) {
-      for (const a of v.aliases ?? []) {
-        aliases.set(a, v.version);
-      }
-    }
     const serve = el('div', 'lt-Serve');
-    serve.append(el('h3', 'lt-SectionHeading', 'Serve'));
+    serve.append(el('h3', 'lt-SectionHeading', trans.__('Serve')));
     const refs =
       aliases.size > 0
         ? [...aliases.keys()].sort().map(a => `@${a}`)
@@ -174,28 +190,28 @@ export class RegistryView extends Widget {
       row.append(
         code,
         button(
-          'Copy',
+          trans.__('Copy'),
           () => {
             Clipboard.copyToSystem(command);
           },
           'lt-CopyServe',
-          { 'aria-label': `Copy: ${command}` }
+          { 'aria-label': trans.__('Copy: %1', command) }
         )
       );
       serve.append(row);
     }
 
     const table = el('table', 'lt-VersionsTable', undefined, {
-      'aria-label': `Versions of ${name}`
+      'aria-label': trans.__('Versions of %1', name)
     });
     const head = el('tr');
     for (const h of [
-      'Version',
-      'Aliases',
-      'Stage',
-      'Created',
-      'Run',
-      'Source'
+      trans.__('Version'),
+      trans.__('Aliases'),
+      trans.__('Stage'),
+      trans.__('Created'),
+      trans.__('Run'),
+      trans.__('Source')
     ]) {
       head.append(el('th', '', h, { scope: 'col' }));
     }
@@ -217,20 +233,20 @@ export class RegistryView extends Widget {
           el('span', 'lt-AliasName', `@${alias}`),
           el('button', 'lt-RemoveAlias', '×', {
             type: 'button',
-            title: `Remove alias @${alias}`,
-            'aria-label': `Remove alias @${alias}`
+            title: trans.__('Remove alias @%1', alias),
+            'aria-label': trans.__('Remove alias @%1', alias)
           })
         );
         badge.lastElementChild?.addEventListener(
           'click',
-          () => void this._removeAlias(name, alias)
+          () => void this._change(registry.removeAlias(name, alias), 'remove')
         );
         aliasCell.append(badge);
       }
       aliasCell.append(
         button('+', () => void this._addAlias(name, v.version), 'lt-AddAlias', {
-          title: `Add an alias to version ${v.version}`,
-          'aria-label': `Add an alias to version ${v.version}`
+          title: trans.__('Add an alias to version %1', v.version),
+          'aria-label': trans.__('Add an alias to version %1', v.version)
         })
       );
       const stage = v.current_stage || 'None';
@@ -238,15 +254,19 @@ export class RegistryView extends Widget {
         'select',
         `jp-mod-styled lt-StageSelect lt-stage-${stage.toLowerCase()}`,
         undefined,
-        { 'aria-label': `Stage of version ${v.version}` }
+        { 'aria-label': trans.__('Stage of version %1', v.version) }
       );
-      for (const option of MODEL_STAGES) {
+      for (const option of registry.stages) {
         stageSelect.append(el('option', '', option, { value: option }));
       }
       stageSelect.value = stage;
       stageSelect.addEventListener(
         'change',
-        () => void this._setStage(name, v.version, stageSelect.value)
+        () =>
+          void this._change(
+            registry.setStage(name, v.version, stageSelect.value),
+            'stage'
+          )
       );
       const stageCell = el('td');
       stageCell.append(stageSelect);
@@ -258,7 +278,7 @@ export class RegistryView extends Widget {
           v.run_id.slice(0, 8),
           {
             type: 'button',
-            title: `Open run ${v.run_id}`,
+            title: trans.__('Open run %1', v.run_id),
             'data-run-id': v.run_id
           }
         );
@@ -280,7 +300,7 @@ export class RegistryView extends Widget {
     const versionsHead = el(
       'h3',
       'lt-SectionHeading',
-      `Versions (${versions.length})`
+      trans.__('Versions (%1)', versions.length)
     );
     // The table scrolls sideways in a narrow panel instead of clipping columns.
     const tableBox = el('div', 'lt-TableScroll');
@@ -295,79 +315,59 @@ export class RegistryView extends Widget {
   }
 
   private async _addAlias(name: string, version: string): Promise<void> {
+    const trans = this._trans;
     const result = await InputDialog.getText({
-      title: 'Add alias',
-      label: `Alias for ${name} version ${version} (moves it if another version has it):`,
-      placeholder: 'e.g. champion'
+      title: trans.__('Add alias'),
+      label: trans.__(
+        'Alias for %1 version %2 (moves it if another version has it):',
+        name,
+        version
+      ),
+      placeholder: trans.__('e.g. champion')
     });
     const alias = result.value?.trim().replace(/^@/, '');
     if (!result.button.accept || !alias) {
       return;
     }
-    await this._change(
-      name,
-      () => setModelAlias(name, alias, version, this._options.serverSettings),
-      'Could not set the alias'
-    );
+    await this._change(this._registry.setAlias(name, alias, version), 'set');
   }
 
-  private async _removeAlias(name: string, alias: string): Promise<void> {
-    await this._change(
-      name,
-      () => deleteModelAlias(name, alias, this._options.serverSettings),
-      'Could not remove the alias'
-    );
-  }
-
-  private async _setStage(
-    name: string,
-    version: string,
-    stage: string
-  ): Promise<void> {
-    await this._change(
-      name,
-      () =>
-        transitionModelVersionStage(
-          name,
-          version,
-          stage,
-          this._options.serverSettings
-        ),
-      'Could not change the stage'
-    );
-  }
-
-  /** Run one registry change, then show the model as the server now has it. */
+  /** Wait for a registry change; say what failed (the model re-reads). */
   private async _change(
-    name: string,
-    action: () => Promise<void>,
-    failure: string
+    change: Promise<void>,
+    kind: 'set' | 'remove' | 'stage'
   ): Promise<void> {
     try {
-      await action();
+      await change;
     } catch (reason) {
-      void showErrorMessage(failure, String(reason));
-    }
-    if (name === this._selected) {
-      await this._select(name);
+      const trans = this._trans;
+      const title =
+        kind === 'set'
+          ? trans.__('Could not set the alias')
+          : kind === 'remove'
+            ? trans.__('Could not remove the alias')
+            : trans.__('Could not change the stage');
+      void showErrorMessage(title, String(reason));
     }
   }
 
   private _renderDescription(
     box: HTMLElement,
-    registered: IRegisteredModel,
+    detail: IModelDetail,
     editing: boolean
   ): void {
+    const trans = this._trans;
+    const registered = detail.registered;
     const text = registered.description ?? '';
     const head = el('div', 'lt-SectionHeader');
-    head.append(el('h3', 'lt-SectionHeading', 'Description'));
+    head.append(el('h3', 'lt-SectionHeading', trans.__('Description')));
     if (editing) {
       const area = el(
         'textarea',
         'jp-mod-styled lt-NoteEditor lt-DescriptionEditor',
         undefined,
         {
-          'aria-label': 'Model description (markdown)',
+          'aria-label': trans.__('Model description (markdown)'),
           rows: '5'
         }
       );
@@ -375,27 +375,22 @@ export class RegistryView extends Widget {
       const actions = el('div', 'lt-Actions');
       actions.append(
         button(
-          'Save',
+          trans.__('Save'),
           () => {
-            void updateRegisteredModel(
-              registered.name,
-              area.value,
-              this._options.serverSettings
-            )
-              .then(() => {
-                registered.description = area.value;
-                this._renderDescription(box, registered, false);
-              })
+            this._registry
+              .setDescription(registered.name, area.value)
               .catch(reason =>
                 showErrorMessage(
-                  'Could not save the description',
+                  trans.__('Could not save the description'),
                   String(reason)
                 )
               );
           },
           'jp-mod-accept lt-SaveDescription'
         ),
-        button('Cancel', () => this._renderDescription(box, registered, false))
+        button(trans.__('Cancel'), () =>
+          this._renderDescription(box, detail, false)
+        )
       );
       box.replaceChildren(head, area, actions);
       area.focus();
@@ -403,19 +398,17 @@ export class RegistryView extends Widget {
     }
     head.append(
       button(
-        'Edit',
-        () => this._renderDescription(box, registered, true),
+        trans.__('Edit'),
+        () => this._renderDescription(box, detail, true),
         'lt-EditDescription',
-        {
-          'aria-label': 'Edit description'
-        }
+        { 'aria-label': trans.__('Edit description') }
       )
     );
     const body = el('div', 'lt-NoteBody');
     if (!text) {
-      body.append(el('p', 'lt-Empty', 'No description.'));
-    } else if (this._options.rendermime) {
-      const renderer = this._options.rendermime.createRenderer('text/markdown');
+      body.append(el('p', 'lt-Empty', trans.__('No description.')));
+    } else if (this._rendermime) {
+      const renderer = this._rendermime.createRenderer('text/markdown');
       void renderer.renderModel(
         new MimeModel({ data: { 'text/markdown': text }, trusted: false })
       );
@@ -427,9 +420,10 @@ export class RegistryView extends Widget {
   }
 
   private _model: ILabtrackModel;
-  private _options: IRegistryOptions;
-  private _models: IRegisteredModel[] = [];
-  private _selected: string | null = null;
+  private _registry: RegistryModel;
+  private _trans: TranslationBundle;
+  private _rendermime: IRenderMimeRegistry | null;
+  private _description: HTMLElement | null = null;
   private _list: HTMLElement;
   private _detail: HTMLElement;
 }

@@ -4,10 +4,11 @@
  * status, and checkboxes to pick runs to compare.
  */
 
+import { TranslationBundle } from '@jupyterlab/translation';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { IRun } from './api';
+import { IRun } from './protocol';
 import { button, el, runDuration, runName, statusBadge } from './dom';
 import { labtrackIcon } from './icons';
 import { filterError } from './panel';
@@ -16,6 +17,7 @@ import { ILabtrackModel, ModelChange } from './tokens';
 export interface ISidebarOptions {
   /** Open the dashboard (main area) on a view. */
   openDashboard: (view?: 'runs' | 'compare' | 'run') => void;
+  trans: TranslationBundle;
 }
 
 export class LabtrackSidebar extends Widget {
@@ -23,25 +25,26 @@ export class LabtrackSidebar extends Widget {
     super();
     this._model = model;
     this._options = options;
+    const trans = (this._trans = options.trans);
     this.id = 'labtrack-sidebar';
     this.addClass('lt-Sidebar');
     this.title.icon = labtrackIcon;
-    this.title.caption = 'labtrack';
+    this.title.caption = trans.__('labtrack');
 
     const head = el('div', 'lt-SidebarHeader');
     head.append(
-      el('h2', 'lt-PaneHeading', 'labtrack'),
+      el('h2', 'lt-PaneHeading', trans.__('labtrack')),
       button(
-        'Open dashboard',
+        trans.__('Open dashboard'),
         () => options.openDashboard('runs'),
         'lt-OpenDashboard'
       )
     );
 
     const expSection = el('section', 'lt-SidebarSection', undefined, {
-      'aria-label': 'Experiments'
+      'aria-label': trans.__('Experiments')
     });
-    expSection.append(el('h3', 'lt-SectionHeading', 'Experiments'));
+    expSection.append(el('h3', 'lt-SectionHeading', trans.__('Experiments')));
     this._experiments = el('ul', 'lt-SidebarExperiments');
     expSection.append(this._experiments);
 
@@ -50,8 +53,8 @@ export class LabtrackSidebar extends Widget {
     });
     this._filter = el('input', 'jp-mod-styled lt-FilterInput', undefined, {
       type: 'search',
-      placeholder: 'Filter, e.g. metrics.loss < 0.5',
-      'aria-label': 'Filter runs of the selected experiment',
+      placeholder: trans.__('Filter, e.g. metrics.loss < 0.5'),
+      'aria-label': trans.__('Filter runs of the selected experiment'),
       'aria-describedby': 'lt-sidebar-filter-error',
       spellcheck: 'false',
       autocomplete: 'off'
@@ -67,28 +70,30 @@ export class LabtrackSidebar extends Widget {
     });
 
     const matchSection = el('section', 'lt-SidebarSection', undefined, {
-      'aria-label': 'Matching runs'
+      'aria-label': trans.__('Matching runs')
     });
-    this._matchHeading = el('h3', 'lt-SectionHeading', 'Runs');
+    this._matchHeading = el('h3', 'lt-SectionHeading', trans.__('Runs'));
     this._matches = el('ul', 'lt-SidebarRuns lt-SidebarMatches');
     matchSection.append(this._matchHeading, form, this._matches);
 
     const runningSection = el('section', 'lt-SidebarSection', undefined, {
-      'aria-label': 'Running runs'
+      'aria-label': trans.__('Running runs')
     });
-    runningSection.append(el('h3', 'lt-SectionHeading', 'Running'));
+    runningSection.append(el('h3', 'lt-SectionHeading', trans.__('Running')));
     this._running = el('ul', 'lt-SidebarRuns lt-SidebarRunning');
     runningSection.append(this._running);
 
     const recentSection = el('section', 'lt-SidebarSection', undefined, {
-      'aria-label': 'Recent runs'
+      'aria-label': trans.__('Recent runs')
     });
-    recentSection.append(el('h3', 'lt-SectionHeading', 'Recent runs'));
+    recentSection.append(
+      el('h3', 'lt-SectionHeading', trans.__('Recent runs'))
+    );
     this._recent = el('ul', 'lt-SidebarRuns lt-SidebarRecent');
     recentSection.append(this._recent);
 
     this._compare = button(
-      'Compare',
+      trans.__('Compare'),
       () => options.openDashboard('compare'),
       'jp-mod-accept lt-SidebarCompare'
     );
@@ -138,6 +143,7 @@ export class LabtrackSidebar extends Widget {
 
   private _render(): void {
     const model = this._model;
+    const trans = this._trans;
     const listed = new Set(model.experimentIds);
     this._experiments.replaceChildren(
       ...model.experiments.map(exp => {
@@ -155,7 +161,8 @@ export class LabtrackSidebar extends Widget {
         b.append(
           el('span', 'lt-ExperimentName', exp.name),
           el('span', 'lt-RunCount', count, {
-            'aria-label': count ? `${count} runs` : undefined
+            // Always plural, as before (the text is unchanged).
+            'aria-label': count ? trans.__('%1 runs', count) : undefined
           })
         );
         b.addEventListener('click', event => {
@@ -174,8 +181,12 @@ export class LabtrackSidebar extends Widget {
     this._filter.disabled = model.experimentIds.length === 0;
     const experiment = model.selectedExperiment;
     this._matchHeading.textContent = experiment
-      ? `Runs of ${experiment.name} (${(model.runsTotal ?? model.runs.length).toLocaleString('en-US')})`
-      : 'Runs (select an experiment)';
+      ? trans.__(
+          'Runs of %1 (%2)',
+          experiment.name,
+          (model.runsTotal ?? model.runs.length).toLocaleString('en-US')
+        )
+      : trans.__('Runs (select an experiment)');
     this._matches.replaceChildren(
       ...model.runs.slice(0, 50).map(run => this._runItem(run))
     );
@@ -185,13 +196,13 @@ export class LabtrackSidebar extends Widget {
     this._running.replaceChildren(
       ...(running.length
         ? running.map(run => this._runItem(run))
-        : [el('li', 'lt-Empty', 'Nothing running.')])
+        : [el('li', 'lt-Empty', trans.__('Nothing running.'))])
     );
     this._recent.replaceChildren(
       ...recent.slice(0, 10).map(run => this._runItem(run))
     );
     const n = model.selectedRuns.length;
-    this._compare.textContent = `Compare (${n})`;
+    this._compare.textContent = trans.__('Compare (%1)', n);
     this._compare.disabled = n === 0;
   }
 
@@ -202,7 +213,7 @@ export class LabtrackSidebar extends Widget {
     });
     const box = el('input', 'lt-RunSelect', undefined, {
       type: 'checkbox',
-      'aria-label': `Select run ${runName(run)} for comparison`
+      'aria-label': this._trans.__('Select run %1 for comparison', runName(run))
     });
     box.checked = this._model.isRunSelected(run.info.run_id);
     box.addEventListener('change', () =>
@@ -222,6 +233,7 @@ export class LabtrackSidebar extends Widget {
 
   private _model: ILabtrackModel;
   private _options: ISidebarOptions;
+  private _trans: TranslationBundle;
   private _experiments: HTMLElement;
   private _filter: HTMLInputElement;
   private _filterError: HTMLElement;

@@ -4,10 +4,11 @@
  * selectable text rendered with `textContent`.
  */
 
+import { TranslationBundle } from '@jupyterlab/translation';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { IRun } from './api';
+import { IRun } from './protocol';
 import {
   button,
   columnValue,
@@ -38,12 +39,22 @@ interface ISort {
 }
 
 /** The built-in columns; the others are `params.*`, `metrics.*`, `tags.*`. */
-const FIXED_COLUMNS = [
-  { id: 'attributes.run_name', title: 'Run' },
-  { id: 'attributes.status', title: 'Status' },
-  { id: 'attributes.start_time', title: 'Started' },
-  { id: 'attributes.duration', title: 'Duration' }
-];
+function fixedColumns(
+  trans: TranslationBundle
+): { id: string; title: string }[] {
+  return [
+    { id: 'attributes.run_name', title: trans.__('Run') },
+    { id: 'attributes.status', title: trans.__('Status') },
+    { id: 'attributes.start_time', title: trans.__('Started') },
+    { id: 'attributes.duration', title: trans.__('Duration') }
+  ];
+}
+/** How many built-in columns there are. */
+const FIXED_COLUMN_COUNT = 4;
+
+export interface IRunsTableOptions {
+  trans: TranslationBundle;
+}
 
 function compareValues(
   a: string | number | undefined,
@@ -117,17 +128,20 @@ function columnTitle(column: string): string {
  * The runs table view of the dashboard.
  */
 export class RunsTableView extends Widget {
-  constructor(model: ILabtrackModel) {
+  constructor(model: ILabtrackModel, options: IRunsTableOptions) {
     super();
     this._model = model;
+    const trans = (this._trans = options.trans);
     this.addClass('lt-RunsView');
 
     const toolbar = el('div', 'lt-RunsToolbar');
-    this._columnsButton = button('Columns', () => this._toggleColumnPicker());
+    this._columnsButton = button(trans.__('Columns'), () =>
+      this._toggleColumnPicker()
+    );
     this._columnsButton.setAttribute('aria-haspopup', 'true');
     this._columnsButton.setAttribute('aria-expanded', 'false');
     this._groupSelect = el('select', 'jp-mod-styled lt-GroupBy', undefined, {
-      'aria-label': 'Group runs by a parameter'
+      'aria-label': trans.__('Group runs by a parameter')
     });
     this._groupSelect.addEventListener('change', () => this._render());
     const differLabel = el('label', 'lt-Check');
@@ -135,14 +149,17 @@ export class RunsTableView extends Widget {
       type: 'checkbox'
     });
     this._differBox.addEventListener('change', () => this._render());
-    differLabel.append(this._differBox, ' Only columns that differ');
+    differLabel.append(
+      this._differBox,
+      ' ' + trans.__('Only columns that differ')
+    );
     this._compareButton = button(
-      'Compare',
+      trans.__('Compare'),
       () => model.setView('compare'),
       'jp-mod-accept lt-CompareButton'
     );
     this._selectAllButton = button(
-      'Select all',
+      trans.__('Select all'),
       () => {
         const runs = this._items
           .filter(item => item.kind === 'run')
@@ -151,10 +168,15 @@ export class RunsTableView extends Widget {
         this._model.setSelectedRuns(runs);
       },
       'lt-SelectAll',
-      { title: `Select the first ${MAX_SELECT_ALL} runs in table order` }
+      {
+        title: trans.__(
+          'Select the first %1 runs in table order',
+          MAX_SELECT_ALL
+        )
+      }
     );
     this._clearButton = button(
-      'Clear selection',
+      trans.__('Clear selection'),
       () => model.setSelectedRuns([]),
       'lt-ClearSelection'
     );
@@ -174,7 +196,7 @@ export class RunsTableView extends Widget {
     );
     this._picker = el('div', 'lt-ColumnPicker', undefined, {
       role: 'dialog',
-      'aria-label': 'Choose columns'
+      'aria-label': trans.__('Choose columns')
     });
     this._picker.hidden = true;
 
@@ -182,7 +204,7 @@ export class RunsTableView extends Widget {
       tabindex: '-1'
     });
     this._table = el('table', 'lt-RunsTable', undefined, {
-      'aria-label': 'Runs',
+      'aria-label': trans.__('Runs'),
       'aria-rowcount': '0'
     });
     this._head = el('thead');
@@ -264,7 +286,12 @@ export class RunsTableView extends Widget {
     this._count.textContent =
       this._model.experimentIds.length === 0 || this._model.runsState.loading
         ? ''
-        : runCountText(n, this._model.runsTotal, this._model.runsPaging);
+        : runCountText(
+            n,
+            this._model.runsTotal,
+            this._model.runsPaging,
+            this._trans
+          );
     this._table.hidden = n === 0;
     this._renderRows();
     this._renderSelectionState();
@@ -275,10 +302,13 @@ export class RunsTableView extends Widget {
 
   private _renderGroupOptions(): void {
     const current = this._groupSelect.value;
-    const options = [el('option', '', 'No grouping', { value: '' })];
+    const trans = this._trans;
+    const options = [el('option', '', trans.__('No grouping'), { value: '' })];
     for (const column of this._available.params) {
       options.push(
-        el('option', '', `Group by ${columnTitle(column)}`, { value: column })
+        el('option', '', trans.__('Group by %1', columnTitle(column)), {
+          value: column
+        })
       );
     }
     this._groupSelect.replaceChildren(...options);
@@ -309,7 +339,9 @@ export class RunsTableView extends Widget {
     for (const run of sorted) {
       const value = columnValue(run, group);
       const label =
-        value === undefined ? '(not set)' : `${columnTitle(group)} = ${value}`;
+        value === undefined
+          ? this._trans.__('(not set)')
+          : `${columnTitle(group)} = ${value}`;
       let list = groups.get(label);
       if (!list) {
         list = [];
@@ -335,10 +367,12 @@ export class RunsTableView extends Widget {
     const selectHeader = el('th', 'lt-SelectCell', undefined, {
       scope: 'col'
     });
-    selectHeader.append(el('span', 'lt-VisuallyHidden', 'Select'));
+    selectHeader.append(
+      el('span', 'lt-VisuallyHidden', this._trans.__('Select'))
+    );
     row.append(selectHeader);
     const all = [
-      ...FIXED_COLUMNS,
+      ...fixedColumns(this._trans),
       ...this._columns.map(id => ({ id, title: columnTitle(id) }))
     ];
     for (const column of all) {
@@ -400,7 +434,7 @@ export class RunsTableView extends Widget {
       items.length,
       Math.ceil((top + height) / ROW_HEIGHT) + OVERSCAN
     );
-    const colspan = String(this._columns.length + 1 + FIXED_COLUMNS.length);
+    const colspan = String(this._columns.length + 1 + FIXED_COLUMN_COUNT);
     const rows: HTMLTableRowElement[] = [];
     if (start > 0) {
       const spacer = el('tr', 'lt-Spacer', undefined, {
@@ -473,7 +507,7 @@ export class RunsTableView extends Widget {
     const selectCell = el('td', 'lt-SelectCell');
     const box = el('input', 'lt-RunSelect', undefined, {
       type: 'checkbox',
-      'aria-label': `Select run ${name} for comparison`
+      'aria-label': this._trans.__('Select run %1 for comparison', name)
     });
     box.checked = selected;
     box.addEventListener('change', () => {
@@ -484,11 +518,11 @@ export class RunsTableView extends Widget {
 
     const nameCell = el('th', 'lt-RunName', undefined, {
       scope: 'row',
-      title: `Run ID: ${info.run_id}`
+      title: this._trans.__('Run ID: %1', info.run_id)
     });
     const link = el('button', 'lt-RunNameText', name, {
       type: 'button',
-      title: `Open run ${name}`
+      title: this._trans.__('Open run %1', name)
     });
     link.addEventListener('click', () => this._model.openRun(info.run_id));
     nameCell.append(link);
@@ -531,7 +565,7 @@ export class RunsTableView extends Widget {
 
   private _renderSelectionState(): void {
     const n = this._model.selectedRuns.length;
-    this._compareButton.textContent = `Compare (${n})`;
+    this._compareButton.textContent = this._trans.__('Compare (%1)', n);
     this._compareButton.disabled = n === 0;
     this._clearButton.disabled = n === 0;
     for (const row of Array.from(
@@ -562,10 +596,11 @@ export class RunsTableView extends Widget {
   private _renderPicker(): void {
     const chosen = new Set(this._chosenColumns());
     const sections: HTMLElement[] = [];
+    const trans = this._trans;
     const kinds: [string, string[]][] = [
-      ['Metrics', this._available.metrics],
-      ['Parameters', this._available.params],
-      ['Tags', this._available.tags]
+      [trans.__('Metrics'), this._available.metrics],
+      [trans.__('Parameters'), this._available.params],
+      [trans.__('Tags'), this._available.tags]
     ];
     for (const [title, columns] of kinds) {
       if (columns.length === 0) {
@@ -594,13 +629,16 @@ export class RunsTableView extends Widget {
     }
     const footer = el('div', 'lt-PickerFooter');
     footer.append(
-      button('Reset', () => this._model.setColumns(this._experimentKey, null)),
-      button('Close', () => this._toggleColumnPicker())
+      button(trans.__('Reset'), () =>
+        this._model.setColumns(this._experimentKey, null)
+      ),
+      button(trans.__('Close'), () => this._toggleColumnPicker())
     );
     this._picker.replaceChildren(...sections, footer);
   }
 
   private _model: ILabtrackModel;
+  private _trans: TranslationBundle;
   private _available = availableColumns([]);
   private _columns: string[] = [];
   private _items: Item[] = [];
@@ -624,13 +662,14 @@ export class RunsTableView extends Widget {
 export function runCountText(
   shown: number,
   total: number | null,
-  paging: boolean
+  paging: boolean,
+  trans: TranslationBundle
 ): string {
   const fmt = (n: number) => n.toLocaleString('en-US');
   const all = total !== null && total > shown ? total : shown;
   const text =
     all > shown
-      ? `${fmt(shown)} of ${fmt(all)} runs`
-      : `${fmt(shown)} run${shown === 1 ? '' : 's'}`;
-  return paging ? `${text} (loading more…)` : text;
+      ? trans._n('%2 of %3 run', '%2 of %3 runs', all, fmt(shown), fmt(all))
+      : trans._n('%2 run', '%2 runs', shown, fmt(shown));
+  return paging ? trans.__('%1 (loading more…)', text) : text;
 }

@@ -2,7 +2,7 @@ import { Token } from '@lumino/coreutils';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal } from '@lumino/signaling';
 
-import { IExperiment, IRun, LabtrackAPIError } from './api';
+import { IExperiment, IRun, LabtrackAPIError } from './protocol';
 
 /** The views of the dashboard's main area. */
 export type DashboardView = 'runs' | 'compare' | 'run' | 'models';
@@ -44,8 +44,10 @@ export interface IExperimentSummary {
 
 /**
  * The shared state of labtrack's views: experiments, the selection, and the
- * runs of the selected experiment. All server traffic goes through the model,
- * so two views never disagree about what is selected.
+ * runs of the selected experiment, so two views never disagree about what is
+ * selected. Views never call the server: this model and the models of the
+ * compare, run detail and registry views (`comparemodel.ts`,
+ * `rundetailmodel.ts`, `registrymodel.ts`) do, through `ILabtrackAPI`.
  */
 export interface ILabtrackModel extends IDisposable {
   /** The active experiments, as last fetched. */

@@ -1,2 +1,9 @@
 import './base.css';
+import './dashboard.css';
+import './charts.css';
+import './table.css';
+import './compare.css';
+import './rundetail.css';
+import './registry.css';
+import './sidebar.css';
 import 'uplot/dist/uPlot.min.css';

@@ -17,6 +17,7 @@ import {
   IRenderMimeRegistry,
   renderHTML
 } from '@jupyterlab/rendermime';
+import { TranslationBundle, nullTranslator } from '@jupyterlab/translation';
 import { JSONObject } from '@lumino/coreutils';
 import { Widget } from '@lumino/widgets';
 import type { IEmbedResult } from 'vega-embed';
@@ -52,11 +53,21 @@ async function embedChart(
   });
 }
 
-function renderError(reason: unknown): HTMLElement {
+function renderError(reason: unknown, trans: TranslationBundle): HTMLElement {
   const error = document.createElement('pre');
   error.className = 'lt-VegaLite6-error';
-  error.textContent = `Could not render the Vega-Lite chart: ${String(reason)}`;
+  error.textContent = trans.__(
+    'Could not render the Vega-Lite chart: %1',
+    String(reason)
+  );
   return error;
+}
+
+/** The labtrack bundle of a renderer's translator (English if none). */
+function rendererTrans(
+  options: IRenderMime.IRendererOptions
+): TranslationBundle {
+  return (options.translator ?? nullTranslator).load('labtrack');
 }
 
 interface IEmbedMetadata {
@@ -72,6 +83,7 @@ export class RenderedVegaLite6 extends Widget implements IRenderMime.IRenderer {
   constructor(options: IRenderMime.IRendererOptions) {
     super();
     this._mimeType = options.mimeType;
+    this._trans = rendererTrans(options);
     this.addClass('lt-VegaLite6');
   }
 
@@ -90,7 +102,7 @@ export class RenderedVegaLite6 extends Widget implements IRenderMime.IRenderer {
     try {
       this._result = await embedChart(el, spec, metadata?.embed_options);
     } catch (reason) {
-      this.node.replaceChildren(renderError(reason));
+      this.node.replaceChildren(renderError(reason, this._trans));
     }
   }
 
@@ -101,6 +113,7 @@ export class RenderedVegaLite6 extends Widget implements IRenderMime.IRenderer {
   }
 
   private _mimeType: string;
+  private _trans: TranslationBundle;
   private _result: IEmbedResult | null = null;
 }
 
@@ -144,7 +157,7 @@ export class RenderedStaticView
       try {
         this._result = await embedChart(el, view.chart);
       } catch (reason) {
-        el.replaceChildren(renderError(reason));
+        el.replaceChildren(renderError(reason, rendererTrans(this._options)));
       }
     }
   }

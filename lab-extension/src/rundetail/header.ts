@@ -1,0 +1,141 @@
+/**
+ * The run detail's header (name, status, compare toggle, back) and its
+ * overview list (ids, times, user, source, commit).
+ */
+
+import { PageConfig } from '@jupyterlab/coreutils';
+import { TranslationBundle } from '@jupyterlab/translation';
+
+import { IRun } from '../protocol';
+import {
+  button,
+  el,
+  formatTime,
+  runDuration,
+  runName,
+  statusBadge,
+  tagValue
+} from '../dom';
+import { ILabtrackModel } from '../tokens';
+
+/**
+ * The server-root relative path of a run's source, when it is a file under
+ * the Jupyter server root (so it can be opened in JupyterLab).
+ */
+export function openablePath(source: string | undefined): string | null {
+  if (!source) {
+    return null;
+  }
+  const root = (PageConfig.getOption('serverRoot') || '').replace(/\/+$/, '');
+  if (!source.startsWith('/')) {
+    // Already relative (e.g. logged from a notebook in the server root).
+    return /^[^:]+\.(ipynb|py)$/.test(source) ? source : null;
+  }
+  if (root && source.startsWith(root + '/')) {
+    return source.slice(root.length + 1);
+  }
+  return null;
+}
+
+/** The header row: run name, status badge, compare toggle, back button. */
+export class RunHeader {
+  constructor(
+    private _model: ILabtrackModel,
+    private _trans: TranslationBundle
+  ) {
+    this.node = el('div', 'lt-DetailHeader');
+    this._title = el('h2', 'lt-PaneHeading lt-RunTitle');
+    this._statusSlot = el('span', 'lt-StatusSlot');
+    this._compareToggle = button('', () => {
+      if (this._run) {
+        this._model.setRunSelected(
+          this._run,
+          !this._model.isRunSelected(this._run.info.run_id)
+        );
+      }
+    });
+    this.node.append(
+      this._title,
+      this._statusSlot,
+      el('span', 'lt-Spacer'),
+      this._compareToggle,
+      button(_trans.__('Back to runs'), () => this._model.setView('runs'))
+    );
+  }
+
+  readonly node: HTMLElement;
+
+  /** Show a run (name and status; the toggle follows the selection). */
+  render(run: IRun): void {
+    this._run = run;
+    this._title.textContent = runName(run);
+    this._statusSlot.replaceChildren(statusBadge(run.info.status));
+    this.renderCompareToggle();
+  }
+
+  /** The toggle says whether the run is picked for comparison. */
+  renderCompareToggle(): void {
+    const selected = this._model.isRunSelected(this._run?.info.run_id ?? '');
+    this._compareToggle.textContent = selected
+      ? this._trans.__('Remove from comparison')
+      : this._trans.__('Add to comparison');
+  }
+
+  private _run: IRun | null = null;
+  private _title: HTMLElement;
+  private _statusSlot: HTMLElement;
+  private _compareToggle: HTMLButtonElement;
+}
+
+/** The overview list of a run's attributes. */
+export class RunOverview {
+  constructor(
+    private _trans: TranslationBundle,
+    private _openPath?: (path: string) => void
+  ) {
+    this.node = el('dl', 'lt-Overview');
+  }
+
+  readonly node: HTMLElement;
+
+  render(run: IRun): void {
+    const trans = this._trans;
+    const info = run.info;
+    const rows: [string, Node | string][] = [
+      [trans.__('Run ID'), info.run_id],
+      [trans.__('Experiment'), info.experiment_id],
+      [trans.__('Status'), info.status],
+      [trans.__('Started'), formatTime(info.start_time)],
+      [trans.__('Duration'), runDuration(run)],
+      [trans.__('User'), info.user_id ?? tagValue(run, 'mlflow.user') ?? '']
+    ];
+    const source = tagValue(run, 'mlflow.source.name');
+    if (source) {
+      const path = openablePath(source);
+      const openPath = this._openPath;
+      if (path && openPath) {
+        const link = el('button', 'lt-LinkButton lt-SourceLink', source, {
+          type: 'button',
+          title: trans.__('Open %1 in JupyterLab', path),
+          'data-path': path
+        });
+        link.addEventListener('click', () => openPath(path));
+        rows.push([trans.__('Source'), link]);
+      } else {
+        rows.push([trans.__('Source'), source]);
+      }
+    }
+    const commit = tagValue(run, 'mlflow.source.git.commit');
+    if (commit) {
+      rows.push([trans.__('Git commit'), commit]);
+    }
+    this.node.replaceChildren();
+    for (const [term, value] of rows) {
+      const dd = el('dd', '', typeof value === 'string' ? value : undefined);
+      if (typeof value !== 'string') {
+        dd.append(value);
+      }
+      this.node.append(el('dt', '', term), dd);
+    }
+  }
+}

@@ -1,0 +1,331 @@
+/**
+ * The state of the run detail view: one run, its notes, its artifact folder
+ * and preview, and the metric series of its charts. The view renders this
+ * model and calls its methods; only the model talks to the server.
+ */
+
+import { IDisposable } from '@lumino/disposable';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import {
+  IFileInfo,
+  ILabtrackAPI,
+  IModelVersion,
+  IRun,
+  LabtrackAPIError,
+  metricNumber,
+  toAPIError
+} from './protocol';
+import { IDLE } from './model';
+import { ILoadState } from './tokens';
+
+/** The tag MLflow keeps a run's markdown notes in. */
+export const NOTE_TAG = 'mlflow.note.content';
+/** At most this many metric charts on the detail page. */
+export const MAX_CHARTS = 8;
+/** Points per chart series. */
+const CHART_POINTS = 500;
+
+/**
+ * What changed: `run` (another run, or its loading state), `live` (the same
+ * run re-read), `notes`, `artifacts` (folder or its listing), `preview`.
+ */
+export type RunDetailChange =
+  'run' | 'live' | 'notes' | 'artifacts' | 'preview';
+
+/** A downloaded (or downloading) artifact. */
+export interface IArtifactPreview {
+  readonly file: IFileInfo;
+  /** The bytes, once downloaded. */
+  readonly blob: Blob | null;
+  readonly loading: boolean;
+  readonly error: LabtrackAPIError | null;
+}
+
+/** One metric of the run, decoded for a chart. */
+export interface IRunSeries {
+  readonly key: string;
+  readonly xs: number[];
+  readonly ys: number[];
+  readonly mins?: number[];
+  readonly maxs?: number[];
+  /** A live refresh (charts keep their zoom). */
+  readonly live: boolean;
+}
+
+export class RunDetailModel implements IDisposable {
+  constructor(options: RunDetailModel.IOptions) {
+    this._api = options.api;
+  }
+
+  get changed(): ISignal<RunDetailModel, RunDetailChange> {
+    return this._changed;
+  }
+
+  /** A chart's series arrived (one emission per metric). */
+  get seriesChanged(): ISignal<RunDetailModel, IRunSeries> {
+    return this._seriesChanged;
+  }
+
+  /** The id of the run shown (or being loaded). */
+  get runId(): string | null {
+    return this._runId;
+  }
+
+  /** The run, once loaded. */
+  get run(): IRun | null {
+    return this._run;
+  }
+
+  get state(): ILoadState {
+    return this._state;
+  }
+
+  /** The run's markdown notes ('' for none). */
+  get note(): string {
+    return this._run?.data.tags?.find(t => t.key === NOTE_TAG)?.value ?? '';
+  }
+
+  /** The metrics that get a chart (sorted, at most `MAX_CHARTS`). */
+  get chartKeys(): string[] {
+    return (this._run?.data.metrics ?? [])
+      .map(m => m.key)
+      .sort((a, b) => a.localeCompare(b))
+      .slice(0, MAX_CHARTS);
+  }
+
+  /** The artifact folder shown ('' for the root). */
+  get artifactDir(): string {
+    return this._artifactDir;
+  }
+
+  /** The folder's entries: folders first, then by path. */
+  get files(): readonly IFileInfo[] {
+    return this._files;
+  }
+
+  get filesState(): ILoadState {
+    return this._filesState;
+  }
+
+  /** The folder holds an MLmodel file (it can be registered). */
+  get isModelFolder(): boolean {
+    return this._files.some(
+      f => !f.is_dir && (f.path.split('/').pop() ?? '') === 'MLmodel'
+    );
+  }
+
+  get preview(): IArtifactPreview | null {
+    return this._preview;
+  }
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    Signal.clearData(this);
+  }
+
+  /**
+   * Show a run (null for none). Loading the run already shown, or already
+   * loading, does nothing; another run starts afresh at its artifact root.
+   */
+  async load(runId: string | null): Promise<void> {
+    if (runId === this._runId && (this._run !== null || this._state.loading)) {
+      return;
+    }
+    this._runId = runId;
+    this._run = null;
+    this._artifactDir = '';
+    this._files = [];
+    this._filesState = IDLE;
+    this._preview = null;
+    ++this._previewTicket;
+    if (runId === null) {
+      ++this._runTicket;
+      this._state = IDLE;
+      this._emit('run');
+      return;
+    }
+    this._state = { loading: true, error: null };
+    this._emit('run');
+    await this._read(runId);
+  }
+
+  /**
+   * Read the run again (live updates). A failure keeps the run shown and
+   * sets `state.error` until the next success.
+   */
+  async refresh(): Promise<void> {
+    if (this._runId !== null) {
+      await this._read(this._runId);
+    }
+  }
+
+  /** Save the notes, then show them as the server now has them. */
+  async saveNote(text: string): Promise<void> {
+    const run = this._run;
+    if (!run) {
+      return;
+    }
+    const id = run.info.run_id;
+    await this._api.setRunTag(id, NOTE_TAG, text);
+    const fresh = await this._api.getRun(id);
+    if (id === this._runId) {
+      this._run = fresh;
+      this._emit('notes');
+    }
+  }
+
+  /** Show another artifact folder ('' for the root) and list it. */
+  async openDir(dir: string): Promise<void> {
+    const run = this._run;
+    if (!run) {
+      return;
+    }
+    const ticket = ++this._filesTicket;
+    this._artifactDir = dir;
+    this._files = [];
+    this._filesState = { loading: true, error: null };
+    this._preview = null;
+    ++this._previewTicket;
+    this._emit('artifacts');
+    try {
+      const files = await this._api.listRunArtifacts(run.info.run_id, dir);
+      if (ticket !== this._filesTicket) {
+        return;
+      }
+      this._files = [...files].sort(
+        (a, b) =>
+          Number(b.is_dir) - Number(a.is_dir) || a.path.localeCompare(b.path)
+      );
+      this._filesState = IDLE;
+    } catch (reason) {
+      if (ticket !== this._filesTicket) {
+        return;
+      }
+      this._filesState = { loading: false, error: toAPIError(reason) };
+    }
+    this._emit('artifacts');
+  }
+
+  /** Download one artifact for the preview (the last request wins). */
+  async showPreview(file: IFileInfo): Promise<void> {
+    const run = this._run;
+    if (!run) {
+      return;
+    }
+    const ticket = ++this._previewTicket;
+    this._preview = { file, blob: null, loading: true, error: null };
+    this._emit('preview');
+    try {
+      const blob = await this._api.downloadArtifact(run, file.path);
+      if (ticket !== this._previewTicket) {
+        return;
+      }
+      this._preview = { file, blob, loading: false, error: null };
+    } catch (reason) {
+      if (ticket !== this._previewTicket) {
+        return;
+      }
+      this._preview = {
+        file,
+        blob: null,
+        loading: false,
+        error: toAPIError(reason)
+      };
+    }
+    this._emit('preview');
+  }
+
+  /** Register a model folder of the run under `name`. */
+  async register(name: string, path: string): Promise<IModelVersion> {
+    const run = this._run;
+    if (!run) {
+      throw new LabtrackAPIError('No run is shown.', 0, 'INVALID_STATE');
+    }
+    return this._api.registerModel(name, run, path);
+  }
+
+  private async _read(runId: string): Promise<void> {
+    const ticket = ++this._runTicket;
+    try {
+      const run = await this._api.getRun(runId);
+      if (ticket !== this._runTicket) {
+        return;
+      }
+      const live = this._run !== null;
+      this._run = run;
+      this._state = IDLE;
+      this._emit(live ? 'live' : 'run');
+      if (!live) {
+        void this.openDir(this._artifactDir);
+      }
+      await this._readSeries(run, live);
+    } catch (reason) {
+      if (ticket !== this._runTicket) {
+        return;
+      }
+      this._state = { loading: false, error: toAPIError(reason) };
+      this._emit(this._run === null ? 'run' : 'live');
+    }
+  }
+
+  /** Fetch each chart's series in turn (a slow one does not block the run). */
+  private async _readSeries(run: IRun, live: boolean): Promise<void> {
+    const runId = run.info.run_id;
+    for (const key of this.chartKeys) {
+      try {
+        const [series] = await this._api.getMetricSeries([runId], key, {
+          maxPoints: CHART_POINTS
+        });
+        if (!series || this._run?.info.run_id !== runId || this._isDisposed) {
+          continue;
+        }
+        this._seriesChanged.emit({
+          key,
+          live,
+          xs: series.steps,
+          ys: series.values.map(metricNumber),
+          mins: series.mins?.map(metricNumber),
+          maxs: series.maxs?.map(metricNumber)
+        });
+      } catch (reason) {
+        console.warn('labtrack: metric chart failed', reason);
+      }
+    }
+  }
+
+  private _emit(change: RunDetailChange): void {
+    if (!this._isDisposed) {
+      this._changed.emit(change);
+    }
+  }
+
+  private _api: ILabtrackAPI;
+  private _runId: string | null = null;
+  private _run: IRun | null = null;
+  private _state: ILoadState = IDLE;
+  private _runTicket = 0;
+  private _artifactDir = '';
+  private _files: IFileInfo[] = [];
+  private _filesState: ILoadState = IDLE;
+  private _filesTicket = 0;
+  private _preview: IArtifactPreview | null = null;
+  private _previewTicket = 0;
+  private _isDisposed = false;
+  private _changed = new Signal<RunDetailModel, RunDetailChange>(this);
+  private _seriesChanged = new Signal<RunDetailModel, IRunSeries>(this);
+}
+
+export namespace RunDetailModel {
+  export interface IOptions {
+    /** The server client (`createAPI()` from `api.ts`, a stub in tests). */
+    api: ILabtrackAPI;
+  }
+}

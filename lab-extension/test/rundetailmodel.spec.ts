@@ -1,0 +1,216 @@
+import { beforeEach, describe, expect, it } from '@jest/globals';
+
+import { IMetricSeries, IRun } from '../src/protocol';
+import {
+  IRunSeries,
+  NOTE_TAG,
+  RunDetailChange,
+  RunDetailModel
+} from '../src/rundetailmodel';
+import { Deferred, FakeAPI, apiError, flush, run } from './fakeapi';
+
+function series(runId: string, key: string): IMetricSeries {
+  return {
+    run_id: runId,
+    key,
+    steps: [0, 1, 2],
+    timestamps: [10, 20, 30],
+    values: [1, 'NaN', 0.5]
+  };
+}
+
+describe('RunDetailModel', () => {
+  let api: FakeAPI;
+  let detail: RunDetailModel;
+  let changes: RunDetailChange[];
+  let drawn: IRunSeries[];
+  let runs: Map<string, IRun>;
+
+  beforeEach(() => {
+    runs = new Map([
+      ['r1', run('r1', { metrics: { loss: 0.5, acc: 0.9 } })],
+      ['r2', run('r2')]
+    ]);
+    api = new FakeAPI()
+      .on('getRun', async id => {
+        const found = runs.get(id);
+        if (!found) {
+          throw apiError(`Run ${id} not found`, 'RESOURCE_DOES_NOT_EXIST', 404);
+        }
+        return found;
+      })
+      .on('listRunArtifacts', async () => [])
+      .on('getMetricSeries', async (ids, key) => [series(ids[0], key)]);
+    detail = new RunDetailModel({ api });
+    changes = [];
+    drawn = [];
+    detail.changed.connect((_, change) => {
+      changes.push(change);
+    });
+    detail.seriesChanged.connect((_, s) => {
+      drawn.push(s);
+    });
+  });
+
+  it('loads a run: loading, then the run, its artifacts and chart series', async () => {
+    const done = detail.load('r1');
+    expect(detail.state.loading).toBe(true);
+    expect(detail.run).toBeNull();
+    await done;
+    await flush();
+    expect(detail.state).toEqual({ loading: false, error: null });
+    expect(detail.run?.info.run_id).toBe('r1');
+    expect(changes.slice(0, 2)).toEqual(['run', 'run']);
+    expect(changes).toContain('artifacts');
+    expect(api.callsOf('listRunArtifacts')).toEqual([['r1', '']]);
+    // One chart per metric, sorted; wire NaN strings decoded.
+    expect(detail.chartKeys).toEqual(['acc', 'loss']);
+    expect(drawn.map(s => s.key)).toEqual(['acc', 'loss']);
+    expect(drawn[0].ys[1]).toBeNaN();
+    expect(drawn[0].live).toBe(false);
+  });
+
+  it('loading the shown run again does not fetch it again', async () => {
+    await detail.load('r1');
+    const before = api.callsOf('getRun').length;
+    await detail.load('r1');
+    expect(api.callsOf('getRun').length).toBe(before);
+  });
+
+  it('a failed load sets error; a later success clears it', async () => {
+    await detail.load('missing');
+    expect(detail.run).toBeNull();
+    expect(detail.state.error?.errorCode).toBe('RESOURCE_DOES_NOT_EXIST');
+    expect(changes).toEqual(['run', 'run']);
+
+    runs.set('missing', run('missing'));
+    await detail.refresh();
+    expect(detail.state.error).toBeNull();
+    expect(detail.run?.info.run_id).toBe('missing');
+  });
+
+  it('refresh re-reads the run as a live change; a failure keeps the run', async () => {
+    await detail.load('r1');
+    changes.length = 0;
+    drawn.length = 0;
+    runs.set('r1', run('r1', { status: 'FAILED', metrics: { loss: 0.1 } }));
+    await detail.refresh();
+    expect(changes).toEqual(['live']);
+    expect(detail.run?.info.status).toBe('FAILED');
+    expect(drawn.every(s => s.live)).toBe(true);
+    // The folder listing is left alone by a live refresh.
+    expect(api.callsOf('listRunArtifacts')).toHaveLength(1);
+
+    api.on('getRun', () => Promise.reject(apiError('server gone')));
+    await detail.refresh();
+    expect(detail.run?.info.status).toBe('FAILED');
+    expect(detail.state.error?.message).toBe('server gone');
+  });
+
+  it('drops the answer for a run that is no longer shown', async () => {
+    const slow = new Deferred<IRun>();
+    api.on('getRun', id =>
+      id === 'r1' ? slow.promise : Promise.resolve(run(id))
+    );
+    const first = detail.load('r1');
+    await detail.load('r2');
+    slow.resolve(run('r1'));
+    await first;
+    expect(detail.runId).toBe('r2');
+    expect(detail.run?.info.run_id).toBe('r2');
+  });
+
+  it('load(null) shows no run', async () => {
+    await detail.load('r1');
+    await detail.load(null);
+    expect(detail.run).toBeNull();
+    expect(detail.runId).toBeNull();
+    expect(changes[changes.length - 1]).toBe('run');
+  });
+
+  it('saves notes as the note tag, then reads the run again', async () => {
+    await detail.load('r1');
+    changes.length = 0;
+    api.on('setRunTag', async (id, key, value) => {
+      runs.set(id, run(id, { tags: { [key]: value } }));
+    });
+    await detail.saveNote('# Hello');
+    expect(api.callsOf('setRunTag')).toEqual([['r1', NOTE_TAG, '# Hello']]);
+    expect(detail.note).toBe('# Hello');
+    expect(changes).toEqual(['notes']);
+  });
+
+  it('a failed note save rejects and changes nothing', async () => {
+    await detail.load('r1');
+    changes.length = 0;
+    api.on('setRunTag', () => Promise.reject(apiError('read only')));
+    await expect(detail.saveNote('x')).rejects.toThrow('read only');
+    expect(detail.note).toBe('');
+    expect(changes).toEqual([]);
+  });
+
+  it('lists a folder, folders first, and knows a model folder', async () => {
+    await detail.load('r1');
+    api.on('listRunArtifacts', async (_id, path) => [
+      { path: `${path}/model.pkl`, is_dir: false, file_size: 10 },
+      { path: `${path}/MLmodel`, is_dir: false, file_size: 1 },
+      { path: `${path}/code`, is_dir: true }
+    ]);
+    const done = detail.openDir('model');
+    expect(detail.filesState.loading).toBe(true);
+    expect(detail.artifactDir).toBe('model');
+    await done;
+    expect(detail.files.map(f => f.path)).toEqual([
+      'model/code',
+      'model/MLmodel',
+      'model/model.pkl'
+    ]);
+    expect(detail.isModelFolder).toBe(true);
+  });
+
+  it('a failed listing sets filesState.error', async () => {
+    await detail.load('r1');
+    api.on('listRunArtifacts', () => Promise.reject(apiError('no store')));
+    await detail.openDir('');
+    expect(detail.files).toEqual([]);
+    expect(detail.filesState.error?.message).toBe('no store');
+  });
+
+  it('shows the last previewed file, whatever order downloads finish in', async () => {
+    await detail.load('r1');
+    const slow = new Deferred<Blob>();
+    api.on('downloadArtifact', (_run, path) =>
+      path === 'a.txt' ? slow.promise : Promise.resolve(new Blob(['b']))
+    );
+    const first = detail.showPreview({ path: 'a.txt', is_dir: false });
+    expect(detail.preview?.loading).toBe(true);
+    await detail.showPreview({ path: 'b.txt', is_dir: false });
+    slow.resolve(new Blob(['a']));
+    await first;
+    expect(detail.preview?.file.path).toBe('b.txt');
+    expect(await detail.preview?.blob?.text()).toBe('b');
+  });
+
+  it('a failed download sets the preview error', async () => {
+    await detail.load('r1');
+    api.on('downloadArtifact', () =>
+      Promise.reject(apiError('gone', 'X', 404))
+    );
+    await detail.showPreview({ path: 'a.txt', is_dir: false });
+    expect(detail.preview?.loading).toBe(false);
+    expect(detail.preview?.error?.message).toBe('gone');
+  });
+
+  it('registers a folder of the shown run', async () => {
+    await detail.load('r1');
+    api.on('registerModel', async (name, r, path) => ({
+      name,
+      version: '3',
+      source: `${r.info.artifact_uri}/${path}`
+    }));
+    const version = await detail.register('clf', 'model');
+    expect(version.version).toBe('3');
+    expect(api.callsOf('registerModel')[0][0]).toBe('clf');
+    expect(api.callsOf('registerModel')[0][2]).toBe('model');
+  });
+});
