@@ -133,3 +133,56 @@ def test_an_oversized_chunked_body_is_a_413_in_mlflow_shape(server):
 def test_a_body_within_the_limit_still_arrives_chunked(server):
     answer = _chunked_post(server, f"{M}/experiments/create", 0)
     assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+
+
+def _new_run(server: LiveServer) -> str:
+    status, body = _post(server, f"{M}/runs/create", b'{"experiment_id": "0"}')
+    assert status == 200, body
+    return body["run"]["info"]["run_id"]
+
+
+def _metrics_of(server: LiveServer, run_id: str) -> list:
+    req = urllib.request.Request(
+        f"{server.url}/{M}/runs/get?run_id={run_id}",
+        headers={"Authorization": f"Bearer {server.token}"},
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())["run"]["data"].get("metrics", [])
+
+
+@pytest.mark.parametrize(
+    "point",
+    [
+        {"value": "nan"},
+        {"value": "1_000"},
+        {"value": " 1 "},
+        {"value": "0x10"},
+        {"value": []},
+        {"step": []},
+        {"step": {}},
+        {"step": ""},
+        {"step": "1.5"},
+    ],
+)
+def test_wrongly_typed_metric_fields_are_refused_and_nothing_is_stored(server, point):
+    run_id = _new_run(server)
+    good = {"key": "ok", "value": 1.0, "timestamp": 1, "step": 0}
+    bad = {"key": "m", "value": 1.0, "timestamp": 1, "step": 1, **point}
+    body = json.dumps({"run_id": run_id, "metrics": [good, bad]}).encode()
+    status, answer = _post(server, f"{M}/runs/log-batch", body)
+    assert status == 400, answer
+    assert answer["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert _metrics_of(server, run_id) == []
+
+
+def test_proto3_json_spellings_of_numbers_are_accepted(server):
+    run_id = _new_run(server)
+    points = [
+        {"key": "a", "value": "NaN", "timestamp": 1, "step": "3"},
+        {"key": "b", "value": "-Infinity", "timestamp": 1},
+        {"key": "c", "value": "1.5e2", "timestamp": 1},
+    ]
+    body = json.dumps({"run_id": run_id, "metrics": points}).encode()
+    assert _post(server, f"{M}/runs/log-batch", body)[0] == 200
+    got = {m["key"]: (m["value"], m["step"]) for m in _metrics_of(server, run_id)}
+    assert got == {"a": ("NaN", 3), "b": ("-Infinity", 0), "c": (150.0, 0)}

@@ -201,7 +201,8 @@ def test_search_answer_carries_exact_and_non_finite_values(fetch: Fetch) -> None
         ),
         (
             "runs/log-batch",
-            {"run_id": "RID", "metrics": [{"key": "m", "value": 1, "timestamp": 1, "step": "5"}]},
+            # A quoted int64 ("5") is proto3 JSON and accepted, as MLflow does; this is not one.
+            {"run_id": "RID", "metrics": [{"key": "m", "value": 1, "timestamp": 1, "step": "5x"}]},
             "INVALID_PARAMETER_VALUE",
         ),
         (

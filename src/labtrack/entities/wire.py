@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NoReturn, cast
 
@@ -40,30 +41,28 @@ def float_to_json(value: float) -> float | str:
 
 
 def float_from_json(value: Any, name: str = "value") -> float:
-    """A double from JSON or a query string, accepting ``"NaN"``/``"Infinity"``."""
+    """A double from JSON or a query string, as proto3's JSON mapping allows: a number, or a
+    string holding a JSON number or exactly ``"NaN"``, ``"Infinity"``, ``"-Infinity"``.
+    (Python's ``float()`` would also take ``"nan"``, ``" 1 "`` and ``"1_000"``.)"""
     if isinstance(value, bool):
         raise invalid(f"Invalid value {value!r} for parameter '{name}': expected a number")
     try:
         if isinstance(value, (int, float)):
             return float(value)
         if isinstance(value, str):
-            key = value.strip().lower()
-            if key in _SPECIAL_FLOATS:
-                return _SPECIAL_FLOATS[key]
-            return float(value)
+            special = _SPECIAL_FLOATS.get(value)
+            if special is not None:
+                return special
+            if _JSON_NUMBER.fullmatch(value):
+                return float(value)
     except (ValueError, OverflowError):
         # OverflowError: an integer beyond the double range is a bad value, not a server error.
         pass
     raise invalid(f"Invalid value {value!r} for parameter '{name}': expected a number")
 
 
-_SPECIAL_FLOATS = {
-    "nan": math.nan,
-    "infinity": math.inf,
-    "-infinity": -math.inf,
-    "inf": math.inf,
-    "-inf": -math.inf,
-}
+_SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 
 
 def _kv(d: dict[str, str]) -> list[dict[str, str]]:
@@ -349,7 +348,9 @@ def metric_columns_from_json(items: list[dict[str, Any]]) -> MetricColumns:
             cols = out.get(series)
             if cols is None:
                 cols = out[series] = ([], [], [])
-        cols[0].append(item.get("step", 0) or 0)
+        step = item.get("step")
+        # Only a missing step means 0: [], {} or "" are refused by the step check.
+        cols[0].append(0 if step is None else step)
         cols[1].append(timestamp)
         cols[2].append(value)
     return cast("MetricColumns", out)  # dicts are invariant; the lists are sequences

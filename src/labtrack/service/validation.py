@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import posixpath
 import re
 from functools import lru_cache
@@ -20,6 +21,7 @@ MAX_BATCH_ITEMS = 1000
 MAX_INT64 = 2**63 - 1
 
 _KEY_RE = re.compile(r"^[/\w.\- :]*$")
+_INT_TEXT = re.compile(r"-?[0-9]{1,20}")
 _ALIAS_RE = re.compile(r"^[\w\-]*$")
 
 
@@ -62,31 +64,38 @@ def validate_metric_value(key: str, value: object) -> float:
     return float(value)
 
 
+def _as_int64(value: object) -> int | None:
+    """An integer as proto3's JSON mapping gives int64s: a whole number, an integral float
+    (5.0), or a string of decimal digits ("5", how int64s are often quoted); else ``None``.
+    Objects with ``__index__`` (numpy integers) count too. Range is checked by the caller."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if isinstance(value, str):
+        return int(value) if _INT_TEXT.fullmatch(value) else None
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+
+
 def validate_step(key: str, step: object) -> int:
-    if isinstance(step, bool) or not isinstance(step, int):
-        try:
-            as_int = int(step)  # type: ignore[call-overload]
-        except (TypeError, ValueError):
-            raise invalid(f"Invalid step {step!r} for metric '{key}': an integer.") from None
-        if as_int != step:
-            raise invalid(f"Invalid step {step!r} for metric '{key}': an integer.")
-        step = as_int
-    assert isinstance(step, int)
-    if not -MAX_INT64 <= step <= MAX_INT64:
-        raise invalid(f"Invalid step {step} for metric '{key}': out of the int64 range.")
-    return step
+    as_int = _as_int64(step)
+    if as_int is None:
+        raise invalid(f"Invalid step {step!r} for metric '{key}': an integer.")
+    if not -MAX_INT64 <= as_int <= MAX_INT64:
+        raise invalid(f"Invalid step {as_int} for metric '{key}': out of the int64 range.")
+    return as_int
 
 
 def validate_timestamp(key: str, timestamp: object) -> int:
     if timestamp is None:
         raise invalid(f"Metric '{key}' has no timestamp (milliseconds since the epoch).")
-    if isinstance(timestamp, bool):
-        raise invalid(f"Invalid timestamp {timestamp!r} for metric '{key}'.")
-    try:
-        ts = int(timestamp)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        raise invalid(f"Invalid timestamp {timestamp!r} for metric '{key}'.") from None
-    if not -MAX_INT64 <= ts <= MAX_INT64:
+    ts = _as_int64(timestamp)
+    if ts is None or not -MAX_INT64 <= ts <= MAX_INT64:
         raise invalid(f"Invalid timestamp {timestamp!r} for metric '{key}'.")
     return ts
 
