@@ -88,3 +88,23 @@ def start_live_server(tmp: Path) -> Iterator[LiveServer]:
             proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def post_json(server: LiveServer, path: str, body: bytes | dict) -> tuple[int, dict]:
+    """POST ``body`` (JSON bytes, or a dict to encode) to ``<server.url>/<path>`` with the
+    server's token; the status and the decoded JSON answer, errors included."""
+    import json
+    import urllib.error
+
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    req = urllib.request.Request(
+        f"{server.url}/{path}",
+        data=data,
+        method="POST",
+        headers={"Authorization": f"Bearer {server.token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return resp.status, json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")

@@ -20,6 +20,9 @@ import pytest
 from labtrack.client.tracking_client import TrackingClient
 from labtrack.errors import LabtrackException
 from live_server import LiveServer, start_live_server
+from live_server import post_json as _post
+
+M = "api/2.0/mlflow"
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
@@ -56,20 +59,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     yield from start_live_server(tmp_path_factory.mktemp("creds"))
 
 
-def _post(server: LiveServer, rpc: str, body: dict) -> tuple[int, dict]:
-    req = urllib.request.Request(
-        f"{server.url}/api/2.0/mlflow/{rpc}",
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Authorization": f"Bearer {server.token}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, json.loads(resp.read() or b"{}")
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"{}")
-
-
 def _location_variants(host: str) -> list[str]:
     return [
         f"mlflow-artifacts://{host}/stolen",
@@ -95,7 +84,7 @@ def test_experiment_locations_cannot_name_another_host_or_leave_the_root(server,
     host, seen = foreign
     for i, location in enumerate(_location_variants(host)):
         status, body = _post(
-            server, "experiments/create", {"name": f"bad-{i}", "artifact_location": location}
+            server, f"{M}/experiments/create", {"name": f"bad-{i}", "artifact_location": location}
         )
         assert status == 400, (location, status, body)
         assert body["error_code"] == "INVALID_PARAMETER_VALUE", (location, body)
@@ -105,7 +94,7 @@ def test_experiment_locations_cannot_name_another_host_or_leave_the_root(server,
 def test_a_location_inside_the_root_is_kept_in_canonical_form(server):
     status, body = _post(
         server,
-        "experiments/create",
+        f"{M}/experiments/create",
         {"name": "upper-case-scheme", "artifact_location": "MLFLOW-ARTIFACTS:/team/exp"},
     )
     assert status == 200, body
@@ -134,9 +123,9 @@ def test_a_location_inside_the_root_is_kept_in_canonical_form(server):
 def test_model_version_sources_cannot_point_clients_elsewhere(server, foreign, source):
     host, seen = foreign
     name = "src-" + str(abs(hash(source)))
-    assert _post(server, "registered-models/create", {"name": name})[0] == 200
+    assert _post(server, f"{M}/registered-models/create", {"name": name})[0] == 200
     status, body = _post(
-        server, "model-versions/create", {"name": name, "source": source.format(host=host)}
+        server, f"{M}/model-versions/create", {"name": name, "source": source.format(host=host)}
     )
     assert status == 400, (source, body)
     assert body["error_code"] == "INVALID_PARAMETER_VALUE"

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from live_server import LiveServer, start_live_server
+from live_server import post_json as _post
 
 M = "api/2.0/mlflow"
 
@@ -19,20 +20,6 @@ M = "api/2.0/mlflow"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     yield from start_live_server(tmp_path_factory.mktemp("bad-input"))
-
-
-def _post(server: LiveServer, path: str, body: bytes) -> tuple[int, dict]:
-    req = urllib.request.Request(
-        f"{server.url}/{path}",
-        data=body,
-        method="POST",
-        headers={"Authorization": f"Bearer {server.token}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            return resp.status, json.loads(resp.read() or b"{}")
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"{}")
 
 
 def _port(server: LiveServer) -> int:
