@@ -289,17 +289,18 @@ def test_compaction_rewrites_each_point_of_steady_batches_once(store, monkeypatc
     """A training loop's 100-point batches: each point is written by its append and by one
     merge at most (a merged chunk of SETTLED_POINTS or more is left alone), and reads still
     see a few dozen rows."""
-    from labtrack.store.tracking_store import COMPACT_EVERY, SETTLED_POINTS, TrackingStore
+    from labtrack.store import metrics
+    from labtrack.store.tracking_store import COMPACT_EVERY, SETTLED_POINTS
 
     rewritten = []
-    take_tails = TrackingStore._take_tails
+    take_tails = metrics._take_tails
 
-    def counting(self, conn, run_id, tails):
-        out = take_tails(self, conn, run_id, tails)
+    def counting(conn, run_id, tails):
+        out = take_tails(conn, run_id, tails)
         rewritten.append(sum(len(p) for parts in out.values() for _, p in parts))
         return out
 
-    monkeypatch.setattr(TrackingStore, "_take_tails", counting)
+    monkeypatch.setattr(metrics, "_take_tails", counting)
     rid = _run(store).info.run_id
     n_batches = COMPACT_EVERY * 6
     for b in range(n_batches):
@@ -697,8 +698,10 @@ def test_metric_values_keep_full_double_precision_in_run_data(store):
 
 def _data_in_tables(store, run_id):
     """The run's params, tags and latest metrics read from their own tables."""
+    from labtrack.store.summaries import summary_from_tables
+
     with store.engine.connect() as conn:
-        return store._summary_from_tables(conn, run_id)
+        return summary_from_tables(conn, run_id)
 
 
 def _same_metrics(metrics, points):
