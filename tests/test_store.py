@@ -555,6 +555,45 @@ def test_metrics_on_unknown_or_deleted_run(store):
     assert err.value.error_code == "RESOURCE_DOES_NOT_EXIST"
 
 
+@pytest.mark.parametrize("path", ["log_series", "log_batch"])
+def test_concurrent_first_writers_of_a_series_all_land(store, path):
+    """Many threads writing the first points of the same new series at once (the batching
+    queue's writer and REST log-batch requests to one run): every point lands once, in dense
+    chunk seqs, on both backends."""
+    import threading
+
+    rid = _run(store).info.run_id
+    threads, rounds = 8, 3
+    barrier = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def write(i: int) -> None:
+        try:
+            for r in range(rounds):
+                key = f"k{r}"  # a new series each round, all threads at once
+                steps = [i * 10 + j for j in range(10)]
+                barrier.wait()
+                if path == "log_series":
+                    store.log_series(rid, _series(steps, steps, np.ones(10), key=key))
+                else:
+                    metrics = [Metric(key, 1.0, s, s) for s in steps]
+                    store.log_batch(rid, metrics=metrics)
+        except BaseException as exc:  # reported below, from the test's thread
+            errors.append(exc)
+            barrier.abort()
+
+    workers = [threading.Thread(target=write, args=(i,)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert errors == []
+    for r in range(rounds):
+        assert store.read_points(rid, f"k{r}").steps.tolist() == list(range(threads * 10))
+        seqs = [row.seq for row in _chunk_rows(store, rid, f"k{r}")]
+        assert seqs == list(range(len(seqs)))
+
+
 # ---- search -----------------------------------------------------------------------------
 
 

@@ -165,9 +165,11 @@ class Database:
 
     def write_retrying(self, work: Callable[[Connection], T]) -> T:
         """``work(conn)`` in a write transaction, run again from the start when it loses a race
-        to insert the same new row: two PostgreSQL writers of a series' first points can both
-        see no chunk and insert seq 0; the loser fails on the primary key and its retry sees
-        the winner's chunk. (SQLite's BEGIN IMMEDIATE never lets them interleave.)"""
+        to insert the same new row (an IntegrityError): two PostgreSQL writers of a series'
+        first points could both see no chunk and insert seq 0, and the loser's retry sees the
+        winner's chunk. A backstop: writers to one run already take turns on its row lock
+        (``runs.require_active_run``), and each statement then sees what the previous one
+        committed, so tests could not make the race happen."""
         for attempt in range(_RACE_ATTEMPTS):
             try:
                 with self.write() as conn:
