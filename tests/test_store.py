@@ -732,6 +732,35 @@ def test_metric_values_keep_full_double_precision_in_run_data(store):
     assert found[0].data.metrics["b"] == 1 / 3
 
 
+def test_logged_model_search_compiles_parsed_filters(store):
+    """Logged-model filters go through the search grammar and compiler: attributes, tags and
+    params (a model without the key matches no clause on it), on both backends."""
+    from labtrack.store.logged_model_store import LoggedModelStore
+    from labtrack.store.search.parser import parse_filter
+
+    eid = store.create_experiment("lm-search")
+    models = LoggedModelStore(store)
+    a = models.create(eid, "Alpha", "clf", tags={"team": "x"}, params={"lr": "0.1"}).model_id
+    b = models.create(eid, "beta", tags={"team": "y"}).model_id
+    c = models.create(eid, "gamma").model_id
+
+    def found(text):
+        page = models.search([eid], parse_filter(text, "logged_model"), max_results=10)
+        return {m.model_id for m in page}
+
+    assert found("name = 'Alpha'") == {a}
+    assert found("name LIKE 'a%'") == set()
+    assert found("name ILIKE 'a%'") == {a}
+    assert found("name IN ('beta', 'gamma')") == {b, c}
+    assert found("name > 'b'") == {b, c}
+    assert found("model_type = 'clf'") == {a}
+    assert found(f"experiment_id = {eid} AND creation_time > 0") == {a, b, c}
+    assert found("tags.team != 'x'") == {b}
+    assert found("tags.team LIKE '%'") == {a, b}
+    assert found("params.lr = '0.1'") == {a}
+    assert found("params.lr NOT IN ('0.2')") == {a}
+
+
 # ---- run summaries ----------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from labtrack.entities import LoggedModel, PagedList, system_tags
 from labtrack.entities.artifact_uris import logged_model_artifact_uri
@@ -33,7 +33,8 @@ from labtrack.store.database import (
 )
 from labtrack.store.experiments import require_active_experiment
 from labtrack.store.runs import require_active_run, set_run_tags
-from labtrack.store.search.sql import case_sensitive_like
+from labtrack.store.search.parser import Comparison
+from labtrack.store.search.sql import logged_model_filter_clauses
 
 if TYPE_CHECKING:
     from labtrack.store.tracking_store import TrackingStore
@@ -41,7 +42,8 @@ if TYPE_CHECKING:
 MODEL_ID_PREFIX = "m-"
 
 _M = s.logged_models.c
-# Attribute keys a filter or order_by may name -> column (MLflow spells some two ways).
+# Attribute keys an order_by may name -> column (MLflow spells some two ways). Filters are
+# compiled by labtrack.store.search.sql.
 ATTRIBUTE_COLUMNS: dict[str, Any] = {
     "model_id": _M.model_id,
     "name": _M.name,
@@ -56,17 +58,6 @@ ATTRIBUTE_COLUMNS: dict[str, Any] = {
     "last_updated_time": _M.last_updated_timestamp,
     "last_updated_timestamp_ms": _M.last_updated_timestamp,
 }
-NUMERIC_ATTRIBUTES = frozenset(k for k in ATTRIBUTE_COLUMNS if "time" in k) | {"experiment_id"}
-
-
-@dataclass(frozen=True)
-class Condition:
-    """One parsed filter clause: ``kind`` is ``attribute``, ``tag`` or ``param``."""
-
-    kind: str
-    key: str
-    op: str
-    value: Any
 
 
 @dataclass(frozen=True)
@@ -77,40 +68,6 @@ class Order:
 
 def new_model_id() -> str:
     return MODEL_ID_PREFIX + uuid.uuid4().hex
-
-
-def _match(column: Any, op: str, value: Any) -> ColumnElement[bool]:
-    if op == "=":
-        return column == value
-    if op == "!=":
-        return column != value
-    if op == "<":
-        return column < value
-    if op == "<=":
-        return column <= value
-    if op == ">":
-        return column > value
-    if op == ">=":
-        return column >= value
-    if op == "LIKE":
-        return case_sensitive_like(column, str(value))
-    if op == "ILIKE":
-        return func.lower(column).like(str(value).lower())
-    if op == "IN":
-        return column.in_(list(value))
-    if op == "NOT IN":
-        return column.not_in(list(value))
-    raise invalid(f"Unsupported operator {op!r} in a logged model filter.")
-
-
-def _condition_clause(c: Condition) -> ColumnElement[bool]:
-    if c.kind == "attribute":
-        return _match(ATTRIBUTE_COLUMNS[c.key], c.op, c.value)
-    table = s.logged_model_tags if c.kind == "tag" else s.logged_model_params
-    sub = select(table.c.model_id).where(
-        table.c.model_id == _M.model_id, table.c.key == c.key, _match(table.c.value, c.op, c.value)
-    )
-    return sub.exists()
 
 
 class LoggedModelStore:
@@ -283,7 +240,7 @@ class LoggedModelStore:
     def search(
         self,
         experiment_ids: Sequence[str],
-        conditions: Sequence[Condition] = (),
+        conditions: Sequence[Comparison] = (),
         max_results: int = 100,
         order_by: Sequence[Order] = (),
         page_token: str | None = None,
@@ -293,7 +250,7 @@ class LoggedModelStore:
         stmt = select(_M.model_id).where(
             _M.experiment_id.in_(eids),
             _M.lifecycle_stage == "active",
-            *[_condition_clause(c) for c in conditions],
+            *logged_model_filter_clauses(conditions),
         )
         keys = []
         for o in order_by:
