@@ -75,6 +75,7 @@ SETTLED_POINTS = s.CHUNK_POINTS // 4
 def write_metrics(
     conn: Connection, run_id: str, experiment_id: int, metrics: Sequence[Metric]
 ) -> None:
+    """``write_series`` for ``Metric`` objects, in the caller's write transaction."""
     # Group points into series; a series is (key, model, dataset) since chunks carry those.
     rows: dict[SeriesKey, list[tuple[int, int, float]]] = defaultdict(list)
     for m in metrics:
