@@ -81,23 +81,13 @@ def dialect_insert(dialect: str) -> Any:
     return sqlite_insert
 
 
-def upsert(
-    conn: Connection,
-    table: Any,
-    rows: list[dict],
-    keys: Sequence[str],
-    where: Callable[[Any, Any], Any] | None = None,
-) -> None:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE, portable across SQLite and PostgreSQL;
-    ``where(table, excluded)`` limits which conflicting rows are updated."""
+def upsert(conn: Connection, table: Any, rows: list[dict], keys: Sequence[str]) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE, portable across SQLite and PostgreSQL."""
     if not rows:
         return
     stmt = dialect_insert(conn.dialect.name)(table)
     set_ = {c.name: stmt.excluded[c.name] for c in table.c if c.name not in keys}
-    clause = None if where is None else where(table, stmt.excluded)
-    conn.execute(
-        stmt.on_conflict_do_update(index_elements=list(keys), set_=set_, where=clause), rows
-    )
+    conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=set_), rows)
 
 
 def insert_ignore(conn: Connection, table: Any, rows: list[dict]) -> None:
