@@ -48,7 +48,7 @@ def test_registry_hook_builds_a_registry_service(service: TrackingService) -> No
     assert isinstance(service.registry, RegistryService)
     assert service.registry is service.registry
     assert isinstance(service.registry.store, RegistryStore)
-    assert service.registry.store.engine is service.store.engine
+    assert service.registry.store.db is service.store.db
 
 
 def test_create_get_update_registered_model(reg: RegistryService) -> None:

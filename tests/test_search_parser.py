@@ -423,3 +423,53 @@ def test_order_by_other_kinds(kind: str, clause: str, expected: OrderBy) -> None
 )
 def test_order_by_other_kind_errors(kind: str, clause: str, fragment: str) -> None:
     assert fragment in order_error([clause], kind)
+
+
+# ---- logged models ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("name = 'm'", Comparison("attribute", "name", "=", "m", 1)),
+        ("attributes.name LIKE 'm%'", Comparison("attribute", "name", "LIKE", "m%", 1)),
+        ("creation_time > 5", Comparison("attribute", "creation_timestamp", ">", 5, 1)),
+        ("experiment_id IN (1, 2)", Comparison("attribute", "experiment_id", "IN", (1, 2), 1)),
+        ("name < 'b'", Comparison("attribute", "name", "<", "b", 1)),
+        ("tags.`a b` != 'x'", Comparison("tag", "a b", "!=", "x", 1)),
+        ("params.lr IN ('1', '2')", Comparison("param", "lr", "IN", ("1", "2"), 1)),
+        # The forms labtrack's first logged-model search accepted, kept for its callers.
+        ("`name` = 'm'", Comparison("attribute", "name", "=", "m", 1)),
+        ("\"model_type\" = 't'", Comparison("attribute", "model_type", "=", "t", 1)),
+        ("tags.'a b' = 'x'", Comparison("tag", "a b", "=", "x", 1)),
+        ("name == 'm'", Comparison("attribute", "name", "=", "m", 1)),
+        ("name <> 'm'", Comparison("attribute", "name", "!=", "m", 1)),
+    ],
+)
+def test_logged_model_filters_parse(text: str, expected: Comparison) -> None:
+    assert one(text, "logged_model") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "fragments"),
+    [
+        ("metrics.acc > 0.5", ["filtering logged models by metrics is not supported"]),
+        ("color = 'red'", ["unknown attribute 'color' for logged models"]),
+        ("name = 5", ["must be compared with a quoted string"]),
+        ("creation_time = 'x'", ["must be compared with a number"]),
+        ("creation_time LIKE '1%'", ["operator LIKE is not supported"]),
+        ("tags.a > 'x'", ["operator > is not supported for tags"]),
+        ("tags.a IS NULL", ["operator IS NULL is not supported for tags"]),
+        ("datasets.name = 'x'", ["dataset keys cannot be used when searching logged models"]),
+        ("name = 'a' OR name = 'b'", ["OR is not supported"]),
+    ],
+)
+def test_logged_model_filters_refused(text: str, fragments: list[str]) -> None:
+    message = error(text, "logged_model")
+    for fragment in fragments:
+        assert fragment in message
+
+
+@pytest.mark.parametrize("text", ["`start_time` > 1", "params.a == 'x'", "tags.'a' = 'x'"])
+def test_logged_model_only_forms_stay_refused_for_runs(text: str) -> None:
+    error(text)

@@ -289,17 +289,18 @@ def test_compaction_rewrites_each_point_of_steady_batches_once(store, monkeypatc
     """A training loop's 100-point batches: each point is written by its append and by one
     merge at most (a merged chunk of SETTLED_POINTS or more is left alone), and reads still
     see a few dozen rows."""
-    from labtrack.store.tracking_store import COMPACT_EVERY, SETTLED_POINTS, TrackingStore
+    from labtrack.store import metrics
+    from labtrack.store.tracking_store import COMPACT_EVERY, SETTLED_POINTS
 
     rewritten = []
-    take_tails = TrackingStore._take_tails
+    take_tails = metrics._take_tails
 
-    def counting(self, conn, run_id, tails):
-        out = take_tails(self, conn, run_id, tails)
+    def counting(conn, run_id, tails):
+        out = take_tails(conn, run_id, tails)
         rewritten.append(sum(len(p) for parts in out.values() for _, p in parts))
         return out
 
-    monkeypatch.setattr(TrackingStore, "_take_tails", counting)
+    monkeypatch.setattr(metrics, "_take_tails", counting)
     rid = _run(store).info.run_id
     n_batches = COMPACT_EVERY * 6
     for b in range(n_batches):
@@ -554,6 +555,45 @@ def test_metrics_on_unknown_or_deleted_run(store):
     assert err.value.error_code == "RESOURCE_DOES_NOT_EXIST"
 
 
+@pytest.mark.parametrize("path", ["log_series", "log_batch"])
+def test_concurrent_first_writers_of_a_series_all_land(store, path):
+    """Many threads writing the first points of the same new series at once (the batching
+    queue's writer and REST log-batch requests to one run): every point lands once, in dense
+    chunk seqs, on both backends."""
+    import threading
+
+    rid = _run(store).info.run_id
+    threads, rounds = 8, 3
+    barrier = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def write(i: int) -> None:
+        try:
+            for r in range(rounds):
+                key = f"k{r}"  # a new series each round, all threads at once
+                steps = [i * 10 + j for j in range(10)]
+                barrier.wait()
+                if path == "log_series":
+                    store.log_series(rid, _series(steps, steps, np.ones(10), key=key))
+                else:
+                    metrics = [Metric(key, 1.0, s, s) for s in steps]
+                    store.log_batch(rid, metrics=metrics)
+        except BaseException as exc:  # reported below, from the test's thread
+            errors.append(exc)
+            barrier.abort()
+
+    workers = [threading.Thread(target=write, args=(i,)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert errors == []
+    for r in range(rounds):
+        assert store.read_points(rid, f"k{r}").steps.tolist() == list(range(threads * 10))
+        seqs = [row.seq for row in _chunk_rows(store, rid, f"k{r}")]
+        assert seqs == list(range(len(seqs)))
+
+
 # ---- search -----------------------------------------------------------------------------
 
 
@@ -692,13 +732,44 @@ def test_metric_values_keep_full_double_precision_in_run_data(store):
     assert found[0].data.metrics["b"] == 1 / 3
 
 
+def test_logged_model_search_compiles_parsed_filters(store):
+    """Logged-model filters go through the search grammar and compiler: attributes, tags and
+    params (a model without the key matches no clause on it), on both backends."""
+    from labtrack.store.logged_model_store import LoggedModelStore
+    from labtrack.store.search.parser import parse_filter
+
+    eid = store.create_experiment("lm-search")
+    models = LoggedModelStore(store)
+    a = models.create(eid, "Alpha", "clf", tags={"team": "x"}, params={"lr": "0.1"}).model_id
+    b = models.create(eid, "beta", tags={"team": "y"}).model_id
+    c = models.create(eid, "gamma").model_id
+
+    def found(text):
+        page = models.search([eid], parse_filter(text, "logged_model"), max_results=10)
+        return {m.model_id for m in page}
+
+    assert found("name = 'Alpha'") == {a}
+    assert found("name LIKE 'a%'") == set()
+    assert found("name ILIKE 'a%'") == {a}
+    assert found("name IN ('beta', 'gamma')") == {b, c}
+    assert found("name > 'b'") == {b, c}
+    assert found("model_type = 'clf'") == {a}
+    assert found(f"experiment_id = {eid} AND creation_time > 0") == {a, b, c}
+    assert found("tags.team != 'x'") == {b}
+    assert found("tags.team LIKE '%'") == {a, b}
+    assert found("params.lr = '0.1'") == {a}
+    assert found("params.lr NOT IN ('0.2')") == {a}
+
+
 # ---- run summaries ----------------------------------------------------------------------
 
 
 def _data_in_tables(store, run_id):
     """The run's params, tags and latest metrics read from their own tables."""
+    from labtrack.store.summaries import summary_from_tables
+
     with store.engine.connect() as conn:
-        return store._summary_from_tables(conn, run_id)
+        return summary_from_tables(conn, run_id)
 
 
 def _same_metrics(metrics, points):

@@ -50,7 +50,7 @@ def test_prepared_statements_take_every_value_as_a_parameter(store):
 def test_background_checkpoints_copy_the_log_outside_commits(tmp_path):
     path = tmp_path / "labtrack.db"
     store = TrackingStore(f"sqlite:///{path}", str(tmp_path / "a"), background_checkpoints=True)
-    checkpointer = store._checkpointer
+    checkpointer = store.db.checkpointer
     assert checkpointer is not None
     with store.engine.connect() as conn:
         # Commits checkpoint only as a backstop, should the thread fall behind.
@@ -75,7 +75,7 @@ def test_background_checkpoints_copy_the_log_outside_commits(tmp_path):
 
 def test_stores_without_background_checkpoints_keep_sqlites_default(tmp_path):
     store = TrackingStore(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    assert store._checkpointer is None
+    assert store.db.checkpointer is None
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
     store.dispose()

@@ -14,10 +14,11 @@ import posixpath
 import re
 from urllib.parse import unquote, urlsplit
 
-from labtrack.artifacts.paths import clean_relpath, join_relpath
+from labtrack.artifacts.paths import clean_relpath
+from labtrack.entities import artifact_uris as _logical
+from labtrack.entities.artifact_uris import SCHEME
 from labtrack.errors import LabtrackException
 
-SCHEME = "mlflow-artifacts"
 # RFC 3986: a scheme is a letter then letters, digits, "+", "-", "."; schemes are
 # case-insensitive, so every check compares the lowercased scheme.
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
@@ -35,16 +36,21 @@ def _with_lower_scheme(uri: str, scheme: str) -> str:
     return scheme + uri[len(scheme) :] if scheme else uri
 
 
+# The builders of labtrack.entities.artifact_uris, for ids that may come from outside: each id
+# is checked as a relative path first.
 def experiment_artifact_uri(experiment_id: str) -> str:
-    return f"{SCHEME}:/{clean_relpath(str(experiment_id))}"
+    return _logical.experiment_artifact_uri(clean_relpath(str(experiment_id)))
 
 
 def run_artifact_uri(experiment_id: str, run_id: str) -> str:
-    return f"{SCHEME}:/{join_relpath(str(experiment_id), run_id, 'artifacts')}"
+    location = experiment_artifact_uri(experiment_id)
+    return _logical.run_artifact_uri(location, clean_relpath(run_id))
 
 
 def logged_model_artifact_uri(experiment_id: str, model_id: str) -> str:
-    return f"{SCHEME}:/{join_relpath(str(experiment_id), 'models', model_id, 'artifacts')}"
+    return _logical.logged_model_artifact_uri(
+        clean_relpath(str(experiment_id)), clean_relpath(model_id)
+    )
 
 
 def _root_path(root: str) -> str:

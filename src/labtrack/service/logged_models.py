@@ -5,8 +5,9 @@ A logged model is created ``LOGGED_MODEL_PENDING`` with a server-chosen artifact
 (``mlflow-artifacts:/<exp>/models/<model_id>/artifacts``); the client uploads its files there
 and then finalizes it (``LOGGED_MODEL_READY`` or ``LOGGED_MODEL_UPLOAD_FAILED``).
 
-Search filters are the small language MLflow's clients send here: clauses ``key op value``
-joined by ``AND``, keys ``name``, ``model_id``, ``status``, ``model_type``, ``source_run_id``,
+Search filters are MLflow's filter language, parsed by the store's search grammar
+(``labtrack.store.search``, kind ``logged_model``): clauses ``key op value`` joined by ``AND``,
+keys ``name``, ``model_id``, ``status``, ``model_type``, ``source_run_id``,
 ``creation_timestamp``/``creation_time``, ``last_updated_timestamp``, ``tags.<k>`` and
 ``params.<k>`` (backticks or double quotes around keys with odd characters). Metric filters and
 ordering are not supported (latest metrics are not kept per model).
@@ -17,19 +18,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from labtrack.entities import LoggedModel, PagedList
 from labtrack.errors import invalid
 from labtrack.service import validation as v
-from labtrack.store.logged_model_store import (
-    ATTRIBUTE_COLUMNS,
-    NUMERIC_ATTRIBUTES,
-    Condition,
-    LoggedModelStore,
-    Order,
-)
+from labtrack.store.logged_model_store import ATTRIBUTE_COLUMNS, LoggedModelStore, Order
+from labtrack.store.search import parser as search_parser
+from labtrack.store.search.parser import Comparison
 
 if TYPE_CHECKING:
     from labtrack.artifacts.store import ArtifactStore, FileInfo
@@ -81,164 +79,18 @@ def validate_model_name(name: str) -> str:
 
 # ---- the filter language ----------------------------------------------------------------
 
-_TOKEN = re.compile(
-    r"""\s*(?:
-        (?P<string>'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")
-      | (?P<quoted>`[^`]*`)
-      | (?P<number>-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?![\w.])
-      | (?P<op>!=|<>|<=|>=|==|=|<|>)
-      | (?P<punct>[(),])
-      | (?P<word>[A-Za-z_][\w.]*)
-    )""",
-    re.VERBOSE,
-)
-_PREFIXES = {
-    "tags": "tag",
-    "tag": "tag",
-    "params": "param",
-    "param": "param",
-    "attributes": "attribute",
-    "attribute": "attribute",
-    "attr": "attribute",
-    "metrics": "metric",
-    "metric": "metric",
-}
-_WORD_OPS = {"LIKE", "ILIKE", "IN"}
 
-
-def _unquote(text: str) -> str:
-    quote = text[0]
-    body = text[1:-1]
-    body = body.replace(quote * 2, quote)
-    return re.sub(r"\\(.)", r"\1", body)
-
-
-def _tokens(text: str) -> list[tuple[str, str]]:
-    out = []
-    pos = 0
-    while pos < len(text):
-        if not text[pos:].strip():
-            break
-        m = _TOKEN.match(text, pos)
-        if m is None or m.end() == pos:
-            raise invalid(f"Invalid filter {text!r}: unexpected text at character {pos + 1}.")
-        kind = m.lastgroup or ""
-        out.append((kind, m.group(kind)))
-        pos = m.end()
-    return out
-
-
-def _key(tokens: list[tuple[str, str]], i: int, text: str) -> tuple[str, str, int]:
-    """(kind, key, next index) of the key starting at ``tokens[i]``."""
-    kind, tok = tokens[i]
-    if kind == "quoted" or (kind == "string" and tok.startswith('"')):
-        return "attribute", _unquote(tok), i + 1
-    if kind != "word":
-        raise invalid(f"Invalid filter {text!r}: expected a key, got {tok!r}.")
-    head, dot, rest = tok.partition(".")
-    entity = _PREFIXES.get(head.lower()) if dot else None
-    if entity is None:
-        return "attribute", tok, i + 1
-    if not rest and i + 1 < len(tokens) and tokens[i + 1][0] in ("quoted", "string"):
-        return entity, _unquote(tokens[i + 1][1]), i + 2
-    if not rest:
-        raise invalid(f"Invalid filter {text!r}: '{tok}' needs a key after the dot.")
-    return entity, rest, i + 1
-
-
-def parse_filter(text: str | None) -> list[Condition]:
-    """Parse a logged model filter into conditions (``INVALID_PARAMETER_VALUE`` on errors)."""
-    if not text or not text.strip():
-        return []
-    tokens = _tokens(text)
-    conditions = []
-    i = 0
-    while True:
-        if i >= len(tokens):
-            raise invalid(f"Invalid filter {text!r}: expected a comparison.")
-        entity, key, i = _key(tokens, i, text)
-        if i >= len(tokens):
-            raise invalid(f"Invalid filter {text!r}: expected an operator after {key!r}.")
-        kind, tok = tokens[i]
-        if kind == "op":
-            op = {"==": "=", "<>": "!="}.get(tok, tok)
-            i += 1
-        elif kind == "word" and tok.upper() in _WORD_OPS:
-            op = tok.upper()
-            i += 1
-        elif (
-            kind == "word"
-            and tok.upper() == "NOT"
-            and i + 1 < len(tokens)
-            and tokens[i + 1][1].upper() == "IN"
-        ):
-            op = "NOT IN"
-            i += 2
-        else:
-            raise invalid(f"Invalid filter {text!r}: expected an operator, got {tok!r}.")
-        value, i = _value(tokens, i, text, op)
-        conditions.append(_check(entity, key, op, value, text))
-        if i >= len(tokens):
-            return conditions
-        if tokens[i][0] != "word" or tokens[i][1].upper() != "AND":
-            raise invalid(f"Invalid filter {text!r}: clauses are joined with AND only.")
-        i += 1
-
-
-def _value(tokens: list[tuple[str, str]], i: int, text: str, op: str) -> tuple[Any, int]:
-    def scalar(j: int) -> Any:
-        if j >= len(tokens):
-            raise invalid(f"Invalid filter {text!r}: expected a value.")
-        kind, tok = tokens[j]
-        if kind == "string":
-            return _unquote(tok)
-        if kind == "number":
-            return float(tok) if any(c in tok for c in ".eE") else int(tok)
-        raise invalid(f"Invalid filter {text!r}: expected a value, got {tok!r}.")
-
-    if op in ("IN", "NOT IN"):
-        if i >= len(tokens) or tokens[i][1] != "(":
-            raise invalid(f"Invalid filter {text!r}: {op} needs a parenthesised list.")
-        items = []
-        i += 1
-        while True:
-            items.append(scalar(i))
-            i += 1
-            if i < len(tokens) and tokens[i][1] == ",":
-                i += 1
-                continue
-            if i < len(tokens) and tokens[i][1] == ")":
-                return tuple(items), i + 1
-            raise invalid(f"Invalid filter {text!r}: unterminated {op} list.")
-    return scalar(i), i + 1
-
-
-def _check(entity: str, key: str, op: str, value: Any, text: str) -> Condition:
-    if entity == "metric":
-        raise invalid(
-            f"Invalid filter {text!r}: filtering logged models by metrics is not supported."
-        )
-    if entity == "attribute":
-        if key not in ATTRIBUTE_COLUMNS:
-            allowed = ", ".join(sorted(ATTRIBUTE_COLUMNS))
-            raise invalid(f"Invalid filter {text!r}: unknown attribute {key!r} ({allowed}).")
-        numeric = key in NUMERIC_ATTRIBUTES
-        if numeric and (op in ("LIKE", "ILIKE") or isinstance(value, str)):
-            raise invalid(f"Invalid filter {text!r}: {key!r} is compared with numbers.")
-        if not numeric and not isinstance(value, (str, tuple)):
-            raise invalid(f"Invalid filter {text!r}: {key!r} is compared with quoted strings.")
-        if key == "status":
-            value = (
-                tuple(status_name(x) for x in value)
-                if isinstance(value, tuple)
-                else status_name(value)
-            )
-        return Condition("attribute", key, op, value)
-    if op not in ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"):
-        raise invalid(f"Invalid filter {text!r}: {entity}s support =, !=, LIKE, ILIKE, IN.")
-    if not isinstance(value, (str, tuple)):
-        raise invalid(f"Invalid filter {text!r}: {entity} values are quoted strings.")
-    return Condition(entity, key, op, value)
+def parse_filter(text: str | None) -> list[Comparison]:
+    """Parse a logged model filter with the search grammar (``INVALID_PARAMETER_VALUE`` on
+    errors); status values may be given by any of their names."""
+    conditions = search_parser.parse_filter(text, "logged_model")
+    for i, c in enumerate(conditions):
+        if c.entity_type == "attribute" and c.key == "status":
+            if isinstance(c.value, tuple):
+                conditions[i] = replace(c, value=tuple(status_name(x) for x in c.value))
+            else:
+                conditions[i] = replace(c, value=status_name(c.value))
+    return conditions
 
 
 def parse_order_by(items: Iterable[Any]) -> list[Order]:

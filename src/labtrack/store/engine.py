@@ -24,10 +24,6 @@ _BUSY_TIMEOUT_MS = 30_000
 _IMMEDIATE = "labtrack_immediate"
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def create_store_engine(uri: str) -> Engine:
     """An engine for ``uri`` with labtrack's per-backend settings."""
     scheme, sep, rest = uri.partition("://")

@@ -1,8 +1,8 @@
 """MLflow 3 logged models: rows in ``logged_models`` with their tags and params, the run outputs
 that point at them, and the 2.x ``mlflow.log-model.history`` run tag.
 
-Shares the tracking store's engine and transactions (``_read``/``_write``), so a model and the
-run it came from are written with the same locking rules. Validation lives in
+Uses the tracking store's ``Database`` (same engine, transactions and change feed), so a model
+and the run it came from are written with the same locking rules. Validation lives in
 ``labtrack.service.logged_models``; integrity that needs the database (the experiment and run
 exist and are active, params are immutable) is checked here.
 """
@@ -13,30 +13,37 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
-from labtrack.artifacts.uris import logged_model_artifact_uri
 from labtrack.entities import LoggedModel, PagedList, system_tags
+from labtrack.entities.artifact_uris import logged_model_artifact_uri
 from labtrack.errors import invalid, not_found
 from labtrack.store import schema as s
-from labtrack.store.search.sql import case_sensitive_like
-from labtrack.store.tracking_store import (
-    TrackingStore,
-    _insert_ignore,
-    _parse_experiment_id,
-    _summary_is_stale,
-    _upsert,
+from labtrack.store.database import (
+    Database,
     decode_page_token,
     encode_page_token,
+    insert_ignore,
+    mark_run_stale,
     now_ms,
+    parse_experiment_id,
+    upsert,
 )
+from labtrack.store.experiments import require_active_experiment
+from labtrack.store.runs import require_active_run, set_run_tags
+from labtrack.store.search.parser import Comparison
+from labtrack.store.search.sql import logged_model_filter_clauses
+
+if TYPE_CHECKING:
+    from labtrack.store.tracking_store import TrackingStore
 
 MODEL_ID_PREFIX = "m-"
 
 _M = s.logged_models.c
-# Attribute keys a filter or order_by may name -> column (MLflow spells some two ways).
+# Attribute keys an order_by may name -> column (MLflow spells some two ways). Filters are
+# compiled by labtrack.store.search.sql.
 ATTRIBUTE_COLUMNS: dict[str, Any] = {
     "model_id": _M.model_id,
     "name": _M.name,
@@ -51,17 +58,6 @@ ATTRIBUTE_COLUMNS: dict[str, Any] = {
     "last_updated_time": _M.last_updated_timestamp,
     "last_updated_timestamp_ms": _M.last_updated_timestamp,
 }
-NUMERIC_ATTRIBUTES = frozenset(k for k in ATTRIBUTE_COLUMNS if "time" in k) | {"experiment_id"}
-
-
-@dataclass(frozen=True)
-class Condition:
-    """One parsed filter clause: ``kind`` is ``attribute``, ``tag`` or ``param``."""
-
-    kind: str
-    key: str
-    op: str
-    value: Any
 
 
 @dataclass(frozen=True)
@@ -74,45 +70,11 @@ def new_model_id() -> str:
     return MODEL_ID_PREFIX + uuid.uuid4().hex
 
 
-def _match(column: Any, op: str, value: Any) -> ColumnElement[bool]:
-    if op == "=":
-        return column == value
-    if op == "!=":
-        return column != value
-    if op == "<":
-        return column < value
-    if op == "<=":
-        return column <= value
-    if op == ">":
-        return column > value
-    if op == ">=":
-        return column >= value
-    if op == "LIKE":
-        return case_sensitive_like(column, str(value))
-    if op == "ILIKE":
-        return func.lower(column).like(str(value).lower())
-    if op == "IN":
-        return column.in_(list(value))
-    if op == "NOT IN":
-        return column.not_in(list(value))
-    raise invalid(f"Unsupported operator {op!r} in a logged model filter.")
-
-
-def _condition_clause(c: Condition) -> ColumnElement[bool]:
-    if c.kind == "attribute":
-        return _match(ATTRIBUTE_COLUMNS[c.key], c.op, c.value)
-    table = s.logged_model_tags if c.kind == "tag" else s.logged_model_params
-    sub = select(table.c.model_id).where(
-        table.c.model_id == _M.model_id, table.c.key == c.key, _match(table.c.value, c.op, c.value)
-    )
-    return sub.exists()
-
-
 class LoggedModelStore:
-    """Logged models on top of a :class:`TrackingStore` (same engine, same transactions)."""
+    """Logged models in the database of a :class:`TrackingStore`."""
 
     def __init__(self, tracking_store: TrackingStore) -> None:
-        self.ts = tracking_store
+        self.db: Database = tracking_store.db
 
     # ---- models -------------------------------------------------------------------------
 
@@ -125,11 +87,11 @@ class LoggedModelStore:
         tags: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
     ) -> LoggedModel:
-        eid = _parse_experiment_id(experiment_id)
+        eid = parse_experiment_id(experiment_id)
         model_id = new_model_id()
         t = now_ms()
-        with self.ts._write() as conn:
-            self.ts._require_active_experiment(conn, eid)
+        with self.db.write() as conn:
+            require_active_experiment(conn, eid)
             if source_run_id:
                 run_eid = conn.execute(
                     select(s.runs.c.experiment_id).where(s.runs.c.run_uuid == source_run_id)
@@ -160,11 +122,11 @@ class LoggedModelStore:
                     insert(s.logged_model_params),
                     [{"model_id": model_id, "key": k, "value": v} for k, v in params.items()],
                 )
-            self.ts._record_change(conn, "logged_model", eid, source_run_id or None)
+            self.db.record_change(conn, "logged_model", eid, source_run_id or None)
             return self._load(conn, [model_id])[0]
 
     def get(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
-        with self.ts._read() as conn:
+        with self.db.read() as conn:
             found = self._load(conn, [model_id])
         if not found or (found[0].lifecycle_stage != "active" and not allow_deleted):
             raise not_found(f"Logged model with ID '{model_id}' not found.")
@@ -187,21 +149,21 @@ class LoggedModelStore:
             .where(_M.model_id == model_id)
             .values(last_updated_timestamp=now_ms(), **values)
         )
-        self.ts._record_change(conn, "logged_model", row.experiment_id, row.source_run_id)
+        self.db.record_change(conn, "logged_model", row.experiment_id, row.source_run_id)
 
     def set_status(self, model_id: str, status: str, message: str | None = None) -> LoggedModel:
-        with self.ts._write() as conn:
+        with self.db.write() as conn:
             self._touch(conn, model_id, status=status, status_message=message)
             return self._load(conn, [model_id])[0]
 
     def delete(self, model_id: str) -> None:
-        with self.ts._write() as conn:
+        with self.db.write() as conn:
             self._touch(conn, model_id, lifecycle_stage="deleted")
 
     def set_tags(self, model_id: str, tags: dict[str, str]) -> LoggedModel:
-        with self.ts._write() as conn:
+        with self.db.write() as conn:
             self._touch(conn, model_id)
-            _upsert(
+            upsert(
                 conn,
                 s.logged_model_tags,
                 [{"model_id": model_id, "key": k, "value": v} for k, v in tags.items()],
@@ -211,7 +173,7 @@ class LoggedModelStore:
 
     def delete_tag(self, model_id: str, key: str) -> None:
         t = s.logged_model_tags.c
-        with self.ts._write() as conn:
+        with self.db.write() as conn:
             self._touch(conn, model_id)
             done = conn.execute(
                 delete(s.logged_model_tags).where(t.model_id == model_id, t.key == key)
@@ -222,7 +184,7 @@ class LoggedModelStore:
     def log_params(self, model_id: str, params: dict[str, str]) -> None:
         """Params are immutable, as on runs: the same value again is fine, another is 400."""
         p = s.logged_model_params.c
-        with self.ts._write() as conn:
+        with self.db.write() as conn:
             self._touch(conn, model_id)
             existing = dict(
                 conn.execute(
@@ -236,7 +198,7 @@ class LoggedModelStore:
                         f"already logged with value='{existing[key]}' for logged model ID="
                         f"'{model_id}'. Attempted logging new value '{value}'."
                     )
-            _insert_ignore(
+            insert_ignore(
                 conn,
                 s.logged_model_params,
                 [{"model_id": model_id, "key": k, "value": v} for k, v in params.items()],
@@ -278,17 +240,17 @@ class LoggedModelStore:
     def search(
         self,
         experiment_ids: Sequence[str],
-        conditions: Sequence[Condition] = (),
+        conditions: Sequence[Comparison] = (),
         max_results: int = 100,
         order_by: Sequence[Order] = (),
         page_token: str | None = None,
     ) -> PagedList:
-        eids = [_parse_experiment_id(e) for e in experiment_ids]
+        eids = [parse_experiment_id(e) for e in experiment_ids]
         offset = decode_page_token(page_token)
         stmt = select(_M.model_id).where(
             _M.experiment_id.in_(eids),
             _M.lifecycle_stage == "active",
-            *[_condition_clause(c) for c in conditions],
+            *logged_model_filter_clauses(conditions),
         )
         keys = []
         for o in order_by:
@@ -300,7 +262,7 @@ class LoggedModelStore:
             keys.append(_M.creation_timestamp.desc())
         keys.append(_M.model_id.asc())
         stmt = stmt.order_by(*keys).offset(offset).limit(max_results + 1)
-        with self.ts._read() as conn:
+        with self.db.read() as conn:
             ids = list(conn.execute(stmt).scalars())
             page = self._load(conn, ids[:max_results])
         more = len(ids) > max_results
@@ -310,25 +272,25 @@ class LoggedModelStore:
 
     def log_outputs(self, run_id: str, outputs: Sequence[tuple[str, int]]) -> None:
         """Record ``(model_id, step)`` outputs of a run (repeating one updates its step)."""
-        with self.ts._write() as conn:
-            eid = self.ts._require_active_run(conn, run_id)
+        with self.db.write() as conn:
+            eid = require_active_run(conn, run_id)
             for model_id, _step in outputs:
                 self._active_row(conn, model_id)
-            _upsert(
+            upsert(
                 conn,
                 s.run_outputs,
                 [{"run_uuid": run_id, "model_id": m, "step": step} for m, step in outputs],
                 ("run_uuid", "model_id"),
             )
-            _summary_is_stale(conn, run_id)  # its wire document no longer tells all
-            self.ts._record_change(conn, "data", eid, run_id)
+            mark_run_stale(conn, run_id)  # its wire document no longer tells all
+            self.db.record_change(conn, "data", eid, run_id)
 
     def append_log_model_history(self, run_id: str, model: dict[str, Any], max_len: int) -> None:
         """Append ``model`` to the run's ``mlflow.log-model.history`` tag (a JSON list), in one
         transaction. Oldest entries are dropped if the tag would exceed ``max_len``."""
         t = s.tags.c
-        with self.ts._write() as conn:
-            eid = self.ts._require_active_run(conn, run_id)
+        with self.db.write() as conn:
+            eid = require_active_run(conn, run_id)
             current = conn.execute(
                 select(t.value).where(t.run_uuid == run_id, t.key == system_tags.LOG_MODEL_HISTORY)
             ).scalar()
@@ -349,5 +311,5 @@ class LoggedModelStore:
                     f"The model description is {len(value)} characters long; the tag "
                     f"'{system_tags.LOG_MODEL_HISTORY}' holds at most {max_len}."
                 )
-            self.ts._set_tags(conn, run_id, [(system_tags.LOG_MODEL_HISTORY, value)])
-            self.ts._record_change(conn, "data", eid, run_id)
+            set_run_tags(conn, run_id, [(system_tags.LOG_MODEL_HISTORY, value)])
+            self.db.record_change(conn, "data", eid, run_id)

@@ -1,9 +1,9 @@
 """The model registry's system of record: registered models, versions, tags and aliases.
 
-It shares the tracking store's engine and transactions. Integrity that needs the database lives
-here: unique names, version numbers that count up from 1 without gaps or duplicates (even with
-concurrent writers), stage transitions, aliases that point at live versions. Input validation
-lives in ``labtrack.service.registry``.
+It uses the tracking store's ``Database`` (engine, transactions, change feed). Integrity that
+needs the database lives here: unique names, version numbers that count up from 1 without gaps
+or duplicates (even with concurrent writers), stage transitions, aliases that point at live
+versions. Input validation lives in ``labtrack.service.registry``.
 
 Version numbers are never reused within a registered model (MLflow's rule): deleting a version
 keeps its row as a tombstone (``current_stage = 'Deleted_Internal'``, payload cleared), which
@@ -15,7 +15,7 @@ registered model's row (``SELECT ... FOR UPDATE``) on PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
@@ -23,13 +23,17 @@ from sqlalchemy.exc import IntegrityError
 from labtrack.entities import ModelVersion, PagedList, RegisteredModel
 from labtrack.errors import already_exists, invalid, not_found
 from labtrack.store import schema as s
-from labtrack.store.tracking_store import (
-    TrackingStore,
-    _upsert,
+from labtrack.store.database import (
+    Database,
     decode_page_token,
     encode_page_token,
+    in_chunks,
     now_ms,
+    upsert,
 )
+
+if TYPE_CHECKING:
+    from labtrack.store.tracking_store import TrackingStore
 
 STAGE_NONE = "None"
 STAGE_STAGING = "Staging"
@@ -72,15 +76,12 @@ class RegistryStore:
     """SQL implementation of the model registry over a :class:`TrackingStore`'s database."""
 
     def __init__(self, tracking_store: TrackingStore) -> None:
-        self.tracking_store = tracking_store
-        self.engine = tracking_store.engine
-        self._read = tracking_store._read
-        self._write = tracking_store._write
+        self.db: Database = tracking_store.db
 
     # ---- helpers ------------------------------------------------------------------------
 
     def _record(self, conn: Connection, run_id: str | None = None) -> None:
-        self.tracking_store._record_change(conn, CHANGE_KIND, None, run_id)
+        self.db.record_change(conn, CHANGE_KIND, None, run_id)
 
     def _lock_model(self, conn: Connection, name: str) -> Any:
         """The registered model's row, locked for the rest of the transaction on PostgreSQL
@@ -154,7 +155,7 @@ class RegistryStore:
         if not wanted:
             return []
         found: dict[tuple[str, int], ModelVersion] = {}
-        for chunk in _chunks(wanted, 400):
+        for chunk in in_chunks(wanted, 400):
             pair = tuple_(_mv.name, _mv.version)
             for r in conn.execute(select(s.model_versions).where(pair.in_(chunk))):
                 found[(r.name, r.version)] = _version_from_row(r)
@@ -186,7 +187,7 @@ class RegistryStore:
     ) -> RegisteredModel:
         t = now_ms()
         try:
-            with self._write() as conn:
+            with self.db.write() as conn:
                 if conn.execute(select(_rm.name).where(_rm.name == name)).first():
                     raise already_exists(f"Registered Model (name={name}) already exists.")
                 conn.execute(
@@ -205,14 +206,14 @@ class RegistryStore:
         return self.get_registered_model(name)
 
     def get_registered_model(self, name: str) -> RegisteredModel:
-        with self._read() as conn:
+        with self.db.read() as conn:
             found = self._models_by_names(conn, [name])
         if name not in found:
             raise _model_missing(name)
         return found[name]
 
     def update_registered_model(self, name: str, description: str | None) -> RegisteredModel:
-        with self._write() as conn:
+        with self.db.write() as conn:
             self._lock_model(conn, name)
             conn.execute(
                 update(s.registered_models)
@@ -227,7 +228,7 @@ class RegistryStore:
         if new_name == name:
             return self.get_registered_model(name)
         try:
-            with self._write() as conn:
+            with self.db.write() as conn:
                 self._lock_model(conn, name)
                 if conn.execute(select(_rm.name).where(_rm.name == new_name)).first():
                     raise already_exists(f"Registered Model (name={new_name}) already exists.")
@@ -243,7 +244,7 @@ class RegistryStore:
 
     def delete_registered_model(self, name: str) -> None:
         """The model with all its versions, tags and aliases."""
-        with self._write() as conn:
+        with self.db.write() as conn:
             self._lock_model(conn, name)
             # Explicit, child tables first: correct even where foreign keys are not enforced.
             conn.execute(delete(s.model_version_tags).where(_mvt.name == name))
@@ -254,9 +255,9 @@ class RegistryStore:
             self._record(conn)
 
     def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
-        with self._write() as conn:
+        with self.db.write() as conn:
             self._lock_model(conn, name)
-            _upsert(
+            upsert(
                 conn,
                 s.registered_model_tags,
                 [{"name": name, "key": key, "value": value}],
@@ -266,7 +267,7 @@ class RegistryStore:
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
         """Deleting a tag the model does not have is a no-op (MLflow's behaviour)."""
-        with self._write() as conn:
+        with self.db.write() as conn:
             self._lock_model(conn, name)
             conn.execute(delete(s.registered_model_tags).where(_rmt.name == name, _rmt.key == key))
             self._record(conn)
@@ -286,7 +287,7 @@ class RegistryStore:
         offset = decode_page_token(page_token)
         stmt = select(_rm.name).where(*registered_model_filter_clauses(filter_string))
         stmt = apply_registered_model_order(stmt, order_by).offset(offset).limit(max_results + 1)
-        with self._read() as conn:
+        with self.db.read() as conn:
             names: list[str] = list(conn.execute(stmt).scalars())
             page, more = names[:max_results], len(names) > max_results
             found = self._models_by_names(conn, page)
@@ -300,7 +301,7 @@ class RegistryStore:
     ) -> list[ModelVersion]:
         """The latest version in each of ``stages`` (all stages when empty), by version."""
         wanted = [canonical_stage(st) for st in stages or []]
-        with self._read() as conn:
+        with self.db.read() as conn:
             if conn.execute(select(_rm.name).where(_rm.name == name)).first() is None:
                 raise _model_missing(name)
             stmt = (
@@ -327,7 +328,7 @@ class RegistryStore:
         model_id: str | None = None,
     ) -> ModelVersion:
         t = now_ms()
-        with self._write() as conn:
+        with self.db.write() as conn:
             self._lock_model(conn, name)
             last = conn.execute(select(func.max(_mv.version)).where(_mv.name == name)).scalar()
             version = int(last or 0) + 1
@@ -372,7 +373,7 @@ class RegistryStore:
         return self.get_model_version(name, version)
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:
-        with self._read() as conn:
+        with self.db.read() as conn:
             self._version_row(conn, name, version)
             return self._versions_by_keys(conn, [(name, version)])[0]
 
@@ -380,7 +381,7 @@ class RegistryStore:
         self, name: str, version: int, description: str | None
     ) -> ModelVersion:
         t = now_ms()
-        with self._write() as conn:
+        with self.db.write() as conn:
             self._lock_model(conn, name)
             self._version_row(conn, name, version)
             conn.execute(
@@ -402,7 +403,7 @@ class RegistryStore:
                 f"{', '.join(ACTIVE_STAGES)}."
             )
         t = now_ms()
-        with self._write() as conn:
+        with self.db.write() as conn:
             self._lock_model(conn, name)
             self._version_row(conn, name, version)
             if archive_existing_versions:
@@ -427,7 +428,7 @@ class RegistryStore:
     def delete_model_version(self, name: str, version: int) -> None:
         """Leaves a tombstone so the number is never reused; tags and aliases go."""
         t = now_ms()
-        with self._write() as conn:
+        with self.db.write() as conn:
             self._lock_model(conn, name)
             self._version_row(conn, name, version)
             conn.execute(
@@ -456,15 +457,15 @@ class RegistryStore:
             self._record(conn)
 
     def get_model_version_download_uri(self, name: str, version: int) -> str:
-        with self._read() as conn:
+        with self.db.read() as conn:
             row = self._version_row(conn, name, version)
         return row.storage_location or row.source or ""
 
     def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None:
-        with self._write() as conn:
+        with self.db.write() as conn:
             self._lock_model(conn, name)
             self._version_row(conn, name, version)
-            _upsert(
+            upsert(
                 conn,
                 s.model_version_tags,
                 [{"name": name, "version": version, "key": key, "value": value}],
@@ -473,7 +474,7 @@ class RegistryStore:
             self._record(conn)
 
     def delete_model_version_tag(self, name: str, version: int, key: str) -> None:
-        with self._write() as conn:
+        with self.db.write() as conn:
             self._lock_model(conn, name)
             self._version_row(conn, name, version)
             conn.execute(
@@ -500,7 +501,7 @@ class RegistryStore:
             _mv.current_stage != STAGE_DELETED, *model_version_filter_clauses(filter_string)
         )
         stmt = apply_model_version_order(stmt, order_by).offset(offset).limit(max_results + 1)
-        with self._read() as conn:
+        with self.db.read() as conn:
             keys = [(r.name, r.version) for r in conn.execute(stmt)]
             page, more = keys[:max_results], len(keys) > max_results
             items = self._versions_by_keys(conn, page)
@@ -510,10 +511,10 @@ class RegistryStore:
 
     def set_registered_model_alias(self, name: str, alias: str, version: int) -> None:
         """Point ``alias`` at ``version`` (moving it if it pointed elsewhere)."""
-        with self._write() as conn:
+        with self.db.write() as conn:
             self._lock_model(conn, name)
             self._version_row(conn, name, version)
-            _upsert(
+            upsert(
                 conn,
                 s.registered_model_aliases,
                 [{"name": name, "alias": alias, "version": version}],
@@ -524,7 +525,7 @@ class RegistryStore:
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
         """Deleting an alias the model does not have is a no-op (MLflow's behaviour)."""
-        with self._write() as conn:
+        with self.db.write() as conn:
             self._lock_model(conn, name)
             conn.execute(
                 delete(s.registered_model_aliases).where(_al.name == name, _al.alias == alias)
@@ -533,7 +534,7 @@ class RegistryStore:
             self._record(conn)
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
-        with self._read() as conn:
+        with self.db.read() as conn:
             if conn.execute(select(_rm.name).where(_rm.name == name)).first() is None:
                 raise _model_missing(name)
             version = conn.execute(
@@ -549,7 +550,7 @@ class RegistryStore:
     def version_numbers(self, name: str) -> list[int]:
         """Every version number ever given out for ``name`` (tombstones included), ascending.
         For tests and diagnostics."""
-        with self._read() as conn:
+        with self.db.read() as conn:
             return list(
                 conn.execute(
                     select(_mv.version).where(_mv.name == name).order_by(_mv.version)
@@ -574,17 +575,3 @@ def _version_from_row(r: Any) -> ModelVersion:
         storage_location=r.storage_location,
         model_id=r.model_id,
     )
-
-
-def _chunks(items: list, size: int) -> Iterable[list]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
-__all__ = [
-    "ACTIVE_STAGES",
-    "STAGES",
-    "STAGE_DELETED",
-    "RegistryStore",
-    "canonical_stage",
-]

@@ -86,7 +86,7 @@ runs = Table(
     # Denormalised from the mlflow.parentRunId tag: nested-run trees without a tag join.
     Column("parent_run_id", RUN_ID),
     # The run's params, tags and latest metrics as one JSON document, rewritten by every write
-    # to them (see TrackingStore._refresh_summary): loading 1,000 runs for a search is then one
+    # to them (see summaries.refresh_summary): loading 1,000 runs for a search is then one
     # indexed read per run instead of aggregating three child tables. The child tables stay
     # the system of record and what search filters on.
     Column("summary", Text),

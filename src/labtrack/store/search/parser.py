@@ -26,7 +26,9 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from labtrack.errors import LabtrackException
 
 EntityType: TypeAlias = Literal["metric", "param", "tag", "attribute", "dataset"]
-SearchKind: TypeAlias = Literal["run", "experiment", "registered_model", "model_version"]
+SearchKind: TypeAlias = Literal[
+    "run", "experiment", "registered_model", "model_version", "logged_model"
+]
 Value: TypeAlias = "int | float | str | tuple[int | float | str, ...] | None"
 
 # Normalised operators.
@@ -60,6 +62,11 @@ class Comparison:
     op: str
     value: Value
     position: int = 0  # 1-based character position of the key in the filter
+
+    @property
+    def kind(self) -> EntityType:
+        """``entity_type``, by the name logged-model conditions had."""
+        return self.entity_type
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,24 @@ _MODEL_VERSION_ATTRIBUTES: dict[str, tuple[str, _KeySpec]] = {
     "version_number": ("version_number", _KeySpec((*NUMERIC_OPS, "IN", "NOT IN"), "integer")),
     "version": ("version_number", _KeySpec((*NUMERIC_OPS, "IN", "NOT IN"), "integer")),
 }
+# Logged models: the attributes and operators labtrack's logged-model search has always taken
+# (strings also compare with < and >; times and experiment ids with IN).
+_LM_TEXT_ATTR = _KeySpec((*NUMERIC_OPS, "LIKE", "ILIKE", "IN", "NOT IN"), "string")
+_LM_NUMBER_ATTR = _KeySpec((*NUMERIC_OPS, "IN", "NOT IN"), "number")
+_LOGGED_MODEL_ATTRIBUTES: dict[str, tuple[str, _KeySpec]] = {
+    "model_id": ("model_id", _LM_TEXT_ATTR),
+    "name": ("name", _LM_TEXT_ATTR),
+    "status": ("status", _LM_TEXT_ATTR),
+    "model_type": ("model_type", _LM_TEXT_ATTR),
+    "source_run_id": ("source_run_id", _LM_TEXT_ATTR),
+    "experiment_id": ("experiment_id", _LM_NUMBER_ATTR),
+    "creation_timestamp": ("creation_timestamp", _LM_NUMBER_ATTR),
+    "creation_time": ("creation_timestamp", _LM_NUMBER_ATTR),
+    "creation_timestamp_ms": ("creation_timestamp", _LM_NUMBER_ATTR),
+    "last_updated_timestamp": ("last_updated_timestamp", _LM_NUMBER_ATTR),
+    "last_updated_time": ("last_updated_timestamp", _LM_NUMBER_ATTR),
+    "last_updated_timestamp_ms": ("last_updated_timestamp", _LM_NUMBER_ATTR),
+}
 _DATASET_KEYS: dict[str, tuple[str, _KeySpec]] = {
     "name": ("name", _KeySpec(STRING_OPS, "string")),
     "digest": ("digest", _KeySpec(STRING_OPS, "string")),
@@ -114,24 +139,29 @@ _DATASET_KEYS: dict[str, tuple[str, _KeySpec]] = {
 }
 _METRIC_SPEC = _KeySpec(NUMERIC_OPS, "number")
 _TEXT_SPEC = _KeySpec(STRING_OPS + NULL_OPS, "string")
+_LM_TEXT_SPEC = _KeySpec(STRING_OPS, "string")  # logged-model params and tags: no IS NULL
 
 _ATTRIBUTES: dict[SearchKind, dict[str, tuple[str, _KeySpec]]] = {
     "run": _RUN_ATTRIBUTES,
     "experiment": _EXPERIMENT_ATTRIBUTES,
     "registered_model": _REGISTERED_MODEL_ATTRIBUTES,
     "model_version": _MODEL_VERSION_ATTRIBUTES,
+    "logged_model": _LOGGED_MODEL_ATTRIBUTES,
 }
 _ENTITY_TYPES: dict[SearchKind, tuple[EntityType, ...]] = {
     "run": ("metric", "param", "tag", "attribute", "dataset"),
     "experiment": ("tag", "attribute"),
     "registered_model": ("tag", "attribute"),
     "model_version": ("tag", "attribute"),
+    # Metric keys parse, then are refused: latest metrics are not kept per model.
+    "logged_model": ("metric", "param", "tag", "attribute"),
 }
 _KIND_NAMES: dict[SearchKind, str] = {
     "run": "runs",
     "experiment": "experiments",
     "registered_model": "registered models",
     "model_version": "model versions",
+    "logged_model": "logged models",
 }
 
 # Order_by keys per kind (attribute name -> canonical name). Metrics/params/tags: runs only.
@@ -172,12 +202,14 @@ _ORDER_ATTRIBUTES: dict[SearchKind, dict[str, str]] = {
         "timestamp": "last_updated_time",
         "run_id": "run_id",
     },
+    "logged_model": {name: canonical for name, (canonical, _) in _LOGGED_MODEL_ATTRIBUTES.items()},
 }
 _ORDER_ENTITY_TYPES: dict[SearchKind, tuple[EntityType, ...]] = {
     "run": ("metric", "param", "tag", "attribute"),
     "experiment": ("attribute",),
     "registered_model": ("attribute",),
     "model_version": ("attribute",),
+    "logged_model": ("attribute",),
 }
 
 _TERMINAL_NAMES = {
@@ -191,6 +223,7 @@ _TERMINAL_NAMES = {
     "ASC": "ASC",
     "DESC": "DESC",
     "COMP_OP": "a comparison operator",
+    "LEGACY_OP": "a comparison operator",
     "IDENT": "a key",
     "BACKTICK_NAME": "a `quoted` key",
     "SQ_STRING": "a 'string'",
@@ -219,7 +252,7 @@ def _lark() -> Lark:
         grammar,
         parser="lalr",
         lexer="contextual",
-        start=["filter", "order_by"],
+        start=["filter", "logged_model_filter", "order_by"],
         propagate_positions=False,
         maybe_placeholders=False,
     )
@@ -311,8 +344,16 @@ class _ToRaw(Transformer[Token, object]):
         name = str(quoted)[1:-1] if quoted.type == "BACKTICK_NAME" else _unquote(str(quoted))
         return _RawKey(prefix, name, text, _pos(ident))
 
+    def quoted_attribute_key(self, items: list[Token]) -> _RawKey:
+        (quoted,) = items
+        name = str(quoted)[1:-1] if quoted.type == "BACKTICK_NAME" else _unquote(str(quoted))
+        return _RawKey(None, name, str(quoted), _pos(quoted))
+
     def comp_op(self, items: list[Token]) -> _RawOp:
         return _RawOp(str(items[0]), _pos(items[0]))
+
+    def legacy_op(self, items: list[Token]) -> _RawOp:
+        return _RawOp({"==": "=", "<>": "!="}[str(items[0])], _pos(items[0]))
 
     def like_op(self, items: list[Token]) -> _RawOp:
         return _RawOp("LIKE", _pos(items[0]))
@@ -358,8 +399,12 @@ class _ToRaw(Transformer[Token, object]):
         assert isinstance(value, _RawValue)
         return _RawClause(key, op.op, op.position, value.value, value.kind, value.position)
 
+    lm_clause = clause
+
     def filter(self, items: list[object]) -> list[_RawClause]:
         return [i for i in items if isinstance(i, _RawClause)]
+
+    logged_model_filter = filter
 
     def direction(self, items: list[Token]) -> bool:
         return str(items[0]).upper() == "ASC"
@@ -494,11 +539,13 @@ def _check_clause(raw: _RawClause, kind: SearchKind) -> Comparison:
         raise _invalid(f"{where}: a list of values can only be used with IN or NOT IN")
     where = f"'{key.text} {op}' at position {key.position}"
 
+    if entity == "metric" and kind == "logged_model":
+        raise _invalid(f"{where}: filtering logged models by metrics is not supported")
     if entity == "metric":
         spec = _METRIC_SPEC
         label = "metrics"
     elif entity in ("param", "tag"):
-        spec = _TEXT_SPEC
+        spec = _LM_TEXT_SPEC if kind == "logged_model" else _TEXT_SPEC
         label = "params" if entity == "param" else "tags"
     elif entity == "dataset":
         found = _DATASET_KEYS.get(name.lower())
@@ -609,8 +656,9 @@ def parse_filter(filter_string: str | None, kind: SearchKind = "run") -> list[Co
         raise _invalid(f"Invalid filter {filter_string!r}: expected a string")
     if not filter_string.strip():
         return []
+    start = "logged_model_filter" if kind == "logged_model" else "filter"
     try:
-        tree = _lark().parse(filter_string, start="filter")
+        tree = _lark().parse(filter_string, start=start)
     except UnexpectedInput as err:
         raise _syntax_error("filter", filter_string, err) from None
     try:

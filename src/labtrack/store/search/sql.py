@@ -502,3 +502,39 @@ def apply_model_version_order(stmt: SelectT, order_by: list[str] | None) -> Sele
     order = [_ordered(_MODEL_VERSION_COLUMNS[ob.key], ob.ascending) for ob in clauses]
     order += [mv.c.name.asc(), mv.c.version.desc()]
     return stmt.order_by(*order)
+
+
+# --------------------------------------------------------------------------------------------
+# Logged models
+
+_LOGGED_MODEL_COLUMNS: dict[str, ColumnElement[Any]] = {
+    name: schema.logged_models.c[name]
+    for name in (
+        "model_id",
+        "name",
+        "status",
+        "model_type",
+        "source_run_id",
+        "experiment_id",
+        "creation_timestamp",
+        "last_updated_timestamp",
+    )
+}
+
+
+def logged_model_filter_clauses(comparisons: Sequence[Comparison]) -> list[ColumnElement[bool]]:
+    """WHERE clauses over ``schema.logged_models`` for a parsed logged-model filter
+    (``parse_filter(..., "logged_model")``; the service normalises status names first)."""
+    models = schema.logged_models
+    out: list[ColumnElement[bool]] = []
+    for c in comparisons:
+        if c.entity_type in ("tag", "param"):
+            table = (
+                schema.logged_model_tags if c.entity_type == "tag" else schema.logged_model_params
+            )
+            # A model without the key matches no clause on it, != included.
+            link = [(table.c.model_id, models.c.model_id)]
+            out.append(_key_value_clause(table, link, models, c, False))
+        else:
+            out.append(_match(_LOGGED_MODEL_COLUMNS[c.key], c.op, c.value))
+    return out

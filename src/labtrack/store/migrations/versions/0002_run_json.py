@@ -18,7 +18,7 @@ depends_on = None
 
 def upgrade() -> None:
     # Nullable and not back-filled: a run without it is answered from its summary document
-    # and gets one on its next write (see TrackingStore._refresh_summary).
+    # and gets one on its next write (see summaries.refresh_summary).
     op.add_column("runs", sa.Column("run_json", sa.LargeBinary(), nullable=True))
 
 

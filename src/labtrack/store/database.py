@@ -1,0 +1,231 @@
+"""The database every store module writes through: the engine, transactions, the change feed,
+run summaries refreshed before commit, the WAL checkpointer, and the small dialect helpers
+(upserts, page tokens, ids) the stores share.
+
+A write transaction (``Database.write``) begins IMMEDIATE on SQLite; writers that change what a
+run's summary shows mark the run stale (``mark_run_stale``) and the summary is rewritten once,
+just before the commit (see ``labtrack.store.summaries``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError
+
+from labtrack.errors import invalid
+from labtrack.store import schema as s
+from labtrack.store.checkpoints import WalCheckpointer
+from labtrack.store.engine import create_store_engine, ensure_schema, sqlite_file, write_options
+from labtrack.store.prepared import PreparedStatement
+from labtrack.store.summaries import refresh_summary
+
+T = TypeVar("T")
+
+# Statements prepared once per dialect (see labtrack.store.prepared).
+STATEMENT_CACHE = 16
+# conn.info key: the runs whose summaries this transaction made stale.
+_STALE_SUMMARIES = "labtrack.stale_run_summaries"
+# Attempts of a write that can lose a PostgreSQL race for a new row (``write_retrying``).
+_RACE_ATTEMPTS = 5
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def encode_page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def decode_page_token(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
+    except Exception as exc:
+        raise invalid(f"Invalid page token {token!r}") from exc
+    if not isinstance(offset, int) or offset < 0:
+        raise invalid(f"Invalid page token {token!r}")
+    return offset
+
+
+def parse_experiment_id(experiment_id: str | int) -> int:
+    try:
+        return int(experiment_id)
+    except (TypeError, ValueError):
+        raise invalid(f"Invalid experiment id {experiment_id!r}: it must be an integer") from None
+
+
+def binds(columns: Iterable[str]) -> dict[str, Any]:
+    """``values()`` of an INSERT taking each column from the parameter of its name."""
+    return {c: bindparam(c) for c in columns}
+
+
+def dialect_insert(dialect: str) -> Any:
+    """``insert`` with ON CONFLICT support for the backend (both dialects spell it alike)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
+
+
+def upsert(conn: Connection, table: Any, rows: list[dict], keys: Sequence[str]) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE, portable across SQLite and PostgreSQL."""
+    if not rows:
+        return
+    stmt = dialect_insert(conn.dialect.name)(table)
+    set_ = {c.name: stmt.excluded[c.name] for c in table.c if c.name not in keys}
+    conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=set_), rows)
+
+
+def insert_ignore(conn: Connection, table: Any, rows: list[dict]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING."""
+    if not rows:
+        return
+    conn.execute(dialect_insert(conn.dialect.name)(table).on_conflict_do_nothing(), rows)
+
+
+def mark_run_stale(conn: Connection, run_id: str) -> None:
+    """Note that the run's params, tags, latest metrics or info changed in this transaction;
+    ``Database.write`` rewrites its summary before committing."""
+    conn.info.setdefault(_STALE_SUMMARIES, set()).add(run_id)
+
+
+@lru_cache(maxsize=STATEMENT_CACHE)
+def _change_statement(dialect: Dialect) -> PreparedStatement:
+    # Every write transaction appends one change: prepared, like the rest of the write path.
+    columns = ("time", "kind", "experiment_id", "run_uuid")
+    return PreparedStatement(insert(s.changes).values(binds(columns)), dialect)
+
+
+class Database:
+    """One store database (SQLite or PostgreSQL), opened and brought to the current schema."""
+
+    def __init__(self, uri: str, *, background_checkpoints: bool = False) -> None:
+        """``background_checkpoints``: for a long-lived writer on SQLite (the server), copy the
+        write-ahead log into the database from a thread of its own, not inside commits."""
+        self.uri = uri
+        self.engine = create_store_engine(uri)
+        self.checkpointer: WalCheckpointer | None = None
+        path = sqlite_file(uri)
+        if background_checkpoints and path:
+            # Before the first connection: the engine's connections get the backstop setting.
+            self.checkpointer = WalCheckpointer(self.engine, path)
+        ensure_schema(self.engine)
+
+    def dispose(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.close()
+            self.checkpointer = None
+        self.engine.dispose()
+
+    # ---- transactions -------------------------------------------------------------------
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction (BEGIN IMMEDIATE on SQLite); stale run summaries are rewritten
+        just before it commits."""
+        conn = self.engine.connect().execution_options(**write_options())
+        with conn, conn.begin():
+            try:
+                yield conn
+                # Once per transaction, however many writes touched a run.
+                for run_id in conn.info.pop(_STALE_SUMMARIES, ()):
+                    refresh_summary(conn, run_id)
+            finally:
+                conn.info.pop(_STALE_SUMMARIES, None)  # the info dict outlives the checkout
+
+    def write_retrying(self, work: Callable[[Connection], T]) -> T:
+        """``work(conn)`` in a write transaction, run again from the start when it loses a race
+        to insert the same new row (an IntegrityError): two PostgreSQL writers of a series'
+        first points could both see no chunk and insert seq 0, and the loser's retry sees the
+        winner's chunk. A backstop: writers to one run already take turns on its row lock
+        (``runs.require_active_run``), and each statement then sees what the previous one
+        committed, so tests could not make the race happen."""
+        for attempt in range(_RACE_ATTEMPTS):
+            try:
+                with self.write() as conn:
+                    return work(conn)
+            except IntegrityError:
+                if attempt == _RACE_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # ---- change feed --------------------------------------------------------------------
+
+    def record_change(
+        self, conn: Connection, kind: str, experiment_id: int | None, run_id: str | None = None
+    ) -> None:
+        """Append to the change feed, in the writer's transaction."""
+        change = {"time": now_ms(), "kind": kind, "experiment_id": experiment_id}
+        _change_statement(conn.dialect).run(conn, {**change, "run_uuid": run_id})
+
+    def changes_since(
+        self, cursor: int | None, limit: int = 1000
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """Changes after ``cursor`` (oldest first) and the new cursor; ``None`` asks only for
+        the current cursor. Cheap to poll."""
+        c = s.changes.c
+        with self.read() as conn:
+            if cursor is None:
+                head = conn.execute(select(func.max(c.seq))).scalar() or 0
+                return int(head), []
+            rows = conn.execute(
+                select(c.seq, c.time, c.kind, c.experiment_id, c.run_uuid)
+                .where(c.seq > cursor)
+                .order_by(c.seq)
+                .limit(limit)
+            ).all()
+        if not rows:
+            return cursor, []
+        return int(rows[-1].seq), [
+            {
+                "seq": r.seq,
+                "time": r.time,
+                "kind": r.kind,
+                "experiment_id": None if r.experiment_id is None else str(r.experiment_id),
+                "run_id": r.run_uuid,
+            }
+            for r in rows
+        ]
+
+    # ---- settings -----------------------------------------------------------------------
+
+    def settle_artifact_root(self, requested: str | None) -> str:
+        """The first process to open a store fixes its artifact root; later ones read it."""
+        from labtrack.config import default_artifact_root
+
+        query = select(s.store_settings.c.value).where(s.store_settings.c.key == "artifact_root")
+        with self.read() as conn:
+            stored = conn.execute(query).scalar()
+        if stored is not None:
+            return requested or stored
+        root = requested or default_artifact_root(self.uri)
+        with self.write() as conn:
+            insert_ignore(conn, s.store_settings, [{"key": "artifact_root", "value": root}])
+            stored = conn.execute(query).scalar()
+        return requested or stored or root
+
+
+def in_chunks(items: list[T], size: int) -> Iterator[list[T]]:
+    """``items`` in slices of at most ``size`` (long IN lists are split)."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
