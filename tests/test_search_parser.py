@@ -473,3 +473,24 @@ def test_logged_model_filters_refused(text: str, fragments: list[str]) -> None:
 @pytest.mark.parametrize("text", ["`start_time` > 1", "params.a == 'x'", "tags.'a' = 'x'"])
 def test_logged_model_only_forms_stay_refused_for_runs(text: str) -> None:
     error(text)
+
+
+def test_a_filter_is_bounded_in_length_conditions_and_list_size():
+    from labtrack.errors import LabtrackException
+    from labtrack.store.search.parser import (
+        MAX_FILTER_CHARS,
+        MAX_FILTER_CLAUSES,
+        MAX_IN_VALUES,
+        parse_filter,
+    )
+
+    at_limit = " and ".join(f"params.p{i} = 'v'" for i in range(MAX_FILTER_CLAUSES))
+    assert len(parse_filter(at_limit)) == MAX_FILTER_CLAUSES
+    with pytest.raises(LabtrackException, match=f"at most {MAX_FILTER_CLAUSES}"):
+        parse_filter(at_limit + " and params.one_more = 'v'")
+    values = ",".join(f"'{i}'" for i in range(MAX_IN_VALUES))
+    assert len(parse_filter(f"params.a IN ({values})")[0].value) == MAX_IN_VALUES
+    with pytest.raises(LabtrackException, match=f"at most {MAX_IN_VALUES} values"):
+        parse_filter(f"params.a IN ({values},'x')")
+    with pytest.raises(LabtrackException, match="longer than"):
+        parse_filter("params.a = '" + "x" * MAX_FILTER_CHARS + "'")

@@ -149,7 +149,11 @@ def _search_runs(
     return rows[:max_results], encode_page_token(offset + max_results) if more else None
 
 
-@lru_cache(maxsize=256)
+# Only searches up to this long are cached: a UI or notebook repeats short searches, while long
+# ones (an IN list of run ids) are seldom repeated and would hold megabytes each.
+CACHED_FILTER_CHARS = 4096
+
+
 def _run_search_statements(
     experiment_ids: tuple[int, ...],
     stages: tuple[str, ...],
@@ -157,14 +161,28 @@ def _run_search_statements(
     order_by: tuple[str, ...],
     columns: tuple[Any, ...],
 ) -> list[Any]:
-    """The statements of a run search, built once per distinct search: a UI or notebook
-    repeats the same few searches, and building them costs more than a fast search."""
+    """The statements of a run search, built once per distinct (short) search: building them
+    costs more than a fast search."""
+    build = _build_statements if len(filter_string) > CACHED_FILTER_CHARS else _cached_statements
+    return build(experiment_ids, stages, filter_string, order_by, columns)
+
+
+def _build_statements(
+    experiment_ids: tuple[int, ...],
+    stages: tuple[str, ...],
+    filter_string: str,
+    order_by: tuple[str, ...],
+    columns: tuple[Any, ...],
+) -> list[Any]:
     from labtrack.store.search.sql import run_search_statements
 
     lifecycle = s.runs.c.lifecycle_stage.in_(stages)
     return run_search_statements(
         experiment_ids, filter_string, list(order_by), columns, where=[lifecycle]
     )
+
+
+_cached_statements = lru_cache(maxsize=256)(_build_statements)
 
 
 def _concatenated_page(

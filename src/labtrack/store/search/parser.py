@@ -239,6 +239,12 @@ _TERMINAL_NAMES = {
 _TERMINAL_ORDER = list(_TERMINAL_NAMES)
 
 _MAX_ECHO = 300  # longest filter echoed back in an error message
+# Bounds on one filter, so a crafted one cannot hold a worker or the memory: MLflow sets none,
+# but no search a person or a UI writes comes near them (10,000 run ids in an IN list are
+# ~400,000 characters). The database has its own limits (SQLite: expression depth 1,000).
+MAX_FILTER_CHARS = 500_000
+MAX_FILTER_CLAUSES = 100
+MAX_IN_VALUES = 10_000
 
 
 def _invalid(message: str) -> LabtrackException:
@@ -535,6 +541,8 @@ def _check_clause(raw: _RawClause, kind: SearchKind) -> Comparison:
         raise _invalid(f"{where}: NULL can only be used with IS NULL or IS NOT NULL")
     if op in ("IN", "NOT IN") and raw.value_kind != "tuple":
         raise _invalid(f"{where}: {op} needs a parenthesised list of values, e.g. ('a', 'b')")
+    if raw.value_kind == "tuple" and len(raw.value) > MAX_IN_VALUES:  # type: ignore[arg-type]
+        raise _invalid(f"{where}: a list has at most {MAX_IN_VALUES} values")
     if raw.value_kind == "tuple" and op not in ("IN", "NOT IN"):
         raise _invalid(f"{where}: a list of values can only be used with IN or NOT IN")
     where = f"'{key.text} {op}' at position {key.position}"
@@ -656,6 +664,10 @@ def parse_filter(filter_string: str | None, kind: SearchKind = "run") -> list[Co
         raise _invalid(f"Invalid filter {filter_string!r}: expected a string")
     if not filter_string.strip():
         return []
+    if len(filter_string) > MAX_FILTER_CHARS:
+        raise _invalid(
+            f"Invalid filter '{_echo(filter_string)}': longer than {MAX_FILTER_CHARS} characters."
+        )
     start = "logged_model_filter" if kind == "logged_model" else "filter"
     try:
         tree = _lark().parse(filter_string, start=start)
@@ -669,6 +681,11 @@ def parse_filter(filter_string: str | None, kind: SearchKind = "run") -> list[Co
             raise _invalid(f"Invalid filter '{_echo(filter_string)}': {inner.message}") from None
         raise
     assert isinstance(raw, list)
+    if len(raw) > MAX_FILTER_CLAUSES:
+        raise _invalid(
+            f"Invalid filter '{_echo(filter_string)}': {len(raw)} conditions; a filter has at "
+            f"most {MAX_FILTER_CLAUSES}."
+        )
     try:
         return [_check_clause(c, kind) for c in raw]
     except LabtrackException as err:
