@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -120,6 +121,11 @@ class Database:
         self.engine = create_store_engine(uri)
         self.checkpointer: WalCheckpointer | None = None
         path = sqlite_file(uri)
+        # SQLite has one writer at a time, and its busy handler is not fair: under steady
+        # contention a waiting writer can sleep past the busy timeout ("database is locked")
+        # while others get in. This process's writers take turns on a lock instead; only
+        # writers in other processes (kernels, scripts) still meet the busy handler.
+        self._write_turn = threading.Lock() if self.engine.dialect.name == "sqlite" else None
         if background_checkpoints and path:
             # Before the first connection: the engine's connections get the backstop setting.
             self.checkpointer = WalCheckpointer(self.engine, path)
@@ -143,6 +149,11 @@ class Database:
     def write(self) -> Iterator[Connection]:
         """A write transaction (BEGIN IMMEDIATE on SQLite); stale run summaries are rewritten
         just before it commits."""
+        with self._write_turn or nullcontext(), self._write_transaction() as conn:
+            yield conn
+
+    @contextmanager
+    def _write_transaction(self) -> Iterator[Connection]:
         conn = self.engine.connect().execution_options(**write_options())
         with conn, conn.begin():
             try:
