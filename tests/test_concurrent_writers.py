@@ -78,8 +78,8 @@ def test_sixteen_writers_into_one_run_lose_nothing(server: LiveServer) -> None:
         latencies[-1],
     )
     print(f"log-batch latency p50 {p50:.3f} s, p99 {p99:.3f} s, max {worst:.3f} s")
-    # No writer starves: before writers took turns, some waited past (SQLite's busy
-    # SQLite's 30 s busy timeout and failed (a 500); taking turns bounds the wait by the queue.
+    # No writer starves: before writers took turns, some waited past SQLite's 30 s busy
+    # timeout and failed (a 500); taking turns bounds the wait by the queue.
     assert worst < 25, f"a writer waited {worst:.1f} s"
 
 
