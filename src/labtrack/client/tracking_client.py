@@ -35,8 +35,8 @@ from labtrack.entities import (
     ViewType,
     system_tags,
 )
+from labtrack.entities.validation import validate_key, validate_metric_value, validate_step
 from labtrack.errors import invalid
-from labtrack.service.validation import validate_key, validate_metric_value, validate_step
 
 if TYPE_CHECKING:
     from labtrack.artifacts.store import ArtifactStore, FileInfo

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from labtrack.entities import ModelVersion, PagedList, RegisteredModel
+from labtrack.entities import validation as v
 from labtrack.errors import LabtrackException, invalid, not_found
-from labtrack.service import validation as v
 from labtrack.store.registry_store import RegistryStore, canonical_stage
 
 if TYPE_CHECKING:
