@@ -27,9 +27,9 @@ _STAGES = {"none", "staging", "production", "archived"}
 def _client(client: Any = None) -> Any:
     if client is not None:
         return client
-    from labtrack.client.fluent import client as fluent_client
+    from labtrack.client.fluent import current_client
 
-    return fluent_client()
+    return current_client()
 
 
 def parse_models_uri(uri: str) -> tuple[str, str | None, str | None]:
