@@ -118,7 +118,8 @@ def download_model(
 
 def _download_dir(c: Any, artifact_uri: str, dst: str) -> str:
     """Download the directory ``artifact_uri`` so that its files land directly in ``dst``."""
-    if _is_local(artifact_uri) and not c.tracking_uri.startswith(("http:", "https:")):
+    if _is_local(artifact_uri):
+        # A path outside this store's artifact root (or a server's): a package on this disk.
         try:
             c.artifact_relpath(artifact_uri)
         except LabtrackException:
