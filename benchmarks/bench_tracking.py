@@ -359,7 +359,7 @@ class Bench:
         filt = "metrics.m0 > 0.2 and params.p0 = 'a'"
         order_by = ["metrics.m1 DESC"]
         lt = fresh_labtrack(self.workdir("lt-search"))
-        store = lt.client().service.store
+        store = lt.MlflowClient().backend.tracking.store  # in-process: the service
         exp_id = lt.get_experiment_by_name("bench").experiment_id
         rng = random.Random(42)
         log(f"search: populating {n_runs:,} labtrack runs (10 params, 5 metrics, 5 tags each)")
@@ -437,8 +437,8 @@ class Bench:
         points = self.n(1_000_000, 10_000)
         repeats = 5 if self.scale >= 1 else 3
         lt = fresh_labtrack(self.workdir("lt-history"))
-        client = lt.client()
-        store = client.service.store
+        client = lt.MlflowClient()
+        store = client.backend.tracking.store  # in-process: the service
         exp_id = lt.get_experiment_by_name("bench").experiment_id
         run_id = store.create_run(exp_id, "bench", None, {}, "history").info.run_id
         log(f"history: writing {points:,} labtrack points via store.log_series")

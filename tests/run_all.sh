@@ -44,6 +44,7 @@ done
 ruff check $lint_dirs
 ruff format --check $lint_dirs
 mypy
+lint-imports
 jlpm install --immutable >/dev/null 2>&1 || jlpm install >/dev/null
 jlpm lint:check
 jlpm test

@@ -56,7 +56,7 @@ def test_a_run_records_params_metrics_tags_and_source(fluent):
     assert tags["mlflow.note.content"] == "**notes**"
     assert tags["mlflow.user"]
     assert tags["mlflow.source.type"] == "LOCAL"
-    history = lt.client().get_metric_history(run.info.run_id, "loss")
+    history = lt.MlflowClient().get_metric_history(run.info.run_id, "loss")
     assert [m.step for m in history] == list(range(50))
 
 
@@ -102,13 +102,13 @@ def test_a_failed_background_write_is_reported_not_swallowed(fluent):
     lt = fluent
     run = lt.start_run()
     rid = run.info.run_id
-    lt.client().delete_run(rid)
+    lt.MlflowClient().delete_run(rid)
     # The write fails in the background thread; the warning and the error reach the user.
     with pytest.warns(RuntimeWarning, match="could not be written"):  # noqa: PT031
         lt.log_metric("m", 1.0)
         with pytest.raises(LabtrackException, match="must be in the 'active' state"):
             lt.flush()
-    lt.client().restore_run(rid)
+    lt.MlflowClient().restore_run(rid)
     lt.end_run()
 
 
@@ -143,7 +143,7 @@ def test_text_dict_table_and_files_as_artifacts(fluent, tmp_path):
         lt.log_table({"col": [1, 2], "name": ["a", "b"]}, "table.json")
         lt.log_artifacts(str(tmp_path / "data"), "data")
         lt.log_artifact(str(tmp_path / "data" / "a.csv"))
-    c = lt.client()
+    c = lt.MlflowClient()
     rid = run.info.run_id
     top = {f.path: f for f in c.list_artifacts(rid)}
     assert set(top) == {"notes", "config.yaml", "config.json", "table.json", "data", "a.csv"}
@@ -167,7 +167,7 @@ def test_log_image_from_numpy(fluent):
     lt = fluent
     with lt.start_run() as run:
         lt.log_image(np.zeros((8, 8, 3), dtype=np.uint8), "img.png")
-    data = Path(lt.client().download_artifacts(run.info.run_id, "img.png")).read_bytes()
+    data = Path(lt.MlflowClient().download_artifacts(run.info.run_id, "img.png")).read_bytes()
     assert data.startswith(b"\x89PNG")
 
 

@@ -49,7 +49,7 @@ def test_log_model_is_a_logged_model_of_the_run(lt, clf) -> None:
     lt.set_experiment(_unique("models"))
     with lt.start_run() as run:
         info = lt.sklearn.log_model(clf, name="model", input_example=X.head(2))
-    client = lt.client()
+    client = lt.MlflowClient()
     assert info.model_uri == f"models:/{info.model_id}"
     assert info.run_id == run.info.run_id
     assert info.signature is not None
@@ -77,7 +77,7 @@ def test_registry_uris_versions_aliases_and_stages(lt, clf) -> None:
         info = lt.sklearn.log_model(clf, name="model", registered_model_name=name)
         lt.sklearn.log_model(clf, name="model2")
     assert info.registered_model_version == 1
-    client = lt.client()
+    client = lt.MlflowClient()
     v1 = client.get_model_version(name, 1)
     assert v1.source == info.model_uri
     assert v1.model_id == info.model_id
@@ -120,7 +120,7 @@ def test_registry_uris_versions_aliases_and_stages(lt, clf) -> None:
 
 
 def test_registry_client_methods(lt) -> None:
-    client = lt.client()
+    client = lt.MlflowClient()
     name = _unique("reg")
     source = "mlflow-artifacts:/0/abc/artifacts/model"
     rm = client.create_registered_model(name, tags={"team": "ml"}, description="first")
@@ -174,7 +174,7 @@ def test_plain_paths_and_artifact_uris(lt, clf, tmp_path: Path) -> None:
         lt.log_artifacts(str(path), "packaged")  # a 2.x-style model under the run's artifacts
     uri = f"runs:/{run.info.run_id}/packaged"
     assert lt.pyfunc.load_model(uri).predict(X).tolist() == expected
-    art = lt.client().get_run(run.info.run_id).info.artifact_uri + "/packaged"
+    art = lt.MlflowClient().get_run(run.info.run_id).info.artifact_uri + "/packaged"
     assert art.startswith("mlflow-artifacts:/")
     assert lt.pyfunc.load_model(art).predict(X).tolist() == expected
     name = _unique("from-run")
@@ -211,7 +211,7 @@ def test_custom_model_logged_with_artifacts(lt, tmp_path: Path) -> None:
 def test_concurrent_versions_are_unique_and_gap_free(lt) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    client = lt.client()
+    client = lt.MlflowClient()
     name = _unique("busy")
     client.create_registered_model(name)
     source = "mlflow-artifacts:/0/abc/artifacts/model"

@@ -206,7 +206,7 @@ def test_cli_serves_a_registered_model_by_alias(tmp_path: Path, workers: int) ->
         with lt.start_run():
             lt.sklearn.log_model(clf, name="model", registered_model_name="served",
                                  input_example=X.head(2))
-        lt.client().set_registered_model_alias("served", "champion", 1)
+        lt.MlflowClient().set_registered_model_alias("served", "champion", 1)
     """
     res = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(setup)],

@@ -454,3 +454,31 @@ def test_run_counts_per_experiment_with_filter(fetch: Fetch) -> None:
     assert_error(fetch(f"api/labtrack/runs/count?{ids}&filter=params.i%20%3E%20"), 400)
     assert_error(fetch("api/labtrack/runs/count"), 400, "INVALID_PARAMETER_VALUE")
     assert_error(fetch("api/labtrack/runs/count?experiment_ids=abc"), 400)
+
+
+def test_tags_and_params_lists_follow_one_rule_everywhere(fetch: Fetch) -> None:
+    """MLflow 3.17's rule for ``{key, value}`` lists, in every handler: a string key is
+    required, a number is written out, a missing or null value is the empty string."""
+    run_id = _new_run(fetch)
+    post(
+        fetch,
+        "runs/log-batch",
+        {
+            "run_id": run_id,
+            "params": [{"key": "n", "value": 3}, {"key": "empty"}],
+            "tags": [{"key": "t", "value": None}],
+        },
+    )
+    data = get(fetch, "runs/get", f"run_id={run_id}")["run"]["data"]
+    assert {p["key"]: p["value"] for p in data["params"]} == {"n": "3", "empty": ""}
+    assert {t["key"]: t["value"] for t in data["tags"]}["t"] == ""
+    model = post(fetch, "registered-models/create", {"name": "kv", "tags": [{"key": "a"}]})
+    assert model["registered_model"]["tags"] == [{"key": "a", "value": ""}]
+    for rpc, body in [
+        ("runs/log-batch", {"run_id": run_id, "tags": [{"value": "x"}]}),
+        ("runs/create", {"experiment_id": "0", "tags": [{"key": 1, "value": "x"}]}),
+        ("registered-models/create", {"name": "kv2", "tags": [{"value": "x"}]}),
+        ("logged-models", {"experiment_id": "0", "params": [{"value": "x"}]}),
+    ]:
+        err = assert_error(fetch(f"{M}/{rpc}", "POST", json_body=body), 400)
+        assert "needs a string 'key'" in err["message"]

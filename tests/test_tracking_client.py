@@ -40,7 +40,7 @@ def test_a_fresh_clients_first_call_may_be_log_metric(tmp_path):
     assert [(m.value, m.step) for m in history] == [(0.5, 3)]
 
 
-@pytest.mark.parametrize("first", ["log_metric", "flush", "service"])
+@pytest.mark.parametrize("first", ["log_metric", "flush", "backend"])
 def test_concurrent_first_calls_on_a_fresh_client_all_return(tmp_path, first):
     import labtrack as lt
 
@@ -50,7 +50,7 @@ def test_concurrent_first_calls_on_a_fresh_client_all_return(tmp_path, first):
     calls = {
         "log_metric": lambda: fresh.log_metric(run_id, "m", 1.0),
         "flush": fresh.flush,
-        "service": lambda: fresh.service,
+        "backend": lambda: fresh.backend,
     }
     threads = [threading.Thread(target=calls[first], daemon=True) for _ in range(8)]
     for t in threads:
@@ -141,3 +141,34 @@ def test_unsupported_store_uris_are_refused_clearly(uri):
     assert "secret" not in message
     assert "sqlite:///" in message
     assert "postgresql://" in message
+
+
+def test_a_point_logged_by_the_fluent_api_is_read_by_a_new_client(fluent):
+    """``lt.log_metric`` queues; ``MlflowClient()`` (another client of the same URI) reads it at
+    once: the queue is one per backend per process, and reads flush it."""
+    lt = fluent
+    with lt.start_run() as run:
+        lt.log_metric("loss", 0.25, step=7)
+        client = lt.MlflowClient()
+        history = client.get_metric_history(run.info.run_id, "loss")
+        assert [(m.value, m.step) for m in history] == [(0.25, 7)]
+        lt.log_metric("acc", 0.5)
+        assert client.get_run(run.info.run_id).data.metrics == {"loss": 0.25, "acc": 0.5}
+        assert client.metric_queue is lt.client.fluent.current_client().metric_queue
+
+
+def test_one_backend_per_uri_and_the_transport_is_chosen_once(tmp_path):
+    import labtrack as lt
+    from labtrack.client.backends import open_backend
+
+    uri = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    first, second = lt.TrackingClient(uri), lt.MlflowClient(uri)
+    assert first.backend is second.backend is open_backend(uri)
+    assert lt.TrackingClient(f"sqlite:///{tmp_path / 'other.sqlite'}").backend is not first.backend
+
+
+def test_labtrack_client_is_the_subpackage():
+    import labtrack
+
+    assert labtrack.client.fluent.start_run is labtrack.start_run
+    assert labtrack.client.MlflowClient is labtrack.MlflowClient is labtrack.TrackingClient

@@ -167,6 +167,7 @@ def test_chart_bundle_uses_the_spec_version():
 
 
 def test_large_uploads_and_downloads_report_progress(client, tmp_path):
+    from labtrack.client.progress import set_progress_factory
     from labtrack.widgets import progress
 
     exp = client.create_experiment("p")
@@ -174,35 +175,39 @@ def test_large_uploads_and_downloads_report_progress(client, tmp_path):
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(6 * 1024 * 1024))
     updates: list[int] = []
+    totals: list[tuple[int, str]] = []
 
     class Recorder(progress.Bar):
         def __init__(self, total: int, label: str) -> None:
             self.total, self.label, self.done = total, label, 0
             self._tqdm = self._widget = None
+            totals.append((total, label))
 
         def update(self, done: int) -> None:
             updates.append(done)
             super().update(done)
 
-    original = progress.Bar
-    progress.Bar = Recorder  # type: ignore[misc]
+    # What the notebook integration registers in a kernel, minus the kernel check.
+    previous = set_progress_factory(Recorder)
     try:
-        progress.log_artifact_with_progress(client, run_id, str(big), "data")
+        client.log_artifact(run_id, str(big), "data")
         assert updates[-1] == big.stat().st_size
         assert len(updates) > 2  # chunk by chunk
         folder = tmp_path / "folder"
         (folder / "sub").mkdir(parents=True)
         (folder / "sub" / "x.bin").write_bytes(b"x" * 1000)
         (folder / "y.bin").write_bytes(b"y" * 500)
-        progress.log_artifacts_with_progress(client, run_id, str(folder), "dir")
+        client.log_artifacts(run_id, str(folder), "dir")
         assert updates[-1] == 1500
+        back = client.download_artifacts(run_id, "", str(tmp_path / "dl"))
+        assert totals[-1] == (6 * 1024 * 1024 + 1500, "download artifacts")
     finally:
-        progress.Bar = original  # type: ignore[misc]
+        set_progress_factory(previous)
+    assert Path(back, "data", "big.bin").read_bytes() == big.read_bytes()
     names = sorted(f.path for f in client.list_artifacts(run_id, "dir"))
     assert names == ["dir/sub", "dir/y.bin"]
     assert Path(client.download_artifacts(run_id, "data/big.bin")).read_bytes() == big.read_bytes()
-    assert progress._remote_size(client, run_id, "") == 6 * 1024 * 1024 + 1500
-    assert not progress.wanted(10**9)  # no kernel here: never a bar
+    assert progress.progress_bar(10**9, "big") is None  # no kernel here: never a bar
 
 
 def test_import_in_ipython_registers_the_magic_and_stays_cheap():

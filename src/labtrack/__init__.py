@@ -10,12 +10,10 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from labtrack.client import MlflowClient, TrackingClient
 from labtrack.client.fluent import (
     ActiveRun,
-    MlflowClient,
     active_run,
-    client,
-    compare,
     create_experiment,
     delete_experiment,
     delete_run,
@@ -41,19 +39,17 @@ from labtrack.client.fluent import (
     log_params,
     log_table,
     log_text,
-    runs_table,
     search_experiments,
     search_runs,
     set_experiment,
     set_experiment_tag,
     set_experiment_tags,
+    set_run_display,
     set_tag,
     set_tags,
     set_tracking_uri,
-    show,
     start_run,
 )
-from labtrack.client.tracking_client import TrackingClient
 from labtrack.entities import (
     Dataset,
     Experiment,
@@ -89,7 +85,6 @@ __all__ = [
     "ViewType",
     "__version__",
     "active_run",
-    "client",
     "compare",
     "create_experiment",
     "delete_experiment",
@@ -134,27 +129,34 @@ __all__ = [
     "start_run",
 ]
 
-# Loaded on first use (they bring numpy/pandas): ``lt.pyfunc``, ``lt.sklearn``, ``lt.pytorch``,
-# ``lt.models`` and ``lt.register_model``.
+# Loaded on first use (they bring numpy/pandas, ipywidgets/Altair): ``lt.pyfunc``,
+# ``lt.sklearn``, ``lt.pytorch``, ``lt.models``, and the features' shortcuts below.
 _LAZY_MODULES = {
     "models": "labtrack.models",
     "pyfunc": "labtrack.pyfunc",
     "sklearn": "labtrack.sklearn",
     "pytorch": "labtrack.pytorch",
 }
+# Shortcuts into the features on top of the client: name -> module defining it.
+_LAZY_FUNCTIONS = {
+    "register_model": "labtrack.models",
+    "show": "labtrack.widgets",
+    "compare": "labtrack.widgets",
+    "runs_table": "labtrack.widgets",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY_MODULES:
-        import importlib
+    import importlib
 
+    if name in _LAZY_MODULES:
         module = importlib.import_module(_LAZY_MODULES[name])
         globals()[name] = module
         return module
-    if name == "register_model":
-        from labtrack.client.fluent import register_model
-
-        return register_model
+    if name in _LAZY_FUNCTIONS:
+        func = getattr(importlib.import_module(_LAZY_FUNCTIONS[name]), name)
+        globals()[name] = func
+        return func
     raise AttributeError(f"module 'labtrack' has no attribute {name!r}")
 
 
@@ -178,7 +180,36 @@ def _register_magics_in_ipython() -> None:
             logging.getLogger("labtrack").debug("could not register magics", exc_info=True)
 
 
-_register_magics_in_ipython()
+def _show_run(run: Run) -> None:
+    # A run as a cell's last expression: the live widget in a kernel, its repr elsewhere.
+    from IPython import get_ipython
+
+    if getattr(get_ipython(), "kernel", None) is None:
+        print(repr(run))
+        return
+    from labtrack.widgets import show
+
+    show(run)
+
+
+def _progress_bar(total: int, label: str) -> Any:
+    from labtrack.widgets.progress import progress_bar
+
+    return progress_bar(total, label)
+
+
+def _register_notebook_integration() -> None:
+    """The client knows no widgets: the notebook's run display and transfer progress bars are
+    registered here, and load ipywidgets only when first shown."""
+    set_run_display(_show_run)
+    if "ipykernel" in sys.modules:
+        from labtrack.client.progress import set_progress_factory
+
+        set_progress_factory(_progress_bar)
+    _register_magics_in_ipython()
+
+
+_register_notebook_integration()
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:

@@ -99,7 +99,7 @@ class LabtrackMagics(Magics):
         try:
             if params:
                 lt.log_params(params)
-            lt.client().log_bytes(run_id, cell.encode(), CELL_ARTIFACT)
+            lt.MlflowClient().log_bytes(run_id, cell.encode(), CELL_ARTIFACT)
             if not args.no_widget:
                 from IPython.display import display
 

@@ -161,7 +161,7 @@ def test_model_logged_by_mlflow_loads_in_labtrack(
 ) -> None:  # fmt: skip
     _use(lt, labtrack_server, transport, monkeypatch)
     run_id, model_id = mlflow_logged["run_id"], mlflow_logged["model_id"]
-    versions = lt.client().search_model_versions(f"run_id = '{run_id}'")
+    versions = lt.MlflowClient().search_model_versions(f"run_id = '{run_id}'")
     assert len(versions) == 1
     name = versions[0].name
     assert versions[0].model_id == model_id
@@ -197,7 +197,7 @@ def test_model_logged_by_labtrack_loads_in_mlflow(
         info = lt.sklearn.log_model(
             clf, name="model", input_example=X.head(2), registered_model_name=name
         )
-    lt.client().set_registered_model_alias(name, "champion", 1)
+    lt.MlflowClient().set_registered_model_alias(name, "champion", 1)
     out = run_mlflow(
         mlflow3,
         """
@@ -251,7 +251,7 @@ def test_model_logged_by_labtrack_loads_in_mlflow2_through_the_registry(
     clf = LogisticRegression().fit(X, Y)
     with lt.start_run():
         lt.sklearn.log_model(clf, name="model", registered_model_name=name)
-    lt.client().set_registered_model_alias(name, "champion", 1)
+    lt.MlflowClient().set_registered_model_alias(name, "champion", 1)
     uris = [f"models:/{name}/1", f"models:/{name}@champion"]
     out = run_mlflow(
         mlflow2,

@@ -65,14 +65,12 @@ def test_logged_model_flow_v3(
     assert models["acc_history"] == [[0, None], [1, model_id]]
 
     # labtrack's side: the model row, the run's outputs, the files under the model's location
-    service = labtrack_client.service
-    ours = service.logged_models.get_logged_model(model_id)
+    ours = labtrack_client.backend.logged_models.get_logged_model(model_id)
     assert ours.status == "LOGGED_MODEL_READY"
     assert ours.source_run_id == models["run_id"]
     run = labtrack_client.get_run(models["run_id"])
     assert [o.model_id for o in run.outputs.model_outputs] == [model_id]
-    store = labtrack_client.artifact_store
-    names = {e.path for e in store.list_dir(store.relpath(ours.artifact_location)) or []}
+    names = {e.path for e in labtrack_client.list_artifact_uri(ours.artifact_location)}
     assert names >= MODEL_FILES, names
     assert _has_model_file(names), names
 

@@ -59,7 +59,7 @@ def test_aliases_stages_and_model_uris(registry: dict[str, Any]) -> None:
 
 
 def test_registry_visible_through_labtrack(registry: dict[str, Any], labtrack_client: Any) -> None:
-    reg = labtrack_client.service.registry
+    reg = labtrack_client.backend.registry
     model = reg.get_registered_model(registry["name"])
     assert model.name == registry["name"]
     version = reg.get_model_version(registry["name"], "1")

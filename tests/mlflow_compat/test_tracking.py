@@ -123,7 +123,7 @@ def test_artifacts(tracking: dict[str, Any], labtrack_client: Any) -> None:
     pid = tracking["parent"]
     listed = [(f.path, f.is_dir) for f in labtrack_client.list_artifacts(pid, "data")]
     assert listed == [("data/sub", True), ("data/x.txt", False)]
-    store = labtrack_client.artifact_store
+    store = labtrack_client.backend.artifacts.store  # in-process: the ArtifactStore
     base = store.relpath(labtrack_client.get_run(pid).info.artifact_uri)
     assert store.read_bytes(f"{base}/notes/hello.txt") == b"hello"
     assert json.loads(store.read_bytes(f"{base}/cfg.json")) == {"a": 1}

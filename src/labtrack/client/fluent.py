@@ -14,7 +14,7 @@ import posixpath
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from labtrack import config
@@ -62,13 +62,23 @@ class ActiveRun(Run):
         return f"<ActiveRun: run_id={self.info.run_id!r}, run_name={self.info.run_name!r}>"
 
     def _ipython_display_(self) -> None:
-        """``run`` as a cell's last expression shows the live run widget (in a kernel)."""
-        from IPython import get_ipython
-
-        if getattr(get_ipython(), "kernel", None) is None:
+        """``run`` as a cell's last expression: the registered run display (the live run widget
+        in a kernel), else the repr."""
+        if _run_display is None:
             print(repr(self))
             return
-        show(self)
+        _run_display(self)
+
+
+# Shows a run under a notebook cell. The client knows no widgets: ``labtrack`` registers the
+# notebook integration's display here.
+_run_display: Callable[[Run], None] | None = None
+
+
+def set_run_display(display: Callable[[Run], None] | None) -> None:
+    """What ``ActiveRun`` shows as a cell's last expression (``None``: its repr)."""
+    global _run_display
+    _run_display = display
 
 
 # ---- configuration ----------------------------------------------------------------------
@@ -94,17 +104,14 @@ def is_tracking_uri_set() -> bool:
     )
 
 
-def client() -> TrackingClient:
-    """The client the fluent API uses (created on first use)."""
+def current_client() -> TrackingClient:
+    """The client the fluent API uses (created on first use, again after set_tracking_uri)."""
     global _client
     if _client is None:
         with _state_lock:
             if _client is None:
                 _client = TrackingClient()
     return _client
-
-
-MlflowClient = TrackingClient
 
 
 # ---- experiments ------------------------------------------------------------------------
@@ -117,7 +124,7 @@ def set_experiment(
     global _active_experiment_id
     if (experiment_name is None) == (experiment_id is None):
         raise invalid("Give exactly one of experiment_name or experiment_id.")
-    c = client()
+    c = current_client()
     if experiment_id is not None:
         exp = c.get_experiment(str(experiment_id))
     else:
@@ -145,15 +152,15 @@ def set_experiment(
 def create_experiment(
     name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None
 ) -> str:
-    return client().create_experiment(name, artifact_location, tags)
+    return current_client().create_experiment(name, artifact_location, tags)
 
 
 def get_experiment(experiment_id: str) -> Experiment:
-    return client().get_experiment(experiment_id)
+    return current_client().get_experiment(experiment_id)
 
 
 def get_experiment_by_name(name: str) -> Experiment | None:
-    return client().get_experiment_by_name(name)
+    return current_client().get_experiment_by_name(name)
 
 
 def search_experiments(
@@ -162,7 +169,7 @@ def search_experiments(
     filter_string: str | None = None,
     order_by: list[str] | None = None,
 ) -> list[Experiment]:
-    c = client()
+    c = current_client()
     out: list[Experiment] = []
     token = None
     while True:
@@ -175,11 +182,11 @@ def search_experiments(
 
 
 def delete_experiment(experiment_id: str) -> None:
-    client().delete_experiment(experiment_id)
+    current_client().delete_experiment(experiment_id)
 
 
 def set_experiment_tag(key: str, value: Any) -> None:
-    client().set_experiment_tag(_experiment_id(), key, value)
+    current_client().set_experiment_tag(_experiment_id(), key, value)
 
 
 def set_experiment_tags(tags: dict[str, Any]) -> None:
@@ -215,7 +222,7 @@ def start_run(
     """Start a run (or resume ``run_id``) and make it active; use it in a ``with`` block."""
     global _last_active_run_id
     del log_system_metrics  # accepted for MLflow compatibility; not collected yet
-    c = client()
+    c = current_client()
     with _state_lock:
         if _run_stack and not nested and parent_run_id is None:
             raise LabtrackException(
@@ -257,7 +264,7 @@ def end_run(status: str = "FINISHED") -> None:
         if not _run_stack:
             return
         run = _run_stack.pop()
-    client().set_terminated(run.info.run_id, status)
+    current_client().set_terminated(run.info.run_id, status)
 
 
 _exit_hooks_installed = False
@@ -317,11 +324,11 @@ def _run_id() -> str:
 
 
 def get_run(run_id: str) -> Run:
-    return client().get_run(run_id)
+    return current_client().get_run(run_id)
 
 
 def delete_run(run_id: str) -> None:
-    client().delete_run(run_id)
+    current_client().delete_run(run_id)
 
 
 def flush() -> None:
@@ -344,7 +351,7 @@ def log_metric(
     """Queue a metric point for the active run; never blocks the training loop."""
     if run_id is None:
         run_id = _run_stack[-1].info.run_id if _run_stack else _run_id()
-    (_client or client()).log_metric(run_id, key, value, timestamp, step, bool(synchronous))
+    (_client or current_client()).log_metric(run_id, key, value, timestamp, step, bool(synchronous))
 
 
 def log_metrics(
@@ -356,35 +363,35 @@ def log_metrics(
 ) -> None:
     rid = run_id or _run_id()
     ts = int(time.time() * 1000) if timestamp is None else timestamp
-    c = client()
+    c = current_client()
     for key, value in metrics.items():
         c.log_metric(rid, key, value, ts, step, bool(synchronous))
 
 
 def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
-    return client().log_param(_run_id(), key, value)
+    return current_client().log_param(_run_id(), key, value)
 
 
 def log_params(params: dict[str, Any], synchronous: bool | None = None) -> None:
     rid = _run_id()
     items = list(params.items())
     for i in range(0, len(items), 100):
-        client().log_batch(rid, params=items[i : i + 100])
+        current_client().log_batch(rid, params=items[i : i + 100])
 
 
 def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
-    client().set_tag(_run_id(), key, value)
+    current_client().set_tag(_run_id(), key, value)
 
 
 def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> None:
     rid = _run_id()
     items = list(tags.items())
     for i in range(0, len(items), 100):
-        client().log_batch(rid, tags=items[i : i + 100])
+        current_client().log_batch(rid, tags=items[i : i + 100])
 
 
 def delete_tag(key: str) -> None:
-    client().delete_tag(_run_id(), key)
+    current_client().delete_tag(_run_id(), key)
 
 
 def log_input(dataset: Any, context: str | None = None, tags: dict[str, str] | None = None) -> None:
@@ -393,7 +400,7 @@ def log_input(dataset: Any, context: str | None = None, tags: dict[str, str] | N
     all_tags = dict(tags or {})
     if context:
         all_tags[system_tags.DATASET_CONTEXT] = context
-    client().log_inputs(
+    current_client().log_inputs(
         _run_id(), [DatasetInput(ds, tuple(RunTag(k, v) for k, v in all_tags.items()))]
     )
 
@@ -414,11 +421,11 @@ def _as_dataset(obj: Any) -> Dataset:
 
 
 def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
-    client().log_artifact(_run_id(), os.fspath(local_path), artifact_path)
+    current_client().log_artifact(_run_id(), os.fspath(local_path), artifact_path)
 
 
 def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
-    client().log_artifacts(_run_id(), os.fspath(local_dir), artifact_path)
+    current_client().log_artifacts(_run_id(), os.fspath(local_dir), artifact_path)
 
 
 def get_artifact_uri(artifact_path: str | None = None) -> str:
@@ -427,7 +434,7 @@ def get_artifact_uri(artifact_path: str | None = None) -> str:
 
 
 def log_text(text: str, artifact_file: str) -> None:
-    client().log_bytes(_run_id(), text.encode("utf-8"), artifact_file)
+    current_client().log_bytes(_run_id(), text.encode("utf-8"), artifact_file)
 
 
 def log_dict(dictionary: Any, artifact_file: str) -> None:
@@ -449,13 +456,13 @@ def log_figure(figure: Any, artifact_file: str, *, save_kwargs: dict | None = No
     buf = io.BytesIO()
     if kind == "matplotlib":
         figure.savefig(buf, format=artifact_file.rsplit(".", 1)[-1], **(save_kwargs or {}))
-        client().log_bytes(_run_id(), buf.getvalue(), artifact_file)
+        current_client().log_bytes(_run_id(), buf.getvalue(), artifact_file)
     elif kind == "plotly":
         if artifact_file.endswith(".html"):
             # Plotly's HTML embeds its library, so the file also works offline.
             log_text(figure.to_html(include_plotlyjs=True), artifact_file)
         else:
-            client().log_bytes(
+            current_client().log_bytes(
                 _run_id(), figure.to_image(format=artifact_file.rsplit(".", 1)[-1]), artifact_file
             )
     elif kind == "altair":
@@ -463,7 +470,7 @@ def log_figure(figure: Any, artifact_file: str, *, save_kwargs: dict | None = No
             log_text(figure.to_json(), artifact_file)
         else:
             figure.save(buf, format=artifact_file.rsplit(".", 1)[-1])
-            client().log_bytes(_run_id(), buf.getvalue(), artifact_file)
+            current_client().log_bytes(_run_id(), buf.getvalue(), artifact_file)
     else:
         raise invalid(f"log_figure supports matplotlib, plotly and Altair figures, not {kind}.")
 
@@ -498,7 +505,7 @@ def log_image(image: Any, artifact_file: str) -> None:
             Image.fromarray(arr.squeeze() if arr.ndim == 3 and arr.shape[2] == 1 else arr).save(
                 buf, format=fmt
             )
-    client().log_bytes(_run_id(), buf.getvalue(), artifact_file)
+    current_client().log_bytes(_run_id(), buf.getvalue(), artifact_file)
 
 
 def log_table(data: Any, artifact_file: str) -> None:
@@ -530,7 +537,7 @@ def search_runs(
     experiment_names: Sequence[str] | None = None,
 ) -> Any:
     """Runs matching a filter, as a pandas DataFrame (default) or a list of ``Run``."""
-    c = client()
+    c = current_client()
     c.flush()
     if experiment_names:
         ids = []
@@ -565,45 +572,3 @@ def search_runs(
     from labtrack.client.frames import runs_to_dataframe
 
     return runs_to_dataframe(runs)
-
-
-# ---- models -------------------------------------------------------------------------------
-
-
-def register_model(
-    model_uri: str,
-    name: str,
-    await_registration_for: int = 300,
-    *,
-    tags: dict[str, Any] | None = None,
-) -> Any:
-    """Register ``model_uri`` (``runs:/<run>/<path>``, ``models:/<model_id>``...) as a new
-    version of the registered model ``name`` (created if needed); the ``ModelVersion``."""
-    from labtrack.models.logging import register_model as _register
-
-    return _register(model_uri, name, tags=tags, await_registration_for=await_registration_for)
-
-
-# ---- notebook widgets (ipywidgets and Altair load on first use) ----------------------------
-
-
-def show(obj: Any = None, **kwargs: Any) -> None:
-    """Display a live run widget under the cell (a run or run id; default: the active run),
-    a comparison (a list of runs) or an Altair chart (rendered offline)."""
-    from labtrack.widgets import show as _show
-
-    _show(obj, **kwargs)
-
-
-def compare(runs_or_ids: Any, **kwargs: Any) -> Any:
-    """A widget comparing runs: metric curves, param differences, ``.best_run``."""
-    from labtrack.widgets import compare as _compare
-
-    return _compare(runs_or_ids, **kwargs)
-
-
-def runs_table(experiment: Any = None, **kwargs: Any) -> Any:
-    """A widget listing an experiment's runs: filter, sort, ``.selected_runs``."""
-    from labtrack.widgets import runs_table as _runs_table
-
-    return _runs_table(experiment, **kwargs)

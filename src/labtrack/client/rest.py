@@ -1,4 +1,4 @@
-"""The REST transport: the service's methods, spoken over MLflow's REST API.
+"""The REST transport: the backend protocols of ``client.backends`` over MLflow's REST API.
 
 Works against a labtrack server (``http://host:8888/labtrack``, a JupyterHub service) and, for
 the MLflow subset, against an MLflow tracking server. Stdlib HTTP only (keeps ``import labtrack``
@@ -16,8 +16,18 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
+from labtrack.artifacts.store import FileInfo
+from labtrack.artifacts.uris import uri_to_relpath
+from labtrack.client.backends import (
+    ArtifactsBackend,
+    Backend,
+    BytesDone,
+    LoggedModelsBackend,
+    RegistryBackend,
+    TrackingBackend,
+)
 from labtrack.config import TRACKING_TOKEN_ENVS, first_env
 from labtrack.entities import (
     DatasetInput,
@@ -33,6 +43,8 @@ from labtrack.entities import (
     ViewType,
     wire,
 )
+from labtrack.entities import endpoints as ep
+from labtrack.entities.endpoints import Endpoint
 from labtrack.errors import LabtrackException
 
 _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
@@ -44,7 +56,8 @@ def _token() -> str | None:
 
 
 class RestBackend:
-    """Same method names and meaning as ``labtrack.service.tracking.TrackingService``."""
+    """``TrackingBackend`` over MLflow's tracking routes (and labtrack's additions); also the
+    HTTP connection the registry, logged-model and artifact parts share."""
 
     def __init__(self, uri: str, token: str | None = None, retries: int = 5) -> None:
         parts = urlsplit(uri)
@@ -58,8 +71,6 @@ class RestBackend:
         self._token = token if token is not None else _token()
         self._retries = retries
         self._local = threading.local()
-        self.registry = RestRegistry(self)
-        self.logged_models = RestLoggedModels(self)
 
     # ---- HTTP ---------------------------------------------------------------------------
 
@@ -130,13 +141,16 @@ class RestBackend:
             delay = min(delay * 2, 10)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _get(self, rpc: str, **query: Any) -> Any:
-        return self.request("GET", f"/api/2.0/mlflow/{rpc}", query=query)
-
-    def _post(self, rpc: str, **body: Any) -> Any:
-        return self.request(
-            "POST", f"/api/2.0/mlflow/{rpc}", {k: v for k, v in body.items() if v is not None}
-        )
+    def call(
+        self, endpoint: Endpoint, path_params: dict[str, str] | None = None, **fields: Any
+    ) -> Any:
+        """One operation of ``labtrack.entities.endpoints``: fields go in the query string of a
+        GET and in the JSON body otherwise (``None`` fields are left out)."""
+        path = endpoint.url(**path_params) if path_params else endpoint.path
+        fields = {k: v for k, v in fields.items() if v is not None}
+        if endpoint.method == "GET":
+            return self.request("GET", path, query=fields)
+        return self.request(endpoint.method, path, fields)
 
     # ---- experiments --------------------------------------------------------------------
 
@@ -146,24 +160,23 @@ class RestBackend:
         artifact_location: str | None = None,
         tags: dict[str, str] | None = None,
     ) -> str:
-        tag_list = [{"key": k, "value": v} for k, v in (tags or {}).items()]
         return str(
-            self._post(
-                "experiments/create",
+            self.call(
+                ep.EXPERIMENTS_CREATE,
                 name=name,
                 artifact_location=artifact_location,
-                tags=tag_list,
+                tags=_key_values(tags),
             )["experiment_id"]
         )
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         return wire.experiment_from_json(
-            self._get("experiments/get", experiment_id=experiment_id)["experiment"]
+            self.call(ep.EXPERIMENTS_GET, experiment_id=experiment_id)["experiment"]
         )
 
     def get_experiment_by_name(self, name: str) -> Experiment:
         return wire.experiment_from_json(
-            self._get("experiments/get-by-name", experiment_name=name)["experiment"]
+            self.call(ep.EXPERIMENTS_GET_BY_NAME, experiment_name=name)["experiment"]
         )
 
     def search_experiments(
@@ -175,8 +188,8 @@ class RestBackend:
         page_token: str | None = None,
     ) -> PagedList:
         vt = view_type.value if isinstance(view_type, ViewType) else view_type
-        resp = self._post(
-            "experiments/search",
+        resp = self.call(
+            ep.EXPERIMENTS_SEARCH,
             view_type=vt,
             max_results=max_results,
             filter=filter_string,
@@ -189,21 +202,19 @@ class RestBackend:
         )
 
     def delete_experiment(self, experiment_id: str) -> None:
-        self._post("experiments/delete", experiment_id=experiment_id)
+        self.call(ep.EXPERIMENTS_DELETE, experiment_id=experiment_id)
 
     def restore_experiment(self, experiment_id: str) -> None:
-        self._post("experiments/restore", experiment_id=experiment_id)
+        self.call(ep.EXPERIMENTS_RESTORE, experiment_id=experiment_id)
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
-        self._post("experiments/update", experiment_id=experiment_id, new_name=new_name)
+        self.call(ep.EXPERIMENTS_UPDATE, experiment_id=experiment_id, new_name=new_name)
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
-        self._post(
-            "experiments/set-experiment-tag", experiment_id=experiment_id, key=key, value=value
-        )
+        self.call(ep.EXPERIMENTS_SET_TAG, experiment_id=experiment_id, key=key, value=value)
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
-        self._post("experiments/delete-experiment-tag", experiment_id=experiment_id, key=key)
+        self.call(ep.EXPERIMENTS_DELETE_TAG, experiment_id=experiment_id, key=key)
 
     # ---- runs ---------------------------------------------------------------------------
 
@@ -215,18 +226,18 @@ class RestBackend:
         tags: dict[str, str] | None = None,
         run_name: str | None = None,
     ) -> Run:
-        resp = self._post(
-            "runs/create",
+        resp = self.call(
+            ep.RUNS_CREATE,
             experiment_id=experiment_id,
             user_id=user_id,
             start_time=start_time if start_time is not None else int(time.time() * 1000),
-            tags=[{"key": k, "value": v} for k, v in (tags or {}).items()],
+            tags=_key_values(tags),
             run_name=run_name,
         )
         return wire.run_from_json(resp["run"])
 
     def get_run(self, run_id: str) -> Run:
-        return wire.run_from_json(self._get("runs/get", run_id=run_id)["run"])
+        return wire.run_from_json(self.call(ep.RUNS_GET, run_id=run_id)["run"])
 
     def update_run(
         self,
@@ -235,8 +246,8 @@ class RestBackend:
         end_time: int | None = None,
         run_name: str | None = None,
     ) -> RunInfo:
-        resp = self._post(
-            "runs/update",
+        resp = self.call(
+            ep.RUNS_UPDATE,
             run_id=run_id,
             run_uuid=run_id,
             status=status,
@@ -246,10 +257,10 @@ class RestBackend:
         return wire.run_info_from_json(resp["run_info"])
 
     def delete_run(self, run_id: str) -> None:
-        self._post("runs/delete", run_id=run_id)
+        self.call(ep.RUNS_DELETE, run_id=run_id)
 
     def restore_run(self, run_id: str) -> None:
-        self._post("runs/restore", run_id=run_id)
+        self.call(ep.RUNS_RESTORE, run_id=run_id)
 
     def log_batch(
         self,
@@ -258,8 +269,8 @@ class RestBackend:
         params: Iterable[tuple[str, object]] = (),
         tags: Iterable[tuple[str, object]] = (),
     ) -> None:
-        self._post(
-            "runs/log-batch",
+        self.call(
+            ep.RUNS_LOG_BATCH,
             run_id=run_id,
             metrics=[wire.metric_to_json(m) for m in metrics],
             params=[{"key": k, "value": str(v)} for k, v in params],
@@ -281,11 +292,11 @@ class RestBackend:
             self.log_batch(run_id, metrics[i : i + _MAX_BATCH_METRICS])
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        self._post("runs/delete-tag", run_id=run_id, key=key)
+        self.call(ep.RUNS_DELETE_TAG, run_id=run_id, key=key)
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
-        self._post(
-            "runs/log-inputs",
+        self.call(
+            ep.RUNS_LOG_INPUTS,
             run_id=run_id,
             datasets=[
                 {
@@ -317,8 +328,8 @@ class RestBackend:
         page_token: str | None = None,
     ) -> PagedList:
         if max_results is not None:
-            resp = self._get(
-                "metrics/get-history",
+            resp = self.call(
+                ep.METRICS_GET_HISTORY,
                 run_id=run_id,
                 metric_key=metric_key,
                 max_results=max_results,
@@ -331,8 +342,8 @@ class RestBackend:
         items: list[Metric] = []
         token = page_token
         while True:
-            resp = self._get(
-                "metrics/get-history", run_id=run_id, metric_key=metric_key, page_token=token
+            resp = self.call(
+                ep.METRICS_GET_HISTORY, run_id=run_id, metric_key=metric_key, page_token=token
             )
             items.extend(wire.metric_from_json(m) for m in resp.get("metrics", []))
             token = resp.get("next_page_token")
@@ -348,17 +359,14 @@ class RestBackend:
         x_min: float | None = None,
         x_max: float | None = None,
     ) -> MetricSeries:
-        resp = self.request(
-            "GET",
-            "/api/labtrack/metrics/series",
-            query={
-                "run_ids": [run_id],
-                "metric_key": metric_key,
-                "max_points": max_points,
-                "x": x,
-                "x_min": x_min,
-                "x_max": x_max,
-            },
+        resp = self.call(
+            ep.LABTRACK_METRIC_SERIES,
+            run_ids=[run_id],
+            metric_key=metric_key,
+            max_points=max_points,
+            x=x,
+            x_min=x_min,
+            x_max=x_max,
         )
         return wire.series_from_json(resp["series"][0])
 
@@ -372,8 +380,8 @@ class RestBackend:
         page_token: str | None = None,
     ) -> PagedList:
         vt = run_view_type.value if isinstance(run_view_type, ViewType) else run_view_type
-        resp = self._post(
-            "runs/search",
+        resp = self.call(
+            ep.RUNS_SEARCH,
             experiment_ids=list(experiment_ids),
             filter=filter_string or None,
             run_view_type=vt,
@@ -386,117 +394,87 @@ class RestBackend:
         )
 
     def changes_since(self, cursor: int | None, limit: int = 1000) -> tuple[int, list[dict]]:
-        resp = self.request(
-            "GET", "/api/labtrack/changes", query={"cursor": cursor, "limit": limit}
-        )
+        resp = self.call(ep.LABTRACK_CHANGES, cursor=cursor, limit=limit)
         return int(resp["cursor"]), resp.get("changes", [])
 
-    # ---- artifacts (mlflow-artifacts routes) ----------------------------------------------
 
-    def _artifact_path(self, run: Run, path: str | None) -> str:
-        from labtrack.artifacts.paths import join_relpath
-        from labtrack.artifacts.uris import uri_to_relpath
+class RestArtifacts:
+    """``ArtifactsBackend`` over MLflow's artifact proxy (``mlflow-artifacts`` routes); paths
+    are relative to the server's artifact root, which the server checks."""
 
-        return join_relpath(uri_to_relpath(run.info.artifact_uri), path)
+    def __init__(self, backend: RestBackend) -> None:
+        self._b = backend
 
-    def log_artifact(self, run: Run, local_path: str, artifact_path: str | None = None) -> None:
-        dest = self._artifact_path(
-            run, posixpath.join(artifact_path or "", os.path.basename(local_path))
-        )
-        with open(local_path, "rb") as f:
-            data = f.read()
-        self.request("PUT", "/api/2.0/mlflow-artifacts/artifacts/" + quote(dest), raw=data)
+    def relpath(self, artifact_uri: str) -> str:
+        return uri_to_relpath(artifact_uri)
 
-    def log_artifacts(self, run: Run, local_dir: str, artifact_path: str | None = None) -> None:
-        for folder, _dirs, files in os.walk(local_dir):
-            rel = os.path.relpath(folder, local_dir)
-            sub = posixpath.join(
-                artifact_path or "", "" if rel == "." else rel.replace(os.sep, "/")
-            )
-            for name in sorted(files):
-                self.log_artifact(run, os.path.join(folder, name), sub or None)
-
-    def list_artifacts(self, run: Run, path: str | None = None) -> list[Any]:
-        from labtrack.artifacts.store import FileInfo
-
-        resp = self.request(
-            "GET",
-            "/api/2.0/mlflow-artifacts/artifacts",
-            query={"path": self._artifact_path(run, path)},
-        )
+    def _listing(self, rel: str) -> list[FileInfo] | None:
+        """Entries of the directory ``rel``; ``None`` when it is a file or missing (the server
+        answers ``{}``; an empty directory is ``{"files": []}``)."""
+        resp = self._b.call(ep.ARTIFACT_LIST, path=rel)
+        if "files" not in resp:
+            return None
         return [
-            FileInfo(
-                posixpath.join(path or "", f["path"]), bool(f.get("is_dir")), f.get("file_size")
-            )
-            for f in resp.get("files", [])
+            FileInfo(f["path"], bool(f.get("is_dir")), f.get("file_size")) for f in resp["files"]
         ]
 
-    def download_artifacts(self, run: Run, path: str, dst: str) -> str:
-        entries = self.list_artifacts(run, path) if path is not None else []
-        is_dir = bool(entries) or not path
-        if not is_dir:
-            target = os.path.join(dst, posixpath.basename(path))
-            data = self.request(
-                "GET",
-                "/api/2.0/mlflow-artifacts/artifacts/" + quote(self._artifact_path(run, path)),
-            )
-            os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
-            with open(target, "wb") as f:
-                f.write(data if isinstance(data, bytes) else json.dumps(data).encode())
-            return target
-        target = os.path.join(dst, posixpath.basename(path)) if path else dst
-        os.makedirs(target, exist_ok=True)
+    def list(self, rel: str) -> list[FileInfo]:
+        return self._listing(rel) or []
+
+    def size(self, rel: str) -> int:
+        entries = self._listing(rel)
+        if entries is None:  # a file (its parent's listing has its size) or nothing
+            parent, name = posixpath.split(rel)
+            found = [e for e in self.list(parent) if e.path == name and not e.is_dir]
+            return int(found[0].file_size or 0) if found else 0
+        total = 0
         for entry in entries:
-            if entry.is_dir:
-                self.download_artifacts(run, entry.path, target)
-            else:
-                self.download_artifacts(run, entry.path, target)
-        return target
+            child = posixpath.join(rel, entry.path)
+            total += self.size(child) if entry.is_dir else int(entry.file_size or 0)
+        return total
 
-    # ---- artifacts by path relative to the artifact root (model packages) ----------------
-
-    def list_relpath(self, rel: str) -> list[Any]:
-        from labtrack.artifacts.store import FileInfo
-
-        resp = self.request("GET", "/api/2.0/mlflow-artifacts/artifacts", query={"path": rel})
-        return [
-            FileInfo(f["path"], bool(f.get("is_dir")), f.get("file_size"))
-            for f in resp.get("files", [])
-        ]
-
-    def download_relpath(self, rel: str, dst: str) -> str:
-        """Copy the file or directory ``rel`` into ``dst``; the local path created."""
-        entries = self.list_relpath(rel) if rel else []
+    def download(self, rel: str, dst: str) -> str:
+        entries = self._listing(rel)
         name = posixpath.basename(rel.rstrip("/"))
         target = os.path.join(dst, name) if name else dst
-        if not entries:
-            try:
-                data = self.request(
-                    "GET", "/api/2.0/mlflow-artifacts/artifacts/" + quote(rel), raw=None
-                )
-            except LabtrackException as exc:
-                if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
-                    os.makedirs(target, exist_ok=True)  # an empty or missing directory
-                    return target
-                raise
+        if entries is None:  # a file, or a missing path (the download says which)
+            data = self._b.request(
+                ep.ARTIFACT_DOWNLOAD.method, ep.ARTIFACT_DOWNLOAD.url(artifact_path=rel)
+            )
             os.makedirs(dst, exist_ok=True)
             with open(target, "wb") as f:
                 f.write(data if isinstance(data, bytes) else json.dumps(data).encode())
             return target
         os.makedirs(target, exist_ok=True)
         for entry in entries:
-            self.download_relpath(posixpath.join(rel, entry.path), target)
+            self.download(posixpath.join(rel, entry.path), target)
         return target
 
-    def upload_dir(self, local_dir: str, rel: str) -> None:
-        for folder, _dirs, files in os.walk(local_dir):
+    def upload_file(self, local_path: str, rel: str, progress: BytesDone | None = None) -> None:
+        with open(local_path, "rb") as f:
+            data = f.read()
+        self._b.request(
+            ep.ARTIFACT_UPLOAD.method, ep.ARTIFACT_UPLOAD.url(artifact_path=rel), raw=data
+        )
+        if progress is not None:
+            progress(len(data))
+
+    def upload_dir(self, local_dir: str, rel: str, progress: BytesDone | None = None) -> None:
+        done = 0
+        for folder, dirnames, files in os.walk(local_dir):
+            dirnames.sort()
             sub = os.path.relpath(folder, local_dir)
             sub = "" if sub == "." else sub.replace(os.sep, "/")
             for name in sorted(files):
-                dest = posixpath.join(rel, sub, name) if sub else posixpath.join(rel, name)
-                with open(os.path.join(folder, name), "rb") as f:
-                    data = f.read()
-                self.request("PUT", "/api/2.0/mlflow-artifacts/artifacts/" + quote(dest), raw=data)
+                src = os.path.join(folder, name)
+                if not os.path.isfile(src):
+                    continue
+                self.upload_file(
+                    src, posixpath.join(rel, sub, name) if sub else posixpath.join(rel, name)
+                )
+                done += os.path.getsize(src)
+                if progress is not None:
+                    progress(done)
 
 
 class RestRegistry:
@@ -504,13 +482,6 @@ class RestRegistry:
 
     def __init__(self, backend: RestBackend) -> None:
         self._b = backend
-
-    def _call(self, method: str, rpc: str, **fields: Any) -> Any:
-        fields = {k: v for k, v in fields.items() if v is not None}
-        path = f"/api/2.0/mlflow/{rpc}"
-        if method == "GET":
-            return self._b.request("GET", path, query=fields)
-        return self._b.request(method, path, fields)
 
     @staticmethod
     def _model(resp: Any) -> RegisteredModel:
@@ -524,36 +495,33 @@ class RestRegistry:
         self, name: str, tags: dict[str, str] | None = None, description: str | None = None
     ) -> RegisteredModel:
         return self._model(
-            self._call(
-                "POST",
-                "registered-models/create",
+            self._b.call(
+                ep.REGISTERED_MODELS_CREATE,
                 name=name,
-                tags=[{"key": k, "value": v} for k, v in (tags or {}).items()],
+                tags=_key_values(tags),
                 description=description,
             )
         )
 
     def get_registered_model(self, name: str) -> RegisteredModel:
-        return self._model(self._call("GET", "registered-models/get", name=name))
+        return self._model(self._b.call(ep.REGISTERED_MODELS_GET, name=name))
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
-        return self._model(
-            self._call("POST", "registered-models/rename", name=name, new_name=new_name)
-        )
+        return self._model(self._b.call(ep.REGISTERED_MODELS_RENAME, name=name, new_name=new_name))
 
     def update_registered_model(self, name: str, description: str | None) -> RegisteredModel:
         return self._model(
-            self._call("PATCH", "registered-models/update", name=name, description=description)
+            self._b.call(ep.REGISTERED_MODELS_UPDATE, name=name, description=description)
         )
 
     def delete_registered_model(self, name: str) -> None:
-        self._call("DELETE", "registered-models/delete", name=name)
+        self._b.call(ep.REGISTERED_MODELS_DELETE, name=name)
 
     def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
-        self._call("POST", "registered-models/set-tag", name=name, key=key, value=value)
+        self._b.call(ep.REGISTERED_MODELS_SET_TAG, name=name, key=key, value=value)
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
-        self._call("DELETE", "registered-models/delete-tag", name=name, key=key)
+        self._b.call(ep.REGISTERED_MODELS_DELETE_TAG, name=name, key=key)
 
     def search_registered_models(
         self,
@@ -562,9 +530,8 @@ class RestRegistry:
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList:
-        resp = self._call(
-            "GET",
-            "registered-models/search",
+        resp = self._b.call(
+            ep.REGISTERED_MODELS_SEARCH,
             filter=filter_string or None,
             max_results=max_results,
             order_by=order_by or None,
@@ -578,8 +545,8 @@ class RestRegistry:
     def get_latest_versions(
         self, name: str, stages: Sequence[str] | None = None
     ) -> list[ModelVersion]:
-        resp = self._call(
-            "POST", "registered-models/get-latest-versions", name=name, stages=list(stages or [])
+        resp = self._b.call(
+            ep.REGISTERED_MODELS_GET_LATEST_VERSIONS, name=name, stages=list(stages or [])
         )
         return [wire.model_version_from_json(m) for m in resp.get("model_versions", [])]
 
@@ -596,13 +563,12 @@ class RestRegistry:
     ) -> ModelVersion:
         del user_id  # the server records the authenticated user
         return self._version(
-            self._call(
-                "POST",
-                "model-versions/create",
+            self._b.call(
+                ep.MODEL_VERSIONS_CREATE,
                 name=name,
                 source=source,
                 run_id=run_id,
-                tags=[{"key": k, "value": v} for k, v in (tags or {}).items()],
+                tags=_key_values(tags),
                 run_link=run_link,
                 description=description,
                 model_id=model_id,
@@ -610,17 +576,14 @@ class RestRegistry:
         )
 
     def get_model_version(self, name: str, version: object) -> ModelVersion:
-        return self._version(
-            self._call("GET", "model-versions/get", name=name, version=str(version))
-        )
+        return self._version(self._b.call(ep.MODEL_VERSIONS_GET, name=name, version=str(version)))
 
     def update_model_version(
         self, name: str, version: object, description: str | None
     ) -> ModelVersion:
         return self._version(
-            self._call(
-                "PATCH",
-                "model-versions/update",
+            self._b.call(
+                ep.MODEL_VERSIONS_UPDATE,
                 name=name,
                 version=str(version),
                 description=description,
@@ -628,15 +591,14 @@ class RestRegistry:
         )
 
     def delete_model_version(self, name: str, version: object) -> None:
-        self._call("DELETE", "model-versions/delete", name=name, version=str(version))
+        self._b.call(ep.MODEL_VERSIONS_DELETE, name=name, version=str(version))
 
     def transition_model_version_stage(
         self, name: str, version: object, stage: str, archive_existing_versions: bool = False
     ) -> ModelVersion:
         return self._version(
-            self._call(
-                "POST",
-                "model-versions/transition-stage",
+            self._b.call(
+                ep.MODEL_VERSIONS_TRANSITION_STAGE,
                 name=name,
                 version=str(version),
                 stage=stage,
@@ -645,16 +607,16 @@ class RestRegistry:
         )
 
     def get_model_version_download_uri(self, name: str, version: object) -> str:
-        resp = self._call("GET", "model-versions/get-download-uri", name=name, version=str(version))
+        resp = self._b.call(ep.MODEL_VERSIONS_GET_DOWNLOAD_URI, name=name, version=str(version))
         return str(resp.get("artifact_uri", ""))
 
     def set_model_version_tag(self, name: str, version: object, key: str, value: str) -> None:
-        self._call(
-            "POST", "model-versions/set-tag", name=name, version=str(version), key=key, value=value
+        self._b.call(
+            ep.MODEL_VERSIONS_SET_TAG, name=name, version=str(version), key=key, value=value
         )
 
     def delete_model_version_tag(self, name: str, version: object, key: str) -> None:
-        self._call("DELETE", "model-versions/delete-tag", name=name, version=str(version), key=key)
+        self._b.call(ep.MODEL_VERSIONS_DELETE_TAG, name=name, version=str(version), key=key)
 
     def search_model_versions(
         self,
@@ -663,9 +625,8 @@ class RestRegistry:
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList:
-        resp = self._call(
-            "GET",
-            "model-versions/search",
+        resp = self._b.call(
+            ep.MODEL_VERSIONS_SEARCH,
             filter=filter_string or None,
             max_results=max_results,
             order_by=order_by or None,
@@ -677,13 +638,15 @@ class RestRegistry:
         )
 
     def set_registered_model_alias(self, name: str, alias: str, version: object) -> None:
-        self._call("POST", "registered-models/alias", name=name, alias=alias, version=str(version))
+        self._b.call(ep.REGISTERED_MODELS_SET_ALIAS, name=name, alias=alias, version=str(version))
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
-        self._call("DELETE", "registered-models/alias", name=name, alias=alias)
+        self._b.call(ep.REGISTERED_MODELS_DELETE_ALIAS, name=name, alias=alias)
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
-        return self._version(self._call("GET", "registered-models/alias", name=name, alias=alias))
+        return self._version(
+            self._b.call(ep.REGISTERED_MODELS_GET_BY_ALIAS, name=name, alias=alias)
+        )
 
 
 class RestLoggedModels:
@@ -705,43 +668,31 @@ class RestLoggedModels:
         tags: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
     ) -> LoggedModel:
-        body = {
-            "experiment_id": experiment_id,
-            "name": name,
-            "model_type": model_type,
-            "source_run_id": source_run_id,
-            "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()],
-            "params": [{"key": k, "value": v} for k, v in (params or {}).items()],
-        }
         return self._model(
-            self._b.request(
-                "POST",
-                "/api/2.0/mlflow/logged-models",
-                {k: v for k, v in body.items() if v is not None},
+            self._b.call(
+                ep.LOGGED_MODELS_CREATE,
+                experiment_id=experiment_id,
+                name=name,
+                model_type=model_type,
+                source_run_id=source_run_id,
+                tags=_key_values(tags),
+                params=_key_values(params),
             )
         )
 
     def get_logged_model(self, model_id: str) -> LoggedModel:
-        return self._model(
-            self._b.request("GET", "/api/2.0/mlflow/logged-models/" + quote(model_id, safe=""))
-        )
+        return self._model(self._b.call(ep.LOGGED_MODELS_GET, {"model_id": model_id}))
 
     def finalize_logged_model(self, model_id: str, status: str) -> LoggedModel:
         return self._model(
-            self._b.request(
-                "PATCH",
-                "/api/2.0/mlflow/logged-models/" + quote(model_id, safe=""),
-                {"model_id": model_id, "status": status},
+            self._b.call(
+                ep.LOGGED_MODELS_FINALIZE, {"model_id": model_id}, model_id=model_id, status=status
             )
         )
 
     def set_logged_model_tags(self, model_id: str, tags: dict[str, str]) -> LoggedModel:
         return self._model(
-            self._b.request(
-                "PATCH",
-                "/api/2.0/mlflow/logged-models/" + quote(model_id, safe="") + "/tags",
-                {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
-            )
+            self._b.call(ep.LOGGED_MODELS_SET_TAGS, {"model_id": model_id}, tags=_key_values(tags))
         )
 
     def search_logged_models(
@@ -752,17 +703,13 @@ class RestLoggedModels:
         order_by: Sequence[Any] = (),
         page_token: str | None = None,
     ) -> PagedList:
-        body = {
-            "experiment_ids": list(experiment_ids),
-            "filter": filter_string,
-            "max_results": max_results,
-            "order_by": list(order_by) or None,
-            "page_token": page_token,
-        }
-        resp = self._b.request(
-            "POST",
-            "/api/2.0/mlflow/logged-models/search",
-            {k: v for k, v in body.items() if v is not None},
+        resp = self._b.call(
+            ep.LOGGED_MODELS_SEARCH,
+            experiment_ids=list(experiment_ids),
+            filter=filter_string,
+            max_results=max_results,
+            order_by=list(order_by) or None,
+            page_token=page_token,
         )
         return PagedList(
             [wire.logged_model_from_json(m) for m in resp.get("models", [])],
@@ -770,16 +717,30 @@ class RestLoggedModels:
         )
 
     def log_outputs(self, run_id: str, models: Sequence[tuple[str, int]]) -> None:
-        self._b.request(
-            "POST",
-            "/api/2.0/mlflow/runs/outputs",
-            {"run_id": run_id, "models": [{"model_id": m, "step": s} for m, s in models]},
+        self._b.call(
+            ep.RUNS_OUTPUTS,
+            run_id=run_id,
+            models=[{"model_id": m, "step": s} for m, s in models],
         )
 
     def record_logged_model(self, run_id: str, model_json: str) -> None:
-        self._b.request(
-            "POST", "/api/2.0/mlflow/runs/log-model", {"run_id": run_id, "model_json": model_json}
-        )
+        self._b.call(ep.RUNS_LOG_MODEL, run_id=run_id, model_json=model_json)
+
+
+def rest_backend(uri: str, token: str | None = None) -> Backend:
+    """The REST transport to the server at ``uri``, as a ``Backend``."""
+    tracking = RestBackend(uri, token)
+    # Typed parts: mypy checks each class against the protocol it stands in for.
+    registry: RegistryBackend = RestRegistry(tracking)
+    logged_models: LoggedModelsBackend = RestLoggedModels(tracking)
+    artifacts: ArtifactsBackend = RestArtifacts(tracking)
+    checked: TrackingBackend = tracking
+    return Backend(checked, registry, logged_models, artifacts)
+
+
+def _key_values(items: dict[str, str] | None) -> list[dict[str, str]]:
+    """MLflow's repeated key/value messages (tags, params)."""
+    return [{"key": k, "value": v} for k, v in (items or {}).items()]
 
 
 def _flatten(query: dict[str, Any]) -> Iterable[tuple[str, Any]]:

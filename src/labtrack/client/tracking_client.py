@@ -1,32 +1,36 @@
 """``TrackingClient``: the explicit-id API (MLflow's ``MlflowClient`` names).
 
-One client, two transports: a database URI talks to the service in-process; an ``http(s)://``
-URI talks to a labtrack (or MLflow) server over its REST API. Both expose the service's methods,
-so the client is written once.
+One client over the typed seam of ``client.backends``: a database URI is served in-process, an
+``http(s)://`` URI by a labtrack (or MLflow) server over its REST API; ``open_backend`` chooses,
+once per URI, and the client is written once against the protocols.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from labtrack.client.batching import MetricQueue
-from labtrack.config import (
-    ARTIFACT_ROOT_ENV,
-    default_artifact_root,
-    is_http_uri,
-    resolve_tracking_uri,
+from labtrack.client.backends import (
+    Backend,
+    LoggedModelsBackend,
+    RegistryBackend,
+    TrackingBackend,
+    open_backend,
+    opened_backend,
 )
+from labtrack.client.batching import MetricQueue
+from labtrack.client.context import current_user
+from labtrack.client.progress import download_progress, upload_progress
+from labtrack.config import ARTIFACT_ROOT_ENV, resolve_tracking_uri
 from labtrack.entities import (
     DatasetInput,
     Experiment,
     LoggedModel,
     Metric,
+    MetricSeries,
     ModelVersion,
     PagedList,
     RegisteredModel,
@@ -35,27 +39,11 @@ from labtrack.entities import (
     ViewType,
     system_tags,
 )
-from labtrack.errors import invalid
-from labtrack.service.validation import validate_key, validate_metric_value, validate_step
+from labtrack.entities.validation import validate_key, validate_metric_value, validate_step
+from labtrack.errors import LabtrackException
 
 if TYPE_CHECKING:
-    from labtrack.artifacts.store import ArtifactStore, FileInfo
-    from labtrack.service.tracking import TrackingService
-
-# One service per store URI per process: kernels open a store once, however many clients.
-_SERVICES: dict[tuple[str, str | None], Any] = {}
-_SERVICES_LOCK = threading.Lock()
-
-
-def _in_process_service(uri: str, artifact_root: str | None) -> TrackingService:
-    with _SERVICES_LOCK:
-        key = (uri, artifact_root)
-        if key not in _SERVICES:
-            from labtrack.service.tracking import TrackingService
-            from labtrack.store.tracking_store import TrackingStore
-
-            _SERVICES[key] = TrackingService(TrackingStore(uri, artifact_root))
-        return _SERVICES[key]
+    from labtrack.artifacts.store import FileInfo
 
 
 def _now_ms() -> int:
@@ -69,15 +57,21 @@ _VALID_KEYS: set[str] = set()
 class _RegistryMethods:
     """Model registry methods (MLflow's ``MlflowClient`` names), mixed into TrackingClient.
 
-    Every call goes to ``self.service.registry``: the in-process ``RegistryService`` or the REST
-    backend's registry (same method names), so the rules live in one place.
+    Every call goes to the backend's ``RegistryBackend`` (the in-process ``RegistryService``
+    or the REST registry), so the rules live in one place.
     """
 
-    service: Any
+    @property
+    def backend(self) -> Backend:
+        raise NotImplementedError
 
     @property
-    def _registry(self) -> Any:
-        return self.service.registry
+    def _registry(self) -> RegistryBackend:
+        return self.backend.registry
+
+    @property
+    def _logged_models(self) -> LoggedModelsBackend:
+        return self.backend.logged_models
 
     # ---- registered models ----------------------------------------------------------------
 
@@ -134,7 +128,6 @@ class _RegistryMethods:
         model_id: str | None = None,
     ) -> ModelVersion:
         del await_creation_for  # versions are READY when created
-        from labtrack.client.context import current_user
 
         return self._registry.create_model_version(
             name,
@@ -211,7 +204,7 @@ class _RegistryMethods:
         params: dict[str, Any] | None = None,
         model_type: str | None = None,
     ) -> LoggedModel:
-        return self.service.logged_models.create_logged_model(
+        return self._logged_models.create_logged_model(
             str(experiment_id),
             name=name,
             model_type=model_type,
@@ -221,13 +214,13 @@ class _RegistryMethods:
         )
 
     def get_logged_model(self, model_id: str) -> LoggedModel:
-        return self.service.logged_models.get_logged_model(model_id)
+        return self._logged_models.get_logged_model(model_id)
 
     def finalize_logged_model(self, model_id: str, status: str) -> LoggedModel:
-        return self.service.logged_models.finalize_logged_model(model_id, status)
+        return self._logged_models.finalize_logged_model(model_id, status)
 
     def set_logged_model_tags(self, model_id: str, tags: dict[str, Any]) -> LoggedModel:
-        return self.service.logged_models.set_logged_model_tags(model_id, _str_dict(tags))
+        return self._logged_models.set_logged_model_tags(model_id, _str_dict(tags))
 
     def search_logged_models(
         self,
@@ -237,16 +230,16 @@ class _RegistryMethods:
         order_by: list[Any] | None = None,
         page_token: str | None = None,
     ) -> PagedList:
-        return self.service.logged_models.search_logged_models(
+        return self._logged_models.search_logged_models(
             [str(e) for e in experiment_ids], filter_string, max_results, order_by or [], page_token
         )
 
     def log_model_outputs(self, run_id: str, model_ids: Sequence[str], step: int = 0) -> None:
-        self.service.logged_models.log_outputs(run_id, [(m, step) for m in model_ids])
+        self._logged_models.log_outputs(run_id, [(m, step) for m in model_ids])
 
     def _record_logged_model(self, run_id: str, model_json: str) -> None:
         """Append to the run's ``mlflow.log-model.history`` tag (2.x ``runs/log-model``)."""
-        self.service.logged_models.record_logged_model(run_id, model_json)
+        self._logged_models.record_logged_model(run_id, model_json)
 
 
 def _str_dict(d: dict[str, Any] | None) -> dict[str, str]:
@@ -259,35 +252,30 @@ class TrackingClient(_RegistryMethods):
     def __init__(self, tracking_uri: str | None = None, artifact_root: str | None = None) -> None:
         self.tracking_uri = resolve_tracking_uri(tracking_uri)
         self._artifact_root = artifact_root or os.environ.get(ARTIFACT_ROOT_ENV)
-        self._service: Any = None
+        self._backend: Backend | None = None
         self._queue: MetricQueue | None = None
-        self._artifact_store: ArtifactStore | None = None
-        self._lock = threading.Lock()
 
     # ---- transport ----------------------------------------------------------------------
 
     @property
-    def service(self) -> Any:
-        """The in-process service or the REST backend (same method names)."""
-        if self._service is None:
-            with self._lock:
-                if self._service is None:
-                    if is_http_uri(self.tracking_uri):
-                        from labtrack.client.rest import RestBackend
+    def backend(self) -> Backend:
+        """The transport for this URI (shared by every client of it in this process)."""
+        if self._backend is None:
+            # open_backend is thread-safe and returns one object per URI: no lock of ours, so
+            # none can be taken twice (a fresh client's first log_metric once deadlocked on a
+            # lock held while resolving the service).
+            self._backend = open_backend(self.tracking_uri, self._artifact_root)
+        return self._backend
 
-                        self._service = RestBackend(self.tracking_uri)
-                    else:
-                        self._service = _in_process_service(self.tracking_uri, self._artifact_root)
-        return self._service
+    @property
+    def _tracking(self) -> TrackingBackend:
+        return self.backend.tracking
 
     @property
     def metric_queue(self) -> MetricQueue:
+        """The backend's queue: every client of this URI in this process queues into it."""
         if self._queue is None:
-            # Resolve the service first: its property takes the same (non-reentrant) lock.
-            log_series = self.service.log_series
-            with self._lock:
-                if self._queue is None:
-                    self._queue = MetricQueue(log_series)
+            self._queue = self.backend.metric_queue
         return self._queue
 
     # ---- experiments --------------------------------------------------------------------
@@ -298,18 +286,14 @@ class TrackingClient(_RegistryMethods):
         artifact_location: str | None = None,
         tags: dict[str, Any] | None = None,
     ) -> str:
-        return self.service.create_experiment(
-            name, artifact_location, {k: str(v) for k, v in (tags or {}).items()}
-        )
+        return self._tracking.create_experiment(name, artifact_location, _str_dict(tags))
 
     def get_experiment(self, experiment_id: str) -> Experiment:
-        return self.service.get_experiment(str(experiment_id))
+        return self._tracking.get_experiment(str(experiment_id))
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
-        from labtrack.errors import LabtrackException
-
         try:
-            return self.service.get_experiment_by_name(name)
+            return self._tracking.get_experiment_by_name(name)
         except LabtrackException as exc:
             if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
                 return None
@@ -323,24 +307,24 @@ class TrackingClient(_RegistryMethods):
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList:
-        return self.service.search_experiments(
+        return self._tracking.search_experiments(
             view_type, max_results, filter_string, order_by, page_token
         )
 
     def delete_experiment(self, experiment_id: str) -> None:
-        self.service.delete_experiment(str(experiment_id))
+        self._tracking.delete_experiment(str(experiment_id))
 
     def restore_experiment(self, experiment_id: str) -> None:
-        self.service.restore_experiment(str(experiment_id))
+        self._tracking.restore_experiment(str(experiment_id))
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
-        self.service.rename_experiment(str(experiment_id), new_name)
+        self._tracking.rename_experiment(str(experiment_id), new_name)
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
-        self.service.set_experiment_tag(str(experiment_id), key, str(value))
+        self._tracking.set_experiment_tag(str(experiment_id), key, str(value))
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
-        self.service.delete_experiment_tag(str(experiment_id), key)
+        self._tracking.delete_experiment_tag(str(experiment_id), key)
 
     # ---- runs ---------------------------------------------------------------------------
 
@@ -352,16 +336,14 @@ class TrackingClient(_RegistryMethods):
         run_name: str | None = None,
         user_id: str | None = None,
     ) -> Run:
-        return self.service.create_run(
-            str(experiment_id),
-            user_id,
-            start_time,
-            {k: str(v) for k, v in (tags or {}).items()},
-            run_name,
+        return self._tracking.create_run(
+            str(experiment_id), user_id, start_time, _str_dict(tags), run_name
         )
 
     def get_run(self, run_id: str) -> Run:
-        return self.service.get_run(run_id)
+        """The run as stored, including every metric point queued so far in this process."""
+        self.backend.flush_metrics()
+        return self._tracking.get_run(run_id)
 
     def get_parent_run(self, run_id: str) -> Run | None:
         parent = self.get_run(run_id).data.tags.get(system_tags.PARENT_RUN_ID)
@@ -370,23 +352,22 @@ class TrackingClient(_RegistryMethods):
     def update_run(
         self, run_id: str, status: str | None = None, name: str | None = None
     ) -> RunInfo:
-        return self.service.update_run(run_id, status=status, run_name=name)
+        return self._tracking.update_run(run_id, status=status, run_name=name)
 
     def set_terminated(
         self, run_id: str, status: str = "FINISHED", end_time: int | None = None
     ) -> RunInfo:
-        """End a run: flush its queued metrics first, so nothing logged is left behind."""
-        if self._queue is not None:
-            self._queue.flush()
-        return self.service.update_run(
+        """End a run: flush the queued metrics first, so nothing logged is left behind."""
+        self.flush()
+        return self._tracking.update_run(
             run_id, status=status, end_time=_now_ms() if end_time is None else end_time
         )
 
     def delete_run(self, run_id: str) -> None:
-        self.service.delete_run(run_id)
+        self._tracking.delete_run(run_id)
 
     def restore_run(self, run_id: str) -> None:
-        self.service.restore_run(run_id)
+        self._tracking.restore_run(run_id)
 
     # ---- logging ------------------------------------------------------------------------
 
@@ -412,19 +393,19 @@ class TrackingClient(_RegistryMethods):
             step = validate_step(key, step)
         ts = time.time_ns() // 1_000_000 if timestamp is None else int(timestamp)
         if synchronous:
-            self.service.log_batch(run_id, metrics=[Metric(key, value, ts, step)])
+            self._tracking.log_batch(run_id, metrics=[Metric(key, value, ts, step)])
         else:
             (self._queue or self.metric_queue).put(run_id, key, value, ts, step)
 
     def log_param(self, run_id: str, key: str, value: Any) -> Any:
-        self.service.log_batch(run_id, params=[(key, _param_str(value))])
+        self._tracking.log_batch(run_id, params=[(key, _param_str(value))])
         return value
 
     def set_tag(self, run_id: str, key: str, value: Any) -> None:
-        self.service.log_batch(run_id, tags=[(key, str(value))])
+        self._tracking.log_batch(run_id, tags=[(key, str(value))])
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        self.service.delete_tag(run_id, key)
+        self._tracking.delete_tag(run_id, key)
 
     def log_batch(
         self,
@@ -438,7 +419,7 @@ class TrackingClient(_RegistryMethods):
         tag_pairs = [_pair(t, str) for t in tags]
         metrics = list(metrics)
         for i in range(0, max(len(metrics), 1), 1000):
-            self.service.log_batch(
+            self._tracking.log_batch(
                 run_id,
                 metrics=metrics[i : i + 1000],
                 params=param_pairs if i == 0 else (),
@@ -446,22 +427,34 @@ class TrackingClient(_RegistryMethods):
             )
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
-        self.service.log_inputs(run_id, list(datasets))
+        self._tracking.log_inputs(run_id, list(datasets))
 
     def flush(self) -> None:
-        """Block until every queued metric point is written; raise if any could not be."""
-        if self._queue is not None:
-            self._queue.flush()
+        """Block until every metric point queued in this process for this URI is written;
+        raise if any could not be. Never opens a store just to find nothing queued."""
+        backend = self._backend or opened_backend(self.tracking_uri, self._artifact_root)
+        if backend is not None:
+            backend.flush_metrics()
 
     # ---- reading ------------------------------------------------------------------------
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
-        self.flush()
-        return list(self.service.get_metric_history(run_id, key).items)
+        self.backend.flush_metrics()
+        return list(self._tracking.get_metric_history(run_id, key).items)
 
-    def get_metric_series(self, run_id: str, key: str, **kwargs: Any) -> Any:
-        self.flush()
-        return self.service.get_metric_series(run_id, key, **kwargs)
+    def get_metric_series(
+        self,
+        run_id: str,
+        key: str,
+        max_points: int | None = 2000,
+        x: str = "step",
+        x_min: float | None = None,
+        x_max: float | None = None,
+    ) -> MetricSeries:
+        """A chart-ready series: min/max per bucket when downsampled, full resolution inside
+        ``x_min``..``x_max``."""
+        self.backend.flush_metrics()
+        return self._tracking.get_metric_series(run_id, key, max_points, x, x_min, x_max)
 
     def search_runs(
         self,
@@ -474,7 +467,8 @@ class TrackingClient(_RegistryMethods):
     ) -> PagedList:
         if isinstance(experiment_ids, str):
             experiment_ids = [experiment_ids]
-        return self.service.search_runs(
+        self.backend.flush_metrics()
+        return self._tracking.search_runs(
             [str(e) for e in experiment_ids],
             filter_string,
             run_view_type,
@@ -483,52 +477,27 @@ class TrackingClient(_RegistryMethods):
             page_token,
         )
 
+    def changes_since(self, cursor: int | None, limit: int = 1000) -> tuple[int, list[dict]]:
+        """What changed in the store after ``cursor`` (``None``: just the current cursor)."""
+        return self._tracking.changes_since(cursor, limit)
+
     # ---- artifacts ----------------------------------------------------------------------
 
-    @property
-    def artifact_store(self) -> ArtifactStore:
-        if self._artifact_store is None:
-            from labtrack.artifacts.store import ArtifactStore
-
-            service = self.service
-            root = getattr(service, "artifact_root", None) or default_artifact_root(
-                self.tracking_uri
-            )
-            self._artifact_store = ArtifactStore(root)
-        return self._artifact_store
-
-    def _artifact_base(self, run_id: str) -> str:
-        if is_http_uri(self.tracking_uri):
-            raise invalid("Artifact operations over HTTP use the REST artifact API.")
-        return self.artifact_store.relpath(self.get_run(run_id).info.artifact_uri)
+    def _run_relpath(self, run_id: str, path: str | None = None) -> str:
+        """``path`` inside the run's artifacts, relative to the artifact root (checked)."""
+        run = self._tracking.get_run(run_id)
+        return join_relpath(self.backend.artifacts.relpath(run.info.artifact_uri), path)
 
     def log_artifact(self, run_id: str, local_path: str, artifact_path: str | None = None) -> None:
-        if _notebook_progress(local_path):  # a large upload from a notebook: show a bar
-            from labtrack.widgets.progress import log_artifact_with_progress
-
-            return log_artifact_with_progress(self, run_id, local_path, artifact_path)
-        if is_http_uri(self.tracking_uri):
-            self.service.log_artifact(self.get_run(run_id), local_path, artifact_path)
-            return
-        from labtrack.artifacts.paths import join_relpath
-
-        self.artifact_store.log_artifact(
-            local_path, join_relpath(self._artifact_base(run_id), artifact_path)
-        )
+        name = os.path.basename(local_path)
+        dest = self._run_relpath(run_id, join_relpath(artifact_path, name))
+        with upload_progress(local_path, f"upload {name}") as progress:
+            self.backend.artifacts.upload_file(local_path, dest, progress)
 
     def log_artifacts(self, run_id: str, local_dir: str, artifact_path: str | None = None) -> None:
-        if _notebook_progress(local_dir):  # a large upload from a notebook: show a bar
-            from labtrack.widgets.progress import log_artifacts_with_progress
-
-            return log_artifacts_with_progress(self, run_id, local_dir, artifact_path)
-        if is_http_uri(self.tracking_uri):
-            self.service.log_artifacts(self.get_run(run_id), local_dir, artifact_path)
-            return
-        from labtrack.artifacts.paths import join_relpath
-
-        self.artifact_store.log_artifacts(
-            local_dir, join_relpath(self._artifact_base(run_id), artifact_path)
-        )
+        dest = self._run_relpath(run_id, artifact_path)
+        with upload_progress(local_dir, f"upload {os.path.basename(local_dir)}") as progress:
+            self.backend.artifacts.upload_dir(local_dir, dest, progress)
 
     def log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> None:
         """Write ``data`` as the artifact ``artifact_file`` (a path inside the run)."""
@@ -541,70 +510,47 @@ class TrackingClient(_RegistryMethods):
             self.log_artifact(run_id, local, folder)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
-        if is_http_uri(self.tracking_uri):
-            return self.service.list_artifacts(self.get_run(run_id), path)
-        from labtrack.artifacts.paths import join_relpath
-
-        entries = self.artifact_store.list_dir(join_relpath(self._artifact_base(run_id), path))
+        entries = self.backend.artifacts.list(self._run_relpath(run_id, path))
         # MLflow's client API names entries relative to the run's artifact root.
-        return [type(e)(join_relpath(path, e.path), e.is_dir, e.file_size) for e in entries or []]
+        return [type(e)(join_relpath(path, e.path), e.is_dir, e.file_size) for e in entries]
 
     def download_artifacts(self, run_id: str, path: str = "", dst_path: str | None = None) -> str:
+        """Copy the file or directory ``path`` of the run into ``dst_path`` (a new temporary
+        folder if omitted); the local path created."""
         dst = dst_path or tempfile.mkdtemp(prefix="labtrack-download-")
-        if "ipykernel" in sys.modules:  # a large download into a notebook shows a bar
-            from labtrack.widgets.progress import download_with_progress
-
-            done = download_with_progress(self, run_id, path, dst)
-            if done is not None:
-                return done
-        if is_http_uri(self.tracking_uri):
-            return self.service.download_artifacts(self.get_run(run_id), path, dst)
-        from labtrack.artifacts.paths import join_relpath
-
-        return self.artifact_store.download(join_relpath(self._artifact_base(run_id), path), dst)
+        artifacts = self.backend.artifacts
+        rel = self._run_relpath(run_id, path)
+        label = f"download {os.path.basename(path or '') or 'artifacts'}"
+        with download_progress(lambda: artifacts.size(rel), dst, label):
+            return artifacts.download(rel, dst)
 
     # ---- artifacts by URI (model packages) --------------------------------------------------
 
     def artifact_relpath(self, artifact_uri: str) -> str:
         """The path of an artifact URI (``mlflow-artifacts:/...`` or inside the root) relative
         to the artifact root of this store/server."""
-        if is_http_uri(self.tracking_uri):
-            from labtrack.artifacts.uris import uri_to_relpath
-
-            return uri_to_relpath(artifact_uri)
-        return self.artifact_store.relpath(artifact_uri)
+        return self.backend.artifacts.relpath(artifact_uri)
 
     def download_artifact_uri(self, artifact_uri: str, dst_path: str | None = None) -> str:
         """Copy the file or directory at ``artifact_uri`` into ``dst_path``; the local path."""
         dst = dst_path or tempfile.mkdtemp(prefix="labtrack-download-")
-        rel = self.artifact_relpath(artifact_uri)
-        if is_http_uri(self.tracking_uri):
-            return self.service.download_relpath(rel, dst)
-        return self.artifact_store.download(rel, dst)
+        return self.backend.artifacts.download(self.artifact_relpath(artifact_uri), dst)
 
     def list_artifact_uri(self, artifact_uri: str) -> list[FileInfo]:
         """Entries of the directory at ``artifact_uri`` (basenames); [] when missing."""
-        rel = self.artifact_relpath(artifact_uri)
-        if is_http_uri(self.tracking_uri):
-            return self.service.list_relpath(rel)
-        return self.artifact_store.list_dir(rel) or []
+        return self.backend.artifacts.list(self.artifact_relpath(artifact_uri))
 
     def upload_to_artifact_uri(self, local_dir: str, artifact_uri: str) -> None:
         """Copy a local directory tree to ``artifact_uri``."""
-        rel = self.artifact_relpath(artifact_uri)
-        if is_http_uri(self.tracking_uri):
-            self.service.upload_dir(local_dir, rel)
-        else:
-            self.artifact_store.log_artifacts(local_dir, rel)
+        self.backend.artifacts.upload_dir(local_dir, self.artifact_relpath(artifact_uri))
 
 
-def _notebook_progress(local_path: str) -> bool:
-    """Whether a transfer gets a progress bar: only inside a Jupyter kernel, for big payloads."""
-    if "ipykernel" not in sys.modules:
-        return False
-    from labtrack.widgets.progress import local_size, wanted
+def join_relpath(*parts: str | None) -> str:
+    """``labtrack.artifacts.paths.join_relpath``, imported on first use: the artifacts package
+    loads fsspec, which ``import labtrack`` must not."""
+    from labtrack.artifacts.paths import join_relpath as join
 
-    return wanted(local_size(local_path))
+    return join(*parts)
 
 
 def _param_str(value: Any) -> str:
@@ -615,3 +561,7 @@ def _pair(item: Any, conv: Any) -> tuple[str, str]:
     if isinstance(item, tuple):
         return item[0], conv(item[1])
     return item.key, conv(item.value)
+
+
+# MLflow's name for the explicit-id client (``mlflow.client.MlflowClient``).
+MlflowClient = TrackingClient

@@ -8,6 +8,7 @@ the ``labtrack models serve`` process.
 
 from __future__ import annotations
 
+from labtrack.models.logging import register_model
 from labtrack.models.model import Model, ModelInfo
 from labtrack.models.signature import (
     ColSpec,
@@ -40,4 +41,5 @@ __all__ = [
     "download_model",
     "get_model_info",
     "infer_signature",
+    "register_model",
 ]

@@ -19,14 +19,9 @@ import tempfile
 from collections.abc import Callable
 from typing import Any
 
+from labtrack.client import fluent
 from labtrack.errors import LabtrackException
 from labtrack.models.model import Model, ModelInfo
-
-
-def _fluent() -> Any:
-    from labtrack.client import fluent
-
-    return fluent
 
 
 def log_packaged_model(
@@ -42,9 +37,8 @@ def log_packaged_model(
     run_id: str | None = None,
 ) -> ModelInfo:
     """Create a logged model, write the package with ``save(dir, model)`` and upload it."""
-    fluent = _fluent()
     name = name or artifact_path or "model"
-    client = fluent.client()
+    client = fluent.current_client()
     if run_id is None:
         active = fluent.active_run()
         run_id = active.info.run_id if active is not None else None
@@ -95,13 +89,15 @@ def log_packaged_model(
 def register_model(
     model_uri: str,
     name: str,
-    tags: dict[str, Any] | None = None,
     await_registration_for: int = 300,
+    *,
+    tags: dict[str, Any] | None = None,
 ) -> Any:
-    """Create (if needed) the registered model ``name`` and a new version from ``model_uri``:
-    ``runs:/<run>/<path>``, ``models:/<model_id>`` or an artifact URI."""
+    """Register ``model_uri`` (``runs:/<run>/<path>``, ``models:/<model_id>`` or an artifact
+    URI) as a new version of the registered model ``name`` (created if needed); the
+    ``ModelVersion``. ``lt.register_model`` (MLflow's signature)."""
     del await_registration_for  # versions are READY at once
-    client = _fluent().client()
+    client = fluent.current_client()
     try:
         client.create_registered_model(name)
     except LabtrackException as exc:

@@ -201,10 +201,13 @@ class PingHandler(_Base):
 
 class VersionHandler(_Base):
     def get(self) -> None:
-        from labtrack import __version__
-
+        # Not ``labtrack.__version__``: the package root loads the notebook integration.
+        try:
+            from labtrack._version import __version__ as version
+        except ImportError:  # a source tree that was never built
+            version = "0.0.0+unknown"
         self.set_header("Content-Type", "text/plain")
-        self.finish(__version__)
+        self.finish(version)
 
 
 class InvocationsHandler(_Base):

@@ -27,9 +27,9 @@ _STAGES = {"none", "staging", "production", "archived"}
 def _client(client: Any = None) -> Any:
     if client is not None:
         return client
-    from labtrack.client.fluent import client as fluent_client
+    from labtrack.client.fluent import current_client
 
-    return fluent_client()
+    return current_client()
 
 
 def parse_models_uri(uri: str) -> tuple[str, str | None, str | None]:
@@ -118,7 +118,8 @@ def download_model(
 
 def _download_dir(c: Any, artifact_uri: str, dst: str) -> str:
     """Download the directory ``artifact_uri`` so that its files land directly in ``dst``."""
-    if _is_local(artifact_uri) and not c.tracking_uri.startswith(("http:", "https:")):
+    if _is_local(artifact_uri):
+        # A path outside this store's artifact root (or a server's): a package on this disk.
         try:
             c.artifact_relpath(artifact_uri)
         except LabtrackException:

@@ -32,6 +32,7 @@ from labtrack.config import ARTIFACT_ROOT_ENV, STORE_URI_ENV, TRACKING_URI_ENV
 
 if TYPE_CHECKING:
     from labtrack.artifacts.store import ArtifactStore
+    from labtrack.service.tracking import TrackingService
 
 NAME = "labtrack"
 
@@ -180,7 +181,7 @@ class LabtrackApp(ExtensionApp):
         if files:
             self.log.info("labtrack: removed %d upload temp files (%d bytes)", files, size)
 
-    def get_service(self) -> Any:
+    def get_service(self) -> TrackingService:
         """The tracking service, built by ``service_factory`` on first use (blocking)."""
         if self._service is None:
             with self._service_lock:

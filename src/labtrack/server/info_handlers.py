@@ -25,11 +25,11 @@ def labtrack_version() -> str:
         return "0+unknown"
 
 
-def version_rpc(_service: Any, _request: RpcRequest) -> Mapping[str, Any]:
+def version_rpc(_service: None, _request: RpcRequest) -> Mapping[str, Any]:
     return {"version": labtrack_version(), "api": "mlflow-2.0"}
 
 
-def server_info_rpc(_service: Any, _request: RpcRequest) -> Mapping[str, Any]:
+def server_info_rpc(_service: None, _request: RpcRequest) -> Mapping[str, Any]:
     # Probed by MLflow 3.x clients; any non-200 would do, but a real answer avoids a warning.
     return {"store_type": "SqlStore", "workspaces_enabled": False}
 

@@ -10,44 +10,35 @@ are resolved with ``logged-models/search``. Each function is thin: read fields, 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from labtrack.entities import wire
+from labtrack.entities import LoggedModel, wire
+from labtrack.entities import endpoints as ep
 from labtrack.errors import invalid
-from labtrack.server.routes import MLFLOW, Route, handled, rpc
+from labtrack.server.routes import Route, handled_at, serve
 from labtrack.server.rpc import RpcHandler, RpcRequest
 
-LOGGED_MODELS = MLFLOW + "/logged-models"
+if TYPE_CHECKING:
+    from labtrack.service.tracking import TrackingService
 
 
-def _key_values(req: RpcRequest, field: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in req.get_objects(field):
-        key = item.get("key")
-        if not isinstance(key, str):
-            raise invalid(f"Every entry of '{field}' needs a string 'key'.")
-        value = item.get("value", "")
-        out[key] = "" if value is None else value
-    return out
-
-
-def _model(model: Any) -> dict[str, Any]:
+def _model(model: LoggedModel) -> dict[str, Any]:
     return {"model": wire.logged_model_to_json(model)}
 
 
-def create_logged_model(service: Any, req: RpcRequest) -> dict[str, Any]:
+def create_logged_model(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
     model = service.logged_models.create_logged_model(
         experiment_id=req.str_required("experiment_id"),
         name=req.get_str("name"),
         model_type=req.get_str("model_type"),
         source_run_id=req.get_str("source_run_id"),
-        tags=_key_values(req, "tags"),
-        params=_key_values(req, "params"),
+        tags=dict(req.get_key_values("tags")),
+        params=dict(req.get_key_values("params")),
     )
     return _model(model)
 
 
-def get_logged_model(service: Any, req: RpcRequest) -> dict[str, Any]:
+def get_logged_model(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
     return _model(
         service.logged_models.get_logged_model(
             req.str_required("model_id"), allow_deleted=req.get_bool("allow_deleted")
@@ -55,38 +46,38 @@ def get_logged_model(service: Any, req: RpcRequest) -> dict[str, Any]:
     )
 
 
-def finalize_logged_model(service: Any, req: RpcRequest) -> dict[str, Any]:
+def finalize_logged_model(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
     status = req.get("status")
     if status is None or status == "":
         raise invalid("Missing value for required parameter 'status'.")
     return _model(service.logged_models.finalize_logged_model(req.str_required("model_id"), status))
 
 
-def delete_logged_model(service: Any, req: RpcRequest) -> None:
+def delete_logged_model(service: TrackingService, req: RpcRequest) -> None:
     service.logged_models.delete_logged_model(req.str_required("model_id"))
 
 
-def set_logged_model_tags(service: Any, req: RpcRequest) -> dict[str, Any]:
+def set_logged_model_tags(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
     return _model(
         service.logged_models.set_logged_model_tags(
-            req.str_required("model_id"), _key_values(req, "tags")
+            req.str_required("model_id"), dict(req.get_key_values("tags"))
         )
     )
 
 
-def delete_logged_model_tag(service: Any, req: RpcRequest) -> None:
+def delete_logged_model_tag(service: TrackingService, req: RpcRequest) -> None:
     service.logged_models.delete_logged_model_tag(
         req.str_required("model_id"), req.str_required("tag_key")
     )
 
 
-def log_logged_model_params(service: Any, req: RpcRequest) -> None:
+def log_logged_model_params(service: TrackingService, req: RpcRequest) -> None:
     service.logged_models.log_logged_model_params(
-        req.str_required("model_id"), _key_values(req, "params")
+        req.str_required("model_id"), dict(req.get_key_values("params"))
     )
 
 
-def search_logged_models(service: Any, req: RpcRequest) -> dict[str, Any]:
+def search_logged_models(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
     page = service.logged_models.search_logged_models(
         [str(e) for e in req.get_list("experiment_ids")],
         req.get_str("filter"),
@@ -120,12 +111,12 @@ class TagDeleteHandler(RpcHandler):
 
 
 ROUTES: list[Route] = [
-    rpc("POST", LOGGED_MODELS, create_logged_model),
-    rpc("POST", LOGGED_MODELS + "/search", search_logged_models),
-    rpc("GET", LOGGED_MODELS + "/{model_id}", get_logged_model),
-    rpc("PATCH", LOGGED_MODELS + "/{model_id}", finalize_logged_model),
-    rpc("DELETE", LOGGED_MODELS + "/{model_id}", delete_logged_model),
-    rpc("PATCH", LOGGED_MODELS + "/{model_id}/tags", set_logged_model_tags),
-    *handled(LOGGED_MODELS + "/{model_id}/tags/{tag_key}", TagDeleteHandler, "DELETE"),
-    rpc("POST", LOGGED_MODELS + "/{model_id}/params", log_logged_model_params),
+    serve(ep.LOGGED_MODELS_CREATE, create_logged_model),
+    serve(ep.LOGGED_MODELS_SEARCH, search_logged_models),
+    serve(ep.LOGGED_MODELS_GET, get_logged_model),
+    serve(ep.LOGGED_MODELS_FINALIZE, finalize_logged_model),
+    serve(ep.LOGGED_MODELS_DELETE, delete_logged_model),
+    serve(ep.LOGGED_MODELS_SET_TAGS, set_logged_model_tags),
+    *handled_at(TagDeleteHandler, ep.LOGGED_MODELS_DELETE_TAG),
+    serve(ep.LOGGED_MODELS_LOG_PARAMS, log_logged_model_params),
 ]

@@ -10,7 +10,8 @@ matches the rest of the path. Every ``/api/...`` route is also served under ``/a
 Adding a tracking RPC (in ``labtrack/server/tracking_handlers.py``, which must define
 ``ROUTES: list[Route]``)::
 
-    from labtrack.server.routes import MLFLOW, Route, rpc
+    from labtrack.entities import endpoints as ep
+    from labtrack.server.routes import Route, serve
 
     def create_run(service, req):
         run = service.create_run(
@@ -23,11 +24,12 @@ Adding a tracking RPC (in ``labtrack/server/tracking_handlers.py``, which must d
         return {"run": run_to_json(run)}
 
     ROUTES: list[Route] = [
-        rpc("POST", MLFLOW + "/runs/create", create_run),
-        rpc("GET", MLFLOW + "/logged-models/{model_id}", get_logged_model),
+        serve(ep.RUNS_CREATE, create_run),
+        serve(ep.LOGGED_MODELS_GET, get_logged_model),
     ]
 
-and describe the same method + path in ``openapi.yaml`` (a test checks both agree). Every
+with the method + path declared once in ``labtrack.entities.endpoints`` (which the REST client
+uses too) and described in ``openapi.yaml`` (a test checks all three agree). Every
 labtrack route must go through this table: the ``labtrack/`` catch-all is registered last in
 the same batch, so a handler added to the web app elsewhere afterwards would never be reached.
 The function runs in the thread pool with the lazily built service; path placeholders arrive
@@ -42,10 +44,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from labtrack.entities import endpoints as ep
+from labtrack.entities.endpoints import GREEDY_PARAMS, Endpoint
 from labtrack.server.artifact_handlers import ArtifactHandler, ArtifactListHandler
 from labtrack.server.base import LabtrackHandler, NotFoundHandler
 from labtrack.server.info_handlers import OpenAPIHandler, server_info_rpc, version_rpc
-from labtrack.server.rpc import RpcFunc, RpcHandler
+from labtrack.server.rpc import BareRpcFunc, RpcFunc, RpcHandler
 
 PREFIX = "labtrack"
 # Modules defining ``ROUTES: list[Route]``, one per area of the API.
@@ -55,12 +59,7 @@ ROUTE_MODULES = (
     "labtrack.server.registry_handlers",
 )
 TRACKING_MODULE = ROUTE_MODULES[0]
-MLFLOW = "/api/2.0/mlflow"
-MLFLOW_3 = "/api/3.0/mlflow"
-MLFLOW_ARTIFACTS = "/api/2.0/mlflow-artifacts"
 AJAX_FROM, AJAX_TO = "/api/", "/ajax-api/"
-# Placeholders that match the rest of the path (slashes included) instead of one segment.
-GREEDY_PARAMS = frozenset({"artifact_path"})
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -71,7 +70,7 @@ class Route:
 
     method: str
     path: str
-    rpc: RpcFunc | None = None
+    rpc: RpcFunc | BareRpcFunc | None = None
     handler: type[LabtrackHandler] | None = None
     needs_service: bool = True
 
@@ -84,10 +83,15 @@ class Route:
             raise ValueError(f"route {self.method} {self.path} needs exactly one of rpc/handler")
 
 
-def rpc(method: str, path: str, func: RpcFunc, *, service: bool = True) -> Route:
+def rpc(method: str, path: str, func: RpcFunc | BareRpcFunc, *, service: bool = True) -> Route:
     """An RPC route: ``func(service, request) -> dict | None`` (``service`` is ``None`` when
     ``service=False``)."""
     return Route(method.upper(), path, rpc=func, needs_service=service)
+
+
+def serve(endpoint: Endpoint, func: RpcFunc | BareRpcFunc, *, service: bool = True) -> Route:
+    """The RPC route of one operation of ``labtrack.entities.endpoints``."""
+    return rpc(endpoint.method, endpoint.path, func, service=service)
 
 
 def handled(path: str, handler: type[LabtrackHandler], *methods: str) -> list[Route]:
@@ -95,14 +99,17 @@ def handled(path: str, handler: type[LabtrackHandler], *methods: str) -> list[Ro
     return [Route(m.upper(), path, handler=handler) for m in methods]
 
 
+def handled_at(handler: type[LabtrackHandler], *endpoints: Endpoint) -> list[Route]:
+    """Operations of ``labtrack.entities.endpoints`` served by one handler class."""
+    return [Route(e.method, e.path, handler=handler) for e in endpoints]
+
+
 CORE_ROUTES: list[Route] = [
-    rpc("GET", "/version", version_rpc, service=False),
-    *handled("/openapi.yaml", OpenAPIHandler, "GET"),
-    rpc("GET", MLFLOW_3 + "/server-info", server_info_rpc, service=False),
-    *handled(MLFLOW_ARTIFACTS + "/artifacts", ArtifactListHandler, "GET"),
-    *handled(
-        MLFLOW_ARTIFACTS + "/artifacts/{artifact_path}", ArtifactHandler, "GET", "PUT", "DELETE"
-    ),
+    serve(ep.VERSION, version_rpc, service=False),
+    *handled_at(OpenAPIHandler, ep.OPENAPI),
+    serve(ep.SERVER_INFO, server_info_rpc, service=False),
+    *handled_at(ArtifactListHandler, ep.ARTIFACT_LIST),
+    *handled_at(ArtifactHandler, ep.ARTIFACT_DOWNLOAD, ep.ARTIFACT_UPLOAD, ep.ARTIFACT_DELETE),
 ]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast, overload
 
 from labtrack.errors import LabtrackException
 from labtrack.server.base import (
@@ -22,7 +22,9 @@ from labtrack.server.base import (
     parse_json_object,
 )
 
-RpcFunc = Callable[[Any, "RpcRequest"], "Mapping[str, Any] | RawJson | None"]
+if TYPE_CHECKING:
+    from labtrack.service.tracking import TrackingService
+
 
 # Bodies larger than this get no ETag: hashing megabytes costs more than a 304 could save.
 ETAG_MAX_BYTES = 64 * 1024
@@ -33,6 +35,13 @@ class RawJson:
     """A response body an RPC function already encoded as JSON (sent as is)."""
 
     body: bytes
+
+
+RpcResult: TypeAlias = "Mapping[str, Any] | RawJson | None"
+# An RPC function: the tracking service (registry and logged models hang off it) and the request.
+RpcFunc: TypeAlias = Callable[["TrackingService", "RpcRequest"], RpcResult]
+# A route that needs no store (version, server info) is called with no service.
+BareRpcFunc: TypeAlias = Callable[[None, "RpcRequest"], RpcResult]
 
 
 DECODES_BODY = "_labtrack_decodes_body"
@@ -118,6 +127,12 @@ class RpcRequest:
             raise _missing(key)
         return value
 
+    @overload
+    def get_str(self, key: str, default: str, *, required: bool = False) -> str: ...
+
+    @overload
+    def get_str(self, key: str, default: None = None, *, required: bool = False) -> str | None: ...
+
     def get_str(
         self, key: str, default: str | None = None, *, required: bool = False
     ) -> str | None:
@@ -142,6 +157,12 @@ class RpcRequest:
         value = self.get_str(key, required=True)
         assert value is not None
         return value
+
+    @overload
+    def get_int(self, key: str, default: int, *, required: bool = False) -> int: ...
+
+    @overload
+    def get_int(self, key: str, default: None = None, *, required: bool = False) -> int | None: ...
 
     def get_int(
         self, key: str, default: int | None = None, *, required: bool = False
@@ -212,6 +233,23 @@ class RpcRequest:
                 raise _bad(key, item, "a list of objects")
         return items
 
+    def get_key_values(self, key: str) -> list[tuple[str, str]]:
+        """A repeated key/value message (``tags``, ``params``) by MLflow's rule: objects with a
+        string ``key``; ``value`` as a string (numbers are written out, missing or null is
+        ``""``). Pairs in request order: duplicates are for the service to judge."""
+        pairs = []
+        for item in self.get_objects(key):
+            name = item.get("key")
+            if not isinstance(name, str):
+                raise LabtrackException(
+                    f"Every entry of '{key}' needs a string 'key'.", "INVALID_PARAMETER_VALUE"
+                )
+            value = item.get("value")
+            pairs.append(
+                (name, "" if value is None else value if isinstance(value, str) else str(value))
+            )
+        return pairs
+
     def get_enum(self, key: str, choices: Iterable[str], default: str | None = None) -> str | None:
         value = self.get_str(key, default)
         if value is None:
@@ -220,6 +258,12 @@ class RpcRequest:
         if value not in allowed:
             raise _bad(key, value, "one of " + ", ".join(allowed))
         return value
+
+    @overload
+    def run_id(self) -> str: ...
+
+    @overload
+    def run_id(self, *, required: bool) -> str | None: ...
 
     def run_id(self, *, required: bool = True) -> str | None:
         """``run_id``, or the legacy ``run_uuid`` the client sends alongside it."""
@@ -234,7 +278,9 @@ class RpcHandler(LabtrackHandler):
     needs_service). Registered by :func:`labtrack.server.routes.build_handlers`."""
 
     def initialize(  # type: ignore[override]
-        self, name: str = "labtrack", rpcs: Mapping[str, tuple[RpcFunc, bool]] | None = None
+        self,
+        name: str = "labtrack",
+        rpcs: Mapping[str, tuple[RpcFunc | BareRpcFunc, bool]] | None = None,
     ) -> None:
         super().initialize(name)
         self.rpcs = dict(rpcs or {})
@@ -262,8 +308,10 @@ class RpcHandler(LabtrackHandler):
                 request = RpcRequest(
                     self.request_fields(), user=user, method=method, path_args=path_kwargs
                 )
-            service = app.get_service() if needs_service else None
-            result = func(service, request)
+            if needs_service:
+                result = cast(RpcFunc, func)(app.get_service(), request)
+            else:  # declared at its route as needing none
+                result = cast(BareRpcFunc, func)(None, request)
             if isinstance(result, RawJson):
                 return result.body
             return dumps({} if result is None else result).encode()

@@ -6,41 +6,21 @@ Each function is thin: read fields, call the service, serialize with ``labtrack.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from labtrack.entities import Metric, wire
+from labtrack.entities import endpoints as ep
 from labtrack.errors import invalid
 from labtrack.server.log_batch import decode_log_batch
-from labtrack.server.routes import MLFLOW, Route, rpc
+from labtrack.server.routes import Route, serve
 from labtrack.server.rpc import RawJson, RpcRequest, decodes_body
 
-LABTRACK = "/api/labtrack"
+if TYPE_CHECKING:
+    from labtrack.service.tracking import TrackingService
+
 MAX_SERIES_RUNS = 200
-
-
-def _tags(req: RpcRequest, field: str = "tags") -> dict[str, str]:
-    out: dict[str, str] = {}
-    for tag in req.get_objects(field):
-        key = tag.get("key")
-        if not isinstance(key, str):
-            raise invalid(f"Every entry of '{field}' needs a string 'key'.")
-        value = tag.get("value", "")
-        out[key] = value if isinstance(value, str) else str(value)
-    return out
-
-
-def _pairs(req: RpcRequest, field: str) -> list[tuple[str, Any]]:
-    pairs = []
-    for item in req.get_objects(field):
-        key = item.get("key")
-        if not isinstance(key, str):
-            raise invalid(f"Every entry of '{field}' needs a string 'key'.")
-        if "value" not in item:
-            raise invalid(f"Missing value for required parameter '{field}[{key}].value'.")
-        pairs.append((key, item["value"]))
-    return pairs
 
 
 def _metric(item: dict[str, Any]) -> Metric:
@@ -65,14 +45,14 @@ def _metric(item: dict[str, Any]) -> Metric:
 # ---- experiments ------------------------------------------------------------------------
 
 
-def create_experiment(service: Any, req: RpcRequest) -> dict[str, Any]:
+def create_experiment(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
     exp_id = service.create_experiment(
-        req.str_required("name"), req.get_str("artifact_location"), _tags(req)
+        req.str_required("name"), req.get_str("artifact_location"), dict(req.get_key_values("tags"))
     )
     return {"experiment_id": exp_id}
 
 
-def search_experiments(service: Any, req: RpcRequest) -> dict[str, Any]:
+def search_experiments(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
     page = service.search_experiments(
         req.get_str("view_type"),
         req.get_int("max_results"),
@@ -86,7 +66,7 @@ def search_experiments(service: Any, req: RpcRequest) -> dict[str, Any]:
     return out
 
 
-def get_experiment(service: Any, req: RpcRequest) -> dict[str, Any]:
+def get_experiment(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
     return {
         "experiment": wire.experiment_to_json(
             service.get_experiment(req.str_required("experiment_id"))
@@ -94,50 +74,50 @@ def get_experiment(service: Any, req: RpcRequest) -> dict[str, Any]:
     }
 
 
-def get_experiment_by_name(service: Any, req: RpcRequest) -> dict[str, Any]:
+def get_experiment_by_name(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
     exp = service.get_experiment_by_name(req.str_required("experiment_name"))
     return {"experiment": wire.experiment_to_json(exp)}
 
 
-def delete_experiment(service: Any, req: RpcRequest) -> None:
+def delete_experiment(service: TrackingService, req: RpcRequest) -> None:
     service.delete_experiment(req.str_required("experiment_id"))
 
 
-def restore_experiment(service: Any, req: RpcRequest) -> None:
+def restore_experiment(service: TrackingService, req: RpcRequest) -> None:
     service.restore_experiment(req.str_required("experiment_id"))
 
 
-def update_experiment(service: Any, req: RpcRequest) -> None:
+def update_experiment(service: TrackingService, req: RpcRequest) -> None:
     new_name = req.get_str("new_name")
     if new_name:
         service.rename_experiment(req.str_required("experiment_id"), new_name)
 
 
-def set_experiment_tag(service: Any, req: RpcRequest) -> None:
+def set_experiment_tag(service: TrackingService, req: RpcRequest) -> None:
     service.set_experiment_tag(
         req.str_required("experiment_id"), req.str_required("key"), req.get_str("value", "")
     )
 
 
-def delete_experiment_tag(service: Any, req: RpcRequest) -> None:
+def delete_experiment_tag(service: TrackingService, req: RpcRequest) -> None:
     service.delete_experiment_tag(req.str_required("experiment_id"), req.str_required("key"))
 
 
 # ---- runs -------------------------------------------------------------------------------
 
 
-def create_run(service: Any, req: RpcRequest) -> dict[str, Any]:
+def create_run(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
     run = service.create_run(
         experiment_id=req.get_str("experiment_id", "0"),
         user_id=req.get_str("user_id") or req.user,
         start_time=req.get_int("start_time"),
-        tags=_tags(req),
+        tags=dict(req.get_key_values("tags")),
         run_name=req.get_str("run_name"),
     )
     return {"run": wire.run_to_json(run)}
 
 
-def update_run(service: Any, req: RpcRequest) -> dict[str, Any]:
+def update_run(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
     info = service.update_run(
         req.run_id(),
         status=req.get_str("status"),
@@ -147,19 +127,19 @@ def update_run(service: Any, req: RpcRequest) -> dict[str, Any]:
     return {"run_info": wire.run_info_to_json(info)}
 
 
-def delete_run(service: Any, req: RpcRequest) -> None:
+def delete_run(service: TrackingService, req: RpcRequest) -> None:
     service.delete_run(req.run_id())
 
 
-def restore_run(service: Any, req: RpcRequest) -> None:
+def restore_run(service: TrackingService, req: RpcRequest) -> None:
     service.restore_run(req.run_id())
 
 
-def get_run(service: Any, req: RpcRequest) -> dict[str, Any]:
+def get_run(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
     return {"run": wire.run_to_json(service.get_run(req.run_id()))}
 
 
-def search_runs(service: Any, req: RpcRequest) -> RawJson:
+def search_runs(service: TrackingService, req: RpcRequest) -> RawJson:
     runs, token = service.search_runs_json(
         [str(e) for e in req.get_list("experiment_ids")],
         req.get_str("filter"),
@@ -174,25 +154,25 @@ def search_runs(service: Any, req: RpcRequest) -> RawJson:
     return RawJson(b'{"runs":[' + b",".join(runs) + tail)
 
 
-def log_metric(service: Any, req: RpcRequest) -> None:
+def log_metric(service: TrackingService, req: RpcRequest) -> None:
     service.log_batch(req.run_id(), metrics=[_metric(req.fields)])
 
 
-def log_param(service: Any, req: RpcRequest) -> None:
+def log_param(service: TrackingService, req: RpcRequest) -> None:
     value = req.require("value")
     service.log_batch(req.run_id(), params=[(req.str_required("key"), value)])
 
 
-def set_tag(service: Any, req: RpcRequest) -> None:
+def set_tag(service: TrackingService, req: RpcRequest) -> None:
     service.log_batch(req.run_id(), tags=[(req.str_required("key"), req.get_str("value", ""))])
 
 
-def delete_tag(service: Any, req: RpcRequest) -> None:
+def delete_tag(service: TrackingService, req: RpcRequest) -> None:
     service.delete_tag(req.run_id(), req.str_required("key"))
 
 
 @decodes_body
-def log_batch(service: Any, req: RpcRequest) -> None:
+def log_batch(service: TrackingService, req: RpcRequest) -> None:
     # Columns per series, not a Metric per point: up to 1,000 points arrive per request.
     decoded = decode_log_batch(req.body) if req.body is not None else None
     if decoded is None:  # not plainly typed: the general rules decide, and word any error
@@ -202,18 +182,18 @@ def log_batch(service: Any, req: RpcRequest) -> None:
         req = req.with_fields(fields)
     service.log_batch(
         req.run_id(),
-        params=_pairs(req, "params"),
-        tags=_pairs(req, "tags"),
+        params=req.get_key_values("params"),
+        tags=req.get_key_values("tags"),
         columns=columns,
     )
 
 
-def log_inputs(service: Any, req: RpcRequest) -> None:
+def log_inputs(service: TrackingService, req: RpcRequest) -> None:
     datasets = [wire.dataset_input_from_json(d) for d in req.get_objects("datasets")]
     service.log_inputs(req.run_id(), datasets)
 
 
-def get_metric_history(service: Any, req: RpcRequest) -> RawJson:
+def get_metric_history(service: TrackingService, req: RpcRequest) -> RawJson:
     key = req.str_required("metric_key")
     page, token = service.get_metric_history_points(
         req.run_id(), key, req.get_int("max_results"), req.get_str("page_token")
@@ -228,7 +208,7 @@ def get_metric_history(service: Any, req: RpcRequest) -> RawJson:
 # ---- labtrack additions -----------------------------------------------------------------
 
 
-def metric_series(service: Any, req: RpcRequest) -> dict[str, Any]:
+def metric_series(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
     """Chart-ready series of one metric for many runs, downsampled with min/max per bucket,
     or at full resolution inside a zoomed ``x_min``..``x_max`` range."""
     run_ids = [str(r) for r in req.get_list("run_ids")]
@@ -237,17 +217,17 @@ def metric_series(service: Any, req: RpcRequest) -> dict[str, Any]:
     if len(run_ids) > MAX_SERIES_RUNS:
         raise invalid(f"At most {MAX_SERIES_RUNS} runs per request.")
     key = req.str_required("metric_key")
-    kwargs = {
-        "max_points": req.get_int("max_points", 2000),
-        "x": req.get_str("x", "step"),
-        "x_min": req.get_float("x_min"),
-        "x_max": req.get_float("x_max"),
-    }
-    series = [wire.series_to_json(service.get_metric_series(r, key, **kwargs)) for r in run_ids]
+    max_points = req.get_int("max_points", 2000)
+    x = req.get_str("x", "step")
+    x_min, x_max = req.get_float("x_min"), req.get_float("x_max")
+    series = [
+        wire.series_to_json(service.get_metric_series(r, key, max_points, x, x_min, x_max))
+        for r in run_ids
+    ]
     return {"series": series}
 
 
-def count_runs(service: Any, req: RpcRequest) -> dict[str, Any]:
+def count_runs(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
     """Runs per experiment matching ``filter`` (the totals a runs list shows)."""
     experiment_ids = [str(e) for e in req.get_list("experiment_ids")]
     if not experiment_ids:
@@ -256,51 +236,51 @@ def count_runs(service: Any, req: RpcRequest) -> dict[str, Any]:
     return {"counts": counts, "total": sum(counts.values())}
 
 
-def changes(service: Any, req: RpcRequest) -> dict[str, Any]:
+def changes(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
     """What changed after ``cursor`` (omit it to get the current cursor)."""
     cursor, items = service.changes_since(req.get_int("cursor"), req.get_int("limit", 1000))
     return {"cursor": cursor, "changes": items}
 
 
 ROUTES: list[Route] = [
-    rpc("POST", MLFLOW + "/experiments/create", create_experiment),
-    rpc("GET", MLFLOW + "/experiments/search", search_experiments),
-    rpc("POST", MLFLOW + "/experiments/search", search_experiments),
-    rpc("GET", MLFLOW + "/experiments/get", get_experiment),
-    rpc("GET", MLFLOW + "/experiments/get-by-name", get_experiment_by_name),
-    rpc("POST", MLFLOW + "/experiments/delete", delete_experiment),
-    rpc("POST", MLFLOW + "/experiments/restore", restore_experiment),
-    rpc("POST", MLFLOW + "/experiments/update", update_experiment),
-    rpc("POST", MLFLOW + "/experiments/set-experiment-tag", set_experiment_tag),
-    rpc("POST", MLFLOW + "/experiments/delete-experiment-tag", delete_experiment_tag),
-    rpc("POST", MLFLOW + "/runs/create", create_run),
-    rpc("POST", MLFLOW + "/runs/update", update_run),
-    rpc("POST", MLFLOW + "/runs/delete", delete_run),
-    rpc("POST", MLFLOW + "/runs/restore", restore_run),
-    rpc("GET", MLFLOW + "/runs/get", get_run),
-    rpc("POST", MLFLOW + "/runs/search", search_runs),
-    rpc("POST", MLFLOW + "/runs/log-metric", log_metric),
-    rpc("POST", MLFLOW + "/runs/log-parameter", log_param),
-    rpc("POST", MLFLOW + "/runs/set-tag", set_tag),
-    rpc("POST", MLFLOW + "/runs/delete-tag", delete_tag),
-    rpc("POST", MLFLOW + "/runs/log-batch", log_batch),
-    rpc("POST", MLFLOW + "/runs/log-inputs", log_inputs),
-    rpc("GET", MLFLOW + "/metrics/get-history", get_metric_history),
-    rpc("GET", LABTRACK + "/metrics/series", metric_series),
-    rpc("GET", LABTRACK + "/runs/count", count_runs),
-    rpc("GET", LABTRACK + "/changes", changes),
+    serve(ep.EXPERIMENTS_CREATE, create_experiment),
+    serve(ep.EXPERIMENTS_SEARCH_GET, search_experiments),
+    serve(ep.EXPERIMENTS_SEARCH, search_experiments),
+    serve(ep.EXPERIMENTS_GET, get_experiment),
+    serve(ep.EXPERIMENTS_GET_BY_NAME, get_experiment_by_name),
+    serve(ep.EXPERIMENTS_DELETE, delete_experiment),
+    serve(ep.EXPERIMENTS_RESTORE, restore_experiment),
+    serve(ep.EXPERIMENTS_UPDATE, update_experiment),
+    serve(ep.EXPERIMENTS_SET_TAG, set_experiment_tag),
+    serve(ep.EXPERIMENTS_DELETE_TAG, delete_experiment_tag),
+    serve(ep.RUNS_CREATE, create_run),
+    serve(ep.RUNS_UPDATE, update_run),
+    serve(ep.RUNS_DELETE, delete_run),
+    serve(ep.RUNS_RESTORE, restore_run),
+    serve(ep.RUNS_GET, get_run),
+    serve(ep.RUNS_SEARCH, search_runs),
+    serve(ep.RUNS_LOG_METRIC, log_metric),
+    serve(ep.RUNS_LOG_PARAMETER, log_param),
+    serve(ep.RUNS_SET_TAG, set_tag),
+    serve(ep.RUNS_DELETE_TAG, delete_tag),
+    serve(ep.RUNS_LOG_BATCH, log_batch),
+    serve(ep.RUNS_LOG_INPUTS, log_inputs),
+    serve(ep.METRICS_GET_HISTORY, get_metric_history),
+    serve(ep.LABTRACK_METRIC_SERIES, metric_series),
+    serve(ep.LABTRACK_RUNS_COUNT, count_runs),
+    serve(ep.LABTRACK_CHANGES, changes),
 ]
 
 
 # ---- models logged by runs, run artifact listing ---------------------------------------
 
 
-def log_model(service: Any, req: RpcRequest) -> None:
+def log_model(service: TrackingService, req: RpcRequest) -> None:
     """2.x ``runs/log-model``: append ``model_json`` to the run's log-model history tag."""
     service.logged_models.record_logged_model(req.run_id(), req.str_required("model_json"))
 
 
-def log_outputs(service: Any, req: RpcRequest) -> None:
+def log_outputs(service: TrackingService, req: RpcRequest) -> None:
     """3.x ``runs/outputs``: the logged models a run produced."""
     models = []
     for item in req.get_objects("models"):
@@ -311,7 +291,7 @@ def log_outputs(service: Any, req: RpcRequest) -> None:
     service.logged_models.log_outputs(req.run_id(), models)
 
 
-def list_artifacts(service: Any, req: RpcRequest) -> dict[str, Any]:
+def list_artifacts(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
     """``mlflow/artifacts/list``: entries of ``path`` in a run's artifacts, named relative to
     the run's artifact root (``{}``-like empty ``files`` for a missing directory)."""
     root_uri, files = service.logged_models.list_run_artifacts(
@@ -322,8 +302,8 @@ def list_artifacts(service: Any, req: RpcRequest) -> dict[str, Any]:
 
 ROUTES.extend(
     [
-        rpc("POST", MLFLOW + "/runs/log-model", log_model),
-        rpc("POST", MLFLOW + "/runs/outputs", log_outputs),
-        rpc("GET", MLFLOW + "/artifacts/list", list_artifacts),
+        serve(ep.RUNS_LOG_MODEL, log_model),
+        serve(ep.RUNS_OUTPUTS, log_outputs),
+        serve(ep.ARTIFACTS_LIST, list_artifacts),
     ]
 )

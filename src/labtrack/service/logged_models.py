@@ -23,8 +23,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from labtrack.entities import LoggedModel, PagedList
+from labtrack.entities import validation as v
 from labtrack.errors import invalid
-from labtrack.service import validation as v
 from labtrack.store.logged_model_store import ATTRIBUTE_COLUMNS, LoggedModelStore, Order
 from labtrack.store.search import parser as search_parser
 from labtrack.store.search.parser import Comparison

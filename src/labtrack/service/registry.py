@@ -20,8 +20,8 @@ from urllib.parse import unquote, urlsplit
 from labtrack.artifacts.uris import SCHEME as ARTIFACTS_SCHEME
 from labtrack.artifacts.uris import uri_scheme, uri_to_relpath
 from labtrack.entities import ModelVersion, PagedList, RegisteredModel
+from labtrack.entities import validation as v
 from labtrack.errors import LabtrackException, invalid, not_found
-from labtrack.service import validation as v
 from labtrack.store.registry_store import RegistryStore, canonical_stage
 
 if TYPE_CHECKING:

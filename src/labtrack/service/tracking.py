@@ -12,7 +12,7 @@ from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,9 +30,9 @@ from labtrack.entities import (
     ViewType,
     system_tags,
 )
+from labtrack.entities import validation as v
 from labtrack.entities.points import Points
 from labtrack.errors import LabtrackException, invalid, not_found
-from labtrack.service import validation as v
 from labtrack.store.tracking_store import (
     SEARCH_MAX_RESULTS,
     HistoryPage,
@@ -40,6 +40,10 @@ from labtrack.store.tracking_store import (
     TrackingStore,
     now_ms,
 )
+
+if TYPE_CHECKING:
+    from labtrack.service.logged_models import LoggedModelService
+    from labtrack.service.registry import RegistryService
 
 MAX_EXPERIMENTS_PAGE = 50_000
 MAX_HISTORY_PAGE = 25_000_000
@@ -161,16 +165,21 @@ class TrackingService:
     def __init__(self, store: TrackingStore) -> None:
         self.store = store
 
+    @classmethod
+    def open(cls, store_uri: str, artifact_root: str | None = None) -> TrackingService:
+        """The service over the store at ``store_uri`` (opened, migrated if older)."""
+        return cls(TrackingStore(store_uri, artifact_root))
+
     @cached_property
-    def registry(self) -> Any:
-        """The model registry rules (``labtrack.service.registry.RegistryService``)."""
+    def registry(self) -> RegistryService:
+        """The model registry rules."""
         from labtrack.service.registry import RegistryService
 
         return RegistryService(self)
 
     @cached_property
-    def logged_models(self) -> Any:
-        """MLflow 3 logged models (``labtrack.service.logged_models.LoggedModelService``)."""
+    def logged_models(self) -> LoggedModelService:
+        """MLflow 3 logged models."""
         from labtrack.service.logged_models import LoggedModelService
 
         return LoggedModelService(self)

@@ -45,9 +45,9 @@ class CompareWidget(StaticViewMixin, widgets.VBox):
     ) -> None:
         self._client = _client(client)
         self.max_points = max_points
-        service = self._client.service
+        tracking = self._client.backend.tracking
         self._runs: list[Run] = [
-            service.get_run(r if isinstance(r, str) else r.info.run_id) for r in runs
+            tracking.get_run(r if isinstance(r, str) else r.info.run_id) for r in runs
         ]
         if not self._runs:
             raise ValueError("compare needs at least one run")
@@ -154,7 +154,7 @@ class CompareWidget(StaticViewMixin, widgets.VBox):
     def _series(self, run: Run, metric: str, x: str) -> Any:
         key = (run.info.run_id, metric, x)
         if key not in self._series_cache:
-            self._series_cache[key] = self._client.service.get_metric_series(
+            self._series_cache[key] = self._client.backend.tracking.get_metric_series(
                 run.info.run_id,
                 metric,
                 max_points=self.max_points,

@@ -38,9 +38,9 @@ TERMINAL = ("FINISHED", "FAILED", "KILLED")
 def _client(client: Any) -> Any:
     if client is not None:
         return client
-    from labtrack.client.fluent import client as fluent_client
+    from labtrack.client.fluent import current_client
 
-    return fluent_client()
+    return current_client()
 
 
 def _run_id(run: Run | str) -> str:
@@ -124,11 +124,11 @@ class RunWidget(StaticViewMixin, widgets.VBox):
 
     def refresh(self, charts: bool = True) -> None:
         """Read the run and its series from the store and update the view (any thread)."""
-        service = self._client.service
-        run = service.get_run(self.run_id)
+        tracking = self._client.backend.tracking
+        run = tracking.get_run(self.run_id)
         series = {}
         for key in sorted(run.data.metrics):
-            series[key] = service.get_metric_series(self.run_id, key, max_points=self.max_points)
+            series[key] = tracking.get_metric_series(self.run_id, key, max_points=self.max_points)
         with self._lock:
             self._run = run
             self._series = series
@@ -157,10 +157,10 @@ class RunWidget(StaticViewMixin, widgets.VBox):
     # ---- internals ----------------------------------------------------------------------
 
     def _follow(self) -> None:
-        service = self._client.service
+        tracking = self._client.backend.tracking
         errors = 0
         try:
-            cursor, _ = service.changes_since(None)
+            cursor, _ = tracking.changes_since(None)
         except Exception:
             cursor = None
         # Catch up once: the run may have changed between the first read and the cursor.
@@ -168,7 +168,7 @@ class RunWidget(StaticViewMixin, widgets.VBox):
         while not self._stop.is_set():
             try:
                 if cursor is not None:
-                    cursor, changes = service.changes_since(cursor)
+                    cursor, changes = tracking.changes_since(cursor)
                     changed = changed or any(c.get("run_id") == self.run_id for c in changes)
                 else:
                     changed = True

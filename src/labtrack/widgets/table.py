@@ -124,7 +124,7 @@ class RunsTable(StaticViewMixin, widgets.VBox):
         from labtrack.errors import LabtrackException
 
         try:
-            page = self._client.service.search_runs(
+            page = self._client.backend.tracking.search_runs(
                 self.experiment_ids,
                 self.filter_string,
                 None,

@@ -1,4 +1,8 @@
-"""Input rules, as MLflow defines them, so that what one client accepts the other accepts too."""
+"""Input rules, as MLflow defines them, so that what one client accepts the other accepts too.
+
+Pure functions over plain values (no I/O): the service applies them to every request and the
+client applies the metric rules as points are queued, before anything is sent.
+"""
 
 from __future__ import annotations
 

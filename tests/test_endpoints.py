@@ -1,0 +1,54 @@
+"""One description of the REST API: the client's paths are the server's routes."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from labtrack.client import rest
+from labtrack.entities import endpoints as ep
+from labtrack.server.routes import all_routes
+
+REST_SOURCE = Path(rest.__file__).read_text()
+
+
+def _endpoints_used_by_the_client() -> set[str]:
+    tree = ast.parse(REST_SOURCE)
+    return {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "ep"
+    }
+
+
+def test_every_endpoint_the_client_calls_is_served_with_that_method_and_path() -> None:
+    used = _endpoints_used_by_the_client()
+    assert len(used) > 50  # the whole client, not a parsing accident
+    served = {(r.method, r.path) for r in all_routes()}
+    for name in sorted(used):
+        endpoint = getattr(ep, name)
+        assert (endpoint.method, endpoint.path) in served, f"{name} is not served"
+
+
+def test_every_route_comes_from_the_endpoint_table() -> None:
+    table = {(e.method, e.path) for e in vars(ep).values() if isinstance(e, ep.Endpoint)}
+    assert {(r.method, r.path) for r in all_routes()} == table
+
+
+def test_the_rest_client_spells_no_path_itself() -> None:
+    strings = [
+        node.value
+        for node in ast.walk(ast.parse(REST_SOURCE))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
+    assert [s for s in strings if "/api" in s or "mlflow/" in s] == []
+
+
+def test_placeholders_are_filled_and_quoted() -> None:
+    assert ep.LOGGED_MODELS_GET.url(model_id="m-1/x") == "/api/2.0/mlflow/logged-models/m-1%2Fx"
+    assert (
+        ep.ARTIFACT_UPLOAD.url(artifact_path="0/r/artifacts/a b.txt")
+        == "/api/2.0/mlflow-artifacts/artifacts/0/r/artifacts/a%20b.txt"
+    )
