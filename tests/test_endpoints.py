@@ -52,3 +52,24 @@ def test_placeholders_are_filled_and_quoted() -> None:
         ep.ARTIFACT_UPLOAD.url(artifact_path="0/r/artifacts/a b.txt")
         == "/api/2.0/mlflow-artifacts/artifacts/0/r/artifacts/a%20b.txt"
     )
+
+
+def test_one_chart_point_budget_for_server_widgets_and_dashboard() -> None:
+    """The server's default, the widgets' and the dashboard's `maxPoints` setting agree."""
+    import inspect
+    import json
+    import re
+    from pathlib import Path
+
+    from labtrack.entities.points import CHART_POINTS
+    from labtrack.service.tracking import TrackingService
+    from labtrack.widgets.compare import CompareWidget
+    from labtrack.widgets.run import RunWidget
+
+    root = Path(__file__).resolve().parents[1]
+    schema = json.loads((root / "lab-extension/schema/model.json").read_text())
+    assert schema["properties"]["maxPoints"]["default"] == CHART_POINTS
+    protocol = (root / "lab-extension/src/protocol.ts").read_text()
+    assert re.search(rf"DEFAULT_MAX_POINTS = {CHART_POINTS};", protocol)
+    for func in (TrackingService.get_metric_series, CompareWidget.__init__, RunWidget.__init__):
+        assert inspect.signature(func).parameters["max_points"].default == CHART_POINTS

@@ -14,6 +14,7 @@ import { TranslationBundle, nullTranslator } from '@jupyterlab/translation';
 
 import {
   API_NAMESPACE,
+  DEFAULT_MAX_POINTS,
   DEFAULT_MAX_RUNS,
   IChangesResponse,
   IExperiment,
@@ -356,7 +357,7 @@ export async function getMetricSeries(
     query.append('run_ids', id);
   }
   query.set('metric_key', metricKey);
-  query.set('max_points', String(options.maxPoints ?? 1000));
+  query.set('max_points', String(options.maxPoints ?? DEFAULT_MAX_POINTS));
   if (options.x) {
     query.set('x', options.x);
   }

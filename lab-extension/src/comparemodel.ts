@@ -7,7 +7,13 @@
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { ILabtrackAPI, IRun, metricNumber, toAPIError } from './protocol';
+import {
+  DEFAULT_MAX_POINTS,
+  ILabtrackAPI,
+  IRun,
+  metricNumber,
+  toAPIError
+} from './protocol';
 import { IDLE } from './model';
 import { ILabtrackModel, ILoadState } from './tokens';
 
@@ -44,7 +50,7 @@ export class CompareModel implements IDisposable {
   constructor(options: CompareModel.IOptions) {
     this._api = options.api;
     this._model = options.model;
-    this._maxPoints = options.maxPoints ?? (() => 1000);
+    this._maxPoints = options.maxPoints ?? (() => DEFAULT_MAX_POINTS);
   }
 
   get curvesChanged(): ISignal<CompareModel, ICurvesChange> {

@@ -21,7 +21,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { refreshIcon } from '@jupyterlab/ui-components';
 
-import { createAPI } from './api';
+import { DEFAULT_MAX_POINTS, createAPI } from './api';
 import { CompareModel } from './comparemodel';
 import { labtrackIcon } from './icons';
 import { LabtrackModel } from './model';
@@ -119,7 +119,7 @@ const dashboardPlugin: JupyterFrontEndPlugin<void> = {
   ): void => {
     const trans = (translator ?? nullTranslator).load('labtrack');
     const api = createAPI(app.serviceManager.serverSettings, trans);
-    let maxPoints = 1000;
+    let maxPoints = DEFAULT_MAX_POINTS;
     if (settingRegistry) {
       void settingRegistry.load(modelPlugin.id).then(settings => {
         const apply = () => {

@@ -14,6 +14,13 @@ export const API_NAMESPACE = 'labtrack';
 /** The MLflow-compatible REST root, relative to `API_NAMESPACE`. */
 export const MLFLOW_API = 'api/2.0/mlflow';
 
+/**
+ * Points per chart series when nothing else is set: the default of the
+ * `maxPoints` setting (schema/model.json) and of the server (labtrack's
+ * `entities.points.CHART_POINTS`); a Python test keeps the three equal.
+ */
+export const DEFAULT_MAX_POINTS = 1000;
+
 /** Error code used when the server extension does not answer at all. */
 export const SERVER_EXTENSION_MISSING = 'LABTRACK_SERVER_EXTENSION_MISSING';
 

@@ -8,6 +8,7 @@ import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import {
+  DEFAULT_MAX_POINTS,
   IFileInfo,
   ILabtrackAPI,
   IModelVersion,
@@ -24,7 +25,6 @@ export const NOTE_TAG = 'mlflow.note.content';
 /** At most this many metric charts on the detail page. */
 export const MAX_CHARTS = 8;
 /** Points per chart series. */
-const CHART_POINTS = 500;
 
 /**
  * What changed: `run` (another run, or its loading state), `live` (the same
@@ -282,7 +282,7 @@ export class RunDetailModel implements IDisposable {
     for (const key of this.chartKeys) {
       try {
         const [series] = await this._api.getMetricSeries([runId], key, {
-          maxPoints: CHART_POINTS
+          maxPoints: DEFAULT_MAX_POINTS
         });
         if (!series || this._run?.info.run_id !== runId || this._isDisposed) {
           continue;

@@ -12,6 +12,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+# Points per chart series when a chart does not say: the server downsamples a series to about
+# this many buckets (min and max kept). The dashboard's `maxPoints` setting defaults to it too
+# (lab-extension/schema/model.json; a test keeps them equal).
+CHART_POINTS = 1000
+
 _I8 = np.dtype("<i8")
 _F8 = np.dtype("<f8")
 

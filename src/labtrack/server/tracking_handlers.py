@@ -12,6 +12,7 @@ import orjson
 
 from labtrack.entities import Metric, wire
 from labtrack.entities import endpoints as ep
+from labtrack.entities.points import CHART_POINTS
 from labtrack.errors import invalid
 from labtrack.server.log_batch import decode_log_batch
 from labtrack.server.routes import Route, serve
@@ -217,7 +218,7 @@ def metric_series(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
     if len(run_ids) > MAX_SERIES_RUNS:
         raise invalid(f"At most {MAX_SERIES_RUNS} runs per request.")
     key = req.str_required("metric_key")
-    max_points = req.get_int("max_points", 2000)
+    max_points = req.get_int("max_points", CHART_POINTS)
     x = req.get_str("x", "step")
     x_min, x_max = req.get_float("x_min"), req.get_float("x_max")
     series = [

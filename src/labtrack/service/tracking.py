@@ -31,7 +31,7 @@ from labtrack.entities import (
     system_tags,
 )
 from labtrack.entities import validation as v
-from labtrack.entities.points import Points
+from labtrack.entities.points import CHART_POINTS, Points
 from labtrack.errors import LabtrackException, invalid, not_found
 from labtrack.store.tracking_store import (
     SEARCH_MAX_RESULTS,
@@ -451,7 +451,7 @@ class TrackingService:
         self,
         run_id: str,
         metric_key: str,
-        max_points: int | None = 2000,
+        max_points: int | None = CHART_POINTS,
         x: str = "step",
         x_min: float | None = None,
         x_max: float | None = None,

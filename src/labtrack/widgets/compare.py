@@ -11,6 +11,7 @@ import ipywidgets as widgets
 import traitlets
 
 from labtrack.entities import Run
+from labtrack.entities.points import CHART_POINTS
 from labtrack.widgets._display import StaticViewMixin, style_widget
 from labtrack.widgets.charts import chart_output, compare_chart, esc, fmt_value, series_rows
 from labtrack.widgets.run import _client
@@ -41,7 +42,7 @@ class CompareWidget(StaticViewMixin, widgets.VBox):
         x: str = "step",
         goal: str | None = None,
         client: Any = None,
-        max_points: int = 1000,
+        max_points: int = CHART_POINTS,
     ) -> None:
         self._client = _client(client)
         self.max_points = max_points

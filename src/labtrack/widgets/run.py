@@ -19,6 +19,7 @@ import ipywidgets as widgets
 import traitlets
 
 from labtrack.entities import Run
+from labtrack.entities.points import CHART_POINTS
 from labtrack.widgets._display import StaticViewMixin, style_widget
 from labtrack.widgets.charts import (
     chart_output,
@@ -61,7 +62,7 @@ class RunWidget(StaticViewMixin, widgets.VBox):
         client: Any = None,
         poll_interval: float = 0.5,
         chart_interval: float = 2.0,
-        max_points: int = 500,
+        max_points: int = CHART_POINTS,
         live: bool = True,
     ) -> None:
         self._client = _client(client)
