@@ -117,6 +117,7 @@ __all__ = [
     "log_table",
     "log_text",
     "models",
+    "projects",
     "pyfunc",
     "pytorch",
     "register_model",
@@ -135,9 +136,10 @@ __all__ = [
 ]
 
 # Loaded on first use (they bring numpy/pandas): ``lt.pyfunc``, ``lt.sklearn``, ``lt.pytorch``,
-# ``lt.models`` and ``lt.register_model``.
+# ``lt.models``, ``lt.projects`` and ``lt.register_model``.
 _LAZY_MODULES = {
     "models": "labtrack.models",
+    "projects": "labtrack.projects",
     "pyfunc": "labtrack.pyfunc",
     "sklearn": "labtrack.sklearn",
     "pytorch": "labtrack.pytorch",
