@@ -353,7 +353,8 @@ def _step(argv: list[str], cwd: Path) -> None:
 
 
 def _run_python(python: str, code: str) -> str:
-    proc = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
+    # -I: what the environment itself holds, not what PYTHONPATH or user site-packages add.
+    proc = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True, check=True)
     return proc.stdout.strip()
 
 
