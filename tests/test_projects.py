@@ -174,13 +174,12 @@ def test_an_interrupt_kills_the_child_group_and_marks_the_run_killed(tmp_path, p
     assert run.info.end_time is not None
 
 
-@pytest.mark.parametrize(
-    "value",
-    ["x; touch {marker}", "$(touch {marker})", "`touch {marker}`", "a' ; touch {marker}; '"],
-)
-def test_parameter_values_are_data_never_shell_code(tmp_path, value):
+INJECTIONS = ["x; touch {m}", "$(touch {m})", "`touch {m}`", "a' ; touch {m}; '", '{m}"; touch {m}']
+
+
+def test_parameter_values_are_data_never_shell_code(tmp_path):
     marker = tmp_path / "pwned"
-    value = value.format(marker=marker)
+    values = [v.format(m=marker) for v in INJECTIONS]
     project = write_project(
         tmp_path / "echo",
         {
@@ -198,14 +197,29 @@ def test_parameter_values_are_data_never_shell_code(tmp_path, value):
             """,
         },
     )
-    res = labtrack_run(tmp_path, str(project), "-P", f"msg={value}", "-P", f"other={value}")
+    # The declared parameter carries one value, undeclared ones (appended as --key value,
+    # the key quoted too) the others.
+    extra = {f"p{i}": v for i, v in enumerate(values[1:])}
+    extra["k;touch " + str(marker)] = "v"
+    args = ["-P", f"msg={values[0]}"]
+    for key, value in extra.items():
+        args += ["-P", f"{key}={value}"]
+    res = labtrack_run(tmp_path, str(project), *args)
+    assert res.returncode == 2  # a key that is not a name is refused before anything runs
+    assert "invalid parameter name" in res.stderr
+    del extra["k;touch " + str(marker)]
+    args = args[:-2]
+    res = labtrack_run(tmp_path, str(project), *args)
     assert res.returncode == 0, res.stderr
     import json
 
-    assert json.loads((project / "argv.json").read_text()) == [value, "--other", value]
+    expected = [values[0]]
+    for key, value in extra.items():
+        expected += [f"--{key}", value]
+    assert json.loads((project / "argv.json").read_text()) == expected
     assert not marker.exists()
     (run,) = all_runs(tmp_path)
-    assert run.data.params == {"msg": value, "other": value}
+    assert run.data.params == {"msg": values[0], **extra}
 
 
 @pytest.mark.parametrize(
@@ -228,16 +242,29 @@ def test_parameter_values_are_data_never_shell_code(tmp_path, value):
         ("docker_env: {image: python:3.11}\nentry_points: {main: {command: 'x'}}", [], "Docker"),
     ],
 )
-def test_mistakes_are_one_line_errors_and_leave_no_run(tmp_path, mlproject, args, message):
+def test_mistakes_are_one_line_errors_and_leave_no_run(
+    tmp_path, capsys, monkeypatch, mlproject, args, message
+):
+    # In-process (cli.main): these are refused before any store is opened or process started.
+    from labtrack.cli import main
+
+    monkeypatch.setenv("LABTRACK_TRACKING_URI", f"sqlite:///{tmp_path / 'store' / 'labtrack.db'}")
+    monkeypatch.setenv("LABTRACK_HOME", str(tmp_path / "home"))
     project = write_project(tmp_path / "bad", {"MLproject": mlproject, "train.py": TRAIN})
-    res = labtrack_run(tmp_path, str(project), *args)
-    assert res.returncode == 2, res.stderr
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1, res.stderr
+    assert main(["run", str(project), *args]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
     assert lines[0].startswith("labtrack run: error: ")
     assert message in lines[0]
-    assert "Traceback" not in res.stderr
-    assert not (tmp_path / "store" / "labtrack.db").exists() or all_runs(tmp_path) == []
+    assert not (tmp_path / "store" / "labtrack.db").exists()
+
+
+def test_a_mistake_in_a_real_process_is_one_line_without_traceback(tmp_path, project):
+    res = labtrack_run(tmp_path, str(project), "-P", "alpha=abc")
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [
+        "labtrack run: error: entry point 'main': no value given for required parameter(s) 'label'"
+    ]
 
 
 def test_conda_without_conda_names_the_alternatives(tmp_path):
