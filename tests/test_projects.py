@@ -232,6 +232,16 @@ def test_parameter_values_are_data_never_shell_code(tmp_path):
         ),
         (MLPROJECT, ["-P", "label=x", "-P", "epochs=1.5"], "'1.5' is not a int"),
         (MLPROJECT, [], "no value given for required parameter(s) 'label'"),
+        (
+            "entry_points:\n  main: {command: 'x {d}', parameters: {d: uri}}",
+            ["-P", "d=relative/dir"],
+            "parameter 'd': expected a URI",
+        ),
+        (
+            "entry_points:\n  main: {command: 'x {d}', parameters: {d: path}}",
+            ["-P", "d=no/such/file"],
+            "parameter 'd': no such file or directory: 'no/such/file'",
+        ),
         (MLPROJECT, ["-e", "nope"], "unknown entry point 'nope'"),
         ("entry_points: [oops", [], "MLproject: invalid YAML (line"),
         ("nmae: x\nentry_points: {}", [], "MLproject: unknown key 'nmae'"),
@@ -406,3 +416,34 @@ def test_import_labtrack_stays_cheap_and_projects_load_on_first_use():
     res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "[]"
+
+
+def test_path_and_uri_parameters_and_literal_braces(tmp_path):
+    from labtrack.projects import load_project
+
+    project = write_project(
+        tmp_path / "p",
+        {
+            "MLproject": """
+                entry_points:
+                  main:
+                    parameters:
+                      data: {type: path, default: data}
+                      out: uri
+                    command: "echo {{literal}} {data} {out}"
+            """,
+            "data/x.csv": "a\n",
+            "mine.csv": "b\n",
+        },
+    )
+    entry = load_project(project).entry_point("main")
+    declared, extra = entry.resolve_parameters({"out": "s3://bucket/key x"}, project.resolve())
+    # A default path is the project's; a path the user gives is taken from where they are.
+    assert declared == {"data": str(project.resolve() / "data"), "out": "s3://bucket/key x"}
+    assert extra == {}
+    command = entry.command_line(declared, extra)
+    assert command == f"echo {{literal}} {project.resolve() / 'data'} 's3://bucket/key x'"
+    given, _ = entry.resolve_parameters(
+        {"data": "mine.csv", "out": "file:///tmp"}, project, cwd=project
+    )
+    assert given["data"] == str(project / "mine.csv")

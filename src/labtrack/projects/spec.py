@@ -334,11 +334,11 @@ def _convert(entry_point: str, param: Parameter, value: str, base: Path) -> str:
         if not path.exists():
             raise ExecutionException(f"{where}: no such file or directory: {value!r}")
         return str(path)
-    if param.type == "uri":
-        if _URI.match(value):
-            return value
-        # A local path is a URI too; make it absolute so it means the same in the child.
-        return str((base / value).resolve()) if not os.path.isabs(value) else value
+    if param.type == "uri" and not _URI.match(value):
+        # As in MLflow: a 'uri' parameter takes a URI (scheme:...), passed through as given.
+        raise ExecutionException(
+            f"{where}: expected a URI (like s3://... or file:///...), got {value!r}"
+        )
     return value
 
 
