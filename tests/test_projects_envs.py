@@ -124,6 +124,7 @@ def _server(tmp_path: Path):
         gen.close()
 
 
+@pytest.mark.slow
 def test_import_labtrack_and_import_mlflow_both_log_to_the_project_run(tmp_path):
     mlflow_python = _mlflow_python()
     if mlflow_python is None:
