@@ -171,6 +171,8 @@ def _spec_from_conda(path: Path) -> PythonEnvSpec:
 def _probe(executable: str) -> str | None:
     """The full version of a Python interpreter, or None if it does not run (e.g. a pyenv shim
     for a version that is not selected)."""
+    if executable == sys.executable:  # this interpreter: no need to start it (a cache hit's cost)
+        return ".".join(map(str, sys.version_info[:3]))
     try:
         proc = subprocess.run(
             [executable, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
