@@ -4,6 +4,7 @@ logging from inside a project."""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from contextlib import contextmanager
@@ -173,3 +174,17 @@ def test_import_labtrack_and_import_mlflow_both_log_to_the_project_run(tmp_path)
     assert run.data.metrics == {"from_labtrack": 1.0, "from_mlflow": 2.0}
     assert run.data.tags["mlflow_saw_run"] == run.info.run_id
     assert run.data.tags["mlflow.source.type"] == "PROJECT"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("uv") is None, reason="uv is not installed (not on PATH)")
+def test_uv_builds_the_env_through_pips_configured_index(tmp_path):
+    project = _venv_project(tmp_path, MINOR)
+    # One small dependency, installed by uv from the index pip is configured with.
+    (project / "python_env.yaml").write_text(f'python: "{MINOR}"\ndependencies: [six]\n')
+    (project / "where.py").write_text(WHERE.replace("import sys", "import sys, six"))
+    res = labtrack_run(tmp_path, str(project), "--env-manager", "uv", timeout=300)
+    assert res.returncode == 0, res.stderr
+    (run,) = all_runs(tmp_path)
+    assert run.data.tags["mlflow.project.env"] == "uv"
+    assert Path(run.data.params["prefix"]).parent == tmp_path / "home" / "envs"

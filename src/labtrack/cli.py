@@ -107,7 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ProjectRunFailed as exc:
         return exc.exit_code or 1
     except KeyboardInterrupt:
-        print("labtrack run: interrupted; the run is KILLED", file=sys.stderr)
+        print("labtrack run: interrupted", file=sys.stderr)
         return 130
     except (LabtrackException, ValueError, OSError) as exc:
         # Every mistake the user can fix is one line, never a traceback.
