@@ -71,6 +71,7 @@ def run(
             from labtrack.projects.backends import ray_jobs as ray_backend
 
             ray_backend.check_config(backend_conf, manager)
+            jobs = ray_backend.connect(backend_conf)
             environment = None
         else:
             environment = prepare_environment(project, manager, log)
@@ -83,8 +84,9 @@ def run(
         log(f"labtrack: run {run_id} (experiment {exp_id}): {command}")
         env = child_environment(client.tracking_uri, run_id, exp_id)
         if backend == "ray":
+            directory = project.directory
             return ray_backend.submit(
-                client, run_id, command, project.directory, env, backend_conf, synchronous, log
+                client, jobs, run_id, command, directory, env, backend_conf, synchronous, log
             )
         assert environment is not None
         env = environment.apply(env)

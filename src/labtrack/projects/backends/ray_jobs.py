@@ -68,8 +68,15 @@ def check_config(conf: Mapping[str, Any], env_manager: str) -> None:
         )
 
 
+def connect(conf: Mapping[str, Any]) -> Any:
+    """The cluster's job client; called before the run is created, so an unreachable cluster
+    leaves no run behind."""
+    return _job_client(str(conf.get("address") or os.environ["RAY_ADDRESS"]))
+
+
 def submit(
     client: TrackingClient,
+    jobs: Any,
     run_id: str,
     command: str,
     project_dir: Path,
@@ -79,7 +86,6 @@ def submit(
     log: Callable[[str], None],
 ) -> SubmittedRun:
     address = str(conf.get("address") or os.environ["RAY_ADDRESS"])
-    jobs = _job_client(address)
     runtime_env = dict(conf.get("runtime_env") or {})
     runtime_env["working_dir"] = str(project_dir)
     env_vars = dict(runtime_env.get("env_vars") or {})
