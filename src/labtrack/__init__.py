@@ -112,6 +112,7 @@ __all__ = [
     "log_table",
     "log_text",
     "models",
+    "projects",
     "pyfunc",
     "pytorch",
     "register_model",
@@ -130,9 +131,10 @@ __all__ = [
 ]
 
 # Loaded on first use (they bring numpy/pandas, ipywidgets/Altair): ``lt.pyfunc``,
-# ``lt.sklearn``, ``lt.pytorch``, ``lt.models``, and the features' shortcuts below.
+# ``lt.sklearn``, ``lt.pytorch``, ``lt.models``, ``lt.projects``, and the features' shortcuts below.
 _LAZY_MODULES = {
     "models": "labtrack.models",
+    "projects": "labtrack.projects",
     "pyfunc": "labtrack.pyfunc",
     "sklearn": "labtrack.sklearn",
     "pytorch": "labtrack.pytorch",

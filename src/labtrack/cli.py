@@ -74,6 +74,63 @@ def cmd_gc(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_params(pairs: list[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"-P expects key=value, got {pair!r}")
+        params[key] = value
+    return params
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run a project's entry point as a tracked run; exit with the project's exit status."""
+    from labtrack.errors import LabtrackException
+    from labtrack.projects.runner import ProjectRunFailed, run
+
+    try:
+        params = _parse_params(args.param)
+        run(
+            args.uri,
+            entry_point=args.entry_point,
+            parameters=params,
+            env_manager=args.env_manager,
+            experiment_name=args.experiment_name,
+            experiment_id=args.experiment_id,
+            run_name=args.run_name,
+            backend=args.backend,
+            backend_config=args.backend_config,
+            version=args.version,
+            run_id=args.run_id,
+        )
+    except ProjectRunFailed as exc:
+        return exc.exit_code or 1
+    except KeyboardInterrupt:
+        print("labtrack run: interrupted", file=sys.stderr)
+        return 130
+    except (LabtrackException, ValueError, OSError) as exc:
+        # Every mistake the user can fix is one line, never a traceback.
+        message = getattr(exc, "message", None) or str(exc)
+        print(f"labtrack run: error: {message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Scaffold a project from a template (chained steps in an MLproject + workflow.py)."""
+    from labtrack.projects.templates import TemplateError, scaffold
+
+    try:
+        target = scaffold(args.template, Path(args.directory), force=args.force)
+    except TemplateError as exc:
+        print(f"labtrack init: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"created {args.template} project in {target}")
+    print(f"run it with: labtrack run {target} --env-manager local")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labtrack", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -117,6 +174,49 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
     serve.add_argument("-w", "--workers", type=int, default=1, help="processes (default: 1)")
     serve.set_defaults(func=cmd_models_serve)
+
+    run = sub.add_parser(
+        "run",
+        help="run a project (MLproject folder, repo#subdir or git URL) as a tracked run",
+        description="Run an entry point of a project as a tracked run (MLflow's `mlflow run`). "
+        "The exit status is the project's.",
+    )
+    run.add_argument("uri", help="a folder, a git repository (path#subdir) or a git URL")
+    run.add_argument("-e", "--entry-point", default="main", help="entry point (default: main)")
+    run.add_argument(
+        "-P",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a parameter (repeatable); undeclared ones are passed as --key value",
+    )
+    run.add_argument(
+        "--env-manager",
+        choices=["local", "virtualenv", "uv", "conda"],
+        default=None,
+        help="environment (default: from the project: python_env -> virtualenv, "
+        "conda_env -> conda, none -> local)",
+    )
+    exp = run.add_mutually_exclusive_group()
+    exp.add_argument("--experiment-name", default=None, help="experiment (created if missing)")
+    exp.add_argument("--experiment-id", default=None, help="experiment id")
+    run.add_argument("--run-name", default=None, help="name of the run")
+    run.add_argument("--run-id", default=None, help="resume this run instead of creating one")
+    run.add_argument("-v", "--version", default=None, help="git commit or branch to run")
+    run.add_argument("-b", "--backend", choices=["local", "ray"], default="local")
+    run.add_argument(
+        "-c", "--backend-config", default=None, help="JSON string or file, e.g. Ray's address"
+    )
+    run.set_defaults(func=cmd_run)
+
+    init = sub.add_parser("init", help="scaffold a project from a template")
+    init.add_argument(
+        "--template", choices=["classification", "regression"], default="classification"
+    )
+    init.add_argument("--force", action="store_true", help="write into a non-empty folder")
+    init.add_argument("directory", help="the folder to create")
+    init.set_defaults(func=cmd_init)
 
     # Options labtrack does not know (e.g. --port 8889, --no-browser) go to JupyterLab.
     args, unknown = parser.parse_known_args(argv)
