@@ -32,6 +32,12 @@ class FakeService:
     def close(self) -> None:
         self.closed = True
 
+    def artifact_owner(self, rel: str) -> Any:
+        """Every path belongs to one open run here (the real rule has its own tests)."""
+        from labtrack.service.tracking import ArtifactOwner
+
+        return ArtifactOwner("run", "r", "1", rel.rsplit("/", 1)[0], closed=False)
+
 
 BUILT: list[FakeService] = []
 
