@@ -92,6 +92,7 @@ __all__ = [
     "client",
     "compare",
     "create_experiment",
+    "data",
     "delete_experiment",
     "delete_run",
     "delete_tag",
@@ -135,8 +136,9 @@ __all__ = [
 ]
 
 # Loaded on first use (they bring numpy/pandas): ``lt.pyfunc``, ``lt.sklearn``, ``lt.pytorch``,
-# ``lt.models`` and ``lt.register_model``.
+# ``lt.models``, ``lt.data`` and ``lt.register_model``.
 _LAZY_MODULES = {
+    "data": "labtrack.data",
     "models": "labtrack.models",
     "pyfunc": "labtrack.pyfunc",
     "sklearn": "labtrack.sklearn",
