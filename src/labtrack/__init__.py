@@ -97,6 +97,7 @@ __all__ = [
     "delete_run",
     "delete_tag",
     "end_run",
+    "evaluate",
     "flush",
     "get_artifact_uri",
     "get_experiment",
@@ -133,16 +134,23 @@ __all__ = [
     "show",
     "sklearn",
     "start_run",
+    "validate_evaluation_results",
 ]
 
 # Loaded on first use (they bring numpy/pandas): ``lt.pyfunc``, ``lt.sklearn``, ``lt.pytorch``,
-# ``lt.models``, ``lt.data`` and ``lt.register_model``.
+# ``lt.models``, ``lt.data`` and ``lt.register_model``; and the feature functions below.
 _LAZY_MODULES = {
     "data": "labtrack.data",
     "models": "labtrack.models",
     "pyfunc": "labtrack.pyfunc",
     "sklearn": "labtrack.sklearn",
     "pytorch": "labtrack.pytorch",
+}
+
+# Feature functions: ``lt.evaluate``, ``lt.validate_evaluation_results``.
+_LAZY_FUNCTIONS = {
+    "evaluate": ("labtrack.evaluation", "evaluate"),
+    "validate_evaluation_results": ("labtrack.evaluation", "validate_evaluation_results"),
 }
 
 
@@ -157,6 +165,13 @@ def __getattr__(name: str) -> Any:
         from labtrack.client.fluent import register_model
 
         return register_model
+    if name in _LAZY_FUNCTIONS:
+        import importlib
+
+        module_name, attr = _LAZY_FUNCTIONS[name]
+        func = getattr(importlib.import_module(module_name), attr)
+        globals()[name] = func
+        return func
     raise AttributeError(f"module 'labtrack' has no attribute {name!r}")
 
 
