@@ -289,7 +289,7 @@ def test_import_labtrack_stays_cheap_with_the_feature_layer() -> None:
         import sys
         import labtrack as lt
         heavy = [m for m in ("pandas", "numpy", "sklearn", "sqlalchemy", "altair",
-                             "labtrack.evaluation", "labtrack.data", "labtrack.autolog")
+                             "labtrack.evaluation", "labtrack.data", "labtrack.autologging")
                  if m in sys.modules]
         print(heavy)
         """

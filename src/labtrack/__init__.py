@@ -89,6 +89,7 @@ __all__ = [
     "ViewType",
     "__version__",
     "active_run",
+    "autolog",
     "client",
     "compare",
     "create_experiment",
@@ -147,10 +148,11 @@ _LAZY_MODULES = {
     "pytorch": "labtrack.pytorch",
 }
 
-# Feature functions: ``lt.evaluate``, ``lt.validate_evaluation_results``.
+# Feature functions: ``lt.evaluate``, ``lt.autolog``, ``lt.validate_evaluation_results``.
 _LAZY_FUNCTIONS = {
     "evaluate": ("labtrack.evaluation", "evaluate"),
     "validate_evaluation_results": ("labtrack.evaluation", "validate_evaluation_results"),
+    "autolog": ("labtrack.autologging", "autolog"),
 }
 
 
