@@ -85,6 +85,17 @@ def inside_patch() -> bool:
     return _inside_patch.get()
 
 
+@contextlib.contextmanager
+def suppressed() -> Iterator[None]:
+    """Calls made inside (a metric inside ``score``, ``predict`` inside a metric helper) are
+    autolog's or the library's own, not the user's: patched methods pass them straight through."""
+    token = _inside_patch.set(True)
+    try:
+        yield
+    finally:
+        _inside_patch.reset(token)
+
+
 class Session:
     """Autolog's work around one patched call; subclasses override the hooks. Each hook runs
     under ``guard``, so a failing hook only costs its own logging."""

@@ -236,7 +236,8 @@ class FitSession(Session):
             with guard(config, "logging the parameter search"):
                 _log_search(est, example, config, self.dataset)
         if config.options.get("log_post_training_metrics") and self.run_id:
-            _model_runs[est] = self.run_id
+            with guard(config, "tracking the model for post-training metrics"):
+                _model_runs[est] = self.run_id
 
     def close(self, failed: bool) -> None:
         import labtrack as lt
@@ -273,36 +274,47 @@ def _log_model(est: Any, name: str, example: Any, config: AutologConfig, params:
 def _metric_values(est: Any, x: Any, y: Any, weight: Any, pos_label: Any) -> dict[str, float]:
     """MLflow's training metrics (without the ``training_`` prefix)."""
     import numpy as np
+    import sklearn
     from sklearn import metrics as sk
     from sklearn.base import is_classifier, is_regressor
 
     out: dict[str, float] = {}
     if y is None:
         return out
-    if is_classifier(est):
-        pred = est.predict(x)
-        average = "weighted" if pos_label is None else "binary"
-        kw = {"average": average, "pos_label": pos_label, "sample_weight": weight}
-        if pos_label is None:
-            kw["pos_label"] = 1  # ignored with average="weighted"
-        out["precision_score"] = sk.precision_score(y, pred, **kw)
-        out["recall_score"] = sk.recall_score(y, pred, **kw)
-        out["f1_score"] = sk.f1_score(y, pred, **kw)
-        out["accuracy_score"] = sk.accuracy_score(y, pred, normalize=True, sample_weight=weight)
-        if hasattr(est, "predict_proba"):
-            proba = est.predict_proba(x)
-            out["log_loss"] = sk.log_loss(y, proba, sample_weight=weight)
-            score = proba[:, 1] if proba.shape[1] == 2 else proba
-            out["roc_auc"] = sk.roc_auc_score(
-                y, score, average="weighted", sample_weight=weight, multi_class="ovo"
+    # The inputs are checked already (the estimator just trained on them): skipping
+    # sklearn's per-call parameter validation halves the cost and changes no value.
+    with sklearn.config_context(skip_parameter_validation=True):
+        if is_classifier(est):
+            pred = est.predict(x)
+            average = "weighted" if pos_label is None else "binary"
+            # One pass for precision, recall and F1: the values precision_score,
+            # recall_score and f1_score would each compute with the same arguments.
+            precision, recall, f1, _ = sk.precision_recall_fscore_support(
+                y,
+                pred,
+                average=average,
+                pos_label=1 if pos_label is None else pos_label,
+                sample_weight=weight,
+                zero_division="warn",
             )
-    elif is_regressor(est):
-        pred = est.predict(x)
-        kw = {"sample_weight": weight, "multioutput": "uniform_average"}
-        out["mean_squared_error"] = sk.mean_squared_error(y, pred, **kw)
-        out["mean_absolute_error"] = sk.mean_absolute_error(y, pred, **kw)
-        out["r2_score"] = sk.r2_score(y, pred, **kw)
-        out["root_mean_squared_error"] = float(np.sqrt(out["mean_squared_error"]))
+            out["precision_score"] = precision
+            out["recall_score"] = recall
+            out["f1_score"] = f1
+            out["accuracy_score"] = sk.accuracy_score(y, pred, sample_weight=weight)
+            if hasattr(est, "predict_proba"):
+                proba = est.predict_proba(x)
+                out["log_loss"] = sk.log_loss(y, proba, sample_weight=weight)
+                score = proba[:, 1] if proba.shape[1] == 2 else proba
+                out["roc_auc"] = sk.roc_auc_score(
+                    y, score, average="weighted", sample_weight=weight, multi_class="ovo"
+                )
+        elif is_regressor(est):
+            pred = est.predict(x)
+            kw = {"sample_weight": weight, "multioutput": "uniform_average"}
+            out["mean_squared_error"] = sk.mean_squared_error(y, pred, **kw)
+            out["mean_absolute_error"] = sk.mean_absolute_error(y, pred, **kw)
+            out["r2_score"] = sk.r2_score(y, pred, **kw)
+            out["root_mean_squared_error"] = float(np.sqrt(out["mean_squared_error"]))
     if hasattr(est, "score"):
         try:
             if weight is not None:
@@ -418,6 +430,16 @@ def _variable_name(value: Any, fallback: str) -> str:
     return name
 
 
+def _run_of(model: Any) -> str | None:
+    """The run that autologged ``model``, when post-training metrics apply to this call."""
+    if core.inside_patch() or not _model_runs or core.get_config(FLAVOR) is None:
+        return None
+    try:
+        return _model_runs.get(model)
+    except TypeError:  # an estimator class that made itself unhashable: not tracked
+        return None
+
+
 def _dataset_name(run_id: str, value: Any) -> str:
     """``X_test``; ``X_test-2`` for a second, different object bound to the same name."""
     base = _variable_name(value, "unknown_dataset")
@@ -447,14 +469,11 @@ def _forget(key: int) -> None:
 
 def _predict_wrapper(original: Any) -> Any:
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        run_id = _model_runs.get(self) if not core.inside_patch() else None
-        if run_id is None or core.get_config(FLAVOR) is None:
+        run_id = _run_of(self)
+        if run_id is None:
             return original(self, *args, **kwargs)
-        token = core._inside_patch.set(True)  # inner predict/metric calls are not the user's
-        try:
+        with core.suppressed():
             result = original(self, *args, **kwargs)
-        finally:
-            core._inside_patch.reset(token)
         config = core.get_config(FLAVOR)
         with guard(config, "recording predictions for post-training metrics"):
             try:
@@ -472,14 +491,11 @@ def _predict_wrapper(original: Any) -> Any:
 
 def _score_wrapper(original: Any) -> Any:
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        run_id = _model_runs.get(self) if not core.inside_patch() else None
-        if run_id is None or core.get_config(FLAVOR) is None:
+        run_id = _run_of(self)
+        if run_id is None:
             return original(self, *args, **kwargs)
-        token = core._inside_patch.set(True)
-        try:
+        with core.suppressed():
             value = original(self, *args, **kwargs)
-        finally:
-            core._inside_patch.reset(token)
         config = core.get_config(FLAVOR)
         with guard(config, "logging a post-training score"):
             if _loggable(value):
@@ -495,11 +511,8 @@ def _metric_wrapper(original: Any) -> Any:
     def metric(*args: Any, **kwargs: Any) -> Any:
         if core.inside_patch() or core.get_config(FLAVOR) is None or not _predictions:
             return original(*args, **kwargs)
-        token = core._inside_patch.set(True)
-        try:
+        with core.suppressed():
             value = original(*args, **kwargs)
-        finally:
-            core._inside_patch.reset(token)
         with guard(core.get_config(FLAVOR), "logging a post-training metric"):
             if _loggable(value):
                 for arg in (*args, *kwargs.values()):
