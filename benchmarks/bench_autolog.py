@@ -65,6 +65,8 @@ def side(tool: str, fits: int, rows: int, workdir: str) -> dict[str, Any]:
     """One tool's figures (run in a process of its own)."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DO_NOT_TRACK", "true")
+    # MLflow puts a new experiment's artifacts under ./mlruns: keep them in the temp dir.
+    os.chdir(workdir)
     X, y = _data(rows)
     t0 = time.perf_counter()
     if tool == "labtrack":
