@@ -85,12 +85,15 @@ __all__ = [
     "ViewType",
     "__version__",
     "active_run",
+    "autolog",
     "compare",
     "create_experiment",
+    "data",
     "delete_experiment",
     "delete_run",
     "delete_tag",
     "end_run",
+    "evaluate",
     "flush",
     "get_artifact_uri",
     "get_experiment",
@@ -128,11 +131,14 @@ __all__ = [
     "show",
     "sklearn",
     "start_run",
+    "validate_evaluation_results",
 ]
 
 # Loaded on first use (they bring numpy/pandas, ipywidgets/Altair): ``lt.pyfunc``,
-# ``lt.sklearn``, ``lt.pytorch``, ``lt.models``, ``lt.projects``, and the features' shortcuts below.
+# ``lt.sklearn``, ``lt.pytorch``, ``lt.models``, ``lt.projects``, ``lt.data``, and the features'
+# functions below.
 _LAZY_MODULES = {
+    "data": "labtrack.data",
     "models": "labtrack.models",
     "projects": "labtrack.projects",
     "pyfunc": "labtrack.pyfunc",
@@ -145,6 +151,9 @@ _LAZY_FUNCTIONS = {
     "show": "labtrack.widgets",
     "compare": "labtrack.widgets",
     "runs_table": "labtrack.widgets",
+    "evaluate": "labtrack.evaluation",
+    "validate_evaluation_results": "labtrack.evaluation",
+    "autolog": "labtrack.autologging",
 }
 
 

@@ -13,6 +13,7 @@ import os
 import platform
 from typing import Any
 
+from labtrack.autologging.pytorch import autolog  # MLflow's mlflow.pytorch.autolog
 from labtrack.errors import LabtrackException
 from labtrack.models.model import (
     PYFUNC,
@@ -190,4 +191,4 @@ def _load_pyfunc(path: str, meta: Model, model_config: dict[str, Any] | None = N
     return _TorchWrapper(_load_from_dir(path, meta))
 
 
-__all__ = ["FLAVOR_NAME", "load_model", "log_model", "save_model"]
+__all__ = ["FLAVOR_NAME", "autolog", "load_model", "log_model", "save_model"]

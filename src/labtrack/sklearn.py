@@ -11,6 +11,7 @@ import os
 import platform
 from typing import Any
 
+from labtrack.autologging.sklearn import autolog  # MLflow's mlflow.sklearn.autolog
 from labtrack.errors import LabtrackException
 from labtrack.models.model import (
     PYFUNC,
@@ -202,4 +203,4 @@ def _load_pyfunc(path: str, meta: Model, model_config: dict[str, Any] | None = N
     return _SklearnWrapper(_load_from_dir(path, meta), predict_fn)
 
 
-__all__ = ["FLAVOR_NAME", "load_model", "log_model", "save_model"]
+__all__ = ["FLAVOR_NAME", "autolog", "load_model", "log_model", "save_model"]

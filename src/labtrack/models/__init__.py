@@ -8,6 +8,17 @@ the ``labtrack models serve`` process.
 
 from __future__ import annotations
 
+from labtrack.evaluation import (
+    EvaluationArtifact,
+    EvaluationMetric,
+    EvaluationResult,
+    MetricThreshold,
+    MetricValue,
+    ModelValidationFailedException,
+    evaluate,
+    make_metric,
+    validate_evaluation_results,
+)
 from labtrack.models.logging import register_model
 from labtrack.models.model import Model, ModelInfo
 from labtrack.models.signature import (
@@ -30,16 +41,25 @@ def get_model_info(model_uri: str) -> Model:
 
 __all__ = [
     "ColSpec",
+    "EvaluationArtifact",
+    "EvaluationMetric",
+    "EvaluationResult",
+    "MetricThreshold",
+    "MetricValue",
     "Model",
     "ModelInfo",
     "ModelSignature",
+    "ModelValidationFailedException",
     "ParamSchema",
     "ParamSpec",
     "Schema",
     "SchemaError",
     "TensorSpec",
     "download_model",
+    "evaluate",
     "get_model_info",
     "infer_signature",
+    "make_metric",
     "register_model",
+    "validate_evaluation_results",
 ]
