@@ -159,8 +159,10 @@ def test_a_failing_logger_never_breaks_the_fit(autolog, iris, monkeypatch) -> No
     def broken(*args, **kwargs):
         raise RuntimeError("the tracking store is down")
 
-    monkeypatch.setattr(lt, "log_params", broken)
-    monkeypatch.setattr(lt, "log_metrics", broken)
+    from labtrack.client import fluent  # what the integration logs through
+
+    monkeypatch.setattr(fluent, "log_params", broken)
+    monkeypatch.setattr(fluent, "log_metrics", broken)
     with pytest.warns(UserWarning, match="the tracking store is down"):
         model = LogisticRegression(max_iter=300).fit(X_train, y_train)
     assert model.predict(X_train[:3]).shape == (3,)  # trained, and returned as usual
