@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyterhub.services.auth import HubOAuthCallbackHandler
 from tornado import web
 from tornado.httputil import url_concat
@@ -22,6 +23,10 @@ class OAuthCallbackHandler(HubOAuthCallbackHandler):
     def initialize(self, hub_auth: Any) -> None:
         self.hub_auth = hub_auth
 
+    @allow_unauthenticated
+    async def get(self) -> None:
+        await super().get()
+
 
 class OAuthLoginHandler(web.RequestHandler):
     """Starts the OAuth flow; ``next`` must be a path under the service prefix (no open
@@ -30,6 +35,7 @@ class OAuthLoginHandler(web.RequestHandler):
     def initialize(self, hub_auth: Any) -> None:
         self.hub_auth = hub_auth
 
+    @allow_unauthenticated
     def get(self) -> None:
         base = self.hub_auth.base_url
         next_url = self.get_argument("next", base)
@@ -52,6 +58,7 @@ class LogoutHandler(web.RequestHandler):
     def initialize(self, hub_auth: Any) -> None:
         self.hub_auth = hub_auth
 
+    @allow_unauthenticated
     def get(self) -> None:
         self.hub_auth.clear_cookie(self)
         self.redirect(self.hub_auth.hub_host + self.hub_auth.hub_prefix + "logout")
