@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from seaweed_fixtures import Seaweed, free_ports, stop_process
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,9 +86,7 @@ class Hub:
         return "\n".join(text.splitlines()[-lines:])
 
     def hub_api(self, method: str, path: str, body: Any = None) -> Any:
-        status, data = http(
-            method, f"{self.url}/hub/api/{path}", token=self.admin_token, body=body
-        )
+        status, data = http(method, f"{self.url}/hub/api/{path}", token=self.admin_token, body=body)
         if status >= 300:
             raise AssertionError(f"hub API {method} {path}: {status} {data}\n{self.log_tail()}")
         return data
@@ -141,12 +140,16 @@ def _hub_config(
     service_env: dict[str, str],
 ) -> str:
     labtrack = Path(sys.executable).with_name("labtrack")
-    command = [str(labtrack), "service"] if labtrack.exists() else [
-        sys.executable,
-        "-m",
-        "labtrack.cli",
-        "service",
-    ]
+    command = (
+        [str(labtrack), "service"]
+        if labtrack.exists()
+        else [
+            sys.executable,
+            "-m",
+            "labtrack.cli",
+            "service",
+        ]
+    )
     config = {
         "ip": "127.0.0.1",
         "port": ports["hub"],

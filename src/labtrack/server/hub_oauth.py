@@ -12,9 +12,23 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_server.auth.decorator import allow_unauthenticated
-from jupyterhub.services.auth import HubOAuthCallbackHandler
+from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
 from tornado import web
 from tornado.httputil import url_concat
+
+
+class ServiceHubOAuth(HubOAuth):
+    """jupyterhub's ``HubOAuth`` minus its XSRF patch.
+
+    ``HubOAuth`` replaces ``check_xsrf_cookie`` on jupyter_server's handler class with a check
+    that runs before the user is known (tornado calls it before ``prepare``), which refuses
+    every token-authenticated POST. jupyter_server 2 already checks XSRF itself once the user
+    is identified: token-authenticated requests skip it, cookie-authenticated writes must
+    carry the ``_xsrf`` token.
+    """
+
+    def _patch_xsrf(self, handler: Any) -> None:
+        return
 
 
 class OAuthCallbackHandler(HubOAuthCallbackHandler):

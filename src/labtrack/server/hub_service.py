@@ -70,9 +70,9 @@ class HubUser(User):
 
 
 def _hub_oauth_class() -> type:
-    from jupyterhub.services.auth import HubOAuth
+    from labtrack.server.hub_oauth import ServiceHubOAuth
 
-    return HubOAuth
+    return ServiceHubOAuth
 
 
 class HubIdentityProvider(IdentityProvider):

@@ -1,0 +1,175 @@
+"""``labtrack service`` behind a real JupyterHub (see ``hub_fixtures``): who gets in, and whose
+runs are whose. PostgreSQL store, SeaweedFS artifacts, real proxy, real hub tokens."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub_fixtures import Hub, http
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+MLFLOW = "/api/2.0/mlflow"
+
+
+def api(hub: Hub, method: str, path: str, *, user: str | None = None, **kw):  # type: ignore[no-untyped-def]
+    token = hub.tokens[user] if user else kw.pop("token", None)
+    return http(method, hub.service_url + path, token=token, **kw)
+
+
+def test_team_member_token_is_admitted(hub: Hub) -> None:
+    status, body = api(hub, "GET", MLFLOW + "/experiments/get?experiment_id=0", user="alice")
+    assert status == 200, body
+    assert body["experiment"]["name"] == "Default"
+
+
+@pytest.mark.parametrize("scheme", ["token", "Bearer", "bearer"])
+def test_both_authorization_schemes(hub: Hub, scheme: str) -> None:
+    status, body = http(
+        "GET",
+        hub.service_url + MLFLOW + "/experiments/search?max_results=1",
+        token=hub.tokens["bob"],
+        scheme=scheme,
+    )
+    assert status == 200, body
+
+
+def test_outsider_gets_403_in_mlflow_shape(hub: Hub) -> None:
+    status, body = api(hub, "GET", MLFLOW + "/experiments/get?experiment_id=0", user="carol")
+    assert status == 403
+    assert body["error_code"] == "PERMISSION_DENIED"
+
+
+def test_no_token_and_wrong_token_are_refused(hub: Hub) -> None:
+    status, body = api(hub, "GET", MLFLOW + "/experiments/get?experiment_id=0")
+    assert status in (401, 403)
+    assert body["error_code"] in ("UNAUTHENTICATED", "PERMISSION_DENIED")
+    status, body = api(
+        hub, "GET", MLFLOW + "/experiments/get?experiment_id=0", token="not-a-hub-token"
+    )
+    assert status == 403
+    assert body["error_code"] == "PERMISSION_DENIED"
+
+
+# -- the run's user is the authenticated user ----------------------------------------------------
+
+
+def _create_run(hub: Hub, user: str, **fields):  # type: ignore[no-untyped-def]
+    body = {"experiment_id": "0", "start_time": 1, **fields}
+    status, resp = api(hub, "POST", MLFLOW + "/runs/create", user=user, body=body)
+    assert status == 200, resp
+    return resp["run"]
+
+
+def _tags(run: dict) -> dict[str, str]:
+    return {t["key"]: t["value"] for t in run["data"].get("tags", [])}
+
+
+def test_run_user_is_the_authenticated_user_whatever_the_client_claims(hub: Hub) -> None:
+    run = _create_run(hub, "alice", user_id="bob", tags=[{"key": "mlflow.user", "value": "bob"}])
+    assert run["info"]["user_id"] == "alice"
+    assert _tags(run)["mlflow.user"] == "alice"
+    status, got = api(hub, "GET", MLFLOW + f"/runs/get?run_id={run['info']['run_id']}", user="bob")
+    assert status == 200, got
+    assert got["run"]["info"]["user_id"] == "alice"
+    assert _tags(got["run"])["mlflow.user"] == "alice"
+    # A run created with no user at all is the caller's too.
+    assert _create_run(hub, "bob")["info"]["user_id"] == "bob"
+
+
+def test_mlflow_user_tag_cannot_be_rewritten(hub: Hub) -> None:
+    run_id = _create_run(hub, "alice")["info"]["run_id"]
+    for path, body in [
+        ("/runs/set-tag", {"run_id": run_id, "key": "mlflow.user", "value": "bob"}),
+        ("/runs/delete-tag", {"run_id": run_id, "key": "mlflow.user"}),
+        ("/runs/log-batch", {"run_id": run_id, "tags": [{"key": "mlflow.user", "value": "x"}]}),
+        # the same key spelled with a JSON escape
+        (
+            "/runs/log-batch",
+            {"run_id": run_id, "tags": [{"key": "mlflow\\u002euser", "value": "x"}]},
+        ),
+    ]:
+        raw = __import__("json").dumps(body).replace("\\\\u002e", "\\u002e").encode()
+        status, resp = api(
+            hub,
+            "POST",
+            MLFLOW + path,
+            user="alice",
+            raw=raw,
+            headers={"Content-Type": "application/json"},
+        )
+        assert status == 403, (path, resp)
+        assert resp["error_code"] == "PERMISSION_DENIED"
+    # Setting it to one's own name is harmless and allowed.
+    status, resp = api(
+        hub,
+        "POST",
+        MLFLOW + "/runs/set-tag",
+        user="alice",
+        body={"run_id": run_id, "key": "mlflow.user", "value": "alice"},
+    )
+    assert status == 200, resp
+    status, got = api(hub, "GET", MLFLOW + f"/runs/get?run_id={run_id}", user="alice")
+    assert _tags(got["run"])["mlflow.user"] == "alice"
+
+
+def test_outsider_cannot_write_or_upload(hub: Hub) -> None:
+    run = _create_run(hub, "alice")
+    status, body = api(
+        hub, "POST", MLFLOW + "/runs/delete", user="carol", body={"run_id": run["info"]["run_id"]}
+    )
+    assert status == 403, body
+    rel = run["info"]["artifact_uri"].split(":", 1)[1].lstrip("/")
+    status, body = api(
+        hub, "PUT", f"/api/2.0/mlflow-artifacts/artifacts/{rel}/x.txt", user="carol", raw=b"x"
+    )
+    assert status == 403, body
+    assert body["error_code"] == "PERMISSION_DENIED"
+
+
+def test_only_labtrack_is_served(hub: Hub) -> None:
+    """The service's ServerApp serves no contents, kernels, terminals or other extensions."""
+    for path in ("/api/contents", "/api/kernels", "/api/sessions", "/api/terminals", "/lab"):
+        status, body = api(hub, "GET", path, user="alice")
+        assert status == 404, (path, status, body)
+
+
+# -- artifacts in the object store, proxied by the service ----------------------------------------
+
+
+def test_artifact_proxy_on_s3(hub: Hub) -> None:
+    run = _create_run(hub, "alice")
+    rel = run["info"]["artifact_uri"].split(":", 1)[1].lstrip("/")
+    base = "/api/2.0/mlflow-artifacts/artifacts"
+    payload = b"\x00binary\xff" * 1000
+    status, body = api(hub, "PUT", f"{base}/{rel}/dir/data.bin", user="alice", raw=payload)
+    assert status == 200, body
+    status, body = api(hub, "PUT", f"{base}/{rel}/note.txt", user="alice", raw=b"hello")
+    assert status == 200, body
+
+    # The objects are in the bucket, under the configured prefix.
+    fs = hub.seaweed.filesystem()
+    bucket_root = hub.artifact_root[len("s3://") :]
+    assert fs.cat(f"{bucket_root}/{rel}/dir/data.bin") == payload
+
+    status, listing = api(hub, "GET", f"{base}?path={rel}", user="bob")
+    assert status == 200, listing
+    files = {f["path"]: f for f in listing["files"]}
+    assert files["dir"]["is_dir"] is True
+    assert files["note.txt"] == {"path": "note.txt", "is_dir": False, "file_size": 5}
+    status, got = api(hub, "GET", f"{base}/{rel}/dir/data.bin", user="bob")
+    assert status == 200
+    assert got == payload
+
+    status, body = api(hub, "DELETE", f"{base}/{rel}/note.txt", user="alice")
+    assert status == 200, body
+    assert not fs.exists(f"{bucket_root}/{rel}/note.txt")
+    status, body = api(hub, "GET", f"{base}/{rel}/note.txt", user="alice")
+    assert status == 404, body
+
+    # Path safety is the artifact layer's, whatever the backend.
+    for hostile in ("..%2f..%2fx", "%252e%252e/x", "a/../../x"):
+        status, body = api(hub, "GET", f"{base}/{rel}/{hostile}", user="alice")
+        assert status in (400, 404), (hostile, status, body)
+    status, body = api(hub, "GET", f"{base}?path=../{rel}", user="alice")
+    assert status == 400, body
