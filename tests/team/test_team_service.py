@@ -3,6 +3,12 @@ runs are whose. PostgreSQL store, SeaweedFS artifacts, real proxy, real hub toke
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from hub_fixtures import Hub, http
@@ -173,3 +179,98 @@ def test_artifact_proxy_on_s3(hub: Hub) -> None:
         assert status in (400, 404), (hostile, status, body)
     status, body = api(hub, "GET", f"{base}?path=../{rel}", user="alice")
     assert status == 400, body
+
+
+# -- real clients ------------------------------------------------------------------------------
+
+CLIENTS = Path(__file__).parent / "clients"
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def _run_client(python: str, script: str, env: dict[str, str], *args: str) -> dict:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MLFLOW_", "LABTRACK_", "JUPYTERHUB_", "AWS_"))
+    }
+    proc = subprocess.run(
+        [python, str(CLIENTS / script), *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    marker = "@@RESULT@@"
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(marker)]
+    problem = f"{script} failed:\n{proc.stdout}\n{proc.stderr[-4000:]}"
+    assert proc.returncode == 0, problem
+    assert lines, problem
+    return json.loads(lines[-1][len(marker) :])
+
+
+def _s3_keys(hub: Hub, rel: str) -> list[str]:
+    fs = hub.seaweed.filesystem()
+    root = hub.artifact_root[len("s3://") :]
+    return [k[len(root) + 1 :] for k in fs.find(f"{root}/{rel}")]
+
+
+def test_real_mlflow_client_logs_as_the_token_owner(hub: Hub, tmp_path: Path) -> None:
+    from mlflow_compat.envs import ensure_env
+
+    python = str(ensure_env("mlflow3"))
+    out = _run_client(
+        python,
+        "mlflow_team.py",
+        {
+            "MLFLOW_TRACKING_URI": hub.service_url,
+            "MLFLOW_TRACKING_TOKEN": hub.tokens["alice"],
+            # The mlflow client names the local account; the service names the hub user.
+            "LOGNAME": "mallory",
+            "USER": "mallory",
+        },
+        "team-mlflow",
+    )
+    assert out["user_id"] == "alice"
+    assert out["mlflow_user_tag"] == "alice"
+    assert out["params"] == {"lr": "0.1"}
+    assert out["artifacts"] == ["files/hello.txt"]
+    assert out["artifact_text"] == "hello from mlflow"
+    assert out["prediction"] == pytest.approx(6.0)
+    # Stored in the object store, not on the service's disk.
+    status, run = api(hub, "GET", MLFLOW + f"/runs/get?run_id={out['run_id']}", user="bob")
+    assert status == 200, run
+    rel = run["run"]["info"]["artifact_uri"].split(":", 1)[1].lstrip("/")
+    assert "files/hello.txt" in [k.split(f"{rel}/", 1)[-1] for k in _s3_keys(hub, rel)]
+
+
+def test_real_mlflow_client_without_access_is_refused(hub: Hub) -> None:
+    from mlflow_compat.envs import ensure_env
+
+    python = str(ensure_env("mlflow3"))
+    out = _run_client(
+        python,
+        "mlflow_denied.py",
+        {"MLFLOW_TRACKING_URI": hub.service_url, "MLFLOW_TRACKING_TOKEN": hub.tokens["carol"]},
+    )
+    assert "error" in out
+    assert "403" in out["error"] or "PERMISSION_DENIED" in out["error"]
+
+
+def test_labtrack_client_logs_artifacts_and_a_model_through_the_service(hub: Hub) -> None:
+    out = _run_client(
+        sys.executable,
+        "labtrack_team.py",
+        {
+            "LABTRACK_TRACKING_URI": hub.service_url,
+            "LABTRACK_TRACKING_TOKEN": hub.tokens["bob"],
+            "LABTRACK_USER": "someone-else",
+            "PYTHONPATH": str(SRC),
+        },
+        "team-labtrack",
+    )
+    assert out["user_id"] == "bob"
+    assert out["mlflow_user_tag"] == "bob"
+    assert out["metric"] == pytest.approx(0.4)
+    assert out["listing"] == [["data/a.txt", False], ["data/sub", True]]
+    assert out["downloaded_size"] == 10000
+    assert out["prediction"] == pytest.approx(5.0)
