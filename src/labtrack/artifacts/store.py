@@ -139,7 +139,10 @@ class ArtifactWriter:
         discard = getattr(self._file, "discard", None)
         with contextlib.suppress(Exception):
             if self._tmp is None and callable(discard):
+                # An object store's upload: abort it (a multipart upload is cancelled), then
+                # mark the file closed, or its finalizer would try to complete the upload.
                 discard()
+                self._file.closed = True  # type: ignore[misc]
             else:
                 self._file.close()
         if self._tmp is not None:
