@@ -274,3 +274,63 @@ def test_labtrack_client_logs_artifacts_and_a_model_through_the_service(hub: Hub
     assert out["listing"] == [["data/a.txt", False], ["data/sub", True]]
     assert out["downloaded_size"] == 10000
     assert out["prediction"] == pytest.approx(5.0)
+
+
+# -- browsers: hub OAuth --------------------------------------------------------------------
+
+
+def _browser_login(hub: Hub, user: str):  # type: ignore[no-untyped-def]
+    """A requests session logged in to the hub with the password form, as a browser would."""
+    import requests
+
+    from hub_fixtures import PASSWORD
+
+    session = requests.Session()
+    session.get(f"{hub.url}/hub/login", timeout=30)
+    xsrf = session.cookies.get("_xsrf", path="/hub/")
+    resp = session.post(
+        f"{hub.url}/hub/login",
+        data={"username": user, "password": PASSWORD, "_xsrf": xsrf},
+        allow_redirects=False,  # to /hub/spawn: no user servers here
+        timeout=30,
+    )
+    assert resp.status_code == 302, resp.text[:500]
+    return session
+
+
+def test_browser_oauth_cookie(hub: Hub) -> None:
+    session = _browser_login(hub, "alice")
+    target = "/services/labtrack/api/2.0/mlflow/experiments/get?experiment_id=0"
+    resp = session.get(f"{hub.service_url}/oauth_login", params={"next": target}, timeout=30)
+    assert resp.status_code == 200, resp.text[:500]
+    assert resp.url == hub.url + target
+    assert resp.json()["experiment"]["experiment_id"] == "0"
+    # The cookie alone now identifies alice for reads...
+    resp = session.get(hub.url + target, timeout=30)
+    assert resp.status_code == 200
+    # ...but a cookie-authenticated write without the XSRF token is refused.
+    resp = session.post(
+        f"{hub.service_url}{MLFLOW}/runs/create",
+        json={"experiment_id": "0"},
+        headers={"Sec-Fetch-Mode": "cors", "Sec-Fetch-Site": "same-origin"},
+        timeout=30,
+    )
+    assert resp.status_code == 403, resp.text[:500]
+    # An open redirect is not offered: ``next`` must stay under the service prefix.
+    resp = session.get(
+        f"{hub.service_url}/oauth_login",
+        params={"next": "https://elsewhere.invalid/"},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert resp.status_code == 302
+    assert "elsewhere.invalid" not in resp.headers["Location"]
+
+
+def test_browser_outsider_is_refused_after_oauth(hub: Hub) -> None:
+    session = _browser_login(hub, "carol")
+    target = "/services/labtrack/api/2.0/mlflow/experiments/get?experiment_id=0"
+    resp = session.get(f"{hub.service_url}/oauth_login", params={"next": target}, timeout=30)
+    # carol has no access scope for the service: the hub refuses the OAuth request, or the
+    # service refuses the request it leads to.
+    assert resp.status_code == 403, (resp.url, resp.text[:500])
