@@ -45,6 +45,9 @@ PASSWORD = "labtrack-test-password"  # DummyAuthenticator: one password for ever
 TEAM = ("alice", "bob")
 OUTSIDER = "carol"
 ADMIN = "admin"
+# A second, externally managed service over the same store and bucket (a replica): the hub
+# only routes to it; the fixture starts and stops its process.
+EXTERNAL = "labtrack-external"
 
 
 def chp_command() -> str:
@@ -77,6 +80,11 @@ class Hub:
     def service_url(self) -> str:
         """The MLflow tracking URI of the team service."""
         return f"{self.url}/services/{SERVICE}"
+
+    @property
+    def external_url(self) -> str:
+        """The tracking URI of the externally managed replica."""
+        return f"{self.url}/services/{EXTERNAL}"
 
     def log_tail(self, lines: int = 60) -> str:
         try:
@@ -137,6 +145,7 @@ def _hub_config(
     *,
     ports: dict[str, int],
     admin_token: str,
+    external_token: str,
     service_env: dict[str, str],
 ) -> str:
     labtrack = Path(sys.executable).with_name("labtrack")
@@ -168,6 +177,12 @@ def _hub_config(
             "oauth_no_confirm": True,
         },
         "admin": ADMIN,
+        "external": {
+            "name": EXTERNAL,
+            "url": f"http://127.0.0.1:{ports['external']}",
+            "api_token": external_token,
+            "oauth_no_confirm": True,
+        },
     }
     return f"""\
 # Written by tests/hub_fixtures.py
@@ -191,13 +206,17 @@ c.Authenticator.allow_all = True
 c.Authenticator.admin_users = {{cfg["admin"]}}
 c.JupyterHub.services = [
     cfg["service"],
+    cfg["external"],
     {{"name": "test-admin", "api_token": cfg["admin_token"]}},
 ]
 c.JupyterHub.load_groups = {{"team": {{"users": []}}}}
 c.JupyterHub.load_roles = [
     {{
         "name": "labtrack-team",
-        "scopes": ["access:services!service=labtrack"],
+        "scopes": [
+            "access:services!service=labtrack",
+            "access:services!service=labtrack-external",
+        ],
         "groups": ["team"],
     }},
     {{
@@ -233,8 +252,9 @@ def _wait_for(check, timeout: float, what: str, hub_log) -> Any:  # type: ignore
 @contextlib.contextmanager
 def run_hub(folder: Path, store_uri: str, seaweed: Seaweed) -> Iterator[Hub]:
     folder.mkdir(parents=True, exist_ok=True)
-    hub_port, hub_api, proxy_api, service_port = free_ports(4)
+    hub_port, hub_api, proxy_api, service_port, external_port = free_ports(5)
     admin_token = secrets.token_hex(24)
+    external_token = secrets.token_hex(24)
     bucket = seaweed.new_bucket("team")
     artifact_root = f"s3://{bucket}/artifacts"
     home = folder / "service-home"
@@ -257,8 +277,10 @@ def run_hub(folder: Path, store_uri: str, seaweed: Seaweed) -> Iterator[Hub]:
                 "hub_api": hub_api,
                 "proxy_api": proxy_api,
                 "service": service_port,
+                "external": external_port,
             },
             admin_token=admin_token,
+            external_token=external_token,
             service_env=service_env,
         )
     )
@@ -287,6 +309,7 @@ def run_hub(folder: Path, store_uri: str, seaweed: Seaweed) -> Iterator[Hub]:
         proc,
     )
     seen_children: set[int] = set()
+    external: subprocess.Popen[bytes] | None = None
     try:
 
         def hub_up() -> bool:
@@ -305,12 +328,53 @@ def run_hub(folder: Path, store_uri: str, seaweed: Seaweed) -> Iterator[Hub]:
         _wait_for(service_up, HUB_START_TIMEOUT, "labtrack service", hub.log_tail)
         seen_children.update(_children(proc.pid))
 
+        # The externally managed service: the environment the hub would have set, by hand.
+        ext_home = folder / "external-home"
+        ext_env = {
+            **env,
+            **service_env,
+            "LABTRACK_HOME": str(ext_home),
+            "JUPYTER_CONFIG_DIR": str(ext_home / "config"),
+            "JUPYTER_DATA_DIR": str(ext_home / "data"),
+            "JUPYTER_RUNTIME_DIR": str(ext_home / "runtime"),
+            "JUPYTERHUB_SERVICE_NAME": EXTERNAL,
+            "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{external_port}",
+            "JUPYTERHUB_SERVICE_PREFIX": f"/services/{EXTERNAL}/",
+            "JUPYTERHUB_API_TOKEN": external_token,
+            "JUPYTERHUB_API_URL": f"http://127.0.0.1:{hub_api}/hub/api",
+            "JUPYTERHUB_CLIENT_ID": f"service-{EXTERNAL}",
+            "JUPYTERHUB_OAUTH_CALLBACK_URL": f"/services/{EXTERNAL}/oauth_callback",
+            "JUPYTERHUB_HOST": "",
+            "JUPYTERHUB_BASE_URL": "/",
+        }
+        external = subprocess.Popen(
+            [sys.executable, "-m", "labtrack.cli", "service"],
+            cwd=folder,
+            env=ext_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+        def external_up() -> bool:
+            assert external is not None
+            if external.poll() is not None:
+                pytest.fail(f"external labtrack service exited\n{hub.log_tail()}")
+            status, body = http("GET", f"{hub.external_url}/api/2.0/mlflow/experiments/get")
+            return status == 403 and isinstance(body, dict)
+
+        _wait_for(external_up, HUB_START_TIMEOUT, "external labtrack service", hub.log_tail)
+
         hub.hub_api("POST", "users", {"usernames": [*TEAM, OUTSIDER, ADMIN]})
         hub.hub_api("POST", "groups/team/users", {"users": list(TEAM)})
         for user in (*TEAM, OUTSIDER, ADMIN):
             hub.tokens[user] = hub.new_token(user)
         yield hub
     finally:
+        if external is not None:
+            stop_process(external.pid, timeout=15)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                external.wait(timeout=5)
         seen_children.update(_children(proc.pid))
         stop_process(proc.pid, timeout=30)
         with contextlib.suppress(subprocess.TimeoutExpired):

@@ -104,15 +104,23 @@ def _s3_up(endpoint: str) -> bool:
         return False
 
 
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an exited child nobody has reaped yet counts as gone)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def stop_process(pid: int, timeout: float = 15) -> None:
     """SIGTERM, wait, then SIGKILL: the process we started, by its own pid."""
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _running(pid):
             return
         time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError):
@@ -137,7 +145,7 @@ def run_seaweed(folder: Path) -> Iterator[Seaweed]:
         "-master.volumeSizeLimitMB=64",
         f"-volume.port={volume}",
         f"-volume.port.grpc={volume_g}",
-        "-volume.max=20",
+        "-volume.max=0",  # as many volumes as the disk holds: each bucket takes its own
         "-filer",
         f"-filer.port={filer}",
         f"-filer.port.grpc={filer_g}",
@@ -171,7 +179,7 @@ def run_seaweed(folder: Path) -> Iterator[Seaweed]:
                 time.sleep(0.5)
         yield weed
     finally:
-        stop_process(proc.pid)
+        stop_process(proc.pid, timeout=5)  # its data is thrown away: no need to wait long
         proc.wait(timeout=10)
 
 

@@ -224,6 +224,8 @@ def test_real_mlflow_client_logs_as_the_token_owner(hub: Hub, tmp_path: Path) ->
         {
             "MLFLOW_TRACKING_URI": hub.service_url,
             "MLFLOW_TRACKING_TOKEN": hub.tokens["alice"],
+            # Fail in seconds, not after minutes of retried 5xx answers.
+            "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
             # The mlflow client names the local account; the service names the hub user.
             "LOGNAME": "mallory",
             "USER": "mallory",
@@ -334,3 +336,46 @@ def test_browser_outsider_is_refused_after_oauth(hub: Hub) -> None:
     # carol has no access scope for the service: the hub refuses the OAuth request, or the
     # service refuses the request it leads to.
     assert resp.status_code == 403, (resp.url, resp.text[:500])
+
+
+# -- an externally managed service (a replica over the same store and bucket) ----------------------
+
+
+def test_externally_managed_replica(hub: Hub) -> None:
+    run = _create_run(hub, "alice", user_id="mallory")
+    run_id = run["info"]["run_id"]
+    rel = run["info"]["artifact_uri"].split(":", 1)[1].lstrip("/")
+    status, body = http(
+        "PUT",
+        f"{hub.service_url}/api/2.0/mlflow-artifacts/artifacts/{rel}/from-managed.txt",
+        token=hub.tokens["alice"],
+        raw=b"written through the managed service",
+    )
+    assert status == 200, body
+    # The external service, started outside the hub, reads the same store and bucket...
+    status, got = http(
+        "GET", f"{hub.external_url}{MLFLOW}/runs/get?run_id={run_id}", token=hub.tokens["bob"]
+    )
+    assert status == 200, got
+    assert got["run"]["info"]["user_id"] == "alice"
+    status, data = http(
+        "GET",
+        f"{hub.external_url}/api/2.0/mlflow-artifacts/artifacts/{rel}/from-managed.txt",
+        token=hub.tokens["bob"],
+    )
+    assert status == 200
+    assert data == b"written through the managed service"
+    # ...authenticates with the hub the same way, with its own access scope...
+    status, body = http(
+        "GET", f"{hub.external_url}{MLFLOW}/runs/get?run_id={run_id}", token=hub.tokens["carol"]
+    )
+    assert status == 403, body
+    # ...and names the run's user after the token too.
+    status, created = http(
+        "POST",
+        f"{hub.external_url}{MLFLOW}/runs/create",
+        token=hub.tokens["bob"],
+        body={"experiment_id": "0", "user_id": "alice"},
+    )
+    assert status == 200, created
+    assert created["run"]["info"]["user_id"] == "bob"

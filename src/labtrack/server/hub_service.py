@@ -162,6 +162,11 @@ class LabtrackServiceApp(ServerApp):
     # OAuth callback) and jupyter_server's harmless base handlers, under the labtrack routes.
     default_services = ()  # type: ignore[assignment]
 
+    def _handle_sigint(self, sig: Any, frame: Any) -> None:
+        # The hub stops a managed service with SIGINT: stop now, no interactive prompt (as
+        # jupyterhub-singleuser does).
+        self._signal_stop(sig, frame)
+
     def init_server_extensions(self) -> None:
         # Exactly one extension, whatever the machine's Jupyter config enables.
         self.jpserver_extensions = {"labtrack": True}
