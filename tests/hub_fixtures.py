@@ -36,7 +36,7 @@ from typing import Any
 
 import pytest
 
-from seaweed_fixtures import Seaweed, free_ports, stop_process
+from seaweed_fixtures import Seaweed, free_ports, private_folder, stop_process
 
 REPO = Path(__file__).resolve().parents[1]
 HUB_START_TIMEOUT = 120
@@ -416,8 +416,11 @@ def team_pg_database() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def hub(
-    tmp_path_factory: pytest.TempPathFactory, team_pg_database: str, seaweed: Seaweed
-) -> Iterator[Hub]:
-    with run_hub(tmp_path_factory.mktemp("hub"), team_pg_database, seaweed) as running:
+def hub(team_pg_database: str, seaweed: Seaweed) -> Iterator[Hub]:
+    # A folder of its own, not under pytest's basetemp: other pytest runs on the machine prune
+    # old basetemps, which would delete the hub's database under a long session.
+    with (
+        private_folder("labtrack-hub-") as folder,
+        run_hub(folder, team_pg_database, seaweed) as running,
+    ):
         yield running

@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -183,8 +184,19 @@ def run_seaweed(folder: Path) -> Iterator[Seaweed]:
         proc.wait(timeout=10)
 
 
+@contextlib.contextmanager
+def private_folder(prefix: str) -> Iterator[Path]:
+    """A temporary folder outside pytest's basetemp (which other pytest runs on the machine
+    prune), removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seaweed]:
+def seaweed() -> Iterator[Seaweed]:
     """One SeaweedFS (S3 gateway) for the session."""
-    with run_seaweed(tmp_path_factory.mktemp("seaweed")) as weed:
+    with private_folder("labtrack-seaweed-") as folder, run_seaweed(folder) as weed:
         yield weed
