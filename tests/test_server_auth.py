@@ -9,6 +9,7 @@ JSON and no data, also when ``allow_unauthenticated_access`` is left at jupyter'
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -120,11 +121,12 @@ def test_bad_credentials_are_refused_with_json(fetch: Fetch, headers: dict[str, 
 
 def test_bearer_token_is_accepted(fetch: Fetch, jp_serverapp: Any) -> None:
     token = jp_serverapp.identity_provider.token
-    r = fetch(
-        ART + "/1/x.txt", "PUT", b"x", headers={"Authorization": f"Bearer {token}"}, auth=False
-    )
+    created = fetch("api/2.0/mlflow/runs/create", "POST", json_body={"experiment_id": "0"})
+    run_id = json.loads(created.body)["run"]["info"]["run_id"]
+    path = f"{ART}/0/{run_id}/artifacts/x.txt"  # uploads go into a run's artifact folder
+    r = fetch(path, "PUT", b"x", headers={"Authorization": f"Bearer {token}"}, auth=False)
     assert r.code == 200, r.body
-    r = fetch(ART + "/1/x.txt", headers={"Authorization": f"bearer {token}"}, auth=False)
+    r = fetch(path, headers={"Authorization": f"bearer {token}"}, auth=False)
     assert r.body == b"x"
 
 

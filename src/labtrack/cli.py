@@ -131,6 +131,13 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_service(args: argparse.Namespace) -> int:
+    """Serve one team's labtrack as a JupyterHub service (see labtrack.server.hub_service)."""
+    from labtrack.server.hub_service import main as service_main
+
+    return service_main(args.jupyter_args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labtrack", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -156,6 +163,17 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds since a temp file was last written (default: 3600)",
     )
     gc.set_defaults(func=cmd_gc)
+
+    service = sub.add_parser(
+        "service",
+        help="serve a team's labtrack as a JupyterHub service",
+        description="Reads JUPYTERHUB_SERVICE_URL, JUPYTERHUB_SERVICE_PREFIX, "
+        "JUPYTERHUB_API_TOKEN and JUPYTERHUB_API_URL (set by the hub for a managed service), "
+        "the store from LABTRACK_STORE_URI (or LABTRACK_TRACKING_URI) and artifacts from "
+        "LABTRACK_ARTIFACT_ROOT. Other --Class.trait=value options go to the server.",
+    )
+    service.set_defaults(jupyter_args=[])
+    service.set_defaults(func=cmd_service)
 
     models = sub.add_parser("models", help="serve models")
     models_sub = models.add_subparsers(dest="models_command", required=True)
@@ -221,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     # Options labtrack does not know (e.g. --port 8889, --no-browser) go to JupyterLab.
     args, unknown = parser.parse_known_args(argv)
     if unknown:
-        if args.command != "lab":
+        if args.command not in ("lab", "service"):
             parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         args.jupyter_args = unknown
     return int(args.func(args))

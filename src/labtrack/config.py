@@ -21,6 +21,15 @@ EXPERIMENT_ID_ENVS = ("LABTRACK_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_ID")
 EXPERIMENT_NAME_ENVS = ("LABTRACK_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_NAME")
 RUN_ID_ENVS = ("LABTRACK_RUN_ID", "MLFLOW_RUN_ID")
 USER_ENVS = ("LABTRACK_USER", "JUPYTERHUB_USER")
+# labtrack service (JupyterHub): set by the hub for a managed service.
+HUB_SERVICE_URL_ENV = "JUPYTERHUB_SERVICE_URL"
+HUB_SERVICE_PREFIX_ENV = "JUPYTERHUB_SERVICE_PREFIX"
+HUB_SERVICE_NAME_ENV = "JUPYTERHUB_SERVICE_NAME"
+HUB_API_TOKEN_ENV = "JUPYTERHUB_API_TOKEN"  # noqa: S105 - a variable name
+HUB_API_URL_ENV = "JUPYTERHUB_API_URL"
+# S3-compatible artifact roots (s3://bucket/prefix): the endpoint of a non-AWS store, MLflow's
+# name first. Credentials come from the usual AWS_* variables, read by botocore itself.
+S3_ENDPOINT_ENVS = ("MLFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 
 
 def first_env(names: tuple[str, ...]) -> str | None:

@@ -1,10 +1,14 @@
-"""One artifact store over fsspec: a local folder now, an S3-compatible bucket later.
+"""One artifact store over fsspec: a local folder or an S3-compatible bucket (``s3://``, s3fs).
 
 All paths given to :class:`ArtifactStore` are relative to its root and go through
 :func:`labtrack.artifacts.paths.clean_relpath`; on a local root every access is also checked
 against symlinks and real-path containment (:func:`~labtrack.artifacts.paths.resolve_local`).
 Writes are atomic: data goes to a temporary file beside the target, inside the root, and is
 renamed into place only when complete (object stores publish an object on close anyway).
+
+Object stores: the fsspec file system is built with :func:`remote_storage_options` (endpoint
+from ``MLFLOW_S3_ENDPOINT_URL``/``AWS_ENDPOINT_URL``; credentials from ``AWS_*``, read by
+botocore) and without a listings cache, so several processes over one bucket agree.
 """
 
 from __future__ import annotations
@@ -24,13 +28,28 @@ from urllib.parse import unquote, urlsplit
 import fsspec
 
 from labtrack.artifacts.paths import clean_relpath, join_relpath, resolve_local
-from labtrack.artifacts.uris import uri_to_relpath
+from labtrack.artifacts.uris import uri_scheme, uri_to_relpath
 from labtrack.errors import LabtrackException
 
 TMP_PREFIX = ".labtrack-tmp-"
 CHUNK_SIZE = 1024 * 1024
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
+
+
+def remote_storage_options(root: str) -> dict[str, Any]:
+    """fsspec options for a remote artifact root, from the environment."""
+    from labtrack.config import S3_ENDPOINT_ENVS, first_env
+
+    scheme = uri_scheme(root)
+    if scheme not in ("s3", "s3a"):
+        return {}
+    # Another process may write the bucket: never answer from a stale listing.
+    options: dict[str, Any] = {"use_listings_cache": False}
+    endpoint = first_env(S3_ENDPOINT_ENVS)
+    if endpoint:
+        options["client_kwargs"] = {"endpoint_url": endpoint}
+    return options
 
 
 def _invalid(message: str) -> LabtrackException:
@@ -120,7 +139,10 @@ class ArtifactWriter:
         discard = getattr(self._file, "discard", None)
         with contextlib.suppress(Exception):
             if self._tmp is None and callable(discard):
+                # An object store's upload: abort it (a multipart upload is cancelled), then
+                # mark the file closed, or its finalizer would try to complete the upload.
                 discard()
+                self._file.closed = True  # type: ignore[misc]
             else:
                 self._file.close()
         if self._tmp is not None:
@@ -154,8 +176,9 @@ def _fsync_dir(path: str) -> None:
 class ArtifactStore:
     """Artifacts under one root: ``put``/``open``/``list``/``delete``/``exists``/copy in/out.
 
-    ``root`` is a local path, a ``file://`` URI or (later) any fsspec URL such as
-    ``s3://bucket/prefix``. Paths passed to methods are relative to the root.
+    ``root`` is a local path, a ``file://`` URI or an fsspec URL such as ``s3://bucket/prefix``
+    (``storage_options`` default: :func:`remote_storage_options`). Paths passed to methods are
+    relative to the root.
     """
 
     def __init__(
@@ -176,7 +199,9 @@ class ArtifactStore:
             self.root_real = os.path.realpath(path)
             self.root = self.root_real
         else:
-            fs, fs_root = fsspec.core.url_to_fs(root, **(storage_options or {}))
+            if storage_options is None:
+                storage_options = remote_storage_options(root)
+            fs, fs_root = fsspec.core.url_to_fs(root, **storage_options)
             self.is_local = False
             self.fs = fs
             self.root = fs_root.rstrip("/")

@@ -96,6 +96,19 @@ class LabtrackApp(ExtensionApp):
         "(when unset) so kernels and terminals it starts use the same store.",
     ).tag(config=True)
 
+    route_prefix = Unicode(
+        "labtrack",
+        help="Where the routes are mounted, relative to the server's base_url: 'labtrack' "
+        "serves <base_url>labtrack/api/2.0/mlflow/...; '' serves <base_url>api/2.0/mlflow/... "
+        "(labtrack service: the MLflow tracking URI is then the service's own URL).",
+    ).tag(config=True)
+
+    team_mode = Bool(
+        False,
+        help="Serve one team (labtrack service): a run's user is always the authenticated user "
+        "(a client's user_id or mlflow.user tag naming someone else is overridden or refused).",
+    ).tag(config=True)
+
     service_factory = CallableTrait(
         default_value=_default_service_factory,
         help="Callable (store_uri: str, artifact_root: str) -> service, called once, lazily, "
@@ -138,9 +151,9 @@ class LabtrackApp(ExtensionApp):
         )
 
     def initialize_handlers(self) -> None:
-        from labtrack.server.routes import build_handlers
+        from labtrack.server.mount import mounted_handlers
 
-        self.handlers.extend(build_handlers())
+        self.handlers.extend(mounted_handlers(self.route_prefix, team=self.team_mode))
 
     async def stop_extension(self) -> None:
         executor = getattr(self, "executor", None)

@@ -1,0 +1,129 @@
+"""Team mode (``labtrack service``): a run's user is the authenticated user.
+
+In solo mode a client may name the run's user (MLflow clients send ``user_id`` and the
+``mlflow.user`` tag from the local account name) and the Jupyter user is the fallback. On a
+team service anyone could log runs under a colleague's name that way, so here:
+
+- ``runs/create``: ``user_id`` and the ``mlflow.user`` tag are set to the authenticated user,
+  whatever the client sent;
+- ``runs/set-tag`` and ``runs/log-batch``: setting ``mlflow.user`` to another name is refused
+  (403 PERMISSION_DENIED), and ``runs/delete-tag`` of ``mlflow.user`` too.
+
+The rules wrap the RPC functions of the route table, so the handlers themselves stay the same
+in both modes.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, cast
+
+from labtrack.entities import endpoints as ep
+from labtrack.entities import system_tags
+from labtrack.errors import LabtrackException
+from labtrack.server.routes import Route
+from labtrack.server.rpc import RpcFunc, RpcRequest
+
+
+def _denied(message: str) -> LabtrackException:
+    return LabtrackException(message, "PERMISSION_DENIED")
+
+
+def _authenticated(req: RpcRequest) -> str:
+    if not req.user:  # every team route is authenticated; this is a second guard
+        raise LabtrackException("Authentication required", "UNAUTHENTICATED")
+    return req.user
+
+
+def _user_tags_in(items: Iterable[Any]) -> list[Any]:
+    return [
+        item.get("value")
+        for item in items
+        if isinstance(item, Mapping) and item.get("key") == system_tags.USER
+    ]
+
+
+def _create_run(func: RpcFunc) -> RpcFunc:
+    @functools.wraps(func)
+    def create_run(service: Any, req: RpcRequest) -> Any:
+        user = _authenticated(req)
+        fields = dict(req.fields)
+        fields["user_id"] = user
+        tags = [
+            t
+            for t in req.get_objects("tags")
+            if not (isinstance(t, Mapping) and t.get("key") == system_tags.USER)
+        ]
+        fields["tags"] = [*tags, {"key": system_tags.USER, "value": user}]
+        return func(service, req.with_fields(fields))
+
+    return create_run
+
+
+def _set_tag(func: RpcFunc) -> RpcFunc:
+    @functools.wraps(func)
+    def set_tag(service: Any, req: RpcRequest) -> Any:
+        user = _authenticated(req)
+        if req.get_str("key") == system_tags.USER and req.get_str("value") != user:
+            raise _denied(f"The tag {system_tags.USER} names the run's user: only {user!r}.")
+        return func(service, req)
+
+    return set_tag
+
+
+def _delete_tag(func: RpcFunc) -> RpcFunc:
+    @functools.wraps(func)
+    def delete_tag(service: Any, req: RpcRequest) -> Any:
+        _authenticated(req)
+        if req.get_str("key") == system_tags.USER:
+            raise _denied(f"The tag {system_tags.USER} names the run's user: it stays.")
+        return func(service, req)
+
+    return delete_tag
+
+
+def _log_batch(func: RpcFunc) -> RpcFunc:
+    @functools.wraps(func)
+    def log_batch(service: Any, req: RpcRequest) -> Any:
+        user = _authenticated(req)
+        body = req.body
+        # The hot path: a metric batch names no mlflow.user tag, so its body is not parsed
+        # twice. A JSON escape could spell the key otherwise; such bodies are parsed.
+        if body is None or b"mlflow.user" in body or b"\\u" in body:
+            values = _user_tags_in(req.get_list("tags"))
+            if any(value != user for value in values):
+                raise _denied(f"The tag {system_tags.USER} names the run's user: only {user!r}.")
+        return func(service, req)
+
+    return log_batch
+
+
+_RULES = {
+    (e.method, e.path): rule
+    for e, rule in (
+        (ep.RUNS_CREATE, _create_run),
+        (ep.RUNS_SET_TAG, _set_tag),
+        (ep.RUNS_DELETE_TAG, _delete_tag),
+        (ep.RUNS_LOG_BATCH, _log_batch),
+    )
+}
+
+
+def team_routes(routes: Sequence[Route]) -> list[Route]:
+    """The route table with the team rules applied (a rule whose route is missing fails
+    loudly: the rule would silently stop protecting anything)."""
+    out = []
+    found = set()
+    for route in routes:
+        rule = _RULES.get((route.method, route.path))
+        if rule is not None and route.rpc is not None and route.needs_service:
+            found.add((route.method, route.path))
+            # A route that needs the service has a function taking it (routes.serve).
+            func = cast("RpcFunc", route.rpc)
+            route = Route(route.method, route.path, rpc=rule(func), needs_service=True)
+        out.append(route)
+    missing = set(_RULES) - found
+    if missing:
+        raise RuntimeError(f"team rules for routes that are not RPC routes: {sorted(missing)}")
+    return out

@@ -1,0 +1,426 @@
+"""A real JupyterHub with ``labtrack service`` as a managed service, once per test session.
+
+Parts, all real: JupyterHub (PyPI ``jupyterhub``) with npm's ``configurable-http-proxy``
+(``tests/run_all.sh`` installs it into ``.ci-node/``; ``$LABTRACK_CHP`` or ``PATH`` work too),
+``DummyAuthenticator`` with a password, a fresh PostgreSQL database for the labtrack store and
+SeaweedFS (``seaweed_fixtures``) for artifacts.
+
+Users ``alice`` and ``bob`` are in the group ``team``, which a role grants
+``access:services!service=labtrack``; ``carol`` exists but is outside it; ``admin`` is a hub
+admin outside the team. A second service, ``test-admin``, holds a token with ``admin:users``,
+``admin:groups`` and ``tokens`` to create them and their API tokens (a user must exist before a
+token can be made for them).
+
+Every port is free when picked (hub, hub API, proxy API, service). Teardown stops the hub by its
+pid (it stops its service and its proxy), then, if still alive, the proxy by its pid file and
+any child the hub left, and drops the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from seaweed_fixtures import Seaweed, free_ports, private_folder, stop_process
+
+REPO = Path(__file__).resolve().parents[1]
+HUB_START_TIMEOUT = 120
+SERVICE = "labtrack"
+PASSWORD = "labtrack-test-password"  # DummyAuthenticator: one password for every user
+TEAM = ("alice", "bob")
+OUTSIDER = "carol"
+ADMIN = "admin"
+# A second, externally managed service over the same store and bucket (a replica): the hub
+# only routes to it; the fixture starts and stops its process.
+EXTERNAL = "labtrack-external"
+
+
+def chp_command() -> str:
+    """configurable-http-proxy: $LABTRACK_CHP, the project-local npm install, or PATH."""
+    for candidate in (
+        os.environ.get("LABTRACK_CHP"),
+        str(REPO / ".ci-node" / "node_modules" / ".bin" / "configurable-http-proxy"),
+        shutil.which("configurable-http-proxy"),
+    ):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    pytest.fail(
+        "configurable-http-proxy is missing: npm install --prefix .ci-node "
+        "configurable-http-proxy@5 (tests/run_all.sh does this)"
+    )
+
+
+@dataclass
+class Hub:
+    url: str  # http://127.0.0.1:<port> (the proxy: what users reach)
+    admin_token: str
+    folder: Path
+    store_uri: str
+    artifact_root: str
+    seaweed: Seaweed
+    proc: subprocess.Popen[bytes]
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def service_url(self) -> str:
+        """The MLflow tracking URI of the team service."""
+        return f"{self.url}/services/{SERVICE}"
+
+    @property
+    def external_url(self) -> str:
+        """The tracking URI of the externally managed replica."""
+        return f"{self.url}/services/{EXTERNAL}"
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            text = (self.folder / "hub.log").read_text(errors="replace")
+        except OSError:
+            return "(no hub log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def hub_api(self, method: str, path: str, body: Any = None) -> Any:
+        status, data = http(method, f"{self.url}/hub/api/{path}", token=self.admin_token, body=body)
+        if status >= 300:
+            raise AssertionError(f"hub API {method} {path}: {status} {data}\n{self.log_tail()}")
+        return data
+
+    def new_token(self, user: str, note: str = "labtrack tests") -> str:
+        return str(self.hub_api("POST", f"users/{user}/tokens", {"note": note})["token"])
+
+
+def http(
+    method: str,
+    url: str,
+    *,
+    token: str | None = None,
+    body: Any = None,
+    raw: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    scheme: str = "token",
+) -> tuple[int, Any]:
+    """One request; returns (status, parsed JSON or bytes). No redirects are followed."""
+    data = raw
+    hdrs = dict(headers or {})
+    if body is not None:
+        data = json.dumps(body).encode()
+        hdrs.setdefault("Content-Type", "application/json")
+    if token:
+        hdrs["Authorization"] = f"{scheme} {token}"
+    req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(req, timeout=60) as resp:
+            status, payload = resp.status, resp.read()
+            ctype = resp.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as err:
+        status, payload = err.code, err.read()
+        ctype = err.headers.get("Content-Type", "") if err.headers else ""
+    if "json" in ctype and payload:
+        return status, json.loads(payload)
+    return status, payload
+
+
+def _hub_config(
+    folder: Path,
+    *,
+    ports: dict[str, int],
+    admin_token: str,
+    external_token: str,
+    service_env: dict[str, str],
+) -> str:
+    labtrack = Path(sys.executable).with_name("labtrack")
+    command = (
+        [str(labtrack), "service"]
+        if labtrack.exists()
+        else [
+            sys.executable,
+            "-m",
+            "labtrack.cli",
+            "service",
+        ]
+    )
+    config = {
+        "ip": "127.0.0.1",
+        "port": ports["hub"],
+        "hub_port": ports["hub_api"],
+        "proxy_api": f"http://127.0.0.1:{ports['proxy_api']}",
+        "chp": [chp_command()],
+        "proxy_token": secrets.token_hex(16),
+        "folder": str(folder),
+        "password": PASSWORD,
+        "admin_token": admin_token,
+        "service": {
+            "name": SERVICE,
+            "url": f"http://127.0.0.1:{ports['service']}",
+            "command": command,
+            "environment": service_env,
+            "oauth_no_confirm": True,
+        },
+        "admin": ADMIN,
+        "external": {
+            "name": EXTERNAL,
+            "url": f"http://127.0.0.1:{ports['external']}",
+            "api_token": external_token,
+            "oauth_no_confirm": True,
+        },
+    }
+    return f"""\
+# Written by tests/hub_fixtures.py
+import json
+cfg = json.loads({json.dumps(json.dumps(config))})
+c = get_config()  # noqa: F821
+c.JupyterHub.ip = cfg["ip"]
+c.JupyterHub.port = cfg["port"]
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = cfg["hub_port"]
+c.JupyterHub.db_url = "sqlite:///" + cfg["folder"] + "/jupyterhub.sqlite"
+c.JupyterHub.cookie_secret_file = cfg["folder"] + "/jupyterhub_cookie_secret"
+c.JupyterHub.pid_file = cfg["folder"] + "/jupyterhub.pid"
+c.ConfigurableHTTPProxy.api_url = cfg["proxy_api"]
+c.ConfigurableHTTPProxy.command = cfg["chp"]
+c.ConfigurableHTTPProxy.auth_token = cfg["proxy_token"]
+c.ConfigurableHTTPProxy.pid_file = cfg["folder"] + "/proxy.pid"
+c.JupyterHub.authenticator_class = "dummy"
+c.DummyAuthenticator.password = cfg["password"]
+c.Authenticator.allow_all = True
+c.Authenticator.admin_users = {{cfg["admin"]}}
+c.JupyterHub.services = [
+    cfg["service"],
+    cfg["external"],
+    {{"name": "test-admin", "api_token": cfg["admin_token"]}},
+]
+c.JupyterHub.load_groups = {{"team": {{"users": []}}}}
+c.JupyterHub.load_roles = [
+    {{
+        "name": "labtrack-team",
+        "scopes": [
+            "access:services!service=labtrack",
+            "access:services!service=labtrack-external",
+        ],
+        "groups": ["team"],
+    }},
+    {{
+        "name": "test-admin",
+        "scopes": ["admin:users", "admin:groups", "tokens", "list:users"],
+        "services": ["test-admin"],
+    }},
+]
+"""
+
+
+def _children(pid: int) -> list[int]:
+    import psutil
+
+    try:
+        return [p.pid for p in psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def _wait_for(check, timeout: float, what: str, hub_log) -> Any:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            last = check()
+            if last:
+                return last
+        time.sleep(0.3)
+    pytest.fail(f"{what} not ready in {timeout}s (last: {last!r})\n{hub_log()}")
+
+
+@contextlib.contextmanager
+def run_hub(folder: Path, store_uri: str, seaweed: Seaweed) -> Iterator[Hub]:
+    folder.mkdir(parents=True, exist_ok=True)
+    hub_port, hub_api, proxy_api, service_port, external_port = free_ports(5)
+    admin_token = secrets.token_hex(24)
+    external_token = secrets.token_hex(24)
+    bucket = seaweed.new_bucket("team")
+    artifact_root = f"s3://{bucket}/artifacts"
+    home = folder / "service-home"
+    service_env = {
+        "LABTRACK_STORE_URI": store_uri,
+        "LABTRACK_ARTIFACT_ROOT": artifact_root,
+        "LABTRACK_HOME": str(home),
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_DATA_DIR": str(home / "data"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        **seaweed.env(),
+    }
+    src = str(REPO / "src")
+    service_env["PYTHONPATH"] = src  # this checkout's labtrack, installed or not
+    (folder / "jupyterhub_config.py").write_text(
+        _hub_config(
+            folder,
+            ports={
+                "hub": hub_port,
+                "hub_api": hub_api,
+                "proxy_api": proxy_api,
+                "service": service_port,
+                "external": external_port,
+            },
+            admin_token=admin_token,
+            external_token=external_token,
+            service_env=service_env,
+        )
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("LABTRACK_", "MLFLOW_", "JUPYTERHUB_", "AWS_", "CONFIGPROXY_"))
+    }
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    log = open(folder / "hub.log", "wb")  # noqa: SIM115 - closed at teardown
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterhub", "-f", str(folder / "jupyterhub_config.py")],
+        cwd=folder,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    hub = Hub(
+        f"http://127.0.0.1:{hub_port}",
+        admin_token,
+        folder,
+        store_uri,
+        artifact_root,
+        seaweed,
+        proc,
+    )
+    seen_children: set[int] = set()
+    external: subprocess.Popen[bytes] | None = None
+    try:
+
+        def hub_up() -> bool:
+            if proc.poll() is not None:
+                pytest.fail(f"jupyterhub exited with {proc.returncode}\n{hub.log_tail()}")
+            status, _ = http("GET", f"{hub.url}/hub/api/")
+            return status == 200
+
+        _wait_for(hub_up, HUB_START_TIMEOUT, "jupyterhub", hub.log_tail)
+
+        def service_up() -> bool:
+            # Unauthenticated: the service answers 403 in MLflow's JSON shape once it runs.
+            status, body = http("GET", f"{hub.service_url}/api/2.0/mlflow/experiments/get")
+            return status == 403 and isinstance(body, dict)
+
+        _wait_for(service_up, HUB_START_TIMEOUT, "labtrack service", hub.log_tail)
+        seen_children.update(_children(proc.pid))
+
+        # The externally managed service: the environment the hub would have set, by hand.
+        ext_home = folder / "external-home"
+        ext_env = {
+            **env,
+            **service_env,
+            "LABTRACK_HOME": str(ext_home),
+            "JUPYTER_CONFIG_DIR": str(ext_home / "config"),
+            "JUPYTER_DATA_DIR": str(ext_home / "data"),
+            "JUPYTER_RUNTIME_DIR": str(ext_home / "runtime"),
+            "JUPYTERHUB_SERVICE_NAME": EXTERNAL,
+            "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{external_port}",
+            "JUPYTERHUB_SERVICE_PREFIX": f"/services/{EXTERNAL}/",
+            "JUPYTERHUB_API_TOKEN": external_token,
+            "JUPYTERHUB_API_URL": f"http://127.0.0.1:{hub_api}/hub/api",
+            "JUPYTERHUB_CLIENT_ID": f"service-{EXTERNAL}",
+            "JUPYTERHUB_OAUTH_CALLBACK_URL": f"/services/{EXTERNAL}/oauth_callback",
+            "JUPYTERHUB_HOST": "",
+            "JUPYTERHUB_BASE_URL": "/",
+        }
+        external = subprocess.Popen(
+            [sys.executable, "-m", "labtrack.cli", "service"],
+            cwd=folder,
+            env=ext_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+        def external_up() -> bool:
+            assert external is not None
+            if external.poll() is not None:
+                pytest.fail(f"external labtrack service exited\n{hub.log_tail()}")
+            status, body = http("GET", f"{hub.external_url}/api/2.0/mlflow/experiments/get")
+            return status == 403 and isinstance(body, dict)
+
+        _wait_for(external_up, HUB_START_TIMEOUT, "external labtrack service", hub.log_tail)
+
+        hub.hub_api("POST", "users", {"usernames": [*TEAM, OUTSIDER, ADMIN]})
+        hub.hub_api("POST", "groups/team/users", {"users": list(TEAM)})
+        for user in (*TEAM, OUTSIDER, ADMIN):
+            hub.tokens[user] = hub.new_token(user)
+        yield hub
+    finally:
+        if external is not None:
+            stop_process(external.pid, timeout=15)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                external.wait(timeout=5)
+        seen_children.update(_children(proc.pid))
+        stop_process(proc.pid, timeout=30)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
+        log.close()
+        # A hub that died hard leaves its proxy and its service: stop them by their pids.
+        pid_file = folder / "proxy.pid"
+        if pid_file.exists():
+            with contextlib.suppress(ValueError):
+                stop_process(int(pid_file.read_text().strip()))
+        for pid in seen_children:
+            stop_process(pid, timeout=5)
+
+
+def _fresh_pg_database() -> Iterator[str]:
+    from conftest import PG_ADMIN_URL, _pg_available
+
+    problem = _pg_available()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+    import psycopg
+
+    name = f"labtrack_team_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def team_pg_database() -> Iterator[str]:
+    """A PostgreSQL database of its own for the team service (store tests reset theirs)."""
+    yield from _fresh_pg_database()
+
+
+@pytest.fixture(scope="session")
+def hub(team_pg_database: str, seaweed: Seaweed) -> Iterator[Hub]:
+    # A folder of its own, not under pytest's basetemp: other pytest runs on the machine prune
+    # old basetemps, which would delete the hub's database under a long session.
+    with (
+        private_folder("labtrack-hub-") as folder,
+        run_hub(folder, team_pg_database, seaweed) as running,
+    ):
+        yield running

@@ -1,0 +1,381 @@
+"""``labtrack service`` behind a real JupyterHub (see ``hub_fixtures``): who gets in, and whose
+runs are whose. PostgreSQL store, SeaweedFS artifacts, real proxy, real hub tokens."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hub_fixtures import Hub, http
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+MLFLOW = "/api/2.0/mlflow"
+
+
+def api(hub: Hub, method: str, path: str, *, user: str | None = None, **kw):  # type: ignore[no-untyped-def]
+    token = hub.tokens[user] if user else kw.pop("token", None)
+    return http(method, hub.service_url + path, token=token, **kw)
+
+
+def test_team_member_token_is_admitted(hub: Hub) -> None:
+    status, body = api(hub, "GET", MLFLOW + "/experiments/get?experiment_id=0", user="alice")
+    assert status == 200, body
+    assert body["experiment"]["name"] == "Default"
+
+
+@pytest.mark.parametrize("scheme", ["token", "Bearer", "bearer"])
+def test_both_authorization_schemes(hub: Hub, scheme: str) -> None:
+    status, body = http(
+        "GET",
+        hub.service_url + MLFLOW + "/experiments/search?max_results=1",
+        token=hub.tokens["bob"],
+        scheme=scheme,
+    )
+    assert status == 200, body
+
+
+def test_outsider_gets_403_in_mlflow_shape(hub: Hub) -> None:
+    status, body = api(hub, "GET", MLFLOW + "/experiments/get?experiment_id=0", user="carol")
+    assert status == 403
+    assert body["error_code"] == "PERMISSION_DENIED"
+
+
+def test_no_token_and_wrong_token_are_refused(hub: Hub) -> None:
+    status, body = api(hub, "GET", MLFLOW + "/experiments/get?experiment_id=0")
+    assert status in (401, 403)
+    assert body["error_code"] in ("UNAUTHENTICATED", "PERMISSION_DENIED")
+    status, body = api(
+        hub, "GET", MLFLOW + "/experiments/get?experiment_id=0", token="not-a-hub-token"
+    )
+    assert status == 403
+    assert body["error_code"] == "PERMISSION_DENIED"
+
+
+# -- the run's user is the authenticated user ----------------------------------------------------
+
+
+def _create_run(hub: Hub, user: str, **fields):  # type: ignore[no-untyped-def]
+    body = {"experiment_id": "0", "start_time": 1, **fields}
+    status, resp = api(hub, "POST", MLFLOW + "/runs/create", user=user, body=body)
+    assert status == 200, resp
+    return resp["run"]
+
+
+def _tags(run: dict) -> dict[str, str]:
+    return {t["key"]: t["value"] for t in run["data"].get("tags", [])}
+
+
+def test_run_user_is_the_authenticated_user_whatever_the_client_claims(hub: Hub) -> None:
+    run = _create_run(hub, "alice", user_id="bob", tags=[{"key": "mlflow.user", "value": "bob"}])
+    assert run["info"]["user_id"] == "alice"
+    assert _tags(run)["mlflow.user"] == "alice"
+    status, got = api(hub, "GET", MLFLOW + f"/runs/get?run_id={run['info']['run_id']}", user="bob")
+    assert status == 200, got
+    assert got["run"]["info"]["user_id"] == "alice"
+    assert _tags(got["run"])["mlflow.user"] == "alice"
+    # A run created with no user at all is the caller's too.
+    assert _create_run(hub, "bob")["info"]["user_id"] == "bob"
+
+
+def test_mlflow_user_tag_cannot_be_rewritten(hub: Hub) -> None:
+    run_id = _create_run(hub, "alice")["info"]["run_id"]
+    for path, body in [
+        ("/runs/set-tag", {"run_id": run_id, "key": "mlflow.user", "value": "bob"}),
+        ("/runs/delete-tag", {"run_id": run_id, "key": "mlflow.user"}),
+        ("/runs/log-batch", {"run_id": run_id, "tags": [{"key": "mlflow.user", "value": "x"}]}),
+        # the same key spelled with a JSON escape
+        (
+            "/runs/log-batch",
+            {"run_id": run_id, "tags": [{"key": "mlflow\\u002euser", "value": "x"}]},
+        ),
+    ]:
+        raw = __import__("json").dumps(body).replace("\\\\u002e", "\\u002e").encode()
+        status, resp = api(
+            hub,
+            "POST",
+            MLFLOW + path,
+            user="alice",
+            raw=raw,
+            headers={"Content-Type": "application/json"},
+        )
+        assert status == 403, (path, resp)
+        assert resp["error_code"] == "PERMISSION_DENIED"
+    # Setting it to one's own name is harmless and allowed.
+    status, resp = api(
+        hub,
+        "POST",
+        MLFLOW + "/runs/set-tag",
+        user="alice",
+        body={"run_id": run_id, "key": "mlflow.user", "value": "alice"},
+    )
+    assert status == 200, resp
+    status, got = api(hub, "GET", MLFLOW + f"/runs/get?run_id={run_id}", user="alice")
+    assert _tags(got["run"])["mlflow.user"] == "alice"
+
+
+def test_outsider_cannot_write_or_upload(hub: Hub) -> None:
+    run = _create_run(hub, "alice")
+    status, body = api(
+        hub, "POST", MLFLOW + "/runs/delete", user="carol", body={"run_id": run["info"]["run_id"]}
+    )
+    assert status == 403, body
+    rel = run["info"]["artifact_uri"].split(":", 1)[1].lstrip("/")
+    status, body = api(
+        hub, "PUT", f"/api/2.0/mlflow-artifacts/artifacts/{rel}/x.txt", user="carol", raw=b"x"
+    )
+    assert status == 403, body
+    assert body["error_code"] == "PERMISSION_DENIED"
+
+
+def test_only_labtrack_is_served(hub: Hub) -> None:
+    """The service's ServerApp serves no contents, kernels, terminals or other extensions."""
+    for path in ("/api/contents", "/api/kernels", "/api/sessions", "/api/terminals", "/lab"):
+        status, body = api(hub, "GET", path, user="alice")
+        assert status == 404, (path, status, body)
+
+
+# -- artifacts in the object store, proxied by the service ----------------------------------------
+
+
+def test_artifact_proxy_on_s3(hub: Hub) -> None:
+    run = _create_run(hub, "alice")
+    rel = run["info"]["artifact_uri"].split(":", 1)[1].lstrip("/")
+    base = "/api/2.0/mlflow-artifacts/artifacts"
+    payload = b"\x00binary\xff" * 1000
+    status, body = api(hub, "PUT", f"{base}/{rel}/dir/data.bin", user="alice", raw=payload)
+    assert status == 200, body
+    status, body = api(hub, "PUT", f"{base}/{rel}/note.txt", user="alice", raw=b"hello")
+    assert status == 200, body
+
+    # The objects are in the bucket, under the configured prefix.
+    fs = hub.seaweed.filesystem()
+    bucket_root = hub.artifact_root[len("s3://") :]
+    assert fs.cat(f"{bucket_root}/{rel}/dir/data.bin") == payload
+
+    status, listing = api(hub, "GET", f"{base}?path={rel}", user="bob")
+    assert status == 200, listing
+    files = {f["path"]: f for f in listing["files"]}
+    assert files["dir"]["is_dir"] is True
+    assert files["note.txt"] == {"path": "note.txt", "is_dir": False, "file_size": 5}
+    status, got = api(hub, "GET", f"{base}/{rel}/dir/data.bin", user="bob")
+    assert status == 200
+    assert got == payload
+
+    status, body = api(hub, "DELETE", f"{base}/{rel}/note.txt", user="alice")
+    assert status == 200, body
+    assert not fs.exists(f"{bucket_root}/{rel}/note.txt")
+    status, body = api(hub, "GET", f"{base}/{rel}/note.txt", user="alice")
+    assert status == 404, body
+
+    # Path safety is the artifact layer's, whatever the backend.
+    for hostile in ("..%2f..%2fx", "%252e%252e/x", "a/../../x"):
+        status, body = api(hub, "GET", f"{base}/{rel}/{hostile}", user="alice")
+        assert status in (400, 404), (hostile, status, body)
+    status, body = api(hub, "GET", f"{base}?path=../{rel}", user="alice")
+    assert status == 400, body
+
+
+# -- real clients ------------------------------------------------------------------------------
+
+CLIENTS = Path(__file__).parent / "clients"
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def _run_client(python: str, script: str, env: dict[str, str], *args: str) -> dict:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MLFLOW_", "LABTRACK_", "JUPYTERHUB_", "AWS_"))
+    }
+    proc = subprocess.run(
+        [python, str(CLIENTS / script), *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    marker = "@@RESULT@@"
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(marker)]
+    problem = f"{script} failed:\n{proc.stdout}\n{proc.stderr[-4000:]}"
+    assert proc.returncode == 0, problem
+    assert lines, problem
+    return json.loads(lines[-1][len(marker) :])
+
+
+def _s3_keys(hub: Hub, rel: str) -> list[str]:
+    fs = hub.seaweed.filesystem()
+    root = hub.artifact_root[len("s3://") :]
+    return [k[len(root) + 1 :] for k in fs.find(f"{root}/{rel}")]
+
+
+def test_real_mlflow_client_logs_as_the_token_owner(hub: Hub, tmp_path: Path) -> None:
+    from mlflow_compat.envs import ensure_env
+
+    python = str(ensure_env("mlflow3"))
+    out = _run_client(
+        python,
+        "mlflow_team.py",
+        {
+            "MLFLOW_TRACKING_URI": hub.service_url,
+            "MLFLOW_TRACKING_TOKEN": hub.tokens["alice"],
+            # Fail in seconds, not after minutes of retried 5xx answers.
+            "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+            # The mlflow client names the local account; the service names the hub user.
+            "LOGNAME": "mallory",
+            "USER": "mallory",
+        },
+        "team-mlflow",
+    )
+    assert out["user_id"] == "alice"
+    assert out["mlflow_user_tag"] == "alice"
+    assert out["params"] == {"lr": "0.1"}
+    assert out["artifacts"] == ["files/hello.txt"]
+    assert out["artifact_text"] == "hello from mlflow"
+    assert out["prediction"] == pytest.approx(6.0)
+    # Stored in the object store, not on the service's disk.
+    status, run = api(hub, "GET", MLFLOW + f"/runs/get?run_id={out['run_id']}", user="bob")
+    assert status == 200, run
+    rel = run["run"]["info"]["artifact_uri"].split(":", 1)[1].lstrip("/")
+    assert "files/hello.txt" in [k.split(f"{rel}/", 1)[-1] for k in _s3_keys(hub, rel)]
+
+
+def test_real_mlflow_client_without_access_is_refused(hub: Hub) -> None:
+    from mlflow_compat.envs import ensure_env
+
+    python = str(ensure_env("mlflow3"))
+    out = _run_client(
+        python,
+        "mlflow_denied.py",
+        {"MLFLOW_TRACKING_URI": hub.service_url, "MLFLOW_TRACKING_TOKEN": hub.tokens["carol"]},
+    )
+    assert "error" in out
+    assert "403" in out["error"] or "PERMISSION_DENIED" in out["error"]
+
+
+def test_labtrack_client_logs_artifacts_and_a_model_through_the_service(hub: Hub) -> None:
+    out = _run_client(
+        sys.executable,
+        "labtrack_team.py",
+        {
+            "LABTRACK_TRACKING_URI": hub.service_url,
+            "LABTRACK_TRACKING_TOKEN": hub.tokens["bob"],
+            "LABTRACK_USER": "someone-else",
+            "PYTHONPATH": str(SRC),
+        },
+        "team-labtrack",
+    )
+    assert out["user_id"] == "bob"
+    assert out["mlflow_user_tag"] == "bob"
+    assert out["metric"] == pytest.approx(0.4)
+    assert out["listing"] == [["data/a.txt", False], ["data/sub", True]]
+    assert out["downloaded_size"] == 10000
+    assert out["prediction"] == pytest.approx(5.0)
+
+
+# -- browsers: hub OAuth --------------------------------------------------------------------
+
+
+def _browser_login(hub: Hub, user: str):  # type: ignore[no-untyped-def]
+    """A requests session logged in to the hub with the password form, as a browser would."""
+    import requests
+
+    from hub_fixtures import PASSWORD
+
+    session = requests.Session()
+    session.get(f"{hub.url}/hub/login", timeout=30)
+    xsrf = session.cookies.get("_xsrf", path="/hub/")
+    resp = session.post(
+        f"{hub.url}/hub/login",
+        data={"username": user, "password": PASSWORD, "_xsrf": xsrf},
+        allow_redirects=False,  # to /hub/spawn: no user servers here
+        timeout=30,
+    )
+    assert resp.status_code == 302, resp.text[:500]
+    return session
+
+
+def test_browser_oauth_cookie(hub: Hub) -> None:
+    session = _browser_login(hub, "alice")
+    target = "/services/labtrack/api/2.0/mlflow/experiments/get?experiment_id=0"
+    resp = session.get(f"{hub.service_url}/oauth_login", params={"next": target}, timeout=30)
+    assert resp.status_code == 200, resp.text[:500]
+    assert resp.url == hub.url + target
+    assert resp.json()["experiment"]["experiment_id"] == "0"
+    # The cookie alone now identifies alice for reads...
+    resp = session.get(hub.url + target, timeout=30)
+    assert resp.status_code == 200
+    # ...but a cookie-authenticated write without the XSRF token is refused.
+    resp = session.post(
+        f"{hub.service_url}{MLFLOW}/runs/create",
+        json={"experiment_id": "0"},
+        headers={"Sec-Fetch-Mode": "cors", "Sec-Fetch-Site": "same-origin"},
+        timeout=30,
+    )
+    assert resp.status_code == 403, resp.text[:500]
+    # An open redirect is not offered: ``next`` must stay under the service prefix.
+    resp = session.get(
+        f"{hub.service_url}/oauth_login",
+        params={"next": "https://elsewhere.invalid/"},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert resp.status_code == 302
+    assert "elsewhere.invalid" not in resp.headers["Location"]
+
+
+def test_browser_outsider_is_refused_after_oauth(hub: Hub) -> None:
+    session = _browser_login(hub, "carol")
+    target = "/services/labtrack/api/2.0/mlflow/experiments/get?experiment_id=0"
+    resp = session.get(f"{hub.service_url}/oauth_login", params={"next": target}, timeout=30)
+    # carol has no access scope for the service: the hub refuses the OAuth request, or the
+    # service refuses the request it leads to.
+    assert resp.status_code == 403, (resp.url, resp.text[:500])
+
+
+# -- an externally managed service (a replica over the same store and bucket) ----------------------
+
+
+def test_externally_managed_replica(hub: Hub) -> None:
+    run = _create_run(hub, "alice", user_id="mallory")
+    run_id = run["info"]["run_id"]
+    rel = run["info"]["artifact_uri"].split(":", 1)[1].lstrip("/")
+    status, body = http(
+        "PUT",
+        f"{hub.service_url}/api/2.0/mlflow-artifacts/artifacts/{rel}/from-managed.txt",
+        token=hub.tokens["alice"],
+        raw=b"written through the managed service",
+    )
+    assert status == 200, body
+    # The external service, started outside the hub, reads the same store and bucket...
+    status, got = http(
+        "GET", f"{hub.external_url}{MLFLOW}/runs/get?run_id={run_id}", token=hub.tokens["bob"]
+    )
+    assert status == 200, got
+    assert got["run"]["info"]["user_id"] == "alice"
+    status, data = http(
+        "GET",
+        f"{hub.external_url}/api/2.0/mlflow-artifacts/artifacts/{rel}/from-managed.txt",
+        token=hub.tokens["bob"],
+    )
+    assert status == 200
+    assert data == b"written through the managed service"
+    # ...authenticates with the hub the same way, with its own access scope...
+    status, body = http(
+        "GET", f"{hub.external_url}{MLFLOW}/runs/get?run_id={run_id}", token=hub.tokens["carol"]
+    )
+    assert status == 403, body
+    # ...and names the run's user after the token too.
+    status, created = http(
+        "POST",
+        f"{hub.external_url}{MLFLOW}/runs/create",
+        token=hub.tokens["bob"],
+        body={"experiment_id": "0", "user_id": "alice"},
+    )
+    assert status == 200, created
+    assert created["run"]["info"]["user_id"] == "bob"
