@@ -98,6 +98,22 @@ for i in range(1005):
     with lt.start_run(run_name=f"p{i}"):
         pass
 
+# Nested runs: a sweep (the parent, started first) with three trials, one of
+# which has a child of its own.
+lt.set_experiment("ui-sweep")
+with lt.start_run(run_name="sweep"):
+    lt.log_param("search", "grid")
+    lt.log_metric("loss", 0.15, step=0)
+    for i in range(3):
+        time.sleep(0.02)
+        with lt.start_run(run_name=f"trial-{i}", nested=True):
+            lt.log_param("lr", 10.0**-i)
+            lt.log_metric("loss", round(0.3 - 0.1 * i, 3), step=0)
+            if i == 1:
+                time.sleep(0.02)
+                with lt.start_run(run_name="trial-1-fold-0", nested=True):
+                    lt.log_metric("loss", 0.25, step=0)
+
 # The registry: a model registered from r1's model folder, with an alias.
 client = lt.TrackingClient()
 client.create_registered_model("ui-model", description="The *demo* model.")

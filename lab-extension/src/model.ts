@@ -8,6 +8,7 @@ import {
   IRun,
   toAPIError
 } from './protocol';
+import { missingParentIds, quoteFilterValue } from './runtree';
 import {
   DashboardView,
   IExperimentSummary,
@@ -28,6 +29,12 @@ const SIDEBAR_RUNS = 1000;
 /** Changed runs patched one by one; more than this re-reads the list. */
 const MAX_PATCHED_RUNS = 25;
 const ORDER = ['attributes.start_time DESC'];
+/** Run ids per `IN (...)` search of parents or children. */
+const RELATIVES_CHUNK = 100;
+/** Matches whose children are fetched ("show children of matches"). */
+const MAX_CHILDREN_OF = 1000;
+/** Levels of missing parents fetched above the listed runs. */
+const MAX_PARENT_LEVELS = 8;
 
 /**
  * The default `ILabtrackModel`.
@@ -89,6 +96,23 @@ export class LabtrackModel implements ILabtrackModel {
 
   get runsState(): ILoadState {
     return this._runsState;
+  }
+
+  get contextRuns(): readonly IRun[] {
+    return this._contextRuns;
+  }
+
+  get showChildrenOfMatches(): boolean {
+    return this._showChildrenOfMatches;
+  }
+
+  async setShowChildrenOfMatches(show: boolean): Promise<void> {
+    if (show === this._showChildrenOfMatches) {
+      return;
+    }
+    this._showChildrenOfMatches = show;
+    this._emit('runs');
+    await this._loadRelatives(this._runsTicket, this._runs);
   }
 
   get runsTotal(): number | null {
@@ -251,6 +275,7 @@ export class LabtrackModel implements ILabtrackModel {
     }
     this._experimentIds = next;
     this._runs = [];
+    this._contextRuns = [];
     this._runsState = IDLE;
     this._emit('selection');
     this._emit('runs');
@@ -301,6 +326,7 @@ export class LabtrackModel implements ILabtrackModel {
     const experimentIds = [...this._experimentIds];
     if (experimentIds.length === 0) {
       this._runs = [];
+      this._contextRuns = [];
       this._runsState = IDLE;
       this._runsPaging = false;
       this._runsTotal = null;
@@ -356,11 +382,15 @@ export class LabtrackModel implements ILabtrackModel {
           break;
         }
       } while (ticket === this._runsTicket);
+      if (ticket === this._runsTicket) {
+        await this._loadRelatives(ticket, runs);
+      }
     } catch (reason) {
       if (ticket !== this._runsTicket) {
         return;
       }
       this._runs = [];
+      this._contextRuns = [];
       this._runsPaging = false;
       this._runsState = { loading: false, error: toAPIError(reason) };
       this._emit('runs');
@@ -397,6 +427,88 @@ export class LabtrackModel implements ILabtrackModel {
   async refresh(): Promise<void> {
     await Promise.all([this.refreshExperiments(), this.refreshRuns()]);
     await this.refreshSidebar();
+  }
+
+  /**
+   * The runs shown around the matches, for the tree: the missing parents
+   * (and their parents) of listed runs, and with `showChildrenOfMatches` and
+   * a filter, the children of the matches. Failures leave the tree flatter.
+   */
+  private async _loadRelatives(
+    ticket: number,
+    runs: readonly IRun[]
+  ): Promise<void> {
+    const experimentIds = [...this._experimentIds];
+    const known = new Set(runs.map(r => r.info.run_id));
+    const context: IRun[] = [];
+    const add = (found: readonly IRun[]) => {
+      for (const run of found) {
+        if (!known.has(run.info.run_id)) {
+          known.add(run.info.run_id);
+          context.push(run);
+        }
+      }
+    };
+    try {
+      if (this._showChildrenOfMatches && this._filter && runs.length > 0) {
+        const ids = runs.slice(0, MAX_CHILDREN_OF).map(r => r.info.run_id);
+        add(
+          await this._searchIn(experimentIds, 'tags.`mlflow.parentRunId`', ids)
+        );
+      }
+      let level: readonly IRun[] = [...runs, ...context];
+      for (let depth = 0; depth < MAX_PARENT_LEVELS; depth++) {
+        const missing = missingParentIds(level, known);
+        if (missing.length === 0 || ticket !== this._runsTicket) {
+          break;
+        }
+        const found = await this._searchIn(
+          experimentIds,
+          'attributes.run_id',
+          missing
+        );
+        // A parent that cannot be found is not asked for again.
+        missing.forEach(id => known.add(id));
+        context.push(...found.filter(r => !runs.includes(r)));
+        level = found;
+      }
+    } catch (reason) {
+      console.warn('labtrack: could not load parent or child runs', reason);
+    }
+    if (ticket !== this._runsTicket || this._isDisposed) {
+      return;
+    }
+    if (context.length === 0 && this._contextRuns.length === 0) {
+      return;
+    }
+    this._contextRuns = context;
+    this._emit('runs');
+  }
+
+  /** Runs whose `key` is one of `values`, in chunks. */
+  private async _searchIn(
+    experimentIds: string[],
+    key: string,
+    values: readonly string[]
+  ): Promise<IRun[]> {
+    const found: IRun[] = [];
+    for (let i = 0; i < values.length; i += RELATIVES_CHUNK) {
+      const chunk = values.slice(i, i + RELATIVES_CHUNK);
+      const filter = `${key} IN (${chunk.map(quoteFilterValue).join(', ')})`;
+      let pageToken: string | undefined;
+      do {
+        const reply = await this._api.searchRunsPage(
+          experimentIds,
+          filter,
+          NEXT_PAGE,
+          ORDER,
+          pageToken
+        );
+        found.push(...(reply.runs ?? []));
+        pageToken = reply.next_page_token;
+      } while (pageToken && found.length < this._maxRuns);
+    }
+    return found;
   }
 
   /** One poll of the change feed: patch what changed. */
@@ -459,6 +571,7 @@ export class LabtrackModel implements ILabtrackModel {
   private async _patchRuns(runIds: Set<string>): Promise<void> {
     const shown = new Set<string>([
       ...this._runs.map(r => r.info.run_id),
+      ...this._contextRuns.map(r => r.info.run_id),
       ...this._recentRuns.map(r => r.info.run_id),
       ...this._selectedRuns.keys()
     ]);
@@ -478,6 +591,7 @@ export class LabtrackModel implements ILabtrackModel {
     const swap = (run: IRun) => byId.get(run.info.run_id) ?? run;
     const ticket = this._runsTicket;
     this._runs = this._runs.map(swap);
+    this._contextRuns = this._contextRuns.map(swap);
     this._recentRuns = this._recentRuns.map(swap);
     for (const [id, run] of byId) {
       if (this._selectedRuns.has(id)) {
@@ -505,6 +619,8 @@ export class LabtrackModel implements ILabtrackModel {
   private _runs: IRun[] = [];
   private _runsState: ILoadState = IDLE;
   private _runsTicket = 0;
+  private _contextRuns: IRun[] = [];
+  private _showChildrenOfMatches = false;
   private _runsPaging = false;
   private _runsTotal: number | null = null;
   private _filter = '';

@@ -17,6 +17,7 @@ import {
   toAPIError
 } from './protocol';
 import { IDLE } from './model';
+import { PARENT_TAG, parentRunId, quoteFilterValue } from './runtree';
 import { ILoadState } from './tokens';
 
 /** The tag MLflow keeps a run's markdown notes in. */
@@ -31,7 +32,10 @@ const CHART_POINTS = 500;
  * run re-read), `notes`, `artifacts` (folder or its listing), `preview`.
  */
 export type RunDetailChange =
-  'run' | 'live' | 'notes' | 'artifacts' | 'preview';
+  'run' | 'live' | 'notes' | 'artifacts' | 'preview' | 'relatives';
+
+/** Child runs listed on a run's page. */
+export const MAX_CHILD_RUNS = 200;
 
 /** A downloaded (or downloading) artifact. */
 export interface IArtifactPreview {
@@ -94,6 +98,21 @@ export class RunDetailModel implements IDisposable {
       .slice(0, MAX_CHARTS);
   }
 
+  /** The run's parent run (null for a top-level run, or until loaded). */
+  get parentRun(): IRun | null {
+    return this._parentRun;
+  }
+
+  /** The parent's id from the run's tag (known before the parent loads). */
+  get parentRunId(): string | null {
+    return this._run ? (parentRunId(this._run) ?? null) : null;
+  }
+
+  /** The run's child runs, newest first (at most `MAX_CHILD_RUNS`). */
+  get childRuns(): readonly IRun[] {
+    return this._childRuns;
+  }
+
   /** The artifact folder shown ('' for the root). */
   get artifactDir(): string {
     return this._artifactDir;
@@ -141,6 +160,8 @@ export class RunDetailModel implements IDisposable {
     }
     this._runId = runId;
     this._run = null;
+    this._parentRun = null;
+    this._childRuns = [];
     this._artifactDir = '';
     this._files = [];
     this._filesState = IDLE;
@@ -265,6 +286,7 @@ export class RunDetailModel implements IDisposable {
       this._emit(live ? 'live' : 'run');
       if (!live) {
         void this.openDir(this._artifactDir);
+        void this._readRelatives(run);
       }
       await this._readSeries(run, live);
     } catch (reason) {
@@ -274,6 +296,32 @@ export class RunDetailModel implements IDisposable {
       this._state = { loading: false, error: toAPIError(reason) };
       this._emit(this._run === null ? 'run' : 'live');
     }
+  }
+
+  /** The parent and children of a run (for links on its page). */
+  private async _readRelatives(run: IRun): Promise<void> {
+    const runId = run.info.run_id;
+    const parentId = parentRunId(run);
+    const [parent, children] = await Promise.all([
+      parentId
+        ? this._api.getRun(parentId).catch(() => null)
+        : Promise.resolve(null),
+      this._api
+        .searchRunsPage(
+          [run.info.experiment_id],
+          `tags.\`${PARENT_TAG}\` = ${quoteFilterValue(runId)}`,
+          MAX_CHILD_RUNS,
+          ['attributes.start_time DESC']
+        )
+        .then(reply => reply.runs ?? [])
+        .catch(() => [] as IRun[])
+    ]);
+    if (this._run?.info.run_id !== runId || this._isDisposed) {
+      return;
+    }
+    this._parentRun = parent;
+    this._childRuns = children;
+    this._emit('relatives');
   }
 
   /** Fetch each chart's series in turn (a slow one does not block the run). */
@@ -310,6 +358,8 @@ export class RunDetailModel implements IDisposable {
   private _api: ILabtrackAPI;
   private _runId: string | null = null;
   private _run: IRun | null = null;
+  private _parentRun: IRun | null = null;
+  private _childRuns: IRun[] = [];
   private _state: ILoadState = IDLE;
   private _runTicket = 0;
   private _artifactDir = '';

@@ -296,4 +296,65 @@ describe('LabtrackModel', () => {
       expect(changes).toContain('sidebar');
     });
   });
+
+  describe('nested runs', () => {
+    const PARENT = 'mlflow.parentRunId';
+
+    it('fetches the missing parent of a filtered child, for context', async () => {
+      api.on('searchRunsPage', async (_ids, filter) => {
+        if (filter === 'metrics.loss < 1') {
+          return { runs: [run('c1', { tags: { [PARENT]: 'p' } })] };
+        }
+        if (filter === "attributes.run_id IN ('p')") {
+          return { runs: [run('p')] };
+        }
+        throw new Error(`unexpected filter ${filter}`);
+      });
+      await model.selectExperiment('1');
+      await model.setFilter('metrics.loss < 1');
+      await flush();
+      expect(model.runs.map(r => r.info.run_id)).toEqual(['c1']);
+      expect(model.contextRuns.map(r => r.info.run_id)).toEqual(['p']);
+      // The count stays the matches' count.
+      expect(model.runsTotal).toBe(2);
+    });
+
+    it('with showChildrenOfMatches, fetches the children of matches', async () => {
+      api.on('searchRunsPage', async (_ids, filter) => {
+        if (filter === "params.lr = '1'") {
+          return { runs: [run('p')] };
+        }
+        if (filter === "tags.`mlflow.parentRunId` IN ('p')") {
+          return {
+            runs: [
+              run('c1', { tags: { [PARENT]: 'p' } }),
+              run('c2', { tags: { [PARENT]: 'p' } })
+            ]
+          };
+        }
+        return { runs: [run('p'), run('other')] };
+      });
+      await model.selectExperiment('1');
+      await model.setFilter("params.lr = '1'");
+      expect(model.contextRuns).toEqual([]);
+      await model.setShowChildrenOfMatches(true);
+      expect(model.contextRuns.map(r => r.info.run_id)).toEqual(['c1', 'c2']);
+      expect(model.showChildrenOfMatches).toBe(true);
+    });
+
+    it('a parent that cannot be found is asked for once', async () => {
+      let parentQueries = 0;
+      api.on('searchRunsPage', async (_ids, filter) => {
+        if (filter.startsWith('attributes.run_id IN')) {
+          parentQueries++;
+          return { runs: [] };
+        }
+        return { runs: [run('c1', { tags: { [PARENT]: 'gone' } })] };
+      });
+      await model.selectExperiment('1');
+      expect(parentQueries).toBe(1);
+      expect(model.contextRuns).toEqual([]);
+      expect(model.runs).toHaveLength(1);
+    });
+  });
 });

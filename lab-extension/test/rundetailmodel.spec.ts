@@ -213,4 +213,24 @@ describe('RunDetailModel', () => {
     expect(api.callsOf('registerModel')[0][0]).toBe('clf');
     expect(api.callsOf('registerModel')[0][2]).toBe('model');
   });
+
+  it('knows the parent run and the child runs (nested runs)', async () => {
+    runs.set('c1', run('c1', { tags: { 'mlflow.parentRunId': 'r1' } }));
+    api.on('searchRunsPage', async (ids, filter) => {
+      expect(ids).toEqual(['1']);
+      return filter === "tags.`mlflow.parentRunId` = 'r1'"
+        ? { runs: [runs.get('c1')!] }
+        : { runs: [] };
+    });
+    await detail.load('r1');
+    await flush();
+    expect(detail.parentRunId).toBeNull();
+    expect(detail.childRuns.map(r => r.info.run_id)).toEqual(['c1']);
+    expect(changes).toContain('relatives');
+    await detail.load('c1');
+    await flush();
+    expect(detail.parentRunId).toBe('r1');
+    expect(detail.parentRun?.info.run_id).toBe('r1');
+    expect(detail.childRuns).toEqual([]);
+  });
 });

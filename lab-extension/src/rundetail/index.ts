@@ -18,7 +18,7 @@ import { IRunSeries, RunDetailChange, RunDetailModel } from '../rundetailmodel';
 import { ILabtrackModel, ModelChange } from '../tokens';
 import { ArtifactBrowser } from './artifacts';
 import { RunCharts } from './charts';
-import { RunHeader, RunOverview } from './header';
+import { RunHeader, RunOverview, RunRelatives } from './header';
 import { NotesSection } from './notes';
 import { RunDataTables } from './tables';
 
@@ -46,6 +46,7 @@ export class RunDetailView extends Widget {
 
     this._header = new RunHeader(model, options.trans);
     this._overview = new RunOverview(options.trans, options.openPath);
+    this._relatives = new RunRelatives(model, options.trans);
     this._notes = new NotesSection(
       this._detail,
       options.trans,
@@ -117,6 +118,9 @@ export class RunDetailView extends Widget {
       case 'preview':
         this._artifacts.renderPreview();
         break;
+      case 'relatives':
+        this._renderRelatives();
+        break;
     }
   }
 
@@ -156,6 +160,7 @@ export class RunDetailView extends Widget {
     }
     this._header.render(run);
     this._overview.render(run);
+    this._renderRelatives();
     this._notes.render();
     this._tables.render(run);
     this._charts.ensure(run, detail.chartKeys);
@@ -163,12 +168,22 @@ export class RunDetailView extends Widget {
     this._content.replaceChildren(
       this._header.node,
       this._overview.node,
+      this._relatives.node,
       this._notes.node,
       this._tables.metrics,
       this._charts.node,
       this._tables.params,
       this._tables.tags,
       this._artifacts.node
+    );
+  }
+
+  private _renderRelatives(): void {
+    const detail = this._detail;
+    this._relatives.render(
+      detail.parentRunId,
+      detail.parentRun,
+      detail.childRuns
     );
   }
 
@@ -190,6 +205,7 @@ export class RunDetailView extends Widget {
   private _content: HTMLElement;
   private _header: RunHeader;
   private _overview: RunOverview;
+  private _relatives: RunRelatives;
   private _notes: NotesSection;
   private _tables: RunDataTables;
   private _charts: RunCharts;
