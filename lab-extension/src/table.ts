@@ -705,6 +705,9 @@ export class RunsTableView extends Widget {
       title: trans.__('Run ID: %1', info.run_id)
     });
     nameCell.style.setProperty('--lt-tree-level', String(tree.level - 1));
+    // A flex box: a long name is cut with an ellipsis, the toggle stays.
+    const cell = el('div', 'lt-TreeCell');
+    nameCell.append(cell);
     if (tree.childCount > 0) {
       const toggle = el('button', 'lt-TreeToggle', undefined, {
         type: 'button',
@@ -719,9 +722,9 @@ export class RunsTableView extends Widget {
       toggle.addEventListener('click', () =>
         this._setExpanded(info.run_id, !tree.expanded)
       );
-      nameCell.append(toggle);
+      cell.append(toggle);
     } else {
-      nameCell.append(
+      cell.append(
         el('span', 'lt-TreeToggle lt-mod-leaf', undefined, {
           'aria-hidden': 'true'
         })
@@ -733,9 +736,9 @@ export class RunsTableView extends Widget {
       title: trans.__('Open run %1', name)
     });
     link.addEventListener('click', () => this._model.openRun(info.run_id));
-    nameCell.append(link);
+    cell.append(link);
     if (tree.childCount > 0) {
-      nameCell.append(
+      cell.append(
         el(
           'span',
           'lt-ChildCount',
