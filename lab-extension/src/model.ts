@@ -559,7 +559,13 @@ export class LabtrackModel implements ILabtrackModel {
     }
     if (newRuns || runIds.size > MAX_PATCHED_RUNS) {
       void this.refreshRuns();
+    }
+    if (runIds.size > MAX_PATCHED_RUNS) {
+      void this.refreshSidebar();
     } else if (runIds.size > 0) {
+      // Also when the list is re-read: a run shown elsewhere (the sidebar's
+      // running and recent runs, the compared runs) may not match the
+      // filter, and must not keep a stale status until the next re-read.
       await this._patchRuns(runIds);
     }
     if (runIds.size > 0 && !this._isDisposed) {

@@ -266,6 +266,47 @@ describe('LabtrackModel', () => {
     });
   });
 
+  describe('live updates with a filter', () => {
+    it('a run that does not match the filter still gets its new status in the sidebar', async () => {
+      api.on('searchExperiments', async () => ({
+        experiments: [experiment('1', 'a')]
+      }));
+      await model.refreshExperiments();
+      // The sidebar's recent runs: 1a is running.
+      api.on('searchRunsPage', async (_ids, filter) =>
+        filter === ''
+          ? { runs: [run('1a', { status: 'RUNNING' }), run('1b')] }
+          : { runs: [run('1b')] }
+      );
+      await model.refreshSidebar();
+      await model.selectExperiment('1');
+      await model.setFilter("attributes.run_name = 'run-1b'");
+      expect(model.runs.map(r => r.info.run_id)).toEqual(['1b']);
+      expect(model.recentRuns[0].info.status).toBe('RUNNING');
+      const feed = [
+        { cursor: 1 },
+        {
+          cursor: 2,
+          changes: [
+            { seq: 2, time: 0, kind: 'run', experiment_id: '1', run_id: '1a' }
+          ]
+        }
+      ];
+      api
+        .on('getChanges', async () => feed.shift() ?? { cursor: 2 })
+        .on('getRun', async id => run(id, { status: 'FINISHED' }));
+      const changed = new Promise<ReadonlySet<string>>(resolve => {
+        model.runsChanged.connect((_, ids) => resolve(ids));
+      });
+      model.pollInterval = 250;
+      model.startLive();
+      await changed;
+      // Patched at once, not left RUNNING until the sidebar is re-read.
+      expect(model.recentRuns[0].info.status).toBe('FINISHED');
+      expect(model.runs.map(r => r.info.run_id)).toEqual(['1b']);
+    });
+  });
+
   describe('columns', () => {
     it('remembers columns per experiment and reports changes', () => {
       const saved: Record<string, string[]>[] = [];
