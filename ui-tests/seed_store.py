@@ -10,6 +10,9 @@ import time
 import zlib
 from pathlib import Path
 
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
 import labtrack as lt
 
 # Strings that would run script if a view ever rendered them as HTML.
@@ -70,6 +73,11 @@ with lt.start_run(run_name="r1") as run:
         lt.log_artifacts(str(root))
     lt.log_dict({"layers": [64, 32], "dropout": 0.1}, "config.json")
     lt.log_text("training finished\n", "logs/train.log")
+    # An MLflow 3 logged model of the run (signature and input example inferred).
+    iris = pd.DataFrame({"sepal_length": [5.1, 4.9, 6.2, 5.9], "petal_width": [0.2, 0.2, 1.8, 2.1]})
+    lt.sklearn.log_model(
+        LogisticRegression().fit(iris, [0, 0, 1, 1]), name="iris-clf", input_example=iris.head(2)
+    )
     r1_id = run.info.run_id
 time.sleep(0.05)  # distinct start times: the dashboard lists newest first
 with lt.start_run(run_name="r2"):

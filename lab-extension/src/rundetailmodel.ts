@@ -10,12 +10,14 @@ import { ISignal, Signal } from '@lumino/signaling';
 import {
   IFileInfo,
   ILabtrackAPI,
+  ILoggedModel,
   IModelVersion,
   IRun,
   LabtrackAPIError,
   metricNumber,
   toAPIError
 } from './protocol';
+import { IModelSummary, summarizeMLmodel } from './mlmodel';
 import { IDLE } from './model';
 import { PARENT_TAG, parentRunId, quoteFilterValue } from './runtree';
 import { ILoadState } from './tokens';
@@ -32,7 +34,25 @@ const CHART_POINTS = 500;
  * run re-read), `notes`, `artifacts` (folder or its listing), `preview`.
  */
 export type RunDetailChange =
-  'run' | 'live' | 'notes' | 'artifacts' | 'preview' | 'relatives';
+  'run' | 'live' | 'notes' | 'artifacts' | 'preview' | 'relatives' | 'models';
+
+/** Logged models whose MLmodel files are read on a run's page. */
+export const MAX_LOGGED_MODELS = 20;
+/** Characters of an input example or requirements file shown. */
+export const MAX_MODEL_TEXT = 4000;
+
+/** A logged model of the run, with what its MLmodel file says. */
+export interface IRunLoggedModel {
+  readonly model: ILoggedModel;
+  /** Flavors, signature, input example path (null until read or unreadable). */
+  readonly summary: IModelSummary | null;
+  /** The input example's text (cut at `MAX_MODEL_TEXT`), or null. */
+  readonly inputExample: string | null;
+  /** `requirements.txt`, or null. */
+  readonly requirements: string | null;
+  /** Reading the MLmodel file failed. */
+  readonly error: LabtrackAPIError | null;
+}
 
 /** Child runs listed on a run's page. */
 export const MAX_CHILD_RUNS = 200;
@@ -113,6 +133,23 @@ export class RunDetailModel implements IDisposable {
     return this._childRuns;
   }
 
+  /** The run's MLflow 3 logged models (`source_run_id` = this run). */
+  get loggedModels(): readonly IRunLoggedModel[] {
+    return this._loggedModels;
+  }
+
+  get loggedModelsState(): ILoadState {
+    return this._loggedModelsState;
+  }
+
+  /** Register one of the run's logged models as a version of `name`. */
+  async registerLoggedModel(
+    name: string,
+    model: ILoggedModel
+  ): Promise<IModelVersion> {
+    return this._api.registerLoggedModel(name, model);
+  }
+
   /** The artifact folder shown ('' for the root). */
   get artifactDir(): string {
     return this._artifactDir;
@@ -162,6 +199,8 @@ export class RunDetailModel implements IDisposable {
     this._run = null;
     this._parentRun = null;
     this._childRuns = [];
+    this._loggedModels = [];
+    this._loggedModelsState = IDLE;
     this._artifactDir = '';
     this._files = [];
     this._filesState = IDLE;
@@ -287,6 +326,7 @@ export class RunDetailModel implements IDisposable {
       if (!live) {
         void this.openDir(this._artifactDir);
         void this._readRelatives(run);
+        void this._readLoggedModels(run);
       }
       await this._readSeries(run, live);
     } catch (reason) {
@@ -295,6 +335,72 @@ export class RunDetailModel implements IDisposable {
       }
       this._state = { loading: false, error: toAPIError(reason) };
       this._emit(this._run === null ? 'run' : 'live');
+    }
+  }
+
+  /** The run's logged models, then each one's MLmodel, example, requirements. */
+  private async _readLoggedModels(run: IRun): Promise<void> {
+    const runId = run.info.run_id;
+    const current = () => this._run?.info.run_id === runId && !this._isDisposed;
+    this._loggedModelsState = { loading: true, error: null };
+    this._emit('models');
+    let models: ILoggedModel[];
+    try {
+      models = await this._api.searchLoggedModels(
+        [run.info.experiment_id],
+        `source_run_id = ${quoteFilterValue(runId)}`
+      );
+    } catch (reason) {
+      if (current()) {
+        this._loggedModelsState = { loading: false, error: toAPIError(reason) };
+        this._emit('models');
+      }
+      return;
+    }
+    if (!current()) {
+      return;
+    }
+    this._loggedModels = models.slice(0, MAX_LOGGED_MODELS).map(model => ({
+      model,
+      summary: null,
+      inputExample: null,
+      requirements: null,
+      error: null
+    }));
+    this._loggedModelsState = IDLE;
+    this._emit('models');
+    const read = async (model: ILoggedModel, path: string) => {
+      const text = await (
+        await this._api.downloadModelFile(model, path)
+      ).text();
+      return text.length > MAX_MODEL_TEXT
+        ? text.slice(0, MAX_MODEL_TEXT) + '…'
+        : text;
+    };
+    for (const [index, entry] of this._loggedModels.entries()) {
+      const model = entry.model;
+      let next: IRunLoggedModel;
+      try {
+        const summary = summarizeMLmodel(
+          await (await this._api.downloadModelFile(model, 'MLmodel')).text()
+        );
+        const [inputExample, requirements] = await Promise.all([
+          summary.inputExamplePath
+            ? read(model, summary.inputExamplePath).catch(() => null)
+            : Promise.resolve(null),
+          read(model, 'requirements.txt').catch(() => null)
+        ]);
+        next = { model, summary, inputExample, requirements, error: null };
+      } catch (reason) {
+        next = { ...entry, error: toAPIError(reason) };
+      }
+      if (!current()) {
+        return;
+      }
+      const list = [...this._loggedModels];
+      list[index] = next;
+      this._loggedModels = list;
+      this._emit('models');
     }
   }
 
@@ -360,6 +466,8 @@ export class RunDetailModel implements IDisposable {
   private _run: IRun | null = null;
   private _parentRun: IRun | null = null;
   private _childRuns: IRun[] = [];
+  private _loggedModels: IRunLoggedModel[] = [];
+  private _loggedModelsState: ILoadState = IDLE;
   private _state: ILoadState = IDLE;
   private _runTicket = 0;
   private _artifactDir = '';

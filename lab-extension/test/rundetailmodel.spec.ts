@@ -233,4 +233,51 @@ describe('RunDetailModel', () => {
     expect(detail.parentRun?.info.run_id).toBe('r1');
     expect(detail.childRuns).toEqual([]);
   });
+
+  it("lists the run's logged models with their MLmodel, example and requirements", async () => {
+    const model = {
+      info: {
+        model_id: 'm-1',
+        experiment_id: '1',
+        name: 'clf',
+        source_run_id: 'r1'
+      }
+    };
+    const files: Record<string, string> = {
+      MLmodel:
+        'flavors:\n  sklearn:\n    x: y\nsaved_input_example_info:\n  artifact_path: input_example.json\nsignature:\n  inputs: \'[{"type": "double", "name": "a"}]\'\n',
+      'input_example.json': '{"a": [1.5]}'
+    };
+    api
+      .on('searchLoggedModels', async (ids, filter) => {
+        expect(ids).toEqual(['1']);
+        expect(filter).toBe("source_run_id = 'r1'");
+        return [model];
+      })
+      .on('downloadModelFile', async (_m, path) => {
+        if (!(path in files)) {
+          throw apiError('missing', 'RESOURCE_DOES_NOT_EXIST', 404);
+        }
+        return new Blob([files[path]]);
+      })
+      .on('registerLoggedModel', async name => ({ name, version: '3' }));
+    await detail.load('r1');
+    for (let i = 0; i < 5; i++) {
+      await flush();
+    }
+    expect(detail.loggedModels).toHaveLength(1);
+    const entry = detail.loggedModels[0];
+    expect(entry.summary?.flavors).toEqual(['sklearn']);
+    expect(entry.summary?.inputs).toEqual([
+      { name: 'a', type: 'double', required: true }
+    ]);
+    expect(entry.inputExample).toBe('{"a": [1.5]}');
+    // No requirements.txt: shown as none, not as an error.
+    expect(entry.requirements).toBeNull();
+    expect(entry.error).toBeNull();
+    expect(changes).toContain('models');
+    const version = await detail.registerLoggedModel('prod', model);
+    expect(version.version).toBe('3');
+    expect(api.callsOf('registerLoggedModel')).toEqual([['prod', model]]);
+  });
 });

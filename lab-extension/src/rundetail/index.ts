@@ -19,6 +19,7 @@ import { ILabtrackModel, ModelChange } from '../tokens';
 import { ArtifactBrowser } from './artifacts';
 import { RunCharts } from './charts';
 import { RunHeader, RunOverview, RunRelatives } from './header';
+import { LoggedModelsSection } from './models';
 import { NotesSection } from './notes';
 import { RunDataTables } from './tables';
 
@@ -55,6 +56,7 @@ export class RunDetailView extends Widget {
     this._tables = new RunDataTables(options.trans);
     this._charts = new RunCharts(options.trans);
     this._artifacts = new ArtifactBrowser(this._detail, options.trans);
+    this._models = new LoggedModelsSection(this._detail, options.trans);
 
     model.changed.connect(this._onModelChanged, this);
     model.runsChanged.connect(this._onRunsChanged, this);
@@ -121,6 +123,9 @@ export class RunDetailView extends Widget {
       case 'relatives':
         this._renderRelatives();
         break;
+      case 'models':
+        this._models.render();
+        break;
     }
   }
 
@@ -164,6 +169,8 @@ export class RunDetailView extends Widget {
     this._notes.render();
     this._tables.render(run);
     this._charts.ensure(run, detail.chartKeys);
+    this._models.reset();
+    this._models.render();
     this._artifacts.render();
     this._content.replaceChildren(
       this._header.node,
@@ -174,6 +181,7 @@ export class RunDetailView extends Widget {
       this._charts.node,
       this._tables.params,
       this._tables.tags,
+      this._models.node,
       this._artifacts.node
     );
   }
@@ -210,4 +218,5 @@ export class RunDetailView extends Widget {
   private _tables: RunDataTables;
   private _charts: RunCharts;
   private _artifacts: ArtifactBrowser;
+  private _models: LoggedModelsSection;
 }
