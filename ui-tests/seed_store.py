@@ -111,6 +111,19 @@ for i in range(1005):
 lt.set_experiment("ui-sweep")
 with lt.start_run(run_name="sweep"):
     lt.log_param("search", "grid")
+    # Enough parameters that the column picker must show a long list.
+    lt.log_params(
+        {
+            "batch_size": 64,
+            "dropout": 0.1,
+            "epochs": 20,
+            "momentum": 0.9,
+            "optimizer": "sgd",
+            "seed": 7,
+            "warmup_steps": 100,
+            "weight_decay": 0.0001,
+        }
+    )
     lt.log_metric("loss", 0.15, step=0)
     for i in range(3):
         time.sleep(0.02)

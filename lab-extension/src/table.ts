@@ -217,6 +217,43 @@ export class RunsTableView extends Widget {
       'aria-label': trans.__('Choose columns')
     });
     this._picker.hidden = true;
+    // Search, the column list (scrolls) and the buttons (always in view);
+    // made once so the search keeps its text and focus while columns change.
+    this._pickerSearch = el(
+      'input',
+      'jp-mod-styled lt-ColumnSearch',
+      undefined,
+      {
+        type: 'search',
+        placeholder: trans.__('Search columns'),
+        'aria-label': trans.__('Search columns'),
+        spellcheck: 'false',
+        autocomplete: 'off'
+      }
+    );
+    this._pickerSearch.addEventListener('input', () => this._renderPicker());
+    this._pickerSearch.addEventListener('keydown', event => {
+      if (event.key === 'Escape') {
+        event.preventDefault();
+        this._toggleColumnPicker();
+        this._columnsButton.focus();
+      }
+    });
+    this._pickerBody = el('div', 'lt-PickerBody');
+    const pickerFooter = el('div', 'lt-PickerFooter');
+    pickerFooter.append(
+      button(
+        trans.__('Reset'),
+        () => this._model.setColumns(this._experimentKey, null),
+        'lt-PickerReset'
+      ),
+      button(
+        trans.__('Close'),
+        () => this._toggleColumnPicker(),
+        'lt-PickerClose'
+      )
+    );
+    this._picker.append(this._pickerSearch, this._pickerBody, pickerFooter);
 
     this._scroller = el('div', 'lt-RunsScroller', undefined, {
       tabindex: '-1'
@@ -811,27 +848,42 @@ export class RunsTableView extends Widget {
     );
     if (!this._picker.hidden) {
       this._renderPicker();
-      this._picker.querySelector<HTMLElement>('input')?.focus();
+      this._pickerSearch.focus();
     }
   }
 
+  /** The column checkboxes matching the search, by kind. */
   private _renderPicker(): void {
     const chosen = new Set(this._chosenColumns());
     const sections: HTMLElement[] = [];
     const trans = this._trans;
+    const query = this._pickerSearch.value.trim().toLowerCase();
     const kinds: [string, string[]][] = [
       [trans.__('Metrics'), this._available.metrics],
       [trans.__('Parameters'), this._available.params],
       [trans.__('Tags'), this._available.tags]
     ];
-    for (const [title, columns] of kinds) {
+    for (const [title, all] of kinds) {
+      const columns = query
+        ? all.filter(c => columnTitle(c).toLowerCase().includes(query))
+        : all;
       if (columns.length === 0) {
         continue;
       }
       const fieldset = el('fieldset', 'lt-PickerGroup');
-      fieldset.append(el('legend', '', title));
+      fieldset.append(
+        el(
+          'legend',
+          '',
+          query
+            ? trans.__('%1 (%2 of %3)', title, columns.length, all.length)
+            : trans.__('%1 (%2)', title, all.length)
+        )
+      );
       for (const column of columns) {
-        const label = el('label', 'lt-Check');
+        const label = el('label', 'lt-Check', undefined, {
+          title: column
+        });
         const box = el('input', '', undefined, {
           type: 'checkbox',
           'data-column': column
@@ -849,14 +901,33 @@ export class RunsTableView extends Widget {
       }
       sections.push(fieldset);
     }
-    const footer = el('div', 'lt-PickerFooter');
-    footer.append(
-      button(trans.__('Reset'), () =>
-        this._model.setColumns(this._experimentKey, null)
-      ),
-      button(trans.__('Close'), () => this._toggleColumnPicker())
-    );
-    this._picker.replaceChildren(...sections, footer);
+    if (sections.length === 0) {
+      sections.push(
+        el(
+          'p',
+          'lt-Empty',
+          query
+            ? trans.__(
+                'No columns match "%1".',
+                this._pickerSearch.value.trim()
+              )
+            : trans.__('No columns yet.')
+        )
+      );
+    }
+    // Keep the focused checkbox focused across the re-render.
+    const focused = (document.activeElement as HTMLElement | null)?.dataset
+      ?.column;
+    const scroll = this._pickerBody.scrollTop;
+    this._pickerBody.replaceChildren(...sections);
+    this._pickerBody.scrollTop = scroll;
+    if (focused) {
+      this._pickerBody
+        .querySelector<HTMLElement>(
+          `input[data-column="${CSS.escape(focused)}"]`
+        )
+        ?.focus();
+    }
   }
 
   private _model: ILabtrackModel;
@@ -884,6 +955,8 @@ export class RunsTableView extends Widget {
   private _clearButton: HTMLButtonElement;
   private _selectAllButton: HTMLButtonElement;
   private _picker: HTMLElement;
+  private _pickerSearch: HTMLInputElement;
+  private _pickerBody: HTMLElement;
 }
 
 /** "12 runs", or "1,000 of 12,345 runs" when the list holds fewer than match. */
