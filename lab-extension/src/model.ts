@@ -48,6 +48,7 @@ export class LabtrackModel implements ILabtrackModel {
   constructor(options: LabtrackModel.IOptions) {
     this._api = options.api;
     this._maxRuns = options.maxRuns ?? DEFAULT_MAX_RUNS;
+    this._autoSelect = options.openDefaultExperiment ?? false;
     this._poll = new Poll({
       auto: false,
       factory: () => this._pollChanges(),
@@ -113,6 +114,43 @@ export class LabtrackModel implements ILabtrackModel {
     this._showChildrenOfMatches = show;
     this._emit('runs');
     await this._loadRelatives(this._runsTicket, this._runs);
+  }
+
+  /**
+   * All runs of the listed experiments, read when the filter was refused
+   * (the count shown beside the error); null otherwise.
+   */
+  get unfilteredTotal(): number | null {
+    return this._unfilteredTotal;
+  }
+
+  /** The experiment to open when none is selected (remembered per user). */
+  set lastExperimentId(id: string | null) {
+    this._lastExperimentId = id;
+  }
+
+  /** Called with each newly selected experiment, to remember it. */
+  set onExperimentSelected(callback: ((id: string) => void) | null) {
+    this._onExperimentSelected = callback;
+  }
+
+  /**
+   * The experiment the dashboard opens on: the remembered one if it still
+   * exists, else the most recently active (last update, then creation).
+   */
+  defaultExperimentId(): string | null {
+    const experiments = this._experiments;
+    if (experiments.length === 0) {
+      return null;
+    }
+    const remembered = this._lastExperimentId;
+    if (remembered && experiments.some(e => e.experiment_id === remembered)) {
+      return remembered;
+    }
+    const active = (e: IExperiment) =>
+      e.last_update_time ?? e.creation_time ?? 0;
+    return [...experiments].sort((a, b) => active(b) - active(a))[0]
+      .experiment_id;
   }
 
   get runsTotal(): number | null {
@@ -274,9 +312,14 @@ export class LabtrackModel implements ILabtrackModel {
       return;
     }
     this._experimentIds = next;
+    this._autoSelect = false;
     this._runs = [];
     this._contextRuns = [];
     this._runsState = IDLE;
+    this._runsTotal = null;
+    if (next.length > 0) {
+      this._onExperimentSelected?.(next[0]);
+    }
     this._emit('selection');
     this._emit('runs');
     await this.refreshRuns();
@@ -288,6 +331,7 @@ export class LabtrackModel implements ILabtrackModel {
       return;
     }
     this._filter = next;
+    this._runsTotal = null;
     this._emit('filter');
     await this.refreshRuns();
   }
@@ -308,6 +352,11 @@ export class LabtrackModel implements ILabtrackModel {
         a.name.localeCompare(b.name)
       );
       this._experimentsState = IDLE;
+      // The first time experiments arrive with none selected, open one.
+      const open = this._autoSelect ? this.defaultExperimentId() : null;
+      if (open !== null && this._experimentIds.length === 0) {
+        void this.selectExperiment(open);
+      }
     } catch (reason) {
       if (ticket !== this._experimentsTicket) {
         return;
@@ -334,6 +383,7 @@ export class LabtrackModel implements ILabtrackModel {
       return;
     }
     const keepShowing = this._runs.length > 0;
+    this._unfilteredTotal = null;
     this._runsState = { loading: !keepShowing, error: null };
     if (!keepShowing) {
       this._emit('runs');
@@ -392,8 +442,22 @@ export class LabtrackModel implements ILabtrackModel {
       this._runs = [];
       this._contextRuns = [];
       this._runsPaging = false;
-      this._runsState = { loading: false, error: toAPIError(reason) };
+      this._runsTotal = null;
+      const error = toAPIError(reason);
+      this._runsState = { loading: false, error };
       this._emit('runs');
+      if (error.errorCode === 'INVALID_PARAMETER_VALUE' && this._filter) {
+        // A refused filter: say how many runs there are without it.
+        try {
+          const counted = await this._api.countRuns(experimentIds, '');
+          if (ticket === this._runsTicket) {
+            this._unfilteredTotal = counted.total;
+            this._emit('runs');
+          }
+        } catch {
+          // The count is a nicety; the error is already shown.
+        }
+      }
     }
   }
 
@@ -629,6 +693,10 @@ export class LabtrackModel implements ILabtrackModel {
   private _showChildrenOfMatches = false;
   private _runsPaging = false;
   private _runsTotal: number | null = null;
+  private _unfilteredTotal: number | null = null;
+  private _autoSelect: boolean;
+  private _lastExperimentId: string | null = null;
+  private _onExperimentSelected: ((id: string) => void) | null = null;
   private _filter = '';
   private _selectedRuns = new Map<string, IRun>();
   private _view: DashboardView = 'runs';
@@ -655,5 +723,10 @@ export namespace LabtrackModel {
     maxRuns?: number;
     /** Milliseconds between change-feed polls (default 1000). */
     pollInterval?: number;
+    /**
+     * When the experiments first arrive and none is selected, select the
+     * remembered (`lastExperimentId`) or most recently active one.
+     */
+    openDefaultExperiment?: boolean;
   }
 }

@@ -341,15 +341,28 @@ export class RunsTableView extends Widget {
     this._renderHead();
     this._table.setAttribute('aria-rowcount', String(this._items.length + 1));
     const n = runs.length;
+    const refused =
+      this._model.runsState.error?.errorCode === 'INVALID_PARAMETER_VALUE';
+    const all = this._model.unfilteredTotal;
     this._count.textContent =
       this._model.experimentIds.length === 0 || this._model.runsState.loading
         ? ''
-        : runCountText(
-            n,
-            this._model.runsTotal,
-            this._model.runsPaging,
-            this._trans
-          );
+        : refused
+          ? all === null
+            ? this._trans.__('Invalid filter')
+            : this._trans._n(
+                'Invalid filter (%2 run in all)',
+                'Invalid filter (%2 runs in all)',
+                all,
+                all.toLocaleString('en-US')
+              )
+          : runCountText(
+              n,
+              this._model.runsTotal,
+              this._model.runsPaging,
+              this._trans
+            );
+    this._count.classList.toggle('lt-mod-error', refused);
     this._table.hidden = n === 0;
     this._childrenBox.checked = this._model.showChildrenOfMatches;
     this._childrenBox.disabled = !this._model.filter;

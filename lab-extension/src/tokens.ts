@@ -84,6 +84,8 @@ export interface ILabtrackModel extends IDisposable {
   readonly runsPaging: boolean;
   /** Runs matching the filter in the listed experiments (null until known). */
   readonly runsTotal: number | null;
+  /** All runs of the listed experiments after a refused filter, else null. */
+  readonly unfilteredTotal: number | null;
 
   /** Runs picked for comparison (any experiment), in pick order. */
   readonly selectedRuns: readonly IRun[];

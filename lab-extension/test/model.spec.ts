@@ -307,6 +307,57 @@ describe('LabtrackModel', () => {
     });
   });
 
+  describe('opening an experiment', () => {
+    it('opens the remembered experiment, else the most recently active', async () => {
+      const opened = new LabtrackModel({ api, openDefaultExperiment: true });
+      const saved: string[] = [];
+      opened.onExperimentSelected = id => saved.push(id);
+      api.on('searchExperiments', async () => ({
+        experiments: [
+          { ...experiment('1', 'a'), last_update_time: 10 },
+          { ...experiment('2', 'b'), last_update_time: 30 },
+          { ...experiment('3', 'c'), last_update_time: 20 }
+        ]
+      }));
+      expect(opened.defaultExperimentId()).toBeNull();
+      await opened.refreshExperiments();
+      await flush();
+      expect(opened.selectedExperimentId).toBe('2');
+      expect(saved).toEqual(['2']);
+      opened.lastExperimentId = '3';
+      expect(opened.defaultExperimentId()).toBe('3');
+      opened.lastExperimentId = 'gone';
+      expect(opened.defaultExperimentId()).toBe('2');
+      // Only the first time: a later refresh keeps the user's choice.
+      await opened.selectExperiment(null);
+      await opened.refreshExperiments();
+      expect(opened.selectedExperimentId).toBeNull();
+      opened.dispose();
+    });
+
+    it('a refused filter reports the runs without it, not a stale total', async () => {
+      await model.selectExperiment('1');
+      await model.setFilter('metrics.loss < 1');
+      await flush();
+      expect(model.runsTotal).toBe(2);
+      api
+        .on('searchRunsPage', async () => {
+          throw apiError('bad filter', 'INVALID_PARAMETER_VALUE', 400);
+        })
+        .on('countRuns', async (_ids, filter) => {
+          if (filter) {
+            throw apiError('bad filter', 'INVALID_PARAMETER_VALUE', 400);
+          }
+          return { counts: { '1': 31 }, total: 31 };
+        });
+      await model.setFilter('metrics.loss <<< 1');
+      await flush();
+      expect(model.runsState.error?.errorCode).toBe('INVALID_PARAMETER_VALUE');
+      expect(model.runsTotal).toBeNull();
+      expect(model.unfilteredTotal).toBe(31);
+    });
+  });
+
   describe('columns', () => {
     it('remembers columns per experiment and reports changes', () => {
       const saved: Record<string, string[]>[] = [];

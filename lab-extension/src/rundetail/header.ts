@@ -37,6 +37,17 @@ export function openablePath(source: string | undefined): string | null {
   return null;
 }
 
+/** An experiment's name with its id ("my-exp (#3)"), or the id alone. */
+export function experimentLabel(
+  model: ILabtrackModel | undefined,
+  experimentId: string
+): string {
+  const name = model?.experiments.find(
+    e => e.experiment_id === experimentId
+  )?.name;
+  return name ? `${name} (#${experimentId})` : experimentId;
+}
+
 /** The header row: run name, status badge, compare toggle, back button. */
 export class RunHeader {
   constructor(
@@ -91,7 +102,8 @@ export class RunHeader {
 export class RunOverview {
   constructor(
     private _trans: TranslationBundle,
-    private _openPath?: (path: string) => void
+    private _openPath?: (path: string) => void,
+    private _model?: ILabtrackModel
   ) {
     this.node = el('dl', 'lt-Overview');
   }
@@ -103,7 +115,10 @@ export class RunOverview {
     const info = run.info;
     const rows: [string, Node | string][] = [
       [trans.__('Run ID'), info.run_id],
-      [trans.__('Experiment'), info.experiment_id],
+      [
+        trans.__('Experiment'),
+        experimentLabel(this._model, info.experiment_id)
+      ],
       [trans.__('Status'), info.status],
       [trans.__('Started'), formatTime(info.start_time)],
       [trans.__('Duration'), runDuration(run)],

@@ -46,7 +46,7 @@ export class RunDetailView extends Widget {
     this.node.append(this._content);
 
     this._header = new RunHeader(model, options.trans);
-    this._overview = new RunOverview(options.trans, options.openPath);
+    this._overview = new RunOverview(options.trans, options.openPath, model);
     this._relatives = new RunRelatives(model, options.trans);
     this._notes = new NotesSection(
       this._detail,
