@@ -151,7 +151,7 @@ const dashboardPlugin: JupyterFrontEndPlugin<void> = {
       label: args =>
         args.isLauncher
           ? trans.__('labtrack')
-          : trans.__('Open labtrack Dashboard'),
+          : trans.__('labtrack: Open Dashboard'),
       caption: trans.__('Browse labtrack experiments and runs'),
       icon: args => (args.isPalette ? undefined : labtrackIcon),
       describedBy: {
