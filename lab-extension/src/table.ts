@@ -4,10 +4,12 @@
  * selectable text rendered with `textContent`.
  */
 
+import { Clipboard } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
+import { DEFAULT_ORDER_BY, orderByClause, searchRunsCode } from './code';
 import { IRun } from './protocol';
 import {
   button,
@@ -197,6 +199,20 @@ export class RunsTableView extends Widget {
       () => model.setSelectedRuns([]),
       'lt-ClearSelection'
     );
+    this._copyButton = button(
+      trans.__('Copy as code'),
+      () => this._copyAsCode(),
+      'lt-CopyAsCode',
+      {
+        title: trans.__(
+          'Copy the lt.search_runs(...) call that lists these runs (filter and sort)'
+        )
+      }
+    );
+    this._copyStatus = el('span', 'lt-CopyStatus', '', {
+      role: 'status',
+      'aria-live': 'polite'
+    });
     this._count = el('span', 'lt-RunsCount', '', {
       role: 'status',
       'aria-live': 'polite'
@@ -210,7 +226,9 @@ export class RunsTableView extends Widget {
       this._childrenLabel,
       this._selectAllButton,
       this._clearButton,
-      this._compareButton
+      this._copyButton,
+      this._compareButton,
+      this._copyStatus
     );
     this._picker = el('div', 'lt-ColumnPicker', undefined, {
       role: 'dialog',
@@ -364,6 +382,8 @@ export class RunsTableView extends Widget {
             );
     this._count.classList.toggle('lt-mod-error', refused);
     this._table.hidden = n === 0;
+    this._copyButton.disabled = this._model.experimentIds.length === 0;
+    this._syncCopyStatus();
     this._childrenBox.checked = this._model.showChildrenOfMatches;
     this._childrenBox.disabled = !this._model.filter;
     this._childrenLabel.classList.toggle(
@@ -449,6 +469,35 @@ export class RunsTableView extends Widget {
       items.push(...rows(list));
     }
     return items;
+  }
+
+  /** The `lt.search_runs(...)` call of the table's experiments, filter, sort. */
+  searchRunsCode(): string {
+    const sort = this._sort;
+    const clause = sort ? orderByClause(sort.column, sort.ascending) : null;
+    return searchRunsCode(
+      this._model.experimentIds,
+      this._model.filter,
+      clause ? [clause] : DEFAULT_ORDER_BY
+    );
+  }
+
+  /** "Copied: ..." stays only while it still describes the table. */
+  private _syncCopyStatus(): void {
+    if (this._copied !== null && this._copied !== this.searchRunsCode()) {
+      this._copied = null;
+      this._copyStatus.replaceChildren();
+    }
+  }
+
+  private _copyAsCode(): void {
+    const code = this.searchRunsCode();
+    Clipboard.copyToSystem(code);
+    this._copied = code;
+    this._copyStatus.replaceChildren(
+      this._trans.__('Copied: '),
+      el('code', 'lt-CopiedCode', code)
+    );
   }
 
   /** Expand or collapse a parent run (the user's choice is remembered). */
@@ -609,6 +658,7 @@ export class RunsTableView extends Widget {
         this._items = this._buildItems(this._model.runs);
         this._renderHead();
         this._renderRows();
+        this._syncCopyStatus();
       });
       th.append(sortButton);
       row.append(th);
@@ -954,6 +1004,9 @@ export class RunsTableView extends Widget {
   /** The run row that is the tab stop. */
   private _focusId: string | null = null;
   private _childrenBox: HTMLInputElement;
+  private _copyButton: HTMLButtonElement;
+  private _copyStatus: HTMLElement;
+  private _copied: string | null = null;
   private _childrenLabel: HTMLElement;
   private _frame = 0;
   private _scroller: HTMLElement;
