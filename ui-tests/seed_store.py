@@ -10,6 +10,9 @@ import time
 import zlib
 from pathlib import Path
 
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
 import labtrack as lt
 
 # Strings that would run script if a view ever rendered them as HTML.
@@ -70,6 +73,11 @@ with lt.start_run(run_name="r1") as run:
         lt.log_artifacts(str(root))
     lt.log_dict({"layers": [64, 32], "dropout": 0.1}, "config.json")
     lt.log_text("training finished\n", "logs/train.log")
+    # An MLflow 3 logged model of the run (signature and input example inferred).
+    iris = pd.DataFrame({"sepal_length": [5.1, 4.9, 6.2, 5.9], "petal_width": [0.2, 0.2, 1.8, 2.1]})
+    lt.sklearn.log_model(
+        LogisticRegression().fit(iris, [0, 0, 1, 1]), name="iris-clf", input_example=iris.head(2)
+    )
     r1_id = run.info.run_id
 time.sleep(0.05)  # distinct start times: the dashboard lists newest first
 with lt.start_run(run_name="r2"):
@@ -97,6 +105,35 @@ lt.set_experiment("ui-paging")
 for i in range(1005):
     with lt.start_run(run_name=f"p{i}"):
         pass
+
+# Nested runs: a sweep (the parent, started first) with three trials, one of
+# which has a child of its own.
+lt.set_experiment("ui-sweep")
+with lt.start_run(run_name="sweep"):
+    lt.log_param("search", "grid")
+    # Enough parameters that the column picker must show a long list.
+    lt.log_params(
+        {
+            "batch_size": 64,
+            "dropout": 0.1,
+            "epochs": 20,
+            "momentum": 0.9,
+            "optimizer": "sgd",
+            "seed": 7,
+            "warmup_steps": 100,
+            "weight_decay": 0.0001,
+        }
+    )
+    lt.log_metric("loss", 0.15, step=0)
+    for i in range(3):
+        time.sleep(0.02)
+        with lt.start_run(run_name=f"trial-{i}", nested=True):
+            lt.log_param("lr", 10.0**-i)
+            lt.log_metric("loss", round(0.3 - 0.1 * i, 3), step=0)
+            if i == 1:
+                time.sleep(0.02)
+                with lt.start_run(run_name="trial-1-fold-0", nested=True):
+                    lt.log_metric("loss", 0.25, step=0)
 
 # The registry: a model registered from r1's model folder, with an alias.
 client = lt.TrackingClient()

@@ -59,7 +59,8 @@ def test_dashboard_lists_experiments_and_runs(
     demo = experiment_item(page, "ui-demo")
     expect(demo).to_be_visible()
     expect(experiment_item(page, "ui-other")).to_be_visible()
-    expect(dashboard.locator(".lt-Empty")).to_have_text("Select an experiment to see its runs.")
+    # The last (or most recently active) experiment opens at once.
+    expect(dashboard.locator('.lt-experiment-item[aria-pressed="true"]')).to_have_count(1)
     page.screenshot(path=str(results_dir / "01-dashboard-experiments.png"))
     demo.click()
 
@@ -109,7 +110,12 @@ def test_command_palette_opens_dashboard(page: Page, lab_server: LabServer) -> N
     page.keyboard.press("Control+Shift+C")
     palette_input = page.locator(".lm-CommandPalette-input")
     expect(palette_input).to_be_visible()
-    palette_input.fill("Open labtrack Dashboard")
+    # The label the README gives.
+    palette_input.fill("labtrack: Open Dashboard")
+    item = page.locator(".lm-CommandPalette-item", has_text="labtrack: Open Dashboard")
+    expect(item.locator(".lm-CommandPalette-itemLabel").first).to_have_text(
+        "labtrack: Open Dashboard"
+    )
     page.keyboard.press("Enter")
     expect(page.locator(".lt-Dashboard")).to_be_visible()
     expect(page.locator(".lm-TabBar-tab", has_text="labtrack")).to_have_count(1)

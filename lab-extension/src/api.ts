@@ -35,7 +35,9 @@ import {
   MLFLOW_API,
   NETWORK_ERROR,
   SERVER_EXTENSION_MISSING,
-  artifactRootPath
+  ILoggedModel,
+  artifactRootPath,
+  artifactUriPath
 } from './protocol';
 
 export * from './protocol';
@@ -310,10 +312,29 @@ export async function downloadArtifact(
   settings: ServerConnection.ISettings = ServerConnection.makeSettings(),
   trans: TranslationBundle = nullTranslator.load('labtrack')
 ): Promise<Blob> {
-  const segments = `${artifactRootPath(run)}/${path}`
-    .split('/')
-    .map(encodeURIComponent)
-    .join('/');
+  return downloadStorePath(`${artifactRootPath(run)}/${path}`, settings, trans);
+}
+
+/** One file of a logged model's artifacts (`MLmodel`, an input example...). */
+export async function downloadModelFile(
+  model: ILoggedModel,
+  path: string,
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings(),
+  trans: TranslationBundle = nullTranslator.load('labtrack')
+): Promise<Blob> {
+  const root =
+    artifactUriPath(model.info.artifact_uri) ??
+    `${model.info.experiment_id}/models/${model.info.model_id}/artifacts`;
+  return downloadStorePath(`${root}/${path}`, settings, trans);
+}
+
+/** A file of the artifact store through the `mlflow-artifacts` routes. */
+async function downloadStorePath(
+  storePath: string,
+  settings: ServerConnection.ISettings,
+  trans: TranslationBundle
+): Promise<Blob> {
+  const segments = storePath.split('/').map(encodeURIComponent).join('/');
   const url = URLExt.join(
     settings.baseUrl,
     API_NAMESPACE,
@@ -579,6 +600,83 @@ export async function registerModel(
   return reply.model_version;
 }
 
+/** MLflow 3 logged models (`logged-models/search`), all pages. */
+export async function searchLoggedModels(
+  experimentIds: string[],
+  filter: string,
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
+): Promise<ILoggedModel[]> {
+  const models: ILoggedModel[] = [];
+  let pageToken: string | undefined;
+  do {
+    const reply = await requestAPI<{
+      models?: ILoggedModel[];
+      next_page_token?: string;
+    }>(
+      `${MLFLOW_API}/logged-models/search`,
+      {
+        method: 'POST',
+        body: JSON.stringify({
+          experiment_ids: experimentIds,
+          filter,
+          max_results: 100,
+          ...(pageToken ? { page_token: pageToken } : {})
+        })
+      },
+      settings,
+      trans
+    );
+    models.push(...(reply.models ?? []));
+    pageToken = reply.next_page_token;
+  } while (pageToken && models.length < 1000);
+  return models;
+}
+
+/**
+ * Register a logged model: the registered model (created when missing) gets
+ * a version whose source is `models:/<model_id>`, linked by `model_id`.
+ */
+export async function registerLoggedModel(
+  name: string,
+  model: ILoggedModel,
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
+): Promise<IModelVersion> {
+  try {
+    await requestAPI(
+      `${MLFLOW_API}/registered-models/create`,
+      { method: 'POST', body: JSON.stringify({ name }) },
+      settings,
+      trans
+    );
+  } catch (reason) {
+    if (
+      !(reason instanceof LabtrackAPIError) ||
+      reason.errorCode !== 'RESOURCE_ALREADY_EXISTS'
+    ) {
+      throw reason;
+    }
+  }
+  const reply = await requestAPI<{ model_version: IModelVersion }>(
+    `${MLFLOW_API}/model-versions/create`,
+    {
+      method: 'POST',
+      body: JSON.stringify({
+        name,
+        source: `models:/${model.info.model_id}`,
+        model_id: model.info.model_id,
+        ...(model.info.source_run_id
+          ? { run_id: model.info.source_run_id }
+          : {})
+      })
+    },
+    settings,
+    trans
+  );
+  return reply.model_version;
+}
+
 /**
  * The server client of the models: every function above, bound to one set
  * of connection settings and one translation bundle (for error messages).
@@ -623,6 +721,12 @@ export function createAPI(
     transitionModelVersionStage: (name, version, stage) =>
       transitionModelVersionStage(name, version, stage, settings, trans),
     registerModel: (name, run, path) =>
-      registerModel(name, run, path, settings, trans)
+      registerModel(name, run, path, settings, trans),
+    searchLoggedModels: (experimentIds, filter) =>
+      searchLoggedModels(experimentIds, filter, settings, trans),
+    downloadModelFile: (model, path) =>
+      downloadModelFile(model, path, settings, trans),
+    registerLoggedModel: (name, model) =>
+      registerLoggedModel(name, model, settings, trans)
   };
 }

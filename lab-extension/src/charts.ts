@@ -125,7 +125,11 @@ export class CurveChart {
     return this._curves.length;
   }
 
-  /** Draw (or redraw) the curves; keeps the zoom when `keepZoom`. */
+  /**
+   * Draw (or redraw) the curves. With `keepZoom`, a range the user zoomed
+   * into stays; an unzoomed chart always rescales to the data, so live
+   * curves extend as steps arrive.
+   */
   setCurves(curves: ICurve[], keepZoom = false): void {
     this._curves = curves;
     const { xMode, logY, smoothing } = this._options;
@@ -138,7 +142,8 @@ export class CurveChart {
     this._lows = data.lows;
     this._highs = data.highs;
     const aligned: uPlot.AlignedData = [data.xs, ...data.ys];
-    const zoom = keepZoom && this._plot ? this._plot.scales.x : null;
+    const zoom =
+      keepZoom && this._plot && this._zoomed ? this._plot.scales.x : null;
     const width = Math.max(300, this._container.clientWidth || 600);
     if (
       this._plot &&
@@ -148,6 +153,7 @@ export class CurveChart {
       this._settingData = true;
       this._plot.setData(aligned, !zoom);
       this._settingData = false;
+      this._describe(data.xs);
       return;
     }
     this._plot?.destroy();
@@ -208,6 +214,14 @@ export class CurveChart {
     if (zoom && zoom.min !== undefined && zoom.max !== undefined) {
       this._plot.setScale('x', { min: zoom.min, max: zoom.max });
     }
+    this._describe(data.xs);
+  }
+
+  /** The data's last x and the x axis' end, as attributes (live tests). */
+  private _describe(xs: ArrayLike<number>): void {
+    const box = this._container;
+    box.dataset.lastX = xs.length ? String(xs[xs.length - 1]) : '';
+    box.dataset.xMax = String(this._plot?.scales.x.max ?? '');
   }
 
   resize(): void {
@@ -259,7 +273,10 @@ export class CurveChart {
   }
 
   private _onScale(u: uPlot, key: string): void {
-    if (key !== 'x' || this._settingData || !this._options.onZoom) {
+    if (key === 'x') {
+      this._container.dataset.xMax = String(u.scales.x.max ?? '');
+    }
+    if (key !== 'x' || this._settingData) {
       return;
     }
     const xs = u.data[0];
@@ -271,7 +288,7 @@ export class CurveChart {
     const full = min <= xs[0] && max >= xs[xs.length - 1];
     const wasZoomed = this._zoomed;
     this._zoomed = !full;
-    if (!full || wasZoomed) {
+    if ((!full || wasZoomed) && this._options.onZoom) {
       const scale = this._options.xMode === 'timestamp' ? 1000 : 1;
       const range = full ? null : { min: min * scale, max: max * scale };
       clearTimeout(this._zoomTimer);

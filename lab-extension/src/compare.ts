@@ -8,6 +8,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
+import { experimentLabel } from './rundetail/header';
 import { CompareModel, ICurvesChange } from './comparemodel';
 import { IRun } from './protocol';
 import {
@@ -512,7 +513,7 @@ export class CompareView extends Widget {
     addRow(trans.__('Duration'), runs.map(runDuration), 'attr');
     addRow(
       trans.__('Experiment'),
-      runs.map(r => r.info.experiment_id),
+      runs.map(r => experimentLabel(this._model, r.info.experiment_id)),
       'attr'
     );
     for (const c of all.params) {

@@ -57,7 +57,8 @@ const modelPlugin: JupyterFrontEndPlugin<LabtrackModel> = {
   ): LabtrackModel => {
     const trans = (translator ?? nullTranslator).load('labtrack');
     const model = new LabtrackModel({
-      api: createAPI(app.serviceManager.serverSettings, trans)
+      api: createAPI(app.serviceManager.serverSettings, trans),
+      openDefaultExperiment: true
     });
     if (settingRegistry) {
       settingRegistry
@@ -75,7 +76,17 @@ const modelPlugin: JupyterFrontEndPlugin<LabtrackModel> = {
             );
           };
           apply();
+          model.lastExperimentId =
+            (settings.get('lastExperimentId').composite as string) || null;
           settings.changed.connect(apply);
+          // The last selected experiment is opened next time (per user).
+          model.onExperimentSelected = id => {
+            if (settings.get('lastExperimentId').composite !== id) {
+              settings.set('lastExperimentId', id).catch(reason => {
+                console.warn('labtrack: could not save the experiment', reason);
+              });
+            }
+          };
           // Chosen columns are remembered in the settings registry.
           model.onColumnsChanged = columns => {
             settings.set('columns', columns).catch(reason => {
@@ -140,7 +151,7 @@ const dashboardPlugin: JupyterFrontEndPlugin<void> = {
       label: args =>
         args.isLauncher
           ? trans.__('labtrack')
-          : trans.__('Open labtrack Dashboard'),
+          : trans.__('labtrack: Open Dashboard'),
       caption: trans.__('Browse labtrack experiments and runs'),
       icon: args => (args.isPalette ? undefined : labtrackIcon),
       describedBy: {

@@ -8,6 +8,7 @@ import {
   IRun,
   toAPIError
 } from './protocol';
+import { missingParentIds, quoteFilterValue } from './runtree';
 import {
   DashboardView,
   IExperimentSummary,
@@ -28,6 +29,12 @@ const SIDEBAR_RUNS = 1000;
 /** Changed runs patched one by one; more than this re-reads the list. */
 const MAX_PATCHED_RUNS = 25;
 const ORDER = ['attributes.start_time DESC'];
+/** Run ids per `IN (...)` search of parents or children. */
+const RELATIVES_CHUNK = 100;
+/** Matches whose children are fetched ("show children of matches"). */
+const MAX_CHILDREN_OF = 1000;
+/** Levels of missing parents fetched above the listed runs. */
+const MAX_PARENT_LEVELS = 8;
 
 /**
  * The default `ILabtrackModel`.
@@ -41,6 +48,7 @@ export class LabtrackModel implements ILabtrackModel {
   constructor(options: LabtrackModel.IOptions) {
     this._api = options.api;
     this._maxRuns = options.maxRuns ?? DEFAULT_MAX_RUNS;
+    this._autoSelect = options.openDefaultExperiment ?? false;
     this._poll = new Poll({
       auto: false,
       factory: () => this._pollChanges(),
@@ -89,6 +97,60 @@ export class LabtrackModel implements ILabtrackModel {
 
   get runsState(): ILoadState {
     return this._runsState;
+  }
+
+  get contextRuns(): readonly IRun[] {
+    return this._contextRuns;
+  }
+
+  get showChildrenOfMatches(): boolean {
+    return this._showChildrenOfMatches;
+  }
+
+  async setShowChildrenOfMatches(show: boolean): Promise<void> {
+    if (show === this._showChildrenOfMatches) {
+      return;
+    }
+    this._showChildrenOfMatches = show;
+    this._emit('runs');
+    await this._loadRelatives(this._runsTicket, this._runs);
+  }
+
+  /**
+   * All runs of the listed experiments, read when the filter was refused
+   * (the count shown beside the error); null otherwise.
+   */
+  get unfilteredTotal(): number | null {
+    return this._unfilteredTotal;
+  }
+
+  /** The experiment to open when none is selected (remembered per user). */
+  set lastExperimentId(id: string | null) {
+    this._lastExperimentId = id;
+  }
+
+  /** Called with each newly selected experiment, to remember it. */
+  set onExperimentSelected(callback: ((id: string) => void) | null) {
+    this._onExperimentSelected = callback;
+  }
+
+  /**
+   * The experiment the dashboard opens on: the remembered one if it still
+   * exists, else the most recently active (last update, then creation).
+   */
+  defaultExperimentId(): string | null {
+    const experiments = this._experiments;
+    if (experiments.length === 0) {
+      return null;
+    }
+    const remembered = this._lastExperimentId;
+    if (remembered && experiments.some(e => e.experiment_id === remembered)) {
+      return remembered;
+    }
+    const active = (e: IExperiment) =>
+      e.last_update_time ?? e.creation_time ?? 0;
+    return [...experiments].sort((a, b) => active(b) - active(a))[0]
+      .experiment_id;
   }
 
   get runsTotal(): number | null {
@@ -250,8 +312,14 @@ export class LabtrackModel implements ILabtrackModel {
       return;
     }
     this._experimentIds = next;
+    this._autoSelect = false;
     this._runs = [];
+    this._contextRuns = [];
     this._runsState = IDLE;
+    this._runsTotal = null;
+    if (next.length > 0) {
+      this._onExperimentSelected?.(next[0]);
+    }
     this._emit('selection');
     this._emit('runs');
     await this.refreshRuns();
@@ -263,6 +331,7 @@ export class LabtrackModel implements ILabtrackModel {
       return;
     }
     this._filter = next;
+    this._runsTotal = null;
     this._emit('filter');
     await this.refreshRuns();
   }
@@ -283,6 +352,11 @@ export class LabtrackModel implements ILabtrackModel {
         a.name.localeCompare(b.name)
       );
       this._experimentsState = IDLE;
+      // The first time experiments arrive with none selected, open one.
+      const open = this._autoSelect ? this.defaultExperimentId() : null;
+      if (open !== null && this._experimentIds.length === 0) {
+        void this.selectExperiment(open);
+      }
     } catch (reason) {
       if (ticket !== this._experimentsTicket) {
         return;
@@ -301,6 +375,7 @@ export class LabtrackModel implements ILabtrackModel {
     const experimentIds = [...this._experimentIds];
     if (experimentIds.length === 0) {
       this._runs = [];
+      this._contextRuns = [];
       this._runsState = IDLE;
       this._runsPaging = false;
       this._runsTotal = null;
@@ -308,6 +383,7 @@ export class LabtrackModel implements ILabtrackModel {
       return;
     }
     const keepShowing = this._runs.length > 0;
+    this._unfilteredTotal = null;
     this._runsState = { loading: !keepShowing, error: null };
     if (!keepShowing) {
       this._emit('runs');
@@ -356,14 +432,32 @@ export class LabtrackModel implements ILabtrackModel {
           break;
         }
       } while (ticket === this._runsTicket);
+      if (ticket === this._runsTicket) {
+        await this._loadRelatives(ticket, runs);
+      }
     } catch (reason) {
       if (ticket !== this._runsTicket) {
         return;
       }
       this._runs = [];
+      this._contextRuns = [];
       this._runsPaging = false;
-      this._runsState = { loading: false, error: toAPIError(reason) };
+      this._runsTotal = null;
+      const error = toAPIError(reason);
+      this._runsState = { loading: false, error };
       this._emit('runs');
+      if (error.errorCode === 'INVALID_PARAMETER_VALUE' && this._filter) {
+        // A refused filter: say how many runs there are without it.
+        try {
+          const counted = await this._api.countRuns(experimentIds, '');
+          if (ticket === this._runsTicket) {
+            this._unfilteredTotal = counted.total;
+            this._emit('runs');
+          }
+        } catch {
+          // The count is a nicety; the error is already shown.
+        }
+      }
     }
   }
 
@@ -397,6 +491,88 @@ export class LabtrackModel implements ILabtrackModel {
   async refresh(): Promise<void> {
     await Promise.all([this.refreshExperiments(), this.refreshRuns()]);
     await this.refreshSidebar();
+  }
+
+  /**
+   * The runs shown around the matches, for the tree: the missing parents
+   * (and their parents) of listed runs, and with `showChildrenOfMatches` and
+   * a filter, the children of the matches. Failures leave the tree flatter.
+   */
+  private async _loadRelatives(
+    ticket: number,
+    runs: readonly IRun[]
+  ): Promise<void> {
+    const experimentIds = [...this._experimentIds];
+    const known = new Set(runs.map(r => r.info.run_id));
+    const context: IRun[] = [];
+    const add = (found: readonly IRun[]) => {
+      for (const run of found) {
+        if (!known.has(run.info.run_id)) {
+          known.add(run.info.run_id);
+          context.push(run);
+        }
+      }
+    };
+    try {
+      if (this._showChildrenOfMatches && this._filter && runs.length > 0) {
+        const ids = runs.slice(0, MAX_CHILDREN_OF).map(r => r.info.run_id);
+        add(
+          await this._searchIn(experimentIds, 'tags.`mlflow.parentRunId`', ids)
+        );
+      }
+      let level: readonly IRun[] = [...runs, ...context];
+      for (let depth = 0; depth < MAX_PARENT_LEVELS; depth++) {
+        const missing = missingParentIds(level, known);
+        if (missing.length === 0 || ticket !== this._runsTicket) {
+          break;
+        }
+        const found = await this._searchIn(
+          experimentIds,
+          'attributes.run_id',
+          missing
+        );
+        // A parent that cannot be found is not asked for again.
+        missing.forEach(id => known.add(id));
+        context.push(...found.filter(r => !runs.includes(r)));
+        level = found;
+      }
+    } catch (reason) {
+      console.warn('labtrack: could not load parent or child runs', reason);
+    }
+    if (ticket !== this._runsTicket || this._isDisposed) {
+      return;
+    }
+    if (context.length === 0 && this._contextRuns.length === 0) {
+      return;
+    }
+    this._contextRuns = context;
+    this._emit('runs');
+  }
+
+  /** Runs whose `key` is one of `values`, in chunks. */
+  private async _searchIn(
+    experimentIds: string[],
+    key: string,
+    values: readonly string[]
+  ): Promise<IRun[]> {
+    const found: IRun[] = [];
+    for (let i = 0; i < values.length; i += RELATIVES_CHUNK) {
+      const chunk = values.slice(i, i + RELATIVES_CHUNK);
+      const filter = `${key} IN (${chunk.map(quoteFilterValue).join(', ')})`;
+      let pageToken: string | undefined;
+      do {
+        const reply = await this._api.searchRunsPage(
+          experimentIds,
+          filter,
+          NEXT_PAGE,
+          ORDER,
+          pageToken
+        );
+        found.push(...(reply.runs ?? []));
+        pageToken = reply.next_page_token;
+      } while (pageToken && found.length < this._maxRuns);
+    }
+    return found;
   }
 
   /** One poll of the change feed: patch what changed. */
@@ -447,7 +623,13 @@ export class LabtrackModel implements ILabtrackModel {
     }
     if (newRuns || runIds.size > MAX_PATCHED_RUNS) {
       void this.refreshRuns();
+    }
+    if (runIds.size > MAX_PATCHED_RUNS) {
+      void this.refreshSidebar();
     } else if (runIds.size > 0) {
+      // Also when the list is re-read: a run shown elsewhere (the sidebar's
+      // running and recent runs, the compared runs) may not match the
+      // filter, and must not keep a stale status until the next re-read.
       await this._patchRuns(runIds);
     }
     if (runIds.size > 0 && !this._isDisposed) {
@@ -459,6 +641,7 @@ export class LabtrackModel implements ILabtrackModel {
   private async _patchRuns(runIds: Set<string>): Promise<void> {
     const shown = new Set<string>([
       ...this._runs.map(r => r.info.run_id),
+      ...this._contextRuns.map(r => r.info.run_id),
       ...this._recentRuns.map(r => r.info.run_id),
       ...this._selectedRuns.keys()
     ]);
@@ -478,6 +661,7 @@ export class LabtrackModel implements ILabtrackModel {
     const swap = (run: IRun) => byId.get(run.info.run_id) ?? run;
     const ticket = this._runsTicket;
     this._runs = this._runs.map(swap);
+    this._contextRuns = this._contextRuns.map(swap);
     this._recentRuns = this._recentRuns.map(swap);
     for (const [id, run] of byId) {
       if (this._selectedRuns.has(id)) {
@@ -505,8 +689,14 @@ export class LabtrackModel implements ILabtrackModel {
   private _runs: IRun[] = [];
   private _runsState: ILoadState = IDLE;
   private _runsTicket = 0;
+  private _contextRuns: IRun[] = [];
+  private _showChildrenOfMatches = false;
   private _runsPaging = false;
   private _runsTotal: number | null = null;
+  private _unfilteredTotal: number | null = null;
+  private _autoSelect: boolean;
+  private _lastExperimentId: string | null = null;
+  private _onExperimentSelected: ((id: string) => void) | null = null;
   private _filter = '';
   private _selectedRuns = new Map<string, IRun>();
   private _view: DashboardView = 'runs';
@@ -533,5 +723,10 @@ export namespace LabtrackModel {
     maxRuns?: number;
     /** Milliseconds between change-feed polls (default 1000). */
     pollInterval?: number;
+    /**
+     * When the experiments first arrive and none is selected, select the
+     * remembered (`lastExperimentId`) or most recently active one.
+     */
+    openDefaultExperiment?: boolean;
   }
 }

@@ -229,6 +229,10 @@ export class DashboardPanel extends Panel {
         }
         break;
       case 'view':
+        this._renderView();
+        // The runs hint belongs to the runs view only.
+        this._renderRuns();
+        break;
       case 'runSelection':
         this._renderView();
         break;

@@ -163,6 +163,29 @@ export function artifactRootPath(run: IRun): string {
   return `${run.info.experiment_id}/${run.info.run_id}/artifacts`;
 }
 
+/** The artifact store path of an `mlflow-artifacts:` URI (null for others). */
+export function artifactUriPath(uri: string | undefined): string | null {
+  const match = /^mlflow-artifacts:(?:\/\/[^/]*)?\/(.*)$/.exec(uri ?? '');
+  return match ? match[1].replace(/\/+$/, '') : null;
+}
+
+/* -------------------------------------------------- MLflow 3 logged models */
+
+export interface ILoggedModel {
+  info: {
+    model_id: string;
+    experiment_id: string;
+    name?: string;
+    artifact_uri?: string;
+    status?: string;
+    model_type?: string;
+    source_run_id?: string;
+    creation_timestamp_ms?: number;
+    tags?: ITag[];
+  };
+  data?: { params?: IParam[]; metrics?: IMetric[] };
+}
+
 /* ------------------------------------------------------- metric series */
 
 export interface IMetricSeries {
@@ -278,4 +301,16 @@ export interface ILabtrackAPI {
     stage: string
   ): Promise<void>;
   registerModel(name: string, run: IRun, path: string): Promise<IModelVersion>;
+  /** MLflow 3 logged models of the experiments matching `filter`. */
+  searchLoggedModels(
+    experimentIds: string[],
+    filter: string
+  ): Promise<ILoggedModel[]>;
+  /** One file of a logged model's artifacts. */
+  downloadModelFile(model: ILoggedModel, path: string): Promise<Blob>;
+  /** Register a logged model (a new version of `name`, created if needed). */
+  registerLoggedModel(
+    name: string,
+    model: ILoggedModel
+  ): Promise<IModelVersion>;
 }

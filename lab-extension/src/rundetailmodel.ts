@@ -11,13 +11,16 @@ import {
   DEFAULT_MAX_POINTS,
   IFileInfo,
   ILabtrackAPI,
+  ILoggedModel,
   IModelVersion,
   IRun,
   LabtrackAPIError,
   metricNumber,
   toAPIError
 } from './protocol';
+import { IModelSummary, summarizeMLmodel } from './mlmodel';
 import { IDLE } from './model';
+import { PARENT_TAG, parentRunId, quoteFilterValue } from './runtree';
 import { ILoadState } from './tokens';
 
 /** The tag MLflow keeps a run's markdown notes in. */
@@ -31,7 +34,28 @@ export const MAX_CHARTS = 8;
  * run re-read), `notes`, `artifacts` (folder or its listing), `preview`.
  */
 export type RunDetailChange =
-  'run' | 'live' | 'notes' | 'artifacts' | 'preview';
+  'run' | 'live' | 'notes' | 'artifacts' | 'preview' | 'relatives' | 'models';
+
+/** Logged models whose MLmodel files are read on a run's page. */
+export const MAX_LOGGED_MODELS = 20;
+/** Characters of an input example or requirements file shown. */
+export const MAX_MODEL_TEXT = 4000;
+
+/** A logged model of the run, with what its MLmodel file says. */
+export interface IRunLoggedModel {
+  readonly model: ILoggedModel;
+  /** Flavors, signature, input example path (null until read or unreadable). */
+  readonly summary: IModelSummary | null;
+  /** The input example's text (cut at `MAX_MODEL_TEXT`), or null. */
+  readonly inputExample: string | null;
+  /** `requirements.txt`, or null. */
+  readonly requirements: string | null;
+  /** Reading the MLmodel file failed. */
+  readonly error: LabtrackAPIError | null;
+}
+
+/** Child runs listed on a run's page. */
+export const MAX_CHILD_RUNS = 200;
 
 /** A downloaded (or downloading) artifact. */
 export interface IArtifactPreview {
@@ -94,6 +118,38 @@ export class RunDetailModel implements IDisposable {
       .slice(0, MAX_CHARTS);
   }
 
+  /** The run's parent run (null for a top-level run, or until loaded). */
+  get parentRun(): IRun | null {
+    return this._parentRun;
+  }
+
+  /** The parent's id from the run's tag (known before the parent loads). */
+  get parentRunId(): string | null {
+    return this._run ? (parentRunId(this._run) ?? null) : null;
+  }
+
+  /** The run's child runs, newest first (at most `MAX_CHILD_RUNS`). */
+  get childRuns(): readonly IRun[] {
+    return this._childRuns;
+  }
+
+  /** The run's MLflow 3 logged models (`source_run_id` = this run). */
+  get loggedModels(): readonly IRunLoggedModel[] {
+    return this._loggedModels;
+  }
+
+  get loggedModelsState(): ILoadState {
+    return this._loggedModelsState;
+  }
+
+  /** Register one of the run's logged models as a version of `name`. */
+  async registerLoggedModel(
+    name: string,
+    model: ILoggedModel
+  ): Promise<IModelVersion> {
+    return this._api.registerLoggedModel(name, model);
+  }
+
   /** The artifact folder shown ('' for the root). */
   get artifactDir(): string {
     return this._artifactDir;
@@ -141,6 +197,10 @@ export class RunDetailModel implements IDisposable {
     }
     this._runId = runId;
     this._run = null;
+    this._parentRun = null;
+    this._childRuns = [];
+    this._loggedModels = [];
+    this._loggedModelsState = IDLE;
     this._artifactDir = '';
     this._files = [];
     this._filesState = IDLE;
@@ -265,6 +325,8 @@ export class RunDetailModel implements IDisposable {
       this._emit(live ? 'live' : 'run');
       if (!live) {
         void this.openDir(this._artifactDir);
+        void this._readRelatives(run);
+        void this._readLoggedModels(run);
       }
       await this._readSeries(run, live);
     } catch (reason) {
@@ -274,6 +336,98 @@ export class RunDetailModel implements IDisposable {
       this._state = { loading: false, error: toAPIError(reason) };
       this._emit(this._run === null ? 'run' : 'live');
     }
+  }
+
+  /** The run's logged models, then each one's MLmodel, example, requirements. */
+  private async _readLoggedModels(run: IRun): Promise<void> {
+    const runId = run.info.run_id;
+    const current = () => this._run?.info.run_id === runId && !this._isDisposed;
+    this._loggedModelsState = { loading: true, error: null };
+    this._emit('models');
+    let models: ILoggedModel[];
+    try {
+      models = await this._api.searchLoggedModels(
+        [run.info.experiment_id],
+        `source_run_id = ${quoteFilterValue(runId)}`
+      );
+    } catch (reason) {
+      if (current()) {
+        this._loggedModelsState = { loading: false, error: toAPIError(reason) };
+        this._emit('models');
+      }
+      return;
+    }
+    if (!current()) {
+      return;
+    }
+    this._loggedModels = models.slice(0, MAX_LOGGED_MODELS).map(model => ({
+      model,
+      summary: null,
+      inputExample: null,
+      requirements: null,
+      error: null
+    }));
+    this._loggedModelsState = IDLE;
+    this._emit('models');
+    const read = async (model: ILoggedModel, path: string) => {
+      const text = await (
+        await this._api.downloadModelFile(model, path)
+      ).text();
+      return text.length > MAX_MODEL_TEXT
+        ? text.slice(0, MAX_MODEL_TEXT) + '…'
+        : text;
+    };
+    for (const [index, entry] of this._loggedModels.entries()) {
+      const model = entry.model;
+      let next: IRunLoggedModel;
+      try {
+        const summary = summarizeMLmodel(
+          await (await this._api.downloadModelFile(model, 'MLmodel')).text()
+        );
+        const [inputExample, requirements] = await Promise.all([
+          summary.inputExamplePath
+            ? read(model, summary.inputExamplePath).catch(() => null)
+            : Promise.resolve(null),
+          read(model, 'requirements.txt').catch(() => null)
+        ]);
+        next = { model, summary, inputExample, requirements, error: null };
+      } catch (reason) {
+        next = { ...entry, error: toAPIError(reason) };
+      }
+      if (!current()) {
+        return;
+      }
+      const list = [...this._loggedModels];
+      list[index] = next;
+      this._loggedModels = list;
+      this._emit('models');
+    }
+  }
+
+  /** The parent and children of a run (for links on its page). */
+  private async _readRelatives(run: IRun): Promise<void> {
+    const runId = run.info.run_id;
+    const parentId = parentRunId(run);
+    const [parent, children] = await Promise.all([
+      parentId
+        ? this._api.getRun(parentId).catch(() => null)
+        : Promise.resolve(null),
+      this._api
+        .searchRunsPage(
+          [run.info.experiment_id],
+          `tags.\`${PARENT_TAG}\` = ${quoteFilterValue(runId)}`,
+          MAX_CHILD_RUNS,
+          ['attributes.start_time DESC']
+        )
+        .then(reply => reply.runs ?? [])
+        .catch(() => [] as IRun[])
+    ]);
+    if (this._run?.info.run_id !== runId || this._isDisposed) {
+      return;
+    }
+    this._parentRun = parent;
+    this._childRuns = children;
+    this._emit('relatives');
   }
 
   /** Fetch each chart's series in turn (a slow one does not block the run). */
@@ -310,6 +464,10 @@ export class RunDetailModel implements IDisposable {
   private _api: ILabtrackAPI;
   private _runId: string | null = null;
   private _run: IRun | null = null;
+  private _parentRun: IRun | null = null;
+  private _childRuns: IRun[] = [];
+  private _loggedModels: IRunLoggedModel[] = [];
+  private _loggedModelsState: ILoadState = IDLE;
   private _state: ILoadState = IDLE;
   private _runTicket = 0;
   private _artifactDir = '';

@@ -4,10 +4,12 @@
  * selectable text rendered with `textContent`.
  */
 
+import { Clipboard } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
+import { DEFAULT_ORDER_BY, orderByClause, searchRunsCode } from './code';
 import { IRun } from './protocol';
 import {
   button,
@@ -19,6 +21,7 @@ import {
   runName,
   statusBadge
 } from './dom';
+import { ITreeRow, buildRunTree, flattenTree, IRunNode } from './runtree';
 import { ILabtrackModel, ModelChange } from './tokens';
 
 /** Fixed row height (px): the virtualization arithmetic depends on it. */
@@ -31,7 +34,8 @@ const MAX_SELECT_ALL = 100;
 const DEFAULT_PER_KIND = 8;
 
 type Item =
-  { kind: 'group'; label: string; count: number } | { kind: 'run'; run: IRun };
+  | { kind: 'group'; label: string; count: number }
+  | { kind: 'run'; run: IRun; row: ITreeRow };
 
 interface ISort {
   column: string;
@@ -153,6 +157,21 @@ export class RunsTableView extends Widget {
       this._differBox,
       ' ' + trans.__('Only columns that differ')
     );
+    this._childrenLabel = el('label', 'lt-Check lt-ShowChildrenLabel', '', {
+      title: trans.__(
+        'With a filter, also list the child runs of the runs that match'
+      )
+    });
+    this._childrenBox = el('input', 'lt-ShowChildren', undefined, {
+      type: 'checkbox'
+    });
+    this._childrenBox.addEventListener('change', () => {
+      void this._model.setShowChildrenOfMatches(this._childrenBox.checked);
+    });
+    this._childrenLabel.append(
+      this._childrenBox,
+      ' ' + trans.__('Show children of matches')
+    );
     this._compareButton = button(
       trans.__('Compare'),
       () => model.setView('compare'),
@@ -180,6 +199,20 @@ export class RunsTableView extends Widget {
       () => model.setSelectedRuns([]),
       'lt-ClearSelection'
     );
+    this._copyButton = button(
+      trans.__('Copy as code'),
+      () => this._copyAsCode(),
+      'lt-CopyAsCode',
+      {
+        title: trans.__(
+          'Copy the lt.search_runs(...) call that lists these runs (filter and sort)'
+        )
+      }
+    );
+    this._copyStatus = el('span', 'lt-CopyStatus', '', {
+      role: 'status',
+      'aria-live': 'polite'
+    });
     this._count = el('span', 'lt-RunsCount', '', {
       role: 'status',
       'aria-live': 'polite'
@@ -190,26 +223,69 @@ export class RunsTableView extends Widget {
       this._columnsButton,
       this._groupSelect,
       differLabel,
+      this._childrenLabel,
       this._selectAllButton,
       this._clearButton,
-      this._compareButton
+      this._copyButton,
+      this._compareButton,
+      this._copyStatus
     );
     this._picker = el('div', 'lt-ColumnPicker', undefined, {
       role: 'dialog',
       'aria-label': trans.__('Choose columns')
     });
     this._picker.hidden = true;
+    // Search, the column list (scrolls) and the buttons (always in view);
+    // made once so the search keeps its text and focus while columns change.
+    this._pickerSearch = el(
+      'input',
+      'jp-mod-styled lt-ColumnSearch',
+      undefined,
+      {
+        type: 'search',
+        placeholder: trans.__('Search columns'),
+        'aria-label': trans.__('Search columns'),
+        spellcheck: 'false',
+        autocomplete: 'off'
+      }
+    );
+    this._pickerSearch.addEventListener('input', () => this._renderPicker());
+    this._pickerSearch.addEventListener('keydown', event => {
+      if (event.key === 'Escape') {
+        event.preventDefault();
+        this._toggleColumnPicker();
+        this._columnsButton.focus();
+      }
+    });
+    this._pickerBody = el('div', 'lt-PickerBody');
+    const pickerFooter = el('div', 'lt-PickerFooter');
+    pickerFooter.append(
+      button(
+        trans.__('Reset'),
+        () => this._model.setColumns(this._experimentKey, null),
+        'lt-PickerReset'
+      ),
+      button(
+        trans.__('Close'),
+        () => this._toggleColumnPicker(),
+        'lt-PickerClose'
+      )
+    );
+    this._picker.append(this._pickerSearch, this._pickerBody, pickerFooter);
 
     this._scroller = el('div', 'lt-RunsScroller', undefined, {
       tabindex: '-1'
     });
     this._table = el('table', 'lt-RunsTable', undefined, {
+      role: 'treegrid',
       'aria-label': trans.__('Runs'),
-      'aria-rowcount': '0'
+      'aria-rowcount': '0',
+      'aria-multiselectable': 'true'
     });
     this._head = el('thead');
     this._body = el('tbody');
     this._table.append(this._head, this._body);
+    this._body.addEventListener('keydown', this._onKeydown);
     this._scroller.append(this._table);
     this._scroller.addEventListener('scroll', this._onScroll, {
       passive: true
@@ -283,16 +359,37 @@ export class RunsTableView extends Widget {
     this._renderHead();
     this._table.setAttribute('aria-rowcount', String(this._items.length + 1));
     const n = runs.length;
+    const refused =
+      this._model.runsState.error?.errorCode === 'INVALID_PARAMETER_VALUE';
+    const all = this._model.unfilteredTotal;
     this._count.textContent =
       this._model.experimentIds.length === 0 || this._model.runsState.loading
         ? ''
-        : runCountText(
-            n,
-            this._model.runsTotal,
-            this._model.runsPaging,
-            this._trans
-          );
+        : refused
+          ? all === null
+            ? this._trans.__('Invalid filter')
+            : this._trans._n(
+                'Invalid filter (%2 run in all)',
+                'Invalid filter (%2 runs in all)',
+                all,
+                all.toLocaleString('en-US')
+              )
+          : runCountText(
+              n,
+              this._model.runsTotal,
+              this._model.runsPaging,
+              this._trans
+            );
+    this._count.classList.toggle('lt-mod-error', refused);
     this._table.hidden = n === 0;
+    this._copyButton.disabled = this._model.experimentIds.length === 0;
+    this._syncCopyStatus();
+    this._childrenBox.checked = this._model.showChildrenOfMatches;
+    this._childrenBox.disabled = !this._model.filter;
+    this._childrenLabel.classList.toggle(
+      'lt-mod-disabled',
+      !this._model.filter
+    );
     this._renderRows();
     this._renderSelectionState();
     if (!this._picker.hidden) {
@@ -317,27 +414,42 @@ export class RunsTableView extends Widget {
       : '';
   }
 
+  /**
+   * The visible rows: the runs as a tree (sorting among siblings), grouped
+   * by a parameter of the top-level runs when a grouping is chosen.
+   */
   private _buildItems(runs: readonly IRun[]): Item[] {
-    let sorted = [...runs];
     const sort = this._sort;
+    let compare: ((a: IRun, b: IRun) => number) | undefined;
     if (sort) {
       const sign = sort.ascending ? 1 : -1;
-      sorted.sort((a, b) => {
+      compare = (a, b) => {
         const va = sortValue(a, sort.column);
         const vb = sortValue(b, sort.column);
         if (va === undefined || vb === undefined) {
           return va === vb ? 0 : va === undefined ? 1 : -1;
         }
         return sign * compareValues(va, vb);
-      });
+      };
     }
+    const forest = buildRunTree(runs, {
+      context: this._model.contextRuns,
+      compare
+    });
+    const filtered = !!this._model.filter;
+    const rows = (nodes: readonly IRunNode[]): Item[] =>
+      flattenTree(nodes, this._expanded, filtered).map(row => ({
+        kind: 'run',
+        run: row.run,
+        row
+      }));
     const group = this._groupSelect.value;
     if (!group) {
-      return sorted.map(run => ({ kind: 'run', run }));
+      return rows(forest);
     }
-    const groups = new Map<string, IRun[]>();
-    for (const run of sorted) {
-      const value = columnValue(run, group);
+    const groups = new Map<string, IRunNode[]>();
+    for (const node of forest) {
+      const value = columnValue(node.run, group);
       const label =
         value === undefined
           ? this._trans.__('(not set)')
@@ -347,25 +459,163 @@ export class RunsTableView extends Widget {
         list = [];
         groups.set(label, list);
       }
-      list.push(run);
+      list.push(node);
     }
-    sorted = [];
     const items: Item[] = [];
     const labels = [...groups.keys()].sort((a, b) => compareValues(a, b));
     for (const label of labels) {
       const list = groups.get(label)!;
       items.push({ kind: 'group', label, count: list.length });
-      for (const run of list) {
-        items.push({ kind: 'run', run });
-      }
+      items.push(...rows(list));
     }
     return items;
   }
 
+  /** The `lt.search_runs(...)` call of the table's experiments, filter, sort. */
+  searchRunsCode(): string {
+    const sort = this._sort;
+    const clause = sort ? orderByClause(sort.column, sort.ascending) : null;
+    return searchRunsCode(
+      this._model.experimentIds,
+      this._model.filter,
+      clause ? [clause] : DEFAULT_ORDER_BY
+    );
+  }
+
+  /** "Copied: ..." stays only while it still describes the table. */
+  private _syncCopyStatus(): void {
+    if (this._copied !== null && this._copied !== this.searchRunsCode()) {
+      this._copied = null;
+      this._copyStatus.replaceChildren();
+    }
+  }
+
+  private _copyAsCode(): void {
+    const code = this.searchRunsCode();
+    Clipboard.copyToSystem(code);
+    this._copied = code;
+    this._copyStatus.replaceChildren(
+      this._trans.__('Copied: '),
+      el('code', 'lt-CopiedCode', code)
+    );
+  }
+
+  /** Expand or collapse a parent run (the user's choice is remembered). */
+  private _setExpanded(runId: string, expanded: boolean): void {
+    this._expanded.set(runId, expanded);
+    this._items = this._buildItems(this._model.runs);
+    this._table.setAttribute('aria-rowcount', String(this._items.length + 1));
+    this._renderRows();
+  }
+
+  /** Move keyboard focus to the run row at `index` of the items. */
+  private _focusItem(index: number): void {
+    const item = this._items[index];
+    if (!item || item.kind !== 'run') {
+      return;
+    }
+    this._focusId = item.run.info.run_id;
+    const top = index * ROW_HEIGHT;
+    const header = this._head.offsetHeight || ROW_HEIGHT;
+    const view = this._scroller.clientHeight || 600;
+    if (top < this._scroller.scrollTop) {
+      this._scroller.scrollTop = top;
+    } else if (top + ROW_HEIGHT + header > this._scroller.scrollTop + view) {
+      this._scroller.scrollTop = top + ROW_HEIGHT + header - view;
+    }
+    this._renderRows();
+    this._rowElement(this._focusId)?.focus();
+  }
+
+  private _rowElement(runId: string): HTMLElement | null {
+    return this._body.querySelector<HTMLElement>(
+      `tr.lt-run-row[data-run-id="${CSS.escape(runId)}"]`
+    );
+  }
+
+  /**
+   * The treegrid's keys: arrows move (Right/Left expand, collapse, go to the
+   * first child or the parent), Home/End, Space selects, Enter opens.
+   */
+  private _onKeydown = (event: KeyboardEvent): void => {
+    const target = event.target as HTMLElement;
+    const rowNode = target.closest<HTMLElement>('tr.lt-run-row');
+    if (!rowNode) {
+      return;
+    }
+    const onRow = target === rowNode;
+    const runId = rowNode.dataset.runId ?? '';
+    const index = this._items.findIndex(
+      item => item.kind === 'run' && item.run.info.run_id === runId
+    );
+    if (index < 0) {
+      return;
+    }
+    const item = this._items[index] as Extract<Item, { kind: 'run' }>;
+    const runIndexes = this._items
+      .map((it, i) => (it.kind === 'run' ? i : -1))
+      .filter(i => i >= 0);
+    const at = runIndexes.indexOf(index);
+    let next: number | null = null;
+    switch (event.key) {
+      case 'ArrowDown':
+        next = runIndexes[Math.min(at + 1, runIndexes.length - 1)];
+        break;
+      case 'ArrowUp':
+        next = runIndexes[Math.max(at - 1, 0)];
+        break;
+      case 'Home':
+        next = runIndexes[0];
+        break;
+      case 'End':
+        next = runIndexes[runIndexes.length - 1];
+        break;
+      case 'ArrowRight':
+        if (item.row.childCount > 0 && !item.row.expanded) {
+          this._setExpanded(runId, true);
+          next = index;
+        } else if (item.row.expanded) {
+          next = index + 1;
+        }
+        break;
+      case 'ArrowLeft':
+        if (item.row.expanded) {
+          this._setExpanded(runId, false);
+          next = index;
+        } else if (item.row.parentId) {
+          const parent = item.row.parentId;
+          next = this._items.findIndex(
+            it => it.kind === 'run' && it.run.info.run_id === parent
+          );
+        }
+        break;
+      case ' ':
+        if (!onRow) {
+          return;
+        }
+        this._model.setRunSelected(item.run, !this._model.isRunSelected(runId));
+        break;
+      case 'Enter':
+        if (!onRow) {
+          return;
+        }
+        this._model.openRun(runId);
+        break;
+      default:
+        return;
+    }
+    event.preventDefault();
+    event.stopPropagation();
+    if (next !== null && next >= 0) {
+      this._focusItem(next);
+    }
+  };
+
   private _renderHead(): void {
-    const row = el('tr');
+    const row = el('tr', '', undefined, { role: 'row' });
     const selectHeader = el('th', 'lt-SelectCell', undefined, {
-      scope: 'col'
+      scope: 'col',
+      role: 'columnheader'
     });
     selectHeader.append(
       el('span', 'lt-VisuallyHidden', this._trans.__('Select'))
@@ -379,6 +629,7 @@ export class RunsTableView extends Widget {
       const kind = column.id.slice(0, column.id.indexOf('.'));
       const th = el('th', `lt-ColumnHeader lt-kind-${kind}`, undefined, {
         scope: 'col',
+        role: 'columnheader',
         title: column.id
       });
       const sortButton = el('button', 'lt-SortButton', column.title, {
@@ -407,6 +658,7 @@ export class RunsTableView extends Widget {
         this._items = this._buildItems(this._model.runs);
         this._renderHead();
         this._renderRows();
+        this._syncCopyStatus();
       });
       th.append(sortButton);
       row.append(th);
@@ -448,7 +700,7 @@ export class RunsTableView extends Widget {
       const item = items[i];
       const row =
         item.kind === 'run'
-          ? this._runRow(item.run)
+          ? this._runRow(item.run, item.row)
           : this._groupRow(item.label, item.count, colspan);
       row.setAttribute('aria-rowindex', String(i + 2));
       rows.push(row);
@@ -468,11 +720,21 @@ export class RunsTableView extends Widget {
         ? active.closest<HTMLElement>('tr')?.dataset.runId
         : undefined;
     const focusClass = active?.className;
+    const rowFocused = active?.tagName === 'TR';
     this._body.replaceChildren(...rows);
+    // One row is the tab stop (roving tabindex): the focused one, else the first.
+    const tabStop =
+      (this._focusId && this._rowElement(this._focusId)) ||
+      this._body.querySelector<HTMLElement>('tr.lt-run-row');
+    if (tabStop) {
+      tabStop.tabIndex = 0;
+    }
     if (focusRun) {
-      const again = this._body.querySelector<HTMLElement>(
-        `tr[data-run-id="${CSS.escape(focusRun)}"] .${(focusClass ?? '').split(' ')[0]}`
-      );
+      const again = rowFocused
+        ? this._rowElement(focusRun)
+        : this._body.querySelector<HTMLElement>(
+            `tr[data-run-id="${CSS.escape(focusRun)}"] .${(focusClass ?? '').split(' ')[0]}`
+          );
       again?.focus();
     }
   }
@@ -482,8 +744,12 @@ export class RunsTableView extends Widget {
     count: number,
     colspan: string
   ): HTMLTableRowElement {
-    const row = el('tr', 'lt-GroupRow');
-    const cell = el('th', '', undefined, { colspan, scope: 'rowgroup' });
+    const row = el('tr', 'lt-GroupRow', undefined, { role: 'row' });
+    const cell = el('th', '', undefined, {
+      colspan,
+      scope: 'rowgroup',
+      role: 'rowheader'
+    });
     cell.append(
       el('span', 'lt-GroupLabel', label),
       el('span', 'lt-GroupCount', ` (${count})`)
@@ -492,21 +758,38 @@ export class RunsTableView extends Widget {
     return row;
   }
 
-  private _runRow(run: IRun): HTMLTableRowElement {
+  private _runRow(run: IRun, tree: ITreeRow): HTMLTableRowElement {
     const { info } = run;
     const name = runName(run);
+    const trans = this._trans;
     const selected = this._model.isRunSelected(info.run_id);
     const row = el('tr', 'lt-run-row', undefined, {
+      role: 'row',
+      tabindex: '-1',
       'data-run-id': info.run_id,
       'data-run-name': name,
       'data-status': info.status,
+      'data-level': String(tree.level),
+      'data-parent-id': tree.parentId ?? undefined,
+      'aria-level': String(tree.level),
+      'aria-posinset': String(tree.posInSet),
+      'aria-setsize': String(tree.setSize),
+      'aria-expanded':
+        tree.childCount > 0 ? (tree.expanded ? 'true' : 'false') : undefined,
       'aria-selected': selected ? 'true' : 'false'
     });
     row.classList.toggle('lt-mod-selected', selected);
+    row.classList.toggle('lt-mod-context', !tree.matched);
+    if (!tree.matched) {
+      row.title = trans.__('Shown for context: does not match the filter');
+    }
 
-    const selectCell = el('td', 'lt-SelectCell');
+    const selectCell = el('td', 'lt-SelectCell', undefined, {
+      role: 'gridcell'
+    });
     const box = el('input', 'lt-RunSelect', undefined, {
       type: 'checkbox',
+      tabindex: '-1',
       'aria-label': this._trans.__('Select run %1 for comparison', name)
     });
     box.checked = selected;
@@ -518,24 +801,62 @@ export class RunsTableView extends Widget {
 
     const nameCell = el('th', 'lt-RunName', undefined, {
       scope: 'row',
-      title: this._trans.__('Run ID: %1', info.run_id)
+      role: 'rowheader',
+      title: trans.__('Run ID: %1', info.run_id)
     });
+    nameCell.style.setProperty('--lt-tree-level', String(tree.level - 1));
+    // A flex box: a long name is cut with an ellipsis, the toggle stays.
+    const cell = el('div', 'lt-TreeCell');
+    nameCell.append(cell);
+    if (tree.childCount > 0) {
+      const toggle = el('button', 'lt-TreeToggle', undefined, {
+        type: 'button',
+        tabindex: '-1',
+        'aria-label': tree.expanded
+          ? trans.__('Collapse %1', name)
+          : trans.__('Expand %1', name)
+      });
+      toggle.append(
+        el('span', '', tree.expanded ? '▾' : '▸', { 'aria-hidden': 'true' })
+      );
+      toggle.addEventListener('click', () =>
+        this._setExpanded(info.run_id, !tree.expanded)
+      );
+      cell.append(toggle);
+    } else {
+      cell.append(
+        el('span', 'lt-TreeToggle lt-mod-leaf', undefined, {
+          'aria-hidden': 'true'
+        })
+      );
+    }
     const link = el('button', 'lt-RunNameText', name, {
       type: 'button',
-      title: this._trans.__('Open run %1', name)
+      tabindex: '-1',
+      title: trans.__('Open run %1', name)
     });
     link.addEventListener('click', () => this._model.openRun(info.run_id));
-    nameCell.append(link);
+    cell.append(link);
+    if (tree.childCount > 0) {
+      cell.append(
+        el(
+          'span',
+          'lt-ChildCount',
+          trans._n('%1 child', '%1 children', tree.childCount)
+        )
+      );
+    }
     row.append(nameCell);
 
-    const statusCell = el('td');
+    const statusCell = el('td', '', undefined, { role: 'gridcell' });
     statusCell.append(statusBadge(info.status));
     row.append(statusCell);
     row.append(
       el('td', 'lt-Time', formatTime(info.start_time), {
+        role: 'gridcell',
         title: info.start_time ? new Date(info.start_time).toISOString() : ''
       }),
-      el('td', 'lt-Duration', runDuration(run))
+      el('td', 'lt-Duration', runDuration(run), { role: 'gridcell' })
     );
     for (const column of this._columns) {
       const kind = column.slice(0, column.indexOf('.'));
@@ -555,6 +876,7 @@ export class RunsTableView extends Widget {
             : String(value);
       row.append(
         el('td', `lt-Cell lt-kind-${kind}`, text, {
+          role: 'gridcell',
           [attr]: key,
           title: value === undefined ? undefined : String(value)
         })
@@ -589,27 +911,42 @@ export class RunsTableView extends Widget {
     );
     if (!this._picker.hidden) {
       this._renderPicker();
-      this._picker.querySelector<HTMLElement>('input')?.focus();
+      this._pickerSearch.focus();
     }
   }
 
+  /** The column checkboxes matching the search, by kind. */
   private _renderPicker(): void {
     const chosen = new Set(this._chosenColumns());
     const sections: HTMLElement[] = [];
     const trans = this._trans;
+    const query = this._pickerSearch.value.trim().toLowerCase();
     const kinds: [string, string[]][] = [
       [trans.__('Metrics'), this._available.metrics],
       [trans.__('Parameters'), this._available.params],
       [trans.__('Tags'), this._available.tags]
     ];
-    for (const [title, columns] of kinds) {
+    for (const [title, all] of kinds) {
+      const columns = query
+        ? all.filter(c => columnTitle(c).toLowerCase().includes(query))
+        : all;
       if (columns.length === 0) {
         continue;
       }
       const fieldset = el('fieldset', 'lt-PickerGroup');
-      fieldset.append(el('legend', '', title));
+      fieldset.append(
+        el(
+          'legend',
+          '',
+          query
+            ? trans.__('%1 (%2 of %3)', title, columns.length, all.length)
+            : trans.__('%1 (%2)', title, all.length)
+        )
+      );
       for (const column of columns) {
-        const label = el('label', 'lt-Check');
+        const label = el('label', 'lt-Check', undefined, {
+          title: column
+        });
         const box = el('input', '', undefined, {
           type: 'checkbox',
           'data-column': column
@@ -627,14 +964,33 @@ export class RunsTableView extends Widget {
       }
       sections.push(fieldset);
     }
-    const footer = el('div', 'lt-PickerFooter');
-    footer.append(
-      button(trans.__('Reset'), () =>
-        this._model.setColumns(this._experimentKey, null)
-      ),
-      button(trans.__('Close'), () => this._toggleColumnPicker())
-    );
-    this._picker.replaceChildren(...sections, footer);
+    if (sections.length === 0) {
+      sections.push(
+        el(
+          'p',
+          'lt-Empty',
+          query
+            ? trans.__(
+                'No columns match "%1".',
+                this._pickerSearch.value.trim()
+              )
+            : trans.__('No columns yet.')
+        )
+      );
+    }
+    // Keep the focused checkbox focused across the re-render.
+    const focused = (document.activeElement as HTMLElement | null)?.dataset
+      ?.column;
+    const scroll = this._pickerBody.scrollTop;
+    this._pickerBody.replaceChildren(...sections);
+    this._pickerBody.scrollTop = scroll;
+    if (focused) {
+      this._pickerBody
+        .querySelector<HTMLElement>(
+          `input[data-column="${CSS.escape(focused)}"]`
+        )
+        ?.focus();
+    }
   }
 
   private _model: ILabtrackModel;
@@ -643,6 +999,15 @@ export class RunsTableView extends Widget {
   private _columns: string[] = [];
   private _items: Item[] = [];
   private _sort: ISort | null = null;
+  /** The user's expand/collapse choices (run id -> expanded). */
+  private _expanded = new Map<string, boolean>();
+  /** The run row that is the tab stop. */
+  private _focusId: string | null = null;
+  private _childrenBox: HTMLInputElement;
+  private _copyButton: HTMLButtonElement;
+  private _copyStatus: HTMLElement;
+  private _copied: string | null = null;
+  private _childrenLabel: HTMLElement;
   private _frame = 0;
   private _scroller: HTMLElement;
   private _table: HTMLTableElement;
@@ -656,6 +1021,8 @@ export class RunsTableView extends Widget {
   private _clearButton: HTMLButtonElement;
   private _selectAllButton: HTMLButtonElement;
   private _picker: HTMLElement;
+  private _pickerSearch: HTMLInputElement;
+  private _pickerBody: HTMLElement;
 }
 
 /** "12 runs", or "1,000 of 12,345 runs" when the list holds fewer than match. */

@@ -62,6 +62,15 @@ export interface ILabtrackModel extends IDisposable {
   readonly runs: readonly IRun[];
   readonly runsState: ILoadState;
 
+  /**
+   * Runs shown only to place the matches in their tree: missing parents of
+   * listed runs and, with `showChildrenOfMatches`, the matches' children.
+   */
+  readonly contextRuns: readonly IRun[];
+  /** With a filter, also list the children of matching runs. */
+  readonly showChildrenOfMatches: boolean;
+  setShowChildrenOfMatches(show: boolean): Promise<void>;
+
   /** The MLflow search filter applied to runs ('' for none). */
   readonly filter: string;
 
@@ -75,6 +84,8 @@ export interface ILabtrackModel extends IDisposable {
   readonly runsPaging: boolean;
   /** Runs matching the filter in the listed experiments (null until known). */
   readonly runsTotal: number | null;
+  /** All runs of the listed experiments after a refused filter, else null. */
+  readonly unfilteredTotal: number | null;
 
   /** Runs picked for comparison (any experiment), in pick order. */
   readonly selectedRuns: readonly IRun[];

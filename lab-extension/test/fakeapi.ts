@@ -63,6 +63,12 @@ export class FakeAPI implements ILabtrackAPI {
   ) => this._call('transitionModelVersionStage', args);
   registerModel: ILabtrackAPI['registerModel'] = (...args) =>
     this._call('registerModel', args);
+  searchLoggedModels: ILabtrackAPI['searchLoggedModels'] = (...args) =>
+    this._call('searchLoggedModels', args);
+  downloadModelFile: ILabtrackAPI['downloadModelFile'] = (...args) =>
+    this._call('downloadModelFile', args);
+  registerLoggedModel: ILabtrackAPI['registerLoggedModel'] = (...args) =>
+    this._call('registerLoggedModel', args);
 
   private _call<T>(method: keyof ILabtrackAPI, args: unknown[]): Promise<T> {
     this.calls.push({ method, args });

@@ -266,6 +266,98 @@ describe('LabtrackModel', () => {
     });
   });
 
+  describe('live updates with a filter', () => {
+    it('a run that does not match the filter still gets its new status in the sidebar', async () => {
+      api.on('searchExperiments', async () => ({
+        experiments: [experiment('1', 'a')]
+      }));
+      await model.refreshExperiments();
+      // The sidebar's recent runs: 1a is running.
+      api.on('searchRunsPage', async (_ids, filter) =>
+        filter === ''
+          ? { runs: [run('1a', { status: 'RUNNING' }), run('1b')] }
+          : { runs: [run('1b')] }
+      );
+      await model.refreshSidebar();
+      await model.selectExperiment('1');
+      await model.setFilter("attributes.run_name = 'run-1b'");
+      expect(model.runs.map(r => r.info.run_id)).toEqual(['1b']);
+      expect(model.recentRuns[0].info.status).toBe('RUNNING');
+      const feed = [
+        { cursor: 1 },
+        {
+          cursor: 2,
+          changes: [
+            { seq: 2, time: 0, kind: 'run', experiment_id: '1', run_id: '1a' }
+          ]
+        }
+      ];
+      api
+        .on('getChanges', async () => feed.shift() ?? { cursor: 2 })
+        .on('getRun', async id => run(id, { status: 'FINISHED' }));
+      const changed = new Promise<ReadonlySet<string>>(resolve => {
+        model.runsChanged.connect((_, ids) => resolve(ids));
+      });
+      model.pollInterval = 250;
+      model.startLive();
+      await changed;
+      // Patched at once, not left RUNNING until the sidebar is re-read.
+      expect(model.recentRuns[0].info.status).toBe('FINISHED');
+      expect(model.runs.map(r => r.info.run_id)).toEqual(['1b']);
+    });
+  });
+
+  describe('opening an experiment', () => {
+    it('opens the remembered experiment, else the most recently active', async () => {
+      const opened = new LabtrackModel({ api, openDefaultExperiment: true });
+      const saved: string[] = [];
+      opened.onExperimentSelected = id => saved.push(id);
+      api.on('searchExperiments', async () => ({
+        experiments: [
+          { ...experiment('1', 'a'), last_update_time: 10 },
+          { ...experiment('2', 'b'), last_update_time: 30 },
+          { ...experiment('3', 'c'), last_update_time: 20 }
+        ]
+      }));
+      expect(opened.defaultExperimentId()).toBeNull();
+      await opened.refreshExperiments();
+      await flush();
+      expect(opened.selectedExperimentId).toBe('2');
+      expect(saved).toEqual(['2']);
+      opened.lastExperimentId = '3';
+      expect(opened.defaultExperimentId()).toBe('3');
+      opened.lastExperimentId = 'gone';
+      expect(opened.defaultExperimentId()).toBe('2');
+      // Only the first time: a later refresh keeps the user's choice.
+      await opened.selectExperiment(null);
+      await opened.refreshExperiments();
+      expect(opened.selectedExperimentId).toBeNull();
+      opened.dispose();
+    });
+
+    it('a refused filter reports the runs without it, not a stale total', async () => {
+      await model.selectExperiment('1');
+      await model.setFilter('metrics.loss < 1');
+      await flush();
+      expect(model.runsTotal).toBe(2);
+      api
+        .on('searchRunsPage', async () => {
+          throw apiError('bad filter', 'INVALID_PARAMETER_VALUE', 400);
+        })
+        .on('countRuns', async (_ids, filter) => {
+          if (filter) {
+            throw apiError('bad filter', 'INVALID_PARAMETER_VALUE', 400);
+          }
+          return { counts: { '1': 31 }, total: 31 };
+        });
+      await model.setFilter('metrics.loss <<< 1');
+      await flush();
+      expect(model.runsState.error?.errorCode).toBe('INVALID_PARAMETER_VALUE');
+      expect(model.runsTotal).toBeNull();
+      expect(model.unfilteredTotal).toBe(31);
+    });
+  });
+
   describe('columns', () => {
     it('remembers columns per experiment and reports changes', () => {
       const saved: Record<string, string[]>[] = [];
@@ -294,6 +386,67 @@ describe('LabtrackModel', () => {
         '2b'
       ]);
       expect(changes).toContain('sidebar');
+    });
+  });
+
+  describe('nested runs', () => {
+    const PARENT = 'mlflow.parentRunId';
+
+    it('fetches the missing parent of a filtered child, for context', async () => {
+      api.on('searchRunsPage', async (_ids, filter) => {
+        if (filter === 'metrics.loss < 1') {
+          return { runs: [run('c1', { tags: { [PARENT]: 'p' } })] };
+        }
+        if (filter === "attributes.run_id IN ('p')") {
+          return { runs: [run('p')] };
+        }
+        throw new Error(`unexpected filter ${filter}`);
+      });
+      await model.selectExperiment('1');
+      await model.setFilter('metrics.loss < 1');
+      await flush();
+      expect(model.runs.map(r => r.info.run_id)).toEqual(['c1']);
+      expect(model.contextRuns.map(r => r.info.run_id)).toEqual(['p']);
+      // The count stays the matches' count.
+      expect(model.runsTotal).toBe(2);
+    });
+
+    it('with showChildrenOfMatches, fetches the children of matches', async () => {
+      api.on('searchRunsPage', async (_ids, filter) => {
+        if (filter === "params.lr = '1'") {
+          return { runs: [run('p')] };
+        }
+        if (filter === "tags.`mlflow.parentRunId` IN ('p')") {
+          return {
+            runs: [
+              run('c1', { tags: { [PARENT]: 'p' } }),
+              run('c2', { tags: { [PARENT]: 'p' } })
+            ]
+          };
+        }
+        return { runs: [run('p'), run('other')] };
+      });
+      await model.selectExperiment('1');
+      await model.setFilter("params.lr = '1'");
+      expect(model.contextRuns).toEqual([]);
+      await model.setShowChildrenOfMatches(true);
+      expect(model.contextRuns.map(r => r.info.run_id)).toEqual(['c1', 'c2']);
+      expect(model.showChildrenOfMatches).toBe(true);
+    });
+
+    it('a parent that cannot be found is asked for once', async () => {
+      let parentQueries = 0;
+      api.on('searchRunsPage', async (_ids, filter) => {
+        if (filter.startsWith('attributes.run_id IN')) {
+          parentQueries++;
+          return { runs: [] };
+        }
+        return { runs: [run('c1', { tags: { [PARENT]: 'gone' } })] };
+      });
+      await model.selectExperiment('1');
+      expect(parentQueries).toBe(1);
+      expect(model.contextRuns).toEqual([]);
+      expect(model.runs).toHaveLength(1);
     });
   });
 });

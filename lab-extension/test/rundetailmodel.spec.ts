@@ -213,4 +213,71 @@ describe('RunDetailModel', () => {
     expect(api.callsOf('registerModel')[0][0]).toBe('clf');
     expect(api.callsOf('registerModel')[0][2]).toBe('model');
   });
+
+  it('knows the parent run and the child runs (nested runs)', async () => {
+    runs.set('c1', run('c1', { tags: { 'mlflow.parentRunId': 'r1' } }));
+    api.on('searchRunsPage', async (ids, filter) => {
+      expect(ids).toEqual(['1']);
+      return filter === "tags.`mlflow.parentRunId` = 'r1'"
+        ? { runs: [runs.get('c1')!] }
+        : { runs: [] };
+    });
+    await detail.load('r1');
+    await flush();
+    expect(detail.parentRunId).toBeNull();
+    expect(detail.childRuns.map(r => r.info.run_id)).toEqual(['c1']);
+    expect(changes).toContain('relatives');
+    await detail.load('c1');
+    await flush();
+    expect(detail.parentRunId).toBe('r1');
+    expect(detail.parentRun?.info.run_id).toBe('r1');
+    expect(detail.childRuns).toEqual([]);
+  });
+
+  it("lists the run's logged models with their MLmodel, example and requirements", async () => {
+    const model = {
+      info: {
+        model_id: 'm-1',
+        experiment_id: '1',
+        name: 'clf',
+        source_run_id: 'r1'
+      }
+    };
+    const files: Record<string, string> = {
+      MLmodel:
+        'flavors:\n  sklearn:\n    x: y\nsaved_input_example_info:\n  artifact_path: input_example.json\nsignature:\n  inputs: \'[{"type": "double", "name": "a"}]\'\n',
+      'input_example.json': '{"a": [1.5]}'
+    };
+    api
+      .on('searchLoggedModels', async (ids, filter) => {
+        expect(ids).toEqual(['1']);
+        expect(filter).toBe("source_run_id = 'r1'");
+        return [model];
+      })
+      .on('downloadModelFile', async (_m, path) => {
+        if (!(path in files)) {
+          throw apiError('missing', 'RESOURCE_DOES_NOT_EXIST', 404);
+        }
+        return new Blob([files[path]]);
+      })
+      .on('registerLoggedModel', async name => ({ name, version: '3' }));
+    await detail.load('r1');
+    for (let i = 0; i < 5; i++) {
+      await flush();
+    }
+    expect(detail.loggedModels).toHaveLength(1);
+    const entry = detail.loggedModels[0];
+    expect(entry.summary?.flavors).toEqual(['sklearn']);
+    expect(entry.summary?.inputs).toEqual([
+      { name: 'a', type: 'double', required: true }
+    ]);
+    expect(entry.inputExample).toBe('{"a": [1.5]}');
+    // No requirements.txt: shown as none, not as an error.
+    expect(entry.requirements).toBeNull();
+    expect(entry.error).toBeNull();
+    expect(changes).toContain('models');
+    const version = await detail.registerLoggedModel('prod', model);
+    expect(version.version).toBe('3');
+    expect(api.callsOf('registerLoggedModel')).toEqual([['prod', model]]);
+  });
 });

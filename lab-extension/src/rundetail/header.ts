@@ -37,6 +37,17 @@ export function openablePath(source: string | undefined): string | null {
   return null;
 }
 
+/** An experiment's name with its id ("my-exp (#3)"), or the id alone. */
+export function experimentLabel(
+  model: ILabtrackModel | undefined,
+  experimentId: string
+): string {
+  const name = model?.experiments.find(
+    e => e.experiment_id === experimentId
+  )?.name;
+  return name ? `${name} (#${experimentId})` : experimentId;
+}
+
 /** The header row: run name, status badge, compare toggle, back button. */
 export class RunHeader {
   constructor(
@@ -91,7 +102,8 @@ export class RunHeader {
 export class RunOverview {
   constructor(
     private _trans: TranslationBundle,
-    private _openPath?: (path: string) => void
+    private _openPath?: (path: string) => void,
+    private _model?: ILabtrackModel
   ) {
     this.node = el('dl', 'lt-Overview');
   }
@@ -103,7 +115,10 @@ export class RunOverview {
     const info = run.info;
     const rows: [string, Node | string][] = [
       [trans.__('Run ID'), info.run_id],
-      [trans.__('Experiment'), info.experiment_id],
+      [
+        trans.__('Experiment'),
+        experimentLabel(this._model, info.experiment_id)
+      ],
       [trans.__('Status'), info.status],
       [trans.__('Started'), formatTime(info.start_time)],
       [trans.__('Duration'), runDuration(run)],
@@ -137,5 +152,70 @@ export class RunOverview {
       }
       this.node.append(el('dt', '', term), dd);
     }
+  }
+}
+
+/** Links to a run's parent run and child runs (nested runs). */
+export class RunRelatives {
+  constructor(
+    private _model: ILabtrackModel,
+    private _trans: TranslationBundle
+  ) {
+    this.node = el('nav', 'lt-RunRelatives', undefined, {
+      'aria-label': _trans.__('Parent and child runs')
+    });
+  }
+
+  readonly node: HTMLElement;
+
+  render(
+    parentId: string | null,
+    parent: IRun | null,
+    children: readonly IRun[]
+  ): void {
+    const trans = this._trans;
+    this.node.replaceChildren();
+    this.node.hidden = !parentId && children.length === 0;
+    if (parentId) {
+      const row = el('p', 'lt-ParentRun');
+      row.append(
+        el('span', 'lt-RelativesLabel', trans.__('Parent run:')),
+        ' ',
+        this._link(
+          parentId,
+          parent ? runName(parent) : parentId,
+          'lt-ParentLink'
+        )
+      );
+      this.node.append(row);
+    }
+    if (children.length > 0) {
+      const head = el(
+        'p',
+        'lt-RelativesLabel',
+        trans._n('%1 child run:', '%1 child runs:', children.length)
+      );
+      const list = el('ul', 'lt-ChildRuns');
+      for (const child of children) {
+        const li = el('li');
+        li.append(
+          this._link(child.info.run_id, runName(child), 'lt-ChildLink'),
+          ' ',
+          statusBadge(child.info.status)
+        );
+        list.append(li);
+      }
+      this.node.append(head, list);
+    }
+  }
+
+  private _link(runId: string, name: string, className: string): HTMLElement {
+    const link = el('button', `lt-LinkButton ${className}`, name, {
+      type: 'button',
+      'data-run-id': runId,
+      title: this._trans.__('Open run %1', name)
+    });
+    link.addEventListener('click', () => this._model.openRun(runId));
+    return link;
   }
 }

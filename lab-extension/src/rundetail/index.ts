@@ -18,7 +18,8 @@ import { IRunSeries, RunDetailChange, RunDetailModel } from '../rundetailmodel';
 import { ILabtrackModel, ModelChange } from '../tokens';
 import { ArtifactBrowser } from './artifacts';
 import { RunCharts } from './charts';
-import { RunHeader, RunOverview } from './header';
+import { RunHeader, RunOverview, RunRelatives } from './header';
+import { LoggedModelsSection } from './models';
 import { NotesSection } from './notes';
 import { RunDataTables } from './tables';
 
@@ -45,7 +46,8 @@ export class RunDetailView extends Widget {
     this.node.append(this._content);
 
     this._header = new RunHeader(model, options.trans);
-    this._overview = new RunOverview(options.trans, options.openPath);
+    this._overview = new RunOverview(options.trans, options.openPath, model);
+    this._relatives = new RunRelatives(model, options.trans);
     this._notes = new NotesSection(
       this._detail,
       options.trans,
@@ -54,6 +56,7 @@ export class RunDetailView extends Widget {
     this._tables = new RunDataTables(options.trans);
     this._charts = new RunCharts(options.trans);
     this._artifacts = new ArtifactBrowser(this._detail, options.trans);
+    this._models = new LoggedModelsSection(this._detail, options.trans);
 
     model.changed.connect(this._onModelChanged, this);
     model.runsChanged.connect(this._onRunsChanged, this);
@@ -117,6 +120,12 @@ export class RunDetailView extends Widget {
       case 'preview':
         this._artifacts.renderPreview();
         break;
+      case 'relatives':
+        this._renderRelatives();
+        break;
+      case 'models':
+        this._models.render();
+        break;
     }
   }
 
@@ -156,19 +165,33 @@ export class RunDetailView extends Widget {
     }
     this._header.render(run);
     this._overview.render(run);
+    this._renderRelatives();
     this._notes.render();
     this._tables.render(run);
     this._charts.ensure(run, detail.chartKeys);
+    this._models.reset();
+    this._models.render();
     this._artifacts.render();
     this._content.replaceChildren(
       this._header.node,
       this._overview.node,
+      this._relatives.node,
       this._notes.node,
       this._tables.metrics,
       this._charts.node,
       this._tables.params,
       this._tables.tags,
+      this._models.node,
       this._artifacts.node
+    );
+  }
+
+  private _renderRelatives(): void {
+    const detail = this._detail;
+    this._relatives.render(
+      detail.parentRunId,
+      detail.parentRun,
+      detail.childRuns
     );
   }
 
@@ -190,8 +213,10 @@ export class RunDetailView extends Widget {
   private _content: HTMLElement;
   private _header: RunHeader;
   private _overview: RunOverview;
+  private _relatives: RunRelatives;
   private _notes: NotesSection;
   private _tables: RunDataTables;
   private _charts: RunCharts;
   private _artifacts: ArtifactBrowser;
+  private _models: LoggedModelsSection;
 }
