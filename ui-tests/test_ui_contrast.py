@@ -95,7 +95,8 @@ CONTRAST_JS = r"""
     const classes = [...element.classList].slice(0, 3).join('.');
     return element.tagName.toLowerCase() + (classes ? '.' + classes : '');
   };
-  const hex = c => '#' + c.slice(0, 3).map(v => Math.round(v).toString(16).padStart(2, '0')).join('');
+  const hex = c =>
+    '#' + c.slice(0, 3).map(v => Math.round(v).toString(16).padStart(2, '0')).join('');
 
   const offenders = [];
   let checked = 0;

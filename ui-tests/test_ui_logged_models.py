@@ -53,9 +53,7 @@ def test_run_page_shows_and_registers_logged_models(
         dialog.locator(".jp-mod-accept").click()
         expect(section.locator(".lt-Success")).to_have_text(f"Registered {target} version 1.")
         model_id = card.get_attribute("data-model-id")
-        got = lab_server.api(
-            f"labtrack/api/2.0/mlflow/model-versions/get?name={target}&version=1"
-        )
+        got = lab_server.api(f"labtrack/api/2.0/mlflow/model-versions/get?name={target}&version=1")
         assert isinstance(got, dict)
         version = got["model_version"]
         assert version.get("model_id") == model_id
