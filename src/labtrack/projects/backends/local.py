@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from labtrack import config
 from labtrack.client.tracking_client import TrackingClient
 from labtrack.entities import RunStatus, system_tags
 
@@ -46,10 +47,13 @@ def docker_argv(command: str, image: str, cwd: Path, env: Mapping[str, str]) -> 
     passed in; host networking so a tracking server on localhost stays reachable."""
     argv = ["docker", "run", "--rm", "--network", "host", "-v", f"{cwd}:/mlflow/projects/code"]
     argv += ["-w", "/mlflow/projects/code"]
-    for key in ("LABTRACK_RUN_ID", "MLFLOW_RUN_ID", "LABTRACK_TRACKING_URI"):
-        if key in env:
-            argv += ["-e", f"{key}={env[key]}"]
-    for key in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "LABTRACK_EXPERIMENT_ID"):
+    passed = (
+        *config.RUN_ID_ENVS,
+        config.TRACKING_URI_ENV,
+        config.MLFLOW_TRACKING_URI_ENV,
+        *config.EXPERIMENT_ID_ENVS,
+    )
+    for key in passed:
         if key in env:
             argv += ["-e", f"{key}={env[key]}"]
     return [*argv, image, "bash", "-c", command]
@@ -142,7 +146,7 @@ def spawn_supervisor(
 def _supervisor_env(env: Mapping[str, str]) -> dict[str, str]:
     # The supervisor must import this labtrack, whatever environment the project runs in.
     out = dict(os.environ)
-    for key in ("LABTRACK_TRACKING_URI", "LABTRACK_ARTIFACT_ROOT"):
+    for key in (config.TRACKING_URI_ENV, config.ARTIFACT_ROOT_ENV):
         if key in env:
             out[key] = env[key]
     src = str(Path(__file__).resolve().parents[3])
