@@ -172,3 +172,19 @@ def test_labtrack_client_is_the_subpackage():
 
     assert labtrack.client.fluent.start_run is labtrack.start_run
     assert labtrack.client.MlflowClient is labtrack.MlflowClient is labtrack.TrackingClient
+
+
+def test_downloading_a_whole_run_puts_its_files_in_dst(tmp_path):
+    """``download_artifacts(run_id, "", dst)`` fills dst itself, as MLflow's client does."""
+    import labtrack as lt
+
+    client = lt.TrackingClient(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    run_id = client.create_run("0").info.run_id
+    client.log_text(run_id, "hello", "a.txt")
+    client.log_text(run_id, "flavors: {}", "model/MLmodel")
+    dst = tmp_path / "out"
+    assert client.download_artifacts(run_id, "", str(dst)) == str(dst)
+    files = sorted(str(p.relative_to(dst)) for p in dst.rglob("*") if p.is_file())
+    assert files == ["a.txt", "model/MLmodel"]
+    one = client.download_artifacts(run_id, "model", str(tmp_path / "one"))
+    assert one == str(tmp_path / "one" / "model")

@@ -434,18 +434,12 @@ def get_artifact_uri(artifact_path: str | None = None) -> str:
 
 
 def log_text(text: str, artifact_file: str) -> None:
-    current_client().log_bytes(_run_id(), text.encode("utf-8"), artifact_file)
+    current_client().log_text(_run_id(), text, artifact_file)
 
 
 def log_dict(dictionary: Any, artifact_file: str) -> None:
     """As JSON, or as YAML when ``artifact_file`` ends in .yaml/.yml."""
-    if artifact_file.endswith((".yaml", ".yml")):
-        import yaml
-
-        text = yaml.safe_dump(dictionary, sort_keys=False)
-    else:
-        text = json.dumps(dictionary, indent=2, default=str)
-    log_text(text, artifact_file)
+    current_client().log_dict(_run_id(), dictionary, artifact_file)
 
 
 def log_figure(figure: Any, artifact_file: str, *, save_kwargs: dict | None = None) -> None:

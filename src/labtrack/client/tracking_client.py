@@ -7,6 +7,7 @@ once per URI, and the client is written once against the protocols.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -499,6 +500,20 @@ class TrackingClient(_RegistryMethods):
         with upload_progress(local_dir, f"upload {os.path.basename(local_dir)}") as progress:
             self.backend.artifacts.upload_dir(local_dir, dest, progress)
 
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        """Write ``text`` (UTF-8) as the artifact ``artifact_file`` of the run."""
+        self.log_bytes(run_id, text.encode("utf-8"), artifact_file)
+
+    def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
+        """``dictionary`` as JSON, or as YAML when ``artifact_file`` ends in .yaml/.yml."""
+        if artifact_file.endswith((".yaml", ".yml")):
+            import yaml
+
+            text = yaml.safe_dump(dictionary, sort_keys=False)
+        else:
+            text = json.dumps(dictionary, indent=2, default=str)
+        self.log_text(run_id, text, artifact_file)
+
     def log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> None:
         """Write ``data`` as the artifact ``artifact_file`` (a path inside the run)."""
         name = os.path.basename(artifact_file)
@@ -519,10 +534,17 @@ class TrackingClient(_RegistryMethods):
         folder if omitted); the local path created."""
         dst = dst_path or tempfile.mkdtemp(prefix="labtrack-download-")
         artifacts = self.backend.artifacts
-        rel = self._run_relpath(run_id, path)
+        root = self._run_relpath(run_id)
+        rel = join_relpath(root, path)
         label = f"download {os.path.basename(path or '') or 'artifacts'}"
         with download_progress(lambda: artifacts.size(rel), dst, label):
-            return artifacts.download(rel, dst)
+            if rel != root:
+                return artifacts.download(rel, dst)
+            # The whole run: its files land in dst itself, as MLflow's client puts them.
+            os.makedirs(dst, exist_ok=True)
+            for entry in artifacts.list(rel):
+                artifacts.download(f"{rel}/{entry.path}", dst)
+            return dst
 
     # ---- artifacts by URI (model packages) --------------------------------------------------
 
