@@ -220,3 +220,38 @@ def test_hostile_filters_are_bounded_in_time_and_memory(server):
     grown = (proc.memory_info().rss - before) / 2**20
     assert grown < 150, f"server RSS grew {grown:.0f} MB"
     assert elapsed < 120, f"took {elapsed:.0f} s"
+
+
+@pytest.mark.parametrize(
+    ("rpc", "body", "field"),
+    [
+        ("experiments/create", {"name": 123}, "name"),
+        ("runs/log-parameter", {"run_id": 31, "key": "a", "value": "v"}, "run_id"),
+        ("runs/log-parameter", {"run_id": "RID", "key": 31, "value": "v"}, "key"),
+        ("runs/log-parameter", {"run_id": "RID", "key": "a", "value": 5}, "value"),
+        ("runs/set-tag", {"run_id": "RID", "key": "a", "value": 41}, "value"),
+        ("runs/log-batch", {"run_id": "RID", "tags": [{"key": "t", "value": 41}]}, "value"),
+        ("runs/log-batch", {"run_id": "RID", "params": [{"key": "p", "value": 1.5}]}, "value"),
+        ("registered-models/create", {"name": 7}, "name"),
+    ],
+)
+def test_wrongly_typed_string_fields_are_400s_that_name_the_field(server, rpc, body, field):
+    run_id = _new_run(server)
+    payload = {k: (run_id if v == "RID" else v) for k, v in body.items()}
+    status, answer = _post(server, f"{M}/{rpc}", json.dumps(payload).encode())
+    assert status == 400, answer
+    assert answer["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert field in answer["message"]
+
+
+def test_an_empty_param_value_is_a_value(server):
+    run_id = _new_run(server)
+    body = json.dumps({"run_id": run_id, "key": "note", "value": ""}).encode()
+    assert _post(server, f"{M}/runs/log-parameter", body)[0] == 200
+    req = urllib.request.Request(
+        f"{server.url}/{M}/runs/get?run_id={run_id}",
+        headers={"Authorization": f"Bearer {server.token}"},
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        params = json.loads(resp.read())["run"]["data"]["params"]
+    assert params == [{"key": "note", "value": ""}]

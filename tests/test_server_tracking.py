@@ -457,20 +457,24 @@ def test_run_counts_per_experiment_with_filter(fetch: Fetch) -> None:
 
 
 def test_tags_and_params_lists_follow_one_rule_everywhere(fetch: Fetch) -> None:
-    """MLflow 3.17's rule for ``{key, value}`` lists, in every handler: a string key is
-    required, a number is written out, a missing or null value is the empty string."""
+    """MLflow 3.17's rule for ``{key, value}`` lists (its proto3 parsing, checked against the
+    real mlflow 3.17.2), in every handler: a string key is required, a value is a string, a
+    missing or null value is the empty string."""
     run_id = _new_run(fetch)
     post(
         fetch,
         "runs/log-batch",
         {
             "run_id": run_id,
-            "params": [{"key": "n", "value": 3}, {"key": "empty"}],
+            "params": [{"key": "n", "value": "3"}, {"key": "empty"}],
             "tags": [{"key": "t", "value": None}],
         },
     )
     data = get(fetch, "runs/get", f"run_id={run_id}")["run"]["data"]
     assert {p["key"]: p["value"] for p in data["params"]} == {"n": "3", "empty": ""}
+    number = {"run_id": run_id, "params": [{"key": "m", "value": 3}]}
+    err = assert_error(fetch(f"{M}/runs/log-batch", "POST", json_body=number), 400)
+    assert "params.value" in err["message"]
     assert {t["key"]: t["value"] for t in data["tags"]}["t"] == ""
     model = post(fetch, "registered-models/create", {"name": "kv", "tags": [{"key": "a"}]})
     assert model["registered_model"]["tags"] == [{"key": "a", "value": ""}]

@@ -141,10 +141,8 @@ class RpcRequest:
             if required:
                 raise _missing(key)
             return default
-        if isinstance(value, bool):
-            raise _bad(key, value, "a string")
-        if isinstance(value, (int, float)):
-            return str(value)
+        # A number where a string belongs is refused, as MLflow's proto3 parsing refuses it
+        # (``"run_id": 31`` would otherwise look up a run named "31" and answer 404).
         if isinstance(value, list):
             if len(value) != 1:
                 raise _bad(key, value, "a single string")
@@ -235,8 +233,9 @@ class RpcRequest:
 
     def get_key_values(self, key: str) -> list[tuple[str, str]]:
         """A repeated key/value message (``tags``, ``params``) by MLflow's rule: objects with a
-        string ``key``; ``value`` as a string (numbers are written out, missing or null is
-        ``""``). Pairs in request order: duplicates are for the service to judge."""
+        string ``key`` and a string ``value`` (missing or null is ``""``; a number is refused,
+        as MLflow's proto3 parsing refuses it). Pairs in request order: duplicates are for the
+        service to judge."""
         pairs = []
         for item in self.get_objects(key):
             name = item.get("key")
@@ -245,9 +244,9 @@ class RpcRequest:
                     f"Every entry of '{key}' needs a string 'key'.", "INVALID_PARAMETER_VALUE"
                 )
             value = item.get("value")
-            pairs.append(
-                (name, "" if value is None else value if isinstance(value, str) else str(value))
-            )
+            if value is not None and not isinstance(value, str):
+                raise _bad(f"{key}.value", value, "a string")
+            pairs.append((name, "" if value is None else value))
         return pairs
 
     def get_enum(self, key: str, choices: Iterable[str], default: str | None = None) -> str | None:

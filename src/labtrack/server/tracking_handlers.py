@@ -160,7 +160,8 @@ def log_metric(service: TrackingService, req: RpcRequest) -> None:
 
 
 def log_param(service: TrackingService, req: RpcRequest) -> None:
-    value = req.require("value")
+    # An empty value is a value (MLflow accepts it); a number is not a string.
+    value = req.get_str("value", "")
     service.log_batch(req.run_id(), params=[(req.str_required("key"), value)])
 
 
