@@ -255,3 +255,18 @@ def test_an_empty_param_value_is_a_value(server):
     with urllib.request.urlopen(req, timeout=30) as resp:
         params = json.loads(resp.read())["run"]["data"]["params"]
     assert params == [{"key": "note", "value": ""}]
+
+
+def test_references_mlflow_does_not_check_are_not_checked(server):
+    """A parent-run tag or a logged model's source run naming an unknown run is accepted, as
+    MLflow accepts it (clients may create runs in any order)."""
+    ghost = "f" * 32
+    body = {"experiment_id": "0", "tags": [{"key": "mlflow.parentRunId", "value": ghost}]}
+    status, answer = _post(server, f"{M}/runs/create", json.dumps(body).encode())
+    assert status == 200, answer
+    tags = {t["key"]: t["value"] for t in answer["run"]["data"]["tags"]}
+    assert tags["mlflow.parentRunId"] == ghost
+    body = {"experiment_id": "0", "source_run_id": ghost}
+    status, answer = _post(server, f"{M}/logged-models", json.dumps(body).encode())
+    assert status == 200, answer
+    assert answer["model"]["info"]["source_run_id"] == ghost

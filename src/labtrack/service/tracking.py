@@ -316,9 +316,8 @@ class TrackingService:
                 f"({clean[system_tags.RUN_NAME]!r}) were given and differ."
             )
         clean[system_tags.RUN_NAME] = name
-        parent = clean.get(system_tags.PARENT_RUN_ID)
-        if parent:
-            self.store.get_run(parent)  # a clear 404 rather than a dangling parent
+        # A parent that does not exist (yet, or any more) is accepted, as MLflow accepts it:
+        # clients create runs in any order, and the dashboard shows such a run at the top.
         user = user_id or clean.get(system_tags.USER) or ""
         return self.store.create_run(
             experiment_id if experiment_id not in (None, "") else "0",

@@ -92,12 +92,7 @@ class LoggedModelStore:
         t = now_ms()
         with self.db.write() as conn:
             require_active_experiment(conn, eid)
-            if source_run_id:
-                run_eid = conn.execute(
-                    select(s.runs.c.experiment_id).where(s.runs.c.run_uuid == source_run_id)
-                ).scalar()
-                if run_eid is None:
-                    raise not_found(f"Run '{source_run_id}' not found")
+            # source_run_id is a reference MLflow does not check; neither does labtrack.
             conn.execute(
                 insert(s.logged_models).values(
                     model_id=model_id,
