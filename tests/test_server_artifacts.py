@@ -97,6 +97,10 @@ def test_ajax_alias(fetch: Fetch, d: str) -> None:
         ("notes.txt", "text/plain; charset=utf-8"),
         ("metrics.json", "application/json"),
         ("MLmodel", "text/plain; charset=utf-8"),
+        ("report.pdf", "application/pdf"),
+        ("REPORT.PDF", "application/pdf"),
+        ("clip.mp4", "video/mp4"),
+        ("train.py", "text/plain; charset=utf-8"),
     ],
 )
 def test_downloads_are_safe(fetch: Fetch, d: str, name: str, content_type: str) -> None:

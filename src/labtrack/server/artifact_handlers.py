@@ -23,23 +23,37 @@ from labtrack.artifacts.store import CHUNK_SIZE, ArtifactWriter
 from labtrack.errors import LabtrackException
 from labtrack.server.base import LabtrackHandler, endpoint
 
-# Types a browser renders without running code. Everything else (HTML, JS, SVG, XML, unknown)
-# is served as application/octet-stream.
+# Content types by extension: the right type for what a browser shows or hands to a viewer
+# (PDF, images, audio, video, text), never one that runs code in the page: HTML, XHTML, SVG,
+# JavaScript and XML are served as application/octet-stream (with the attachment disposition,
+# nosniff and a sandboxing CSP on every download besides). Unknown types too.
 _SAFE_TYPES = {
     ".txt": "text/plain; charset=utf-8",
     ".log": "text/plain; charset=utf-8",
     ".md": "text/plain; charset=utf-8",
+    ".py": "text/plain; charset=utf-8",
     ".yaml": "text/plain; charset=utf-8",
     ".yml": "text/plain; charset=utf-8",
     ".csv": "text/csv; charset=utf-8",
     ".tsv": "text/tab-separated-values; charset=utf-8",
     ".json": "application/json",
+    ".pdf": "application/pdf",
     ".png": "image/png",
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
     ".gif": "image/gif",
     ".webp": "image/webp",
     ".bmp": "image/bmp",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".mp3": "audio/mpeg",
+    ".wav": "audio/wav",
+    ".ogg": "audio/ogg",
+    ".mp4": "video/mp4",
+    ".webm": "video/webm",
+    ".gz": "application/gzip",
+    ".zip": "application/zip",
+    ".tar": "application/x-tar",
 }
 _UPLOAD_FLUSH_BYTES = 1024 * 1024
 
