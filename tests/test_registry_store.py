@@ -403,13 +403,16 @@ def test_search_model_versions(reg: RegistryService, store: Any) -> None:
     reg.create_registered_model("a")
     reg.create_registered_model("b")
     reg.create_model_version("a", _source(store, "one"), run_id="r1")
+    time.sleep(0.01)  # distinct update times: the default order is newest first
     reg.create_model_version("a", _source(store, "two"), run_id="r2", tags={"good": "yes"})
+    time.sleep(0.01)
     reg.create_model_version("b", _source(store, "one"), run_id="r1")
     keys = [(m.name, m.version) for m in reg.search_model_versions()]
-    assert keys == [("a", "2"), ("a", "1"), ("b", "1")]
+    # MLflow 3.17's default order: last updated DESC, name ASC, version DESC.
+    assert keys == [("b", "1"), ("a", "2"), ("a", "1")]
     assert [(m.name, m.version) for m in reg.search_model_versions("run_id = 'r1'")] == [
-        ("a", "1"),
         ("b", "1"),
+        ("a", "1"),
     ]
     assert [m.version for m in reg.search_model_versions("tags.good = 'yes'")] == ["2"]
     assert len(reg.search_model_versions("source_path LIKE '%/one'")) == 2
@@ -419,7 +422,7 @@ def test_search_model_versions(reg: RegistryService, store: Any) -> None:
     assert len(page) == 2
     assert page.token
     rest = reg.search_model_versions(max_results=2, page_token=page.token)
-    assert [(m.name, m.version) for m in rest] == [("b", "1")]
+    assert [(m.name, m.version) for m in rest] == [("a", "1")]
     assert rest.token is None
     with pytest.raises(LabtrackException):
         reg.search_model_versions("nonsense ~~ 1")

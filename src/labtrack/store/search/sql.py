@@ -496,10 +496,13 @@ def model_version_filter_clauses(filter_string: str | None) -> list[ColumnElemen
 
 
 def apply_model_version_order(stmt: SelectT, order_by: list[str] | None) -> SelectT:
-    """ORDER BY for a model-version search; default and tie-breaker name ASC, version DESC."""
+    """ORDER BY for a model-version search. MLflow 3.17's default, newest first: last updated
+    DESC, name ASC, version DESC (also the tie-breakers of any given order)."""
     mv = schema.model_versions
     clauses = parse_order_by(order_by, "model_version")
     order = [_ordered(_MODEL_VERSION_COLUMNS[ob.key], ob.ascending) for ob in clauses]
+    if not clauses:
+        order.append(mv.c.last_updated_time.desc())
     order += [mv.c.name.asc(), mv.c.version.desc()]
     return stmt.order_by(*order)
 
