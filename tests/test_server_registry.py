@@ -442,3 +442,10 @@ def test_registry_requires_authentication(fetch: Fetch) -> None:
     assert r.code in (401, 403)
     models = call(fetch, "GET", "registered-models/search")["registered_models"]
     assert models == []
+
+
+def test_a_version_without_description_has_an_empty_one(fetch: Fetch) -> None:
+    """As MLflow 3.17 answers: "" (not a missing field, not null)."""
+    _model(fetch, "nodesc", versions=1)
+    got = call(fetch, "GET", "model-versions/get", {"name": "nodesc", "version": "1"})
+    assert got["model_version"]["description"] == ""

@@ -565,7 +565,7 @@ def _version_from_row(r: Any) -> ModelVersion:
         creation_timestamp=r.creation_time,
         last_updated_timestamp=r.last_updated_time,
         current_stage=r.current_stage,
-        description=r.description,
+        description=r.description or "",  # MLflow answers "" for a version without one
         user_id=r.user_id,
         source=r.source,
         run_id=r.run_id,
