@@ -6,10 +6,11 @@ import re
 
 import pytest
 
+from labtrack.entities.endpoints import MLFLOW
 from labtrack.server.base import NotFoundHandler
 from labtrack.server.hub_service import service_argv
 from labtrack.server.mount import mounted_handlers
-from labtrack.server.routes import MLFLOW, Route, all_routes, build_handlers, rpc
+from labtrack.server.routes import Route, all_routes, build_handlers, rpc
 from labtrack.server.team_routes import team_routes
 
 HUB_ENV = {
