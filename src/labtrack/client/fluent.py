@@ -50,13 +50,7 @@ class ActiveRun(Run):
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is None:
-            status = RunStatus.FINISHED
-        elif issubclass(exc_type, KeyboardInterrupt):
-            status = RunStatus.KILLED
-        else:
-            status = RunStatus.FAILED
-        end_run(status.value)
+        end_run(_end_status(exc_type).value)
 
     def __repr__(self) -> str:
         return f"<ActiveRun: run_id={self.info.run_id!r}, run_name={self.info.run_name!r}>"
@@ -291,13 +285,17 @@ def _end_runs_at_exit() -> None:
     atexit.register(_end_active_runs)
 
 
+def _end_status(exc_type: type[BaseException] | None) -> RunStatus:
+    """How a run ends after ``exc_type`` (None: normally), as MLflow ends it."""
+    if exc_type is None:
+        return RunStatus.FINISHED
+    if issubclass(exc_type, KeyboardInterrupt):
+        return RunStatus.KILLED
+    return RunStatus.FAILED
+
+
 def _end_active_runs() -> None:
-    if _uncaught is None:
-        status = RunStatus.FINISHED
-    elif issubclass(_uncaught, KeyboardInterrupt):
-        status = RunStatus.KILLED
-    else:
-        status = RunStatus.FAILED
+    status = _end_status(_uncaught)
     while _run_stack:
         try:
             end_run(status.value)
