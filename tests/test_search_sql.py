@@ -863,7 +863,8 @@ def test_model_version_filters(
 @pytest.mark.parametrize(
     ("order_by", "expected"),
     [
-        (None, [("alpha", 3), ("alpha", 2), ("alpha", 1), ("beta", 1)]),
+        # MLflow 3.17's default: newest first (last updated DESC), then name ASC, version DESC.
+        (None, [("beta", 1), ("alpha", 3), ("alpha", 2), ("alpha", 1)]),
         (["version_number"], [("alpha", 1), ("beta", 1), ("alpha", 2), ("alpha", 3)]),
         (["creation_timestamp DESC"], [("beta", 1), ("alpha", 3), ("alpha", 2), ("alpha", 1)]),
         (["name DESC"], [("beta", 1), ("alpha", 3), ("alpha", 2), ("alpha", 1)]),
