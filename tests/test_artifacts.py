@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from labtrack.artifacts import (
+from labtrack.artifact_store import (
     ArtifactStore,
     clean_relpath,
     logged_model_artifact_uri,
     run_artifact_uri,
     uri_to_relpath,
 )
-from labtrack.artifacts.store import TMP_PREFIX
+from labtrack.artifact_store.store import TMP_PREFIX
 from labtrack.errors import LabtrackException
 
 HOSTILE = [
@@ -350,7 +350,7 @@ def test_crashed_upload_temp_files_are_swept(store: ArtifactStore, root: Path) -
     import os
     import time
 
-    from labtrack.artifacts.store import TMP_PREFIX
+    from labtrack.artifact_store.store import TMP_PREFIX
 
     folder = root / "0" / "r" / "artifacts"
     folder.mkdir(parents=True)

@@ -78,7 +78,7 @@ def test_gc_removes_crashed_upload_temp_files(tmp_path, capsys):
     import os
     import time
 
-    from labtrack.artifacts.store import TMP_PREFIX
+    from labtrack.artifact_store.store import TMP_PREFIX
     from labtrack.cli import main
 
     left = tmp_path / "artifacts" / "0" / "r" / "artifacts" / f"{TMP_PREFIX}abc"

@@ -248,7 +248,7 @@ def test_record_logged_model_history(service: Any) -> None:
 
 
 def test_list_run_artifacts(service: Any) -> None:
-    from labtrack.artifacts.store import ArtifactStore
+    from labtrack.artifact_store.store import ArtifactStore
 
     run = service.create_run("0", "ana", 1000, {}, "r")
     store = ArtifactStore(service.artifact_root)

@@ -332,7 +332,7 @@ def test_the_server_sweeps_temp_files_a_crash_left(
     import os
     import time
 
-    from labtrack.artifacts.store import TMP_PREFIX
+    from labtrack.artifact_store.store import TMP_PREFIX
 
     root = labtrack_paths["artifact_root"]
     left = root / "0" / "f" / "artifacts" / f"{TMP_PREFIX}crashed"

@@ -64,7 +64,7 @@ def cmd_models_serve(args: argparse.Namespace) -> int:
 
 def cmd_gc(args: argparse.Namespace) -> int:
     """Remove what crashes left in the store: upload temp files no listing shows."""
-    from labtrack.artifacts.store import ArtifactStore
+    from labtrack.artifact_store.store import ArtifactStore
     from labtrack.config import ARTIFACT_ROOT_ENV, default_artifact_root, resolve_tracking_uri
 
     root = args.artifact_root or os.environ.get(ARTIFACT_ROOT_ENV)

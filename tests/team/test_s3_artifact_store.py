@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from labtrack.artifacts.store import ArtifactStore, remote_storage_options
+from labtrack.artifact_store.store import ArtifactStore, remote_storage_options
 from labtrack.errors import LabtrackException
 from seaweed_fixtures import Seaweed
 

@@ -2,7 +2,7 @@
 
 ``TrackingBackend``, ``RegistryBackend``, ``LoggedModelsBackend`` and ``ArtifactsBackend`` are
 the operations the client calls; a ``Backend`` bundles one of each. Two implementations meet
-them: in-process (``labtrack.service`` over the store and ``labtrack.artifacts.ArtifactStore``,
+them: in-process (``labtrack.service`` over the store and ``labtrack.artifact_store.ArtifactStore``,
 see ``client.local``) and REST (``client.rest``). mypy checks both against these protocols
 where the bundles are built.
 
@@ -21,7 +21,7 @@ from labtrack.client.batching import MetricQueue
 from labtrack.config import TRACKING_TOKEN_ENVS, first_env, is_http_uri
 
 if TYPE_CHECKING:
-    from labtrack.artifacts.store import FileInfo
+    from labtrack.artifact_store.store import FileInfo
     from labtrack.entities import (
         DatasetInput,
         Experiment,

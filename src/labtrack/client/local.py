@@ -11,8 +11,8 @@ import os
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
-from labtrack.artifacts.paths import join_relpath
-from labtrack.artifacts.store import CHUNK_SIZE, ArtifactStore, FileInfo
+from labtrack.artifact_store.paths import join_relpath
+from labtrack.artifact_store.store import CHUNK_SIZE, ArtifactStore, FileInfo
 from labtrack.client.backends import (
     ArtifactsBackend,
     Backend,

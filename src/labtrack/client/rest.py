@@ -18,8 +18,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from labtrack.artifacts.store import FileInfo
-from labtrack.artifacts.uris import uri_to_relpath
+from labtrack.artifact_store.store import FileInfo
+from labtrack.artifact_store.uris import uri_to_relpath
 from labtrack.client.backends import (
     ArtifactsBackend,
     Backend,

@@ -44,7 +44,7 @@ from labtrack.entities.validation import validate_key, validate_metric_value, va
 from labtrack.errors import LabtrackException
 
 if TYPE_CHECKING:
-    from labtrack.artifacts.store import FileInfo
+    from labtrack.artifact_store.store import FileInfo
 
 
 def _now_ms() -> int:
@@ -568,9 +568,9 @@ class TrackingClient(_RegistryMethods):
 
 
 def join_relpath(*parts: str | None) -> str:
-    """``labtrack.artifacts.paths.join_relpath``, imported on first use: the artifacts package
+    """``labtrack.artifact_store.paths.join_relpath``, imported on first use: the artifacts package
     loads fsspec, which ``import labtrack`` must not."""
-    from labtrack.artifacts.paths import join_relpath as join
+    from labtrack.artifact_store.paths import join_relpath as join
 
     return join(*parts)
 

@@ -1,8 +1,8 @@
 """The logical artifact URIs the store hands out (pure string functions, no I/O).
 
 MLflow clients resolve ``mlflow-artifacts:`` URIs through the tracking server; labtrack resolves
-them against the store's artifact root (``labtrack.artifacts.uris``). The ids here are made by
-the store, so no path cleaning is needed; ``labtrack.artifacts.uris`` cleans outside input
+them against the store's artifact root (``labtrack.artifact_store.uris``). The ids here are made by
+the store, so no path cleaning is needed; ``labtrack.artifact_store.uris`` cleans outside input
 before calling these.
 """
 

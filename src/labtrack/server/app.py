@@ -31,7 +31,7 @@ from traitlets import Callable as CallableTrait
 from labtrack.config import ARTIFACT_ROOT_ENV, STORE_URI_ENV, TRACKING_URI_ENV
 
 if TYPE_CHECKING:
-    from labtrack.artifacts.store import ArtifactStore
+    from labtrack.artifact_store.store import ArtifactStore
     from labtrack.service.tracking import TrackingService
 
 NAME = "labtrack"
@@ -178,7 +178,7 @@ class LabtrackApp(ExtensionApp):
         if self._artifact_store is None:
             with self._artifact_lock:
                 if self._artifact_store is None:
-                    from labtrack.artifacts.store import ArtifactStore
+                    from labtrack.artifact_store.store import ArtifactStore
 
                     self._artifact_store = ArtifactStore(self.artifact_root)
                     self.executor.submit(self._sweep_temp_files, self._artifact_store)

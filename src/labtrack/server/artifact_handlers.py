@@ -1,7 +1,7 @@
 """``/api/2.0/mlflow-artifacts/artifacts``: MLflow's artifact proxy over the artifact store.
 
 Paths are relative to the artifact root (``<experiment_id>/<run_id>/artifacts/<file>``) and are
-validated by the artifact layer (``labtrack.artifacts.paths``) before anything touches a disk.
+validated by the artifact layer (``labtrack.artifact_store.paths``) before anything touches a disk.
 Uploads are raw ``PUT`` bodies streamed to a temporary file and renamed into place when complete;
 downloads are served as attachments with a content type that a browser will never execute.
 
@@ -18,8 +18,8 @@ import posixpath
 from typing import IO, Any
 from urllib.parse import quote
 
-from labtrack.artifacts.paths import clean_relpath
-from labtrack.artifacts.store import CHUNK_SIZE, ArtifactWriter
+from labtrack.artifact_store.paths import clean_relpath
+from labtrack.artifact_store.store import CHUNK_SIZE, ArtifactWriter
 from labtrack.errors import LabtrackException
 from labtrack.server.base import LabtrackHandler, endpoint
 

@@ -30,7 +30,7 @@ from labtrack.store.search import parser as search_parser
 from labtrack.store.search.parser import Comparison
 
 if TYPE_CHECKING:
-    from labtrack.artifacts.store import ArtifactStore, FileInfo
+    from labtrack.artifact_store.store import ArtifactStore, FileInfo
     from labtrack.service.tracking import TrackingService
 
 STATUSES = (
@@ -125,7 +125,7 @@ def parse_order_by(items: Iterable[Any]) -> list[Order]:
 
 @lru_cache(maxsize=8)
 def _artifact_store(root: str) -> ArtifactStore:
-    from labtrack.artifacts.store import ArtifactStore
+    from labtrack.artifact_store.store import ArtifactStore
 
     return ArtifactStore(root)
 
@@ -239,7 +239,7 @@ class LoggedModelService:
         self, run_id: str, path: str | None = None
     ) -> tuple[str, list[FileInfo]]:
         """(the run's artifact URI, entries of ``path`` named relative to the run's root)."""
-        from labtrack.artifacts.paths import clean_relpath, join_relpath
+        from labtrack.artifact_store.paths import clean_relpath, join_relpath
 
         run = self.tracking.get_run(run_id)
         store = _artifact_store(self.tracking.artifact_root)

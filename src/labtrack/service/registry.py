@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from labtrack.artifacts.uris import SCHEME as ARTIFACTS_SCHEME
-from labtrack.artifacts.uris import uri_scheme, uri_to_relpath
+from labtrack.artifact_store.uris import SCHEME as ARTIFACTS_SCHEME
+from labtrack.artifact_store.uris import uri_scheme, uri_to_relpath
 from labtrack.entities import ModelVersion, PagedList, RegisteredModel
 from labtrack.entities import validation as v
 from labtrack.errors import LabtrackException, invalid, not_found

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from labtrack.artifacts.uris import SCHEME as ARTIFACTS_SCHEME
-from labtrack.artifacts.uris import uri_scheme, uri_to_relpath
+from labtrack.artifact_store.uris import SCHEME as ARTIFACTS_SCHEME
+from labtrack.artifact_store.uris import uri_scheme, uri_to_relpath
 from labtrack.entities import (
     DatasetInput,
     Experiment,

@@ -1,8 +1,8 @@
 """One artifact store over fsspec: a local folder or an S3-compatible bucket (``s3://``, s3fs).
 
 All paths given to :class:`ArtifactStore` are relative to its root and go through
-:func:`labtrack.artifacts.paths.clean_relpath`; on a local root every access is also checked
-against symlinks and real-path containment (:func:`~labtrack.artifacts.paths.resolve_local`).
+:func:`labtrack.artifact_store.paths.clean_relpath`; on a local root every access is also checked
+against symlinks and real-path containment (:func:`~labtrack.artifact_store.paths.resolve_local`).
 Writes are atomic: data goes to a temporary file beside the target, inside the root, and is
 renamed into place only when complete (object stores publish an object on close anyway).
 
@@ -27,8 +27,8 @@ from urllib.parse import unquote, urlsplit
 
 import fsspec
 
-from labtrack.artifacts.paths import clean_relpath, join_relpath, resolve_local
-from labtrack.artifacts.uris import uri_scheme, uri_to_relpath
+from labtrack.artifact_store.paths import clean_relpath, join_relpath, resolve_local
+from labtrack.artifact_store.uris import uri_scheme, uri_to_relpath
 from labtrack.errors import LabtrackException
 
 TMP_PREFIX = ".labtrack-tmp-"

@@ -14,7 +14,7 @@ import posixpath
 import re
 from urllib.parse import unquote, urlsplit
 
-from labtrack.artifacts.paths import clean_relpath
+from labtrack.artifact_store.paths import clean_relpath
 from labtrack.entities import artifact_uris as _logical
 from labtrack.entities.artifact_uris import SCHEME
 from labtrack.errors import LabtrackException

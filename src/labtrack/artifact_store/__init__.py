@@ -1,8 +1,8 @@
 """Artifact storage: one store interface over fsspec, with path safety in one place."""
 
-from labtrack.artifacts.paths import clean_relpath, join_relpath, resolve_local
-from labtrack.artifacts.store import ArtifactStore, ArtifactWriter, FileInfo
-from labtrack.artifacts.uris import (
+from labtrack.artifact_store.paths import clean_relpath, join_relpath, resolve_local
+from labtrack.artifact_store.store import ArtifactStore, ArtifactWriter, FileInfo
+from labtrack.artifact_store.uris import (
     SCHEME,
     experiment_artifact_uri,
     logged_model_artifact_uri,
