@@ -5,6 +5,7 @@ metrics), and never break the user's training."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import warnings
 
 import numpy as np
@@ -241,12 +242,16 @@ def test_pytorch_autolog_without_lightning_is_a_warned_no_op(autolog) -> None:
     assert core.get_config("pytorch") is None
 
 
-@pytest.mark.skipif(
+needs_lightning = pytest.mark.skipif(
     importlib.util.find_spec("lightning") is None
     and importlib.util.find_spec("pytorch_lightning") is None,
-    reason="PyTorch Lightning is not installed",
+    reason="PyTorch Lightning is not installed (tests/run_all.sh installs it)",
 )
-def test_pytorch_lightning_fit_is_logged(autolog) -> None:  # pragma: no cover - no Lightning here
+
+
+def _lightning_setup():
+    """A tiny Lightning regression module (with validation, so ``val_loss`` exists) and its
+    data loaders."""
     import torch
 
     from labtrack.autologging.pytorch import lightning_module
@@ -254,26 +259,127 @@ def test_pytorch_lightning_fit_is_logged(autolog) -> None:  # pragma: no cover -
     pl = lightning_module()
 
     class Tiny(pl.LightningModule):
-        def __init__(self) -> None:
+        def __init__(self, hidden: int = 3, lr: float = 0.1) -> None:
             super().__init__()
-            self.layer = torch.nn.Linear(2, 1)
+            self.save_hyperparameters()
+            self.net = torch.nn.Sequential(torch.nn.Linear(2, hidden), torch.nn.Linear(hidden, 1))
+
+        def _loss(self, batch):
+            x, y = batch
+            return torch.nn.functional.mse_loss(self.net(x), y)
 
         def training_step(self, batch, _):
-            x, y = batch
-            loss = torch.nn.functional.mse_loss(self.layer(x), y)
+            loss = self._loss(batch)
             self.log("train_loss", loss)
             return loss
 
-        def configure_optimizers(self):
-            return torch.optim.SGD(self.parameters(), lr=0.1)
+        def validation_step(self, batch, _):
+            self.log("val_loss", self._loss(batch))
 
-    data = torch.utils.data.TensorDataset(torch.randn(16, 2), torch.randn(16, 1))
-    autolog.pytorch.autolog()
-    trainer = pl.Trainer(max_epochs=2, logger=False, enable_checkpointing=False)
-    trainer.fit(Tiny(), torch.utils.data.DataLoader(data, batch_size=8))
-    run = _only_run(autolog)
-    assert run.data.params["optimizer_name"] == "SGD"
-    assert "train_loss" in run.data.metrics
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=self.hparams.lr, momentum=0.5)
+
+    torch.manual_seed(0)
+    x = torch.randn(32, 2)
+    data = torch.utils.data.TensorDataset(x, x.sum(dim=1, keepdim=True))
+    loader = torch.utils.data.DataLoader(data, batch_size=8)
+    return pl, Tiny, loader
+
+
+def _trainer(pl, **kwargs):
+    return pl.Trainer(
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        **kwargs,
+    )
+
+
+@needs_lightning
+def test_pytorch_lightning_fit_is_logged(autolog) -> None:
+    """As MLflow's: epochs, hyperparameters, the optimizer and its defaults, early stopping
+    settings; epoch metrics at step = epoch, step metrics every N steps; the model summary,
+    the best checkpoint with its metrics, and the model."""
+    lt = autolog
+    pl, Tiny, loader = _lightning_setup()
+    autolog.pytorch.autolog(log_every_n_step=2)
+    stop = pl.callbacks.EarlyStopping(monitor="val_loss", patience=5)
+    trainer = _trainer(pl, max_epochs=3, callbacks=[stop])
+    trainer.fit(Tiny(hidden=4), loader, loader)
+    run = _only_run(lt)
+    params = run.data.params
+    assert params["epochs"] == "3"
+    assert params["hidden"] == "4"
+    assert params["lr"] == "0.1"
+    assert params["optimizer_name"] == "SGD"
+    assert params["momentum"] == "0.5"
+    assert params["monitor"] == "val_loss"
+    assert params["patience"] == "5"
+    assert run.info.status == "FINISHED"
+    client = lt.MlflowClient()
+    epochs = client.get_metric_history(run.info.run_id, "val_loss")
+    assert sorted(m.step for m in epochs) == [0, 1, 2]
+    steps = {m.step for m in client.get_metric_history(run.info.run_id, "train_loss")}
+    assert {2, 4, 6, 8, 10} <= steps  # 4 batches x 3 epochs, every 2nd global step
+    assert "stopped_epoch" in run.data.metrics
+    names = {f.path for f in client.list_artifacts(run.info.run_id)}
+    assert {"model_summary.txt", "checkpoints"} <= names
+    summary = client.download_artifacts(run.info.run_id, "model_summary.txt")
+    with open(summary) as f:
+        assert "Sequential" in f.read()
+    ckpt = {f.path for f in client.list_artifacts(run.info.run_id, "checkpoints")}
+    assert ckpt == {
+        "checkpoints/latest_checkpoint.pth",
+        "checkpoints/latest_checkpoint_metrics.json",
+    }
+    metrics_file = "checkpoints/latest_checkpoint_metrics.json"
+    with open(client.download_artifacts(run.info.run_id, metrics_file)) as f:
+        saved = json.load(f)
+    # save_best_only: the checkpoint is the epoch with the lowest val_loss
+    assert saved["val_loss"] == pytest.approx(min(m.value for m in epochs))
+    restored = lt.pytorch.load_checkpoint(Tiny, run.info.run_id)
+    assert restored.hparams.hidden == 4
+    assert len(lt.get_run(run.info.run_id).outputs.model_outputs) == 1
+
+
+@needs_lightning
+def test_pytorch_lightning_checkpoints_per_epoch(autolog) -> None:
+    """``checkpoint_save_best_only=False`` keeps one checkpoint per epoch, each loadable by
+    epoch; ``checkpoint=False`` and ``log_models=False`` log neither."""
+    lt = autolog
+    pl, Tiny, loader = _lightning_setup()
+    autolog.pytorch.autolog(checkpoint_save_best_only=False, log_models=False)
+    _trainer(pl, max_epochs=2).fit(Tiny(hidden=5), loader, loader)
+    run = _only_run(lt)
+    client = lt.MlflowClient()
+    epochs = {f.path for f in client.list_artifacts(run.info.run_id, "checkpoints")}
+    assert epochs == {"checkpoints/epoch_0", "checkpoints/epoch_1"}
+    assert lt.pytorch.load_checkpoint(Tiny, run.info.run_id, epoch=1).hparams.hidden == 5
+    assert lt.get_run(run.info.run_id).outputs.model_outputs == []
+    lt.pytorch.autolog(checkpoint=False, log_models=False)
+    with lt.start_run() as second:
+        _trainer(pl, max_epochs=1).fit(Tiny(), loader, loader)
+    names = {f.path for f in client.list_artifacts(second.info.run_id)}
+    assert names == {"model_summary.txt"}
+
+
+@needs_lightning
+def test_pytorch_lightning_autolog_never_breaks_training(autolog, monkeypatch) -> None:
+    """A failing checkpoint upload is a warning; the fit completes and the run FINISHES."""
+    lt = autolog
+    pl, Tiny, loader = _lightning_setup()
+    autolog.pytorch.autolog(log_models=False)
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pl.Trainer, "save_checkpoint", broken)
+    with pytest.warns(UserWarning, match="checkpoint failed: OSError: disk full"):
+        _trainer(pl, max_epochs=1).fit(Tiny(), loader, loader)
+    run = _only_run(lt)
+    assert run.info.status == "FINISHED"
+    assert "val_loss" in run.data.metrics
 
 
 def test_autolog_of_unrelated_frame_data(autolog) -> None:

@@ -191,4 +191,39 @@ def _load_pyfunc(path: str, meta: Model, model_config: dict[str, Any] | None = N
     return _TorchWrapper(_load_from_dir(path, meta))
 
 
-__all__ = ["FLAVOR_NAME", "autolog", "load_model", "log_model", "save_model"]
+def load_checkpoint(
+    model_class: Any,
+    run_id: str | None = None,
+    epoch: int | None = None,
+    global_step: int | None = None,
+    kwargs: dict[str, Any] | None = None,
+) -> Any:
+    """A Lightning module restored from a checkpoint that ``lt.pytorch.autolog()`` logged
+    (MLflow's ``mlflow.pytorch.load_checkpoint``): the latest/best one, or the one of
+    ``epoch`` or ``global_step`` when checkpoints were kept per epoch or step. ``run_id``
+    defaults to the active run."""
+    import tempfile
+
+    from labtrack.client import fluent as lt
+
+    if run_id is None:
+        active = lt.active_run()
+        if active is None:
+            raise LabtrackException(
+                "load_checkpoint needs a run_id when no run is active.", "INVALID_PARAMETER_VALUE"
+            )
+        run_id = active.info.run_id
+    if epoch is not None and global_step is not None:
+        raise LabtrackException("Give epoch or global_step, not both.", "INVALID_PARAMETER_VALUE")
+    if epoch is not None:
+        path = f"checkpoints/epoch_{int(epoch)}/checkpoint.pth"
+    elif global_step is not None:
+        path = f"checkpoints/global_step_{int(global_step)}/checkpoint.pth"
+    else:
+        path = "checkpoints/latest_checkpoint.pth"
+    with tempfile.TemporaryDirectory() as tmp:
+        local = lt.current_client().download_artifacts(run_id, path, tmp)
+        return model_class.load_from_checkpoint(local, **(kwargs or {}))
+
+
+__all__ = ["FLAVOR_NAME", "autolog", "load_checkpoint", "load_model", "log_model", "save_model"]
