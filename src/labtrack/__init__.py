@@ -102,6 +102,7 @@ __all__ = [
     "get_tracking_uri",
     "is_tracking_uri_set",
     "last_active_run",
+    "lightgbm",
     "log_artifact",
     "log_artifacts",
     "log_dict",
@@ -135,8 +136,8 @@ __all__ = [
 ]
 
 # Loaded on first use (they bring numpy/pandas, ipywidgets/Altair): ``lt.pyfunc``,
-# ``lt.sklearn``, ``lt.pytorch``, ``lt.models``, ``lt.projects``, ``lt.data``, and the features'
-# functions below.
+# ``lt.sklearn``, ``lt.pytorch``, ``lt.lightgbm``, ``lt.models``, ``lt.projects``, ``lt.data``,
+# and the features' functions below.
 _LAZY_MODULES = {
     "data": "labtrack.data",
     "models": "labtrack.models",
@@ -144,6 +145,7 @@ _LAZY_MODULES = {
     "pyfunc": "labtrack.pyfunc",
     "sklearn": "labtrack.sklearn",
     "pytorch": "labtrack.pytorch",
+    "lightgbm": "labtrack.lightgbm",
 }
 # Shortcuts into the features on top of the client: name -> module defining it.
 _LAZY_FUNCTIONS = {

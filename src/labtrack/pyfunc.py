@@ -46,6 +46,8 @@ _LOADERS = {
     "labtrack.sklearn": "labtrack.sklearn",
     "mlflow.pytorch": "labtrack.pytorch",
     "labtrack.pytorch": "labtrack.pytorch",
+    "mlflow.lightgbm": "labtrack.lightgbm",
+    "labtrack.lightgbm": "labtrack.lightgbm",
     CUSTOM_LOADER: "labtrack.pyfunc",
     "labtrack.pyfunc": "labtrack.pyfunc",
 }

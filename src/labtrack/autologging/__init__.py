@@ -1,8 +1,8 @@
 """Autologging: ``lt.autolog()`` and each flavor's ``autolog()`` (MLflow's names and options).
 
 ``core`` holds the options, the safe patching and the never-break-training rule; each
-integration (``sklearn``, ``pytorch`` for PyTorch Lightning) is a module of its own and only
-imports its library when enabled.
+integration (``sklearn``, ``pytorch`` for PyTorch Lightning, ``lightgbm``) is a module of its
+own and only imports its library when enabled.
 """
 
 from __future__ import annotations
@@ -14,7 +14,11 @@ from typing import Any
 _log = logging.getLogger("labtrack.autologging")
 
 # integration -> the import name that makes it usable
-_INTEGRATIONS = {"sklearn": ("sklearn",), "pytorch": ("lightning", "pytorch_lightning")}
+_INTEGRATIONS = {
+    "sklearn": ("sklearn",),
+    "pytorch": ("lightning", "pytorch_lightning"),
+    "lightgbm": ("lightgbm",),
+}
 
 
 def autolog(
@@ -31,7 +35,7 @@ def autolog(
     log_traces: bool = True,
 ) -> None:
     """Enable (or disable) autologging for every integration whose library is importable:
-    scikit-learn, and PyTorch Lightning. ``log_traces`` is accepted and not used."""
+    scikit-learn, PyTorch Lightning and LightGBM. ``log_traces`` is accepted and not used."""
     from labtrack.autologging import core
 
     del log_traces
@@ -57,6 +61,14 @@ def autolog(
                 from labtrack.autologging import sklearn
 
                 sklearn.autolog(
+                    log_input_examples=log_input_examples,
+                    log_model_signatures=log_model_signatures,
+                    **common,
+                )
+            elif flavor == "lightgbm":
+                from labtrack.autologging import lightgbm
+
+                lightgbm.autolog(
                     log_input_examples=log_input_examples,
                     log_model_signatures=log_model_signatures,
                     **common,

@@ -162,38 +162,72 @@ def patch(
 
     def make(original: Any) -> Callable[..., Any]:
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-            config = get_config(flavor)
-            if config is None or _inside_patch.get():
-                return original(self, *args, **kwargs)
-            token = _inside_patch.set(True)
-            try:
-                session: Session | None = None
-                ready = False  # a session that failed to prepare logs nothing after training
-                with guard(config, "preparing the run"):
-                    session = session_class(config, self, args, kwargs)
-                    session.original = original
-                    session.before()
-                    ready = True
-                try:
-                    result = original(self, *args, **kwargs)
-                except BaseException:
-                    if session is not None:
-                        with guard(config, "ending the run"):
-                            session.close(failed=True)
-                    raise
-                if session is not None:
-                    if ready:
-                        with guard(config, "logging after training"):
-                            session.after(result)
-                    with guard(config, "ending the run"):
-                        session.close(failed=False)
-                return result
-            finally:
-                _inside_patch.reset(token)
+            return run_session(flavor, session_class, self, original, (self, *args), kwargs)
 
         return wrapper
 
     return patch_method(flavor, owner, name, make)
+
+
+def run_session(
+    flavor: str,
+    session_class: Callable[[AutologConfig, Any, tuple, dict], Session],
+    target: Any,
+    original: Callable[..., Any],
+    call_args: tuple,
+    kwargs: dict,
+) -> Any:
+    """Call ``original(*call_args, **kwargs)`` once, with a ``session_class`` session around
+    it while ``flavor`` is enabled. The session sees the arguments after the target (a
+    method's ``self``) and may add to ``kwargs`` (a callback) before the call."""
+    config = get_config(flavor)
+    if config is None or _inside_patch.get():
+        return original(*call_args, **kwargs)
+    token = _inside_patch.set(True)
+    try:
+        session: Session | None = None
+        ready = False  # a session that failed to prepare logs nothing after training
+        args = call_args[1:] if target is not None else call_args
+        with guard(config, "preparing the run"):
+            session = session_class(config, target, args, kwargs)
+            session.original = original
+            session.before()
+            ready = True
+        try:
+            result = original(*call_args, **kwargs)
+        except BaseException:
+            if session is not None:
+                with guard(config, "ending the run"):
+                    session.close(failed=True)
+            raise
+        if session is not None:
+            if ready:
+                with guard(config, "logging after training"):
+                    session.after(result)
+            with guard(config, "ending the run"):
+                session.close(failed=False)
+        return result
+    finally:
+        _inside_patch.reset(token)
+
+
+def patch_function_session(
+    flavor: str,
+    module: Any,
+    name: str,
+    session_class: Callable[[AutologConfig, Any, tuple, dict], Session],
+) -> None:
+    """Patch a module-level training function (``lightgbm.train``) like ``patch`` patches a
+    method; the session's target is None."""
+    original = getattr(module, name)
+    original = getattr(original, "__labtrack_autolog_original__", original)
+
+    @functools.wraps(original)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return run_session(flavor, session_class, None, original, args, kwargs)
+
+    wrapper.__labtrack_autolog_original__ = original  # type: ignore[attr-defined]
+    patch_function(flavor, module, name, wrapper)
 
 
 def patch_function(flavor: str, module: Any, name: str, replacement: Callable[..., Any]) -> None:
