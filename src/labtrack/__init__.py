@@ -133,10 +133,12 @@ __all__ = [
     "sklearn",
     "start_run",
     "validate_evaluation_results",
+    "xgboost",
 ]
 
 # Loaded on first use (they bring numpy/pandas, ipywidgets/Altair): ``lt.pyfunc``,
-# ``lt.sklearn``, ``lt.pytorch``, ``lt.lightgbm``, ``lt.models``, ``lt.projects``, ``lt.data``,
+# ``lt.sklearn``, ``lt.pytorch``, ``lt.lightgbm``, ``lt.xgboost``,
+# ``lt.models``, ``lt.projects``, ``lt.data``,
 # and the features' functions below.
 _LAZY_MODULES = {
     "data": "labtrack.data",
@@ -146,6 +148,7 @@ _LAZY_MODULES = {
     "sklearn": "labtrack.sklearn",
     "pytorch": "labtrack.pytorch",
     "lightgbm": "labtrack.lightgbm",
+    "xgboost": "labtrack.xgboost",
 }
 # Shortcuts into the features on top of the client: name -> module defining it.
 _LAZY_FUNCTIONS = {

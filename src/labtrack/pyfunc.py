@@ -48,6 +48,8 @@ _LOADERS = {
     "labtrack.pytorch": "labtrack.pytorch",
     "mlflow.lightgbm": "labtrack.lightgbm",
     "labtrack.lightgbm": "labtrack.lightgbm",
+    "mlflow.xgboost": "labtrack.xgboost",
+    "labtrack.xgboost": "labtrack.xgboost",
     CUSTOM_LOADER: "labtrack.pyfunc",
     "labtrack.pyfunc": "labtrack.pyfunc",
 }

@@ -1,8 +1,8 @@
 """Autologging: ``lt.autolog()`` and each flavor's ``autolog()`` (MLflow's names and options).
 
 ``core`` holds the options, the safe patching and the never-break-training rule; each
-integration (``sklearn``, ``pytorch`` for PyTorch Lightning, ``lightgbm``) is a module of its
-own and only imports its library when enabled.
+integration (``sklearn``, ``pytorch`` for PyTorch Lightning, ``lightgbm``, ``xgboost``) is a
+module of its own and only imports its library when enabled.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ _INTEGRATIONS = {
     "sklearn": ("sklearn",),
     "pytorch": ("lightning", "pytorch_lightning"),
     "lightgbm": ("lightgbm",),
+    "xgboost": ("xgboost",),
 }
 
 
@@ -35,7 +36,8 @@ def autolog(
     log_traces: bool = True,
 ) -> None:
     """Enable (or disable) autologging for every integration whose library is importable:
-    scikit-learn, PyTorch Lightning and LightGBM. ``log_traces`` is accepted and not used."""
+    scikit-learn, PyTorch Lightning, LightGBM and XGBoost. ``log_traces`` is accepted and not
+    used."""
     from labtrack.autologging import core
 
     del log_traces
@@ -65,10 +67,9 @@ def autolog(
                     log_model_signatures=log_model_signatures,
                     **common,
                 )
-            elif flavor == "lightgbm":
-                from labtrack.autologging import lightgbm
-
-                lightgbm.autolog(
+            elif flavor in ("lightgbm", "xgboost"):
+                module = importlib.import_module(f"labtrack.autologging.{flavor}")
+                module.autolog(
                     log_input_examples=log_input_examples,
                     log_model_signatures=log_model_signatures,
                     **common,

@@ -169,6 +169,22 @@ def patch(
     return patch_method(flavor, owner, name, make)
 
 
+def patch_class_tree(
+    flavor: str,
+    base: type,
+    name: str,
+    session_class: Callable[[AutologConfig, Any, tuple, dict], Session],
+) -> None:
+    """``patch`` ``base.name`` and every override of it in ``base``'s subclasses (a library's
+    ``XGBClassifier.fit`` replaces ``XGBModel.fit``); the outermost call is the one logged."""
+    pending = [base]
+    while pending:
+        klass = pending.pop()
+        if name in klass.__dict__:
+            patch(flavor, klass, name, session_class)
+        pending.extend(klass.__subclasses__())
+
+
 def run_session(
     flavor: str,
     session_class: Callable[[AutologConfig, Any, tuple, dict], Session],

@@ -93,7 +93,7 @@ def autolog(
     for module in (lightgbm, lightgbm.engine, lightgbm.sklearn):
         if hasattr(module, "train"):
             core.patch_function_session(FLAVOR, module, "train", TrainSession)
-    core.patch(FLAVOR, lightgbm.LGBMModel, "fit", EstimatorFitSession)
+    core.patch_class_tree(FLAVOR, lightgbm.LGBMModel, "fit", EstimatorFitSession)
 
 
 def _text(value: Any) -> str:
