@@ -121,6 +121,37 @@ def test_binary_classifier_from_a_run_uri(fluent, binary_data) -> None:
     assert inp.dataset.digest == lt.data.from_pandas(df).digest
 
 
+def test_binary_classifier_lift_and_calibration_curves(fluent, binary_data) -> None:
+    """Binary classifiers also get MLflow's lift curve and a calibration curve, whose
+    points are the ones scikit-learn and a direct count give."""
+    from sklearn.calibration import calibration_curve
+
+    df, model = binary_data
+    X, y = df[["a", "b", "c", "d"]], df["label"].to_numpy()
+    with fluent.start_run() as run:
+        result = fluent.evaluate(model, df, targets="label", model_type="classifier")
+    files = _artifacts(fluent, run.info.run_id)
+    assert {"lift_curve_plot.vl.json", "calibration_curve_plot.vl.json"} <= files
+    assert "lift_curve_plot_vega_lite" in result.artifacts
+    client = fluent.MlflowClient()
+
+    def points(name: str) -> list[dict]:
+        text = Path(client.download_artifacts(run.info.run_id, f"{name}.vl.json")).read_text()
+        spec = json.loads(text)
+        return next(iter(spec["datasets"].values()))
+
+    proba = model.predict_proba(X)[:, 1]
+    observed, predicted = calibration_curve(y, proba, n_bins=10)
+    calibration = points("calibration_curve_plot")
+    assert [p["fraction of positives"] for p in calibration] == pytest.approx(observed)
+    assert [p["mean predicted probability"] for p in calibration] == pytest.approx(predicted)
+    lift = points("lift_curve_plot")
+    top = np.argsort(-proba, kind="stable")[:12]  # the top 10% of 120 examples
+    expected_lift = y[top].mean() / y.mean()
+    assert lift[11]["lift"] == pytest.approx(expected_lift)
+    assert lift[-1]["lift"] == pytest.approx(1.0)  # the whole sample is the base rate
+
+
 def test_multiclass_from_a_registered_model(fluent) -> None:
     X, y = load_iris(return_X_y=True, as_frame=True)
     model = LogisticRegression(max_iter=300).fit(X, y)

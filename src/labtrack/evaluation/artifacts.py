@@ -3,7 +3,8 @@
 Every plot is an Altair chart logged as Vega-Lite JSON (``<name>.vl.json``: the lab extension
 and any Vega-Lite viewer render it, no image library needed) and, when matplotlib is
 importable, also as ``<name>.png`` under MLflow's artifact names (``confusion_matrix``,
-``roc_curve_plot``, ``precision_recall_curve_plot``). Without matplotlib the PNGs are skipped
+``roc_curve_plot``, ``precision_recall_curve_plot``, ``lift_curve_plot``,
+``calibration_curve_plot``, ``residuals_plot``). Without matplotlib the PNGs are skipped
 with one log message: labtrack does not depend on it.
 """
 
@@ -146,6 +147,88 @@ def curve_plot(
         ax.legend(loc="best")
 
     return Plot(name, chart, draw)
+
+
+def _positive_scores(y_true: Any, y_proba: Any, labels: Any, pos_label: Any) -> tuple[Any, Any]:
+    import numpy as np
+
+    scores = np.asarray(y_proba)[:, list(labels).index(pos_label)].astype(float)
+    truth = (np.asarray(y_true) == pos_label).astype(int)
+    return truth, scores
+
+
+def lift_curve_plot(y_true: Any, y_proba: Any, labels: Any, pos_label: Any) -> Plot:
+    """Binary classifiers: the lift of the top x% of examples by score (the positive rate
+    among them over the overall positive rate); 1 is a random ordering."""
+    import altair as alt
+    import numpy as np
+    import pandas as pd
+
+    truth, scores = _positive_scores(y_true, y_proba, labels, pos_label)
+    order = np.argsort(-scores, kind="stable")
+    hits = np.cumsum(truth[order])
+    counts = np.arange(1, len(order) + 1)
+    base_rate = truth.mean() if len(truth) else 0.0
+    lift = (hits / counts) / base_rate if base_rate > 0 else np.ones(len(counts))
+    share = counts / len(counts)
+    frame = pd.DataFrame({"fraction of sample": share, "lift": lift})
+    line = alt.Chart(frame).mark_line().encode(x="fraction of sample:Q", y="lift:Q")
+    baseline = (
+        alt.Chart(pd.DataFrame({"lift": [1.0]}))
+        .mark_rule(color="gray", strokeDash=[4, 4])
+        .encode(y="lift:Q")
+    )
+    title = f"Lift curve (positive class {pos_label})"
+    chart = (line + baseline).properties(title=title)
+
+    def draw(ax: Any) -> None:
+        ax.plot(share, lift, label=f"class {pos_label}")
+        ax.axhline(1.0, color="gray", linestyle="--", linewidth=1, label="baseline")
+        ax.set_xlabel("Fraction of sample")
+        ax.set_ylabel("Lift")
+        ax.set_title(title)
+        ax.legend(loc="best")
+
+    return Plot("lift_curve_plot", chart, draw)
+
+
+def calibration_curve_plot(
+    y_true: Any, y_proba: Any, labels: Any, pos_label: Any, n_bins: int = 10
+) -> Plot:
+    """Binary classifiers: the observed positive rate per bin of predicted probability
+    (scikit-learn's ``calibration_curve``, uniform bins); the diagonal is perfect calibration.
+    Sample weights are not applied here (scikit-learn's function takes none)."""
+    import altair as alt
+    import pandas as pd
+    from sklearn.calibration import calibration_curve
+
+    truth, scores = _positive_scores(y_true, y_proba, labels, pos_label)
+    observed, predicted = calibration_curve(truth, scores, n_bins=n_bins)
+    frame = pd.DataFrame(
+        {"mean predicted probability": predicted, "fraction of positives": observed}
+    )
+    line = (
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(x="mean predicted probability:Q", y="fraction of positives:Q")
+    )
+    diagonal = (
+        alt.Chart(pd.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0]}))
+        .mark_line(color="gray", strokeDash=[4, 4])
+        .encode(x="x:Q", y="y:Q")
+    )
+    title = "Calibration curve"
+    chart = (line + diagonal).properties(title=title)
+
+    def draw(ax: Any) -> None:
+        ax.plot(predicted, observed, marker="o", label="model")
+        ax.plot([0, 1], [0, 1], color="gray", linestyle="--", linewidth=1, label="perfect")
+        ax.set_xlabel("Mean predicted probability")
+        ax.set_ylabel("Fraction of positives")
+        ax.set_title(title)
+        ax.legend(loc="best")
+
+    return Plot("calibration_curve_plot", chart, draw)
 
 
 # ---- regressors -------------------------------------------------------------------------

@@ -95,6 +95,9 @@ def compute(
         if y_proba is not None:
             for kind in ("roc", "pr"):
                 charts.append(plots.curve_plot(kind, y_true, y_proba, labels, pos_label, weights))
+            if len(labels) == 2:
+                charts.append(plots.lift_curve_plot(y_true, y_proba, labels, pos_label))
+                charts.append(plots.calibration_curve_plot(y_true, y_proba, labels, pos_label))
     for metric in extra_metrics:
         if not isinstance(metric, m.EvaluationMetric):
             raise invalid(f"extra_metrics must be made with lt.models.make_metric, not {metric!r}.")
