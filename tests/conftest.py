@@ -8,6 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
+# Keras 3 picks its backend at import; the tests have PyTorch (TensorFlow is not installed).
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
 PG_ADMIN_URL = os.environ.get("LABTRACK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 

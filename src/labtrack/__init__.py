@@ -101,6 +101,7 @@ __all__ = [
     "get_run",
     "get_tracking_uri",
     "is_tracking_uri_set",
+    "keras",
     "last_active_run",
     "lightgbm",
     "log_artifact",
@@ -137,7 +138,7 @@ __all__ = [
 ]
 
 # Loaded on first use (they bring numpy/pandas, ipywidgets/Altair): ``lt.pyfunc``,
-# ``lt.sklearn``, ``lt.pytorch``, ``lt.lightgbm``, ``lt.xgboost``,
+# ``lt.sklearn``, ``lt.pytorch``, ``lt.lightgbm``, ``lt.xgboost``, ``lt.keras``,
 # ``lt.models``, ``lt.projects``, ``lt.data``,
 # and the features' functions below.
 _LAZY_MODULES = {
@@ -149,6 +150,7 @@ _LAZY_MODULES = {
     "pytorch": "labtrack.pytorch",
     "lightgbm": "labtrack.lightgbm",
     "xgboost": "labtrack.xgboost",
+    "keras": "labtrack.keras",
 }
 # Shortcuts into the features on top of the client: name -> module defining it.
 _LAZY_FUNCTIONS = {

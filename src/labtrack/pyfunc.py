@@ -50,6 +50,8 @@ _LOADERS = {
     "labtrack.lightgbm": "labtrack.lightgbm",
     "mlflow.xgboost": "labtrack.xgboost",
     "labtrack.xgboost": "labtrack.xgboost",
+    "mlflow.keras": "labtrack.keras",
+    "labtrack.keras": "labtrack.keras",
     CUSTOM_LOADER: "labtrack.pyfunc",
     "labtrack.pyfunc": "labtrack.pyfunc",
 }

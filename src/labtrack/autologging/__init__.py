@@ -1,8 +1,8 @@
 """Autologging: ``lt.autolog()`` and each flavor's ``autolog()`` (MLflow's names and options).
 
 ``core`` holds the options, the safe patching and the never-break-training rule; each
-integration (``sklearn``, ``pytorch`` for PyTorch Lightning, ``lightgbm``, ``xgboost``) is a
-module of its own and only imports its library when enabled.
+integration (``sklearn``, ``pytorch`` for PyTorch Lightning, ``lightgbm``, ``xgboost``,
+``keras``) is a module of its own and only imports its library when enabled.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ _INTEGRATIONS = {
     "pytorch": ("lightning", "pytorch_lightning"),
     "lightgbm": ("lightgbm",),
     "xgboost": ("xgboost",),
+    "keras": ("keras",),
 }
 
 
@@ -36,7 +37,7 @@ def autolog(
     log_traces: bool = True,
 ) -> None:
     """Enable (or disable) autologging for every integration whose library is importable:
-    scikit-learn, PyTorch Lightning, LightGBM and XGBoost. ``log_traces`` is accepted and not
+    scikit-learn, PyTorch Lightning, LightGBM, XGBoost and Keras. ``log_traces`` is accepted and not
     used."""
     from labtrack.autologging import core
 
@@ -67,7 +68,7 @@ def autolog(
                     log_model_signatures=log_model_signatures,
                     **common,
                 )
-            elif flavor in ("lightgbm", "xgboost"):
+            elif flavor in ("lightgbm", "xgboost", "keras"):
                 module = importlib.import_module(f"labtrack.autologging.{flavor}")
                 module.autolog(
                     log_input_examples=log_input_examples,
