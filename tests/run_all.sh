@@ -17,7 +17,7 @@ step "python environment"
 # Editable install: builds the lab extension (Node is needed here, not by users of the wheel).
 "$venv/bin/python" -m pip install -q -e ".[test]"
 # The pytorch flavor's tests: this machine kind serves the 2.13.0 CPU build from a local file.
-"$venv/bin/python" -m pip install -q "torch==2.13.0" "lightning>=2.4"
+"$venv/bin/python" -m pip install -q "torch==2.13.0" "lightning>=2.4" "transformers>=4.40" "accelerate>=1.1"
 export PATH="$venv/bin:$PATH"
 
 step "team-mode tools"

@@ -133,14 +133,15 @@ __all__ = [
     "show",
     "sklearn",
     "start_run",
+    "transformers",
     "validate_evaluation_results",
     "xgboost",
 ]
 
 # Loaded on first use (they bring numpy/pandas, ipywidgets/Altair): ``lt.pyfunc``,
-# ``lt.sklearn``, ``lt.pytorch``, ``lt.lightgbm``, ``lt.xgboost``, ``lt.keras``,
-# ``lt.models``, ``lt.projects``, ``lt.data``,
-# and the features' functions below.
+# the flavors (``lt.sklearn``, ``lt.pytorch``, ``lt.lightgbm``, ``lt.xgboost``, ``lt.keras``,
+# ``lt.transformers``), ``lt.models``, ``lt.projects``, ``lt.data``, and the features'
+# functions below.
 _LAZY_MODULES = {
     "data": "labtrack.data",
     "models": "labtrack.models",
@@ -151,6 +152,7 @@ _LAZY_MODULES = {
     "lightgbm": "labtrack.lightgbm",
     "xgboost": "labtrack.xgboost",
     "keras": "labtrack.keras",
+    "transformers": "labtrack.transformers",
 }
 # Shortcuts into the features on top of the client: name -> module defining it.
 _LAZY_FUNCTIONS = {

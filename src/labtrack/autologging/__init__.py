@@ -2,7 +2,7 @@
 
 ``core`` holds the options, the safe patching and the never-break-training rule; each
 integration (``sklearn``, ``pytorch`` for PyTorch Lightning, ``lightgbm``, ``xgboost``,
-``keras``) is a module of its own and only imports its library when enabled.
+``keras``, ``transformers``) is a module of its own and only imports its library when enabled.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ _INTEGRATIONS = {
     "lightgbm": ("lightgbm",),
     "xgboost": ("xgboost",),
     "keras": ("keras",),
+    "transformers": ("transformers",),
 }
 
 
@@ -37,8 +38,8 @@ def autolog(
     log_traces: bool = True,
 ) -> None:
     """Enable (or disable) autologging for every integration whose library is importable:
-    scikit-learn, PyTorch Lightning, LightGBM, XGBoost and Keras. ``log_traces`` is accepted and not
-    used."""
+    scikit-learn, PyTorch Lightning, LightGBM, XGBoost, Keras and Hugging Face's Trainer.
+    ``log_traces`` is accepted and not used."""
     from labtrack.autologging import core
 
     del log_traces
@@ -75,6 +76,10 @@ def autolog(
                     log_model_signatures=log_model_signatures,
                     **common,
                 )
+            elif flavor == "transformers":
+                from labtrack.autologging import transformers
+
+                transformers.autolog(**{k: v for k, v in common.items() if k != "log_models"})
             else:
                 from labtrack.autologging import pytorch
 
