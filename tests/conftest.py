@@ -109,6 +109,10 @@ def fluent(tmp_path, monkeypatch):
     while fl._run_stack:
         lt.end_run()
     lt.flush()
+    # lt.autolog() enables every installed integration: none outlives its test
+    from labtrack.autologging import core as autolog_core
+
+    autolog_core.disable_all()
     fl._client = None
     config.set_process_tracking_uri(None)
     fl._active_experiment_id = None

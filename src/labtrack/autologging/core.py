@@ -265,6 +265,12 @@ def unpatch_all(flavor: str) -> None:
                 setattr(owner, name, original)
 
 
+def disable_all() -> None:
+    """Every enabled integration off, every patch restored."""
+    for flavor in list(_configs):
+        disable(flavor)
+
+
 def disable(flavor: str) -> None:
     config = _configs.get(flavor)
     if config is not None:
