@@ -209,9 +209,10 @@ def test_path_parameters(fetch: Fetch) -> None:
     assert json_of(fetch(api("/items/m-123"))) == {"item_id": "m-123", "tail": None}
     r = fetch(api("/items/m-9/tags"), "PATCH", json_body={"tail": "t"})
     assert json_of(r) == {"item_id": "m-9", "tail": "t"}
-    # A literal path wins over a template ("search" is not an item id).
+    # A literal path wins over a template ("search" is not an item id): GET is not its method.
     assert "fields" in json_of(fetch(api("/items/search"), "POST", json_body={}))
-    assert_error(fetch(api("/items/search")), 404, "ENDPOINT_NOT_FOUND")
+    body = assert_error(fetch(api("/items/search")), 405, "ENDPOINT_NOT_FOUND")
+    assert "%%" not in body["message"]
 
 
 # -- responses and errors ------------------------------------------------------------------------
@@ -256,10 +257,17 @@ def test_bare_prefix_is_json_404(fetch: Fetch) -> None:
 
 
 def test_unsupported_method_on_known_path(fetch: Fetch) -> None:
-    assert_error(fetch(api("/metrics"), "POST", json_body={}), 404, "ENDPOINT_NOT_FOUND")
+    """A known path with a method it does not serve: 405 in MLflow's error shape, with the
+    ``Allow`` header RFC 9110 asks for (RPC routes and handler routes alike)."""
+    r = fetch(api("/metrics"), "POST", json_body={})
+    assert_error(r, 405, "ENDPOINT_NOT_FOUND")
+    assert r.headers["Allow"] == "GET"
     r = fetch("api/2.0/mlflow-artifacts/artifacts", "POST", json_body={})
-    assert r.code == 405
-    assert json_of(r)["error_code"] == "ENDPOINT_NOT_FOUND"
+    assert_error(r, 405, "ENDPOINT_NOT_FOUND")
+    assert r.headers["Allow"] == "GET"
+    r = fetch("api/2.0/mlflow/runs/create", "GET")
+    assert_error(r, 405, "ENDPOINT_NOT_FOUND")
+    assert r.headers["Allow"] == "POST"
 
 
 def test_ajax_api_alias(fetch: Fetch) -> None:

@@ -307,6 +307,16 @@ class LabtrackHandler(ExtensionHandlerMixin, APIHandler):
             self.labtrack.executor, functools.partial(fn, *args, **kwargs)
         )
 
+    _VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+    def allowed_methods(self) -> list[str]:
+        """The methods this handler serves (the ``Allow`` header of a 405): the verbs its
+        class implements."""
+        base = tornado.web.RequestHandler
+        return [
+            m for m in self._VERBS if getattr(type(self), m.lower()) is not getattr(base, m.lower())
+        ]
+
     # -- the one error path ------------------------------------------------------------------
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
@@ -316,7 +326,7 @@ class LabtrackHandler(ExtensionHandlerMixin, APIHandler):
         elif isinstance(exc, HTTPError):
             status = exc.status_code
             message = exc.log_message or exc.reason or responses.get(status, "Error")
-            if exc.log_message and exc.args:
+            if exc.log_message:  # tornado doubles a bare message's "%": undone by formatting
                 with contextlib.suppress(TypeError, ValueError):
                     message = exc.log_message % exc.args
             code = _CODE_FOR_STATUS.get(
@@ -337,6 +347,8 @@ class LabtrackHandler(ExtensionHandlerMixin, APIHandler):
             }
         self.set_status(status)
         self.set_header("X-Content-Type-Options", "nosniff")
+        if status == 405:  # RFC 9110: a 405 names the methods that are allowed
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
         self.finish(dumps(payload))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:

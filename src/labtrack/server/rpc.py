@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast, overload
 
+from tornado.web import HTTPError
+
 from labtrack.errors import LabtrackException
 from labtrack.server.base import (
     LabtrackHandler,
@@ -288,9 +290,7 @@ class RpcHandler(LabtrackHandler):
         method = (self.request.method or "GET").upper()
         entry = self.rpcs.get(method)
         if entry is None:
-            raise LabtrackException(
-                f"Method {method} is not supported on {self.request.path}", "ENDPOINT_NOT_FOUND"
-            )
+            raise HTTPError(405, f"Method {method} is not supported on {self.request.path}")
         func, needs_service = entry
         user = self.username
         app = self.labtrack
@@ -321,6 +321,9 @@ class RpcHandler(LabtrackHandler):
         self.finish(body)
 
     _etag_worthwhile = True
+
+    def allowed_methods(self) -> list[str]:
+        return sorted(self.rpcs)
 
     def compute_etag(self) -> str | None:
         return super().compute_etag() if self._etag_worthwhile else None
