@@ -695,6 +695,20 @@ class RestLoggedModels:
             self._b.call(ep.LOGGED_MODELS_SET_TAGS, {"model_id": model_id}, tags=_key_values(tags))
         )
 
+    def delete_logged_model(self, model_id: str) -> None:
+        self._b.call(ep.LOGGED_MODELS_DELETE, {"model_id": model_id})
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        self._b.call(ep.LOGGED_MODELS_DELETE_TAG, {"model_id": model_id, "tag_key": key})
+
+    def log_logged_model_params(self, model_id: str, params: dict[str, str]) -> None:
+        self._b.call(
+            ep.LOGGED_MODELS_LOG_PARAMS,
+            {"model_id": model_id},
+            model_id=model_id,
+            params=_key_values(params),
+        )
+
     def search_logged_models(
         self,
         experiment_ids: Sequence[str],

@@ -1,0 +1,462 @@
+"""MLflow 3.17 names added for ``import labtrack as mlflow``: each does what MLflow's does,
+in-process and (where the transport matters) through a live server's REST API."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+
+import pytest
+
+from live_server import LiveServer, start_live_server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    yield from start_live_server(tmp_path_factory.mktemp("api-additions"))
+
+
+@pytest.fixture(params=["in-process", "rest"])
+def client(request: pytest.FixtureRequest, tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """A ``MlflowClient`` on a fresh SQLite store, or on the live server over HTTP."""
+    import labtrack as lt
+
+    if request.param == "rest":
+        server: LiveServer = request.getfixturevalue("server")
+        monkeypatch.setenv("LABTRACK_TRACKING_TOKEN", server.token)
+        return lt.MlflowClient(server.url)
+    return lt.MlflowClient(f"sqlite:///{tmp_path / 'db.sqlite'}", str(tmp_path / "artifacts"))
+
+
+def _new_run(client, name: str = "r") -> str:
+    exp = client.create_experiment(f"{name}-{time.time_ns()}")
+    return str(client.create_run(exp, run_name=name).info.run_id)
+
+
+# ---- MlflowClient methods -------------------------------------------------------------------
+
+
+def test_log_table_then_load_table_concatenates_the_runs_tables(client) -> None:
+    exp = client.create_experiment(f"tables-{time.time_ns()}")
+    first = client.create_run(exp).info.run_id
+    second = client.create_run(exp).info.run_id
+    other = client.create_run(exp).info.run_id
+    client.log_table(first, {"q": ["a", "b"], "score": [1, 2]}, "eval/table.json")
+    client.log_table(second, {"q": ["c"], "score": [3]}, "eval/table.json")
+    client.log_text(other, "{}", "eval/other.json")
+
+    # The file is MLflow's: {"columns": [...], "data": [[...]]}, and the run says it logged it.
+    run = client.get_run(first)
+    assert json.loads(run.data.tags["mlflow.loggedArtifacts"]) == [
+        {"path": "eval/table.json", "type": "table"}
+    ]
+    local = client.download_artifacts(first, "eval/table.json")
+    with open(local) as f:
+        assert json.load(f) == {"columns": ["q", "score"], "data": [["a", 1], ["b", 2]]}
+
+    table = client.load_table(exp, "eval/table.json", extra_columns=["run_id"])
+    rows = sorted(zip(table["q"], table["score"], table["run_id"], strict=True))
+    assert rows == [("a", 1, first), ("b", 2, first), ("c", 3, second)]
+    only = client.load_table(exp, "eval/table.json", run_ids=[second])
+    assert list(only["q"]) == ["c"]
+    with pytest.raises(lt_exception()) as err:
+        client.load_table(exp, "missing.json")
+    assert err.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+def lt_exception() -> type[Exception]:
+    from labtrack import MlflowException
+
+    return MlflowException
+
+
+def test_log_image_as_a_file_and_as_steps_of_a_series(client) -> None:
+    import numpy as np
+    from PIL import Image
+
+    run_id = _new_run(client)
+    pixels = np.zeros((8, 6, 3), dtype=np.uint8)
+    pixels[2, 3] = [255, 0, 0]
+    client.log_image(run_id, pixels, "plots/img.png")
+    back = Image.open(client.download_artifacts(run_id, "plots/img.png"))
+    assert back.size == (6, 8)
+    assert back.getpixel((3, 2)) == (255, 0, 0)
+
+    client.log_image(run_id, pixels, key="sample/input", step=3, timestamp=1000)
+    names = sorted(os.path.basename(e.path) for e in client.list_artifacts(run_id, "images"))
+    assert len(names) == 3
+    assert all(n.startswith("sample#input+step+3+timestamp+1000+") for n in names)
+    assert sorted(n.rsplit(".", 1)[1] for n in names) == ["json", "png", "webp"]
+    assert client.get_run(run_id).data.tags["mlflow.loggedImages"] == "true"
+    with pytest.raises(TypeError):
+        client.log_image(run_id, pixels, "x.png", key="k")
+    with pytest.raises(lt_exception()):
+        client.log_image(run_id, pixels, key="bad:key")
+    with pytest.raises(lt_exception()):
+        client.log_image(run_id, np.full((2, 2), 1.5), "too-bright.png")
+
+
+def test_log_stream_and_log_figure(client) -> None:
+    import altair as alt
+    import pandas as pd
+
+    run_id = _new_run(client)
+    client.log_stream(run_id, io.BytesIO(b"\x00binary\xff" * 1000), "raw/blob.bin")
+    with open(client.download_artifacts(run_id, "raw/blob.bin"), "rb") as f:
+        assert f.read() == b"\x00binary\xff" * 1000
+    with pytest.raises(lt_exception()):
+        client.log_stream(run_id, io.StringIO("text"), "raw/text.txt")
+
+    chart = alt.Chart(pd.DataFrame({"x": [1, 2], "y": [3, 4]})).mark_line().encode(x="x", y="y")
+    client.log_figure(run_id, chart, "charts/curve.json")
+    with open(client.download_artifacts(run_id, "charts/curve.json")) as f:
+        assert json.load(f)["mark"]["type"] == "line"
+    with pytest.raises(lt_exception()):
+        client.log_figure(run_id, object(), "x.png")
+
+
+def test_copy_model_version_and_stages(client) -> None:
+    run_id = _new_run(client)
+    name = f"src-{time.time_ns()}"
+    client.create_registered_model(name)
+    src = client.create_model_version(
+        name, f"runs:/{run_id}/model", run_id=run_id, tags={"team": "a"}, description="d"
+    )
+    client.set_registered_model_alias(name, "champion", src.version)
+    dst_name = f"dst-{time.time_ns()}"
+
+    copied = client.copy_model_version(f"models:/{name}@champion", dst_name)
+    assert (copied.name, copied.version) == (dst_name, "1")
+    assert copied.source == f"models:/{name}/{src.version}"
+    assert copied.run_id == run_id
+    assert copied.tags["team"] == "a"
+    again = client.copy_model_version(f"models:/{name}/{src.version}", dst_name)
+    assert again.version == "2"
+    with pytest.raises(lt_exception()):
+        client.copy_model_version("runs:/x/y", dst_name)
+    assert client.get_model_version_stages(name, src.version) == [
+        "None",
+        "Staging",
+        "Production",
+        "Archived",
+    ]
+
+
+def test_logged_model_params_tags_artifacts_outputs_and_delete(client, tmp_path) -> None:
+    from labtrack.entities import LoggedModelOutput
+
+    run_id = _new_run(client)
+    exp = client.get_run(run_id).info.experiment_id
+    model = client.create_logged_model(exp, name="net", tags={"a": "1", "b": "2"})
+    client.log_model_params(model.model_id, {f"p{i}": i for i in range(150)})
+    client.delete_logged_model_tag(model.model_id, "a")
+    (tmp_path / "weights.bin").write_bytes(b"w")
+    (tmp_path / "extra").mkdir()
+    (tmp_path / "extra" / "MLmodel").write_text("flavors: {}\n")
+    client.log_model_artifact(model.model_id, str(tmp_path / "weights.bin"))
+    client.log_model_artifacts(model.model_id, str(tmp_path / "extra"))
+    client.log_outputs(run_id, [LoggedModelOutput(model.model_id, step=4)])
+
+    got = client.get_logged_model(model.model_id)
+    assert got.tags == {"b": "2"}
+    assert got.params["p149"] == "149"
+    assert len(got.params) == 150
+    listed = {(e.path, e.is_dir) for e in client.list_logged_model_artifacts(model.model_id)}
+    assert listed == {("weights.bin", False), ("MLmodel", False)}
+    outputs = client.get_run(run_id).outputs.model_outputs
+    assert [(o.model_id, o.step) for o in outputs] == [(model.model_id, 4)]
+
+    client.delete_logged_model(model.model_id)
+    with pytest.raises(lt_exception()) as err:
+        client.get_logged_model(model.model_id)
+    assert err.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+# ---- mlflow.artifacts ------------------------------------------------------------------------
+
+
+def test_artifacts_module_reads_by_run_and_by_uri(fluent, tmp_path) -> None:
+    import numpy as np
+
+    from labtrack import artifacts
+
+    with fluent.start_run() as run:
+        fluent.log_dict({"a": 1}, "cfg/params.json")
+        fluent.log_dict({"b": [1, 2]}, "cfg/params.yaml")
+        fluent.log_text("héllo", "notes.txt")
+        fluent.log_image(np.full((3, 4), 200, dtype=np.uint8), "img.png")
+    rid = run.info.run_id
+
+    assert artifacts.load_text(f"runs:/{rid}/notes.txt") == "héllo"
+    assert artifacts.load_dict(f"runs:/{rid}/cfg/params.json") == {"a": 1}
+    assert artifacts.load_dict(f"runs:/{rid}/cfg/params.yaml") == {"b": [1, 2]}
+    image = artifacts.load_image(f"runs:/{rid}/img.png")
+    assert image.size == (4, 3)
+    assert image.getpixel((0, 0)) == 200
+    with pytest.raises(fluent.MlflowException):
+        artifacts.load_dict(f"runs:/{rid}/notes.txt")
+    with pytest.raises(fluent.MlflowException):
+        artifacts.load_image(f"runs:/{rid}/notes.txt")
+
+    listed = {(e.path, e.is_dir) for e in artifacts.list_artifacts(run_id=rid)}
+    assert ("cfg", True) in listed
+    assert ("notes.txt", False) in listed
+    nested = [e.path for e in artifacts.list_artifacts(run_id=rid, artifact_path="cfg")]
+    assert sorted(nested) == ["cfg/params.json", "cfg/params.yaml"]
+    assert sorted(e.path for e in artifacts.list_artifacts(f"runs:/{rid}/cfg")) == nested
+
+    dst = tmp_path / "out" / "deeper"
+    folder = artifacts.download_artifacts(run_id=rid, artifact_path="cfg", dst_path=str(dst))
+    assert sorted(os.listdir(folder)) == ["params.json", "params.yaml"]
+    one = artifacts.download_artifacts(f"runs:/{rid}/notes.txt")
+    with open(one, encoding="utf-8") as f:
+        assert f.read() == "héllo"
+    # A local path is returned as it is.
+    assert artifacts.download_artifacts(one) == one
+    with pytest.raises(fluent.MlflowException):
+        artifacts.download_artifacts()
+    with pytest.raises(fluent.MlflowException):
+        artifacts.download_artifacts(f"runs:/{rid}", run_id=rid)
+    with pytest.raises(fluent.MlflowException):
+        artifacts.download_artifacts(f"runs:/{rid}", artifact_path="x")
+
+
+def test_artifacts_module_over_rest(
+    server: LiveServer, fluent, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    from labtrack import artifacts
+
+    monkeypatch.setenv("LABTRACK_TRACKING_TOKEN", server.token)
+    c = fluent.MlflowClient(server.url)
+    rid = _new_run(c)
+    c.log_dict(rid, {"lr": 0.1}, "conf/params.json")
+    # tracking_uri= picks the server for a run id.
+    listed = artifacts.list_artifacts(run_id=rid, artifact_path="conf", tracking_uri=server.url)
+    assert [e.path for e in listed] == ["conf/params.json"]
+    got = artifacts.download_artifacts(
+        run_id=rid, artifact_path="conf", dst_path=str(tmp_path), tracking_uri=server.url
+    )
+    assert os.listdir(got) == ["params.json"]
+    fluent.set_tracking_uri(server.url)
+    assert artifacts.load_dict(f"runs:/{rid}/conf/params.json") == {"lr": 0.1}
+    artifact_uri = c.get_run(rid).info.artifact_uri
+    assert artifacts.load_text(f"{artifact_uri}/conf/params.json").startswith("{")
+    assert [e.path for e in artifacts.list_artifacts(f"{artifact_uri}/conf")] == ["params.json"]
+
+
+# ---- mlflow.tracking and the registry URI ---------------------------------------------------
+
+
+def test_tracking_module_and_registry_uri(fluent, tmp_path) -> None:
+    import labtrack.tracking as tracking
+
+    assert tracking.MlflowClient is fluent.MlflowClient
+    assert tracking.is_tracking_uri_set()
+    tracking.set_tracking_uri(str(tmp_path / "other"))
+    assert tracking.get_tracking_uri() == f"sqlite:///{tmp_path / 'other' / 'labtrack.db'}"
+    # No registry URI set: the registry is the tracking store.
+    assert tracking.get_registry_uri() == tracking.get_tracking_uri()
+
+    registry_uri = f"sqlite:///{tmp_path / 'registry.db'}"
+    try:
+        fluent.set_registry_uri(registry_uri)
+        assert fluent.get_registry_uri() == registry_uri
+        c = fluent.MlflowClient()
+        assert c.registry_uri == registry_uri
+        c.create_registered_model("only-in-registry")
+        assert fluent.MlflowClient(registry_uri).get_registered_model("only-in-registry")
+        # The tracking store's own registry has no such model.
+        tracking_uri = tracking.get_tracking_uri()
+        own = fluent.MlflowClient(tracking_uri, registry_uri=tracking_uri)
+        assert own.search_registered_models("name = 'only-in-registry'").items == []
+    finally:
+        from labtrack import config
+
+        config.set_process_registry_uri(None)
+
+
+# ---- fluent functions ------------------------------------------------------------------------
+
+
+def test_fluent_run_and_experiment_functions(fluent) -> None:
+    fluent.set_experiment("fl")
+    fluent.set_experiment_tags({"a": "1", "b": "2"})
+    fluent.delete_experiment_tag("a")
+    assert fluent.get_experiment_by_name("fl").tags == {"b": "2"}
+
+    with fluent.start_run() as parent, fluent.start_run(nested=True) as child:
+        pass
+    assert fluent.get_parent_run(child.info.run_id).info.run_id == parent.info.run_id
+    assert fluent.get_parent_run(parent.info.run_id) is None
+
+    fluent.delete_run(child.info.run_id)
+    fluent.restore_run(child.info.run_id)
+    assert fluent.get_run(child.info.run_id).info.lifecycle_stage == "active"
+    exp_id = fluent.create_experiment("gone")
+    fluent.delete_experiment(exp_id)
+    fluent.restore_experiment(exp_id)
+    assert fluent.get_experiment(exp_id).lifecycle_stage == "active"
+
+    import pandas as pd
+
+    with fluent.start_run():
+        fluent.log_table(pd.DataFrame({"x": [1, 2]}), "t.json")
+        fluent.log_stream(io.BytesIO(b"abc"), "s.bin")
+        fluent.log_metric("m", 1.0)
+        fluent.flush_async_logging()
+        fluent.flush_artifact_async_logging()
+    assert list(fluent.load_table("t.json")["x"]) == [1, 2]
+
+
+def test_fluent_log_inputs(fluent) -> None:
+    import pandas as pd
+
+    train = fluent.data.from_pandas(pd.DataFrame({"x": [1]}), name="train")
+    test = fluent.data.from_pandas(pd.DataFrame({"x": [2]}), name="test")
+    with fluent.start_run() as run:
+        fluent.log_inputs([train, test], ["training", "testing"], [{"k": "v"}, None])
+    inputs = fluent.get_run(run.info.run_id).inputs.dataset_inputs
+    got = {i.dataset.name: {t.key: t.value for t in i.tags} for i in inputs}
+    assert got == {
+        "train": {"mlflow.data.context": "training", "k": "v"},
+        "test": {"mlflow.data.context": "testing"},
+    }
+    with fluent.start_run(), pytest.raises(fluent.MlflowException):
+        fluent.log_inputs([train], ["a", "b"])
+
+
+def test_fluent_logged_models_and_active_model(fluent, monkeypatch) -> None:
+    from labtrack.entities import LoggedModelOutput
+
+    monkeypatch.delenv("MLFLOW_ACTIVE_MODEL_ID", raising=False)
+    fluent.set_experiment("lm")
+    with fluent.start_run() as run:
+        model = fluent.initialize_logged_model("agent", params={"k": 1}, model_type="agent")
+        assert model.status == "LOGGED_MODEL_PENDING"
+        assert model.source_run_id == run.info.run_id
+        assert fluent.last_logged_model().model_id == model.model_id
+        done = fluent.finalize_logged_model(model.model_id, "READY")
+        assert done.status == "LOGGED_MODEL_READY"
+        fluent.log_outputs([LoggedModelOutput(model.model_id, 1)])
+    fluent.set_logged_model_tags(model.model_id, {"t": "1", "u": "2"})
+    fluent.delete_logged_model_tag(model.model_id, "t")
+    fluent.log_model_params({"extra": "x"}, model_id=model.model_id)
+    got = fluent.get_logged_model(model.model_id)
+    assert got.tags == {"u": "2"}
+    assert got.params == {"k": "1", "extra": "x"}
+    assert [o.model_id for o in fluent.get_run(run.info.run_id).outputs.model_outputs] == [
+        model.model_id
+    ]
+
+    external = fluent.create_external_model("from-git")
+    assert external.status == "LOGGED_MODEL_READY"
+    assert external.tags["mlflow.model.isExternal"] == "true"
+    frame = fluent.search_logged_models()
+    assert set(frame["name"]) == {"agent", "from-git"}
+    listed = fluent.search_logged_models(filter_string="name = 'agent'", output_format="list")
+    assert [m.model_id for m in listed] == [model.model_id]
+
+    assert fluent.get_active_model_id() is None
+    with fluent.set_active_model(name="agent") as active:
+        assert active.model_id == model.model_id
+        assert fluent.get_active_model_id() == model.model_id
+        fluent.log_model_params({"active": "yes"})
+    assert fluent.get_active_model_id() is None
+    created = fluent.set_active_model(name="brand-new")
+    assert fluent.get_active_model_id() == created.model_id != model.model_id
+    fluent.clear_active_model()
+    assert fluent.get_active_model_id() is None
+    monkeypatch.setenv("MLFLOW_ACTIVE_MODEL_ID", model.model_id)
+    assert fluent.get_active_model_id() == model.model_id
+    assert fluent.get_logged_model(model.model_id).params["active"] == "yes"
+
+
+def test_fluent_registry_searches_and_version_tags(fluent) -> None:
+    c = fluent.MlflowClient()
+    for name in ("alpha", "beta"):
+        c.create_registered_model(name)
+        for _ in range(2):
+            c.create_model_version(name, "s3://bucket/m")
+    c.transition_model_version_stage("alpha", "1", "Production")
+    assert sorted(m.name for m in fluent.search_registered_models()) == ["alpha", "beta"]
+    assert [m.name for m in fluent.search_registered_models(filter_string="name = 'beta'")] == [
+        "beta"
+    ]
+    versions = fluent.search_model_versions(filter_string="name = 'alpha'")
+    assert sorted(v.version for v in versions) == ["1", "2"]
+    assert len(fluent.search_model_versions(max_results=3)) == 3
+
+    fluent.set_model_version_tag("alpha", "2", "k", "v")
+    fluent.set_model_version_tag("alpha", key="stage-tag", value=1, stage="Production")
+    assert c.get_model_version("alpha", "2").tags == {"k": "v"}
+    assert c.get_model_version("alpha", "1").tags == {"stage-tag": "1"}
+    with pytest.raises(fluent.MlflowException):
+        fluent.set_model_version_tag("alpha", "1", key="k", stage="Production")
+
+
+def test_system_metrics_are_sampled_while_the_run_is_active(fluent) -> None:
+    fluent.set_system_metrics_sampling_interval(0.05)
+    fluent.set_system_metrics_samples_before_logging(2)
+    fluent.set_system_metrics_node_id("node-a")
+    try:
+        with fluent.start_run(log_system_metrics=True) as run:
+            time.sleep(0.6)
+        with fluent.start_run() as quiet:  # not enabled globally: nothing sampled
+            time.sleep(0.2)
+    finally:
+        fluent.set_system_metrics_sampling_interval(None)
+        fluent.set_system_metrics_samples_before_logging(None)
+        fluent.set_system_metrics_node_id(None)
+    metrics = fluent.get_run(run.info.run_id).data.metrics
+    assert "system/node-a/cpu_utilization_percentage" in metrics
+    assert 0 <= metrics["system/node-a/system_memory_usage_percentage"] <= 100
+    history = fluent.MlflowClient().get_metric_history(
+        run.info.run_id, "system/node-a/cpu_utilization_percentage"
+    )
+    assert [m.step for m in history] == list(range(len(history)))
+    assert len(history) >= 2
+    assert not fluent.get_run(quiet.info.run_id).data.metrics
+
+    fluent.enable_system_metrics_logging()
+    fluent.set_system_metrics_sampling_interval(0.05)
+    try:
+        with fluent.start_run() as sampled:
+            time.sleep(0.3)
+    finally:
+        fluent.disable_system_metrics_logging()
+        fluent.set_system_metrics_sampling_interval(None)
+    assert "system/cpu_utilization_percentage" in fluent.get_run(sampled.info.run_id).data.metrics
+
+
+def test_doctor_reports_versions_uri_and_reachability(fluent, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "secret-value")
+    fluent.doctor()
+    out = capsys.readouterr().out
+    assert "labtrack version:" in out
+    assert "Tracking URI:" in out
+    assert fluent.get_tracking_uri() in out
+    assert "Store reachable:" in out
+    assert "yes" in out
+    assert "secret-value" not in out
+
+
+def test_image_class(tmp_path) -> None:
+    import numpy as np
+
+    import labtrack as lt
+
+    image = lt.Image(np.zeros((4, 5, 3), dtype=np.uint8))
+    assert image.size == (5, 4)
+    assert image.to_array().shape == (4, 5, 3)
+    assert image.resize((2, 2)).size == (2, 2)
+    image.save(tmp_path / "i.png")
+    assert lt.Image(str(tmp_path / "i.png")).to_list() == image.to_list()
+
+
+def test_run_is_mlflows_project_runner() -> None:
+    import labtrack as lt
+    from labtrack.projects import run
+
+    assert lt.run is run
