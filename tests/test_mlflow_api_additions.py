@@ -460,3 +460,57 @@ def test_run_is_mlflows_project_runner() -> None:
     from labtrack.projects import run
 
     assert lt.run is run
+
+
+# ---- mlflow.models serving helpers ----------------------------------------------------------
+
+
+def _saved_regressor(tmp_path) -> str:
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    import labtrack as lt
+
+    X = pd.DataFrame({"a": [0.0, 1.0, 2.0], "b": [1.0, 1.0, 1.0]})
+    model = LinearRegression().fit(X, 2 * X["a"] + 1)
+    path = str(tmp_path / "model")
+    lt.sklearn.save_model(model, path, input_example=X.head(2))
+    return path
+
+
+def test_serving_input_round_trip_and_schema_checks(tmp_path, capsys) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from labtrack import models
+
+    path = _saved_regressor(tmp_path)
+    frame = pd.DataFrame({"a": [3.0], "b": [1.0]})
+    serving = models.convert_input_example_to_serving_input(frame)
+    assert json.loads(serving) == {"dataframe_split": {"columns": ["a", "b"], "data": [[3.0, 1.0]]}}
+    assert models.validate_serving_input(path, serving) == pytest.approx([7.0])
+    assert models.convert_input_example_to_serving_input(None) is None
+    assert json.loads(models.convert_input_example_to_serving_input(np.array([[1, 2]]))) == {
+        "inputs": [[1, 2]]
+    }
+    assert json.loads(
+        models.convert_input_example_to_serving_input(({"x": [1]}, {"temperature": 0.5}))
+    ) == {"inputs": {"x": [1]}, "params": {"temperature": 0.5}}
+    with pytest.raises(lt_exception()):
+        models.validate_serving_input(
+            path, '{"dataframe_split": {"columns": ["zz"], "data": [[1]]}}'
+        )
+
+    schema = models.Model.load(path).get_input_schema()
+    models.validate_schema(frame, schema)
+    with pytest.raises(lt_exception()) as err:
+        models.validate_schema(pd.DataFrame({"a": [1.0]}), schema)
+    assert "b" in err.value.message
+
+    models.predict(path, input_data=frame, env_manager="local")
+    assert json.loads(capsys.readouterr().out) == {"predictions": pytest.approx([7.0])}
+    out = tmp_path / "pred.json"
+    models.predict(path, input_data=serving, output_path=str(out))
+    assert json.loads(out.read_text())["predictions"] == pytest.approx([7.0])
+    with pytest.raises(lt_exception()):
+        models.predict(path, input_data=frame, env_manager="conda")

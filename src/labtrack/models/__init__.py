@@ -21,6 +21,12 @@ from labtrack.evaluation import (
 )
 from labtrack.models.logging import register_model
 from labtrack.models.model import Model, ModelInfo
+from labtrack.models.predict import (
+    convert_input_example_to_serving_input,
+    predict,
+    validate_schema,
+    validate_serving_input,
+)
 from labtrack.models.signature import (
     ColSpec,
     ModelSignature,
@@ -55,11 +61,15 @@ __all__ = [
     "Schema",
     "SchemaError",
     "TensorSpec",
+    "convert_input_example_to_serving_input",
     "download_model",
     "evaluate",
     "get_model_info",
     "infer_signature",
     "make_metric",
+    "predict",
     "register_model",
     "validate_evaluation_results",
+    "validate_schema",
+    "validate_serving_input",
 ]
