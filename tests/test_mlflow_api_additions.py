@@ -7,6 +7,7 @@ import io
 import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -514,3 +515,159 @@ def test_serving_input_round_trip_and_schema_checks(tmp_path, capsys) -> None:
     assert json.loads(out.read_text())["predictions"] == pytest.approx([7.0])
     with pytest.raises(lt_exception()):
         models.predict(path, input_data=frame, env_manager="conda")
+
+
+# ---- package edits and flavor helpers ------------------------------------------------------
+
+
+def test_set_signature_and_update_requirements_of_local_and_logged_packages(fluent, tmp_path):
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    from labtrack import models
+
+    path = _saved_regressor(tmp_path)
+    signature = models.infer_signature(pd.DataFrame({"a": [1.0], "b": [2.0], "c": [3.0]}))
+    models.set_signature(path, signature)
+    assert models.Model.load(path).get_input_schema().names() == ["a", "b", "c"]
+    with pytest.raises(lt_exception()):
+        models.set_signature(path, {"inputs": "nope"})
+
+    models.update_model_requirements(path, "add", ["requests==2.0", "scikit-learn>=1"])
+    reqs = (tmp_path / "model" / "requirements.txt").read_text().split()
+    assert "requests==2.0" in reqs
+    assert [r for r in reqs if r.startswith("scikit-learn")] == ["scikit-learn>=1"]
+    models.update_model_requirements(path, "remove", ["requests"])
+    assert "requests==2.0" not in (tmp_path / "model" / "requirements.txt").read_text()
+    assert "requests" not in (tmp_path / "model" / "conda.yaml").read_text()
+    with pytest.raises(lt_exception()):
+        models.update_model_requirements(path, "replace", ["x"])
+
+    # A logged model: the package in the artifact store is rewritten.
+    X = pd.DataFrame({"a": [0.0, 1.0], "b": [1.0, 1.0]})
+    with fluent.start_run() as run:
+        fluent.sklearn.log_model(LinearRegression().fit(X, [1.0, 2.0]), name="reg")
+    uri = f"runs:/{run.info.run_id}/reg"
+    models.set_signature(uri, signature)
+    models.update_model_requirements(uri, "add", ["requests==2.0"])
+    reloaded = fluent.pyfunc.load_model(uri)
+    assert reloaded.metadata.get_input_schema().names() == ["a", "b", "c"]
+    assert "requests==2.0" in (Path(reloaded.path) / "requirements.txt").read_text()
+
+    fluent.MlflowClient().create_registered_model("reg")
+    version = fluent.MlflowClient().create_model_version("reg", uri, run_id=run.info.run_id)
+    with pytest.raises(lt_exception()):
+        models.set_signature(f"models:/reg/{version.version}", signature)
+
+
+def test_infer_pip_requirements_loads_the_model_in_a_fresh_interpreter(tmp_path) -> None:
+    from labtrack import models
+
+    path = _saved_regressor(tmp_path)
+    reqs = models.infer_pip_requirements(path, "sklearn")
+    names = [r.split("==")[0] for r in reqs]
+    assert "scikit-learn" in names
+    # numpy is required by scikit-learn, so it is not listed on its own; neither is labtrack.
+    assert "numpy" not in names
+    assert "labtrack" not in names
+    assert all("==" in r for r in reqs)
+    assert models.infer_pip_requirements(str(tmp_path / "none"), "x", fallback=["a"]) == ["a"]
+    with pytest.raises(lt_exception()):
+        models.infer_pip_requirements(str(tmp_path / "none"), "x")
+
+
+def test_model_config_set_model_and_evaluators(tmp_path) -> None:
+    from labtrack import models
+
+    (tmp_path / "cfg.yaml").write_text("temperature: 0.2\nname: x\n")
+    config = models.ModelConfig(development_config=str(tmp_path / "cfg.yaml"))
+    assert config.get("temperature") == 0.2
+    assert config.to_dict() == {"temperature": 0.2, "name": "x"}
+    with pytest.raises(KeyError):
+        config.get("missing")
+    assert models.ModelConfig(development_config={"k": 1}).get("k") == 1
+    with pytest.raises(FileNotFoundError):
+        models.ModelConfig(development_config=str(tmp_path / "nope.yaml")).get("k")
+
+    def model(x):
+        return x
+
+    models.set_model(model)
+    from labtrack.models.code_models import get_set_model
+
+    assert get_set_model() is model
+    with pytest.raises(lt_exception()):
+        models.set_model(42)
+    assert models.list_evaluators() == ["default"]
+
+
+def test_flavor_default_requirements_and_pyfunc_helpers(tmp_path) -> None:
+    from importlib import metadata
+
+    import labtrack as lt
+
+    assert lt.sklearn.get_default_pip_requirements() == [
+        f"scikit-learn=={metadata.version('scikit-learn')}"
+    ]
+    assert lt.sklearn.get_default_pip_requirements(include_cloudpickle=True)[1].startswith(
+        "cloudpickle=="
+    )
+    assert [r.split("==")[0] for r in lt.pytorch.get_default_pip_requirements()] == [
+        "torch",
+        "cloudpickle",
+    ]
+    assert lt.pyfunc.get_default_pip_requirements() == [
+        f"cloudpickle=={metadata.version('cloudpickle')}"
+    ]
+    conda = lt.sklearn.get_default_conda_env()
+    assert conda["dependencies"][-1] == {"pip": lt.sklearn.get_default_pip_requirements()}
+    assert lt.pytorch.get_default_conda_env()["name"] == "mlflow-env"
+    assert lt.pyfunc.get_default_conda_env()["channels"] == ["conda-forge"]
+
+    path = _saved_regressor(tmp_path)
+    assert lt.pyfunc.load_pyfunc(path).predict(
+        __import__("pandas").DataFrame({"a": [1.0], "b": [1.0]})
+    ) == pytest.approx([3.0])
+
+    archive = lt.pyfunc.archive_directory(path)
+    out = lt.pyfunc.extract_archive_to_dir(archive, str(tmp_path / "unpacked"))
+    assert sorted(os.listdir(out)) == sorted(os.listdir(path))
+    import tarfile
+
+    evil = tmp_path / "evil.tar.gz"
+    with tarfile.open(evil, "w:gz") as tar:
+        info = tarfile.TarInfo("../escape.txt")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    with pytest.raises(lt_exception()):
+        lt.pyfunc.extract_archive_to_dir(str(evil), str(tmp_path / "safe"))
+    assert not (tmp_path / "escape.txt").exists()
+
+    model = lt.models.Model()
+    lt.pyfunc.add_to_model(model, "my.loader", data="data", code="code", python_env="env.yaml")
+    conf = model.flavors["python_function"]
+    assert conf["loader_module"] == "my.loader"
+    assert conf["data"] == "data"
+    assert conf["env"] == {"virtualenv": "env.yaml"}
+    assert lt.pyfunc.EnvType.VIRTUALENV == "virtualenv"
+
+    assert lt.pyfunc.get_prediction_context() is None
+    with lt.pyfunc.set_prediction_context(lt.pyfunc.Context(request_id="r1")):
+        assert lt.pyfunc.get_prediction_context().request_id == "r1"
+    assert lt.pyfunc.get_prediction_context() is None
+
+
+def test_torchscript_modules_save_and_load(tmp_path) -> None:
+    import torch
+
+    import labtrack as lt
+
+    torch.manual_seed(0)
+    scripted = torch.jit.script(torch.nn.Linear(2, 1))
+    lt.pytorch.save_model(scripted, str(tmp_path / "ts"))
+    loaded = lt.pytorch.load_model(str(tmp_path / "ts"))
+    assert isinstance(loaded, torch.jit.ScriptModule)
+    x = torch.ones(3, 2)
+    assert torch.equal(loaded(x), scripted(x))
+    pyfunc = lt.pyfunc.load_model(str(tmp_path / "ts"))
+    assert pyfunc.predict(x.numpy()) == pytest.approx(scripted(x).detach().numpy())

@@ -20,6 +20,7 @@ from labtrack.models.model import (
     Model,
     ModelInfo,
     add_package_code_to_path,
+    conda_env,
     copy_code_paths,
     default_requirements,
     finish_package,
@@ -56,8 +57,9 @@ def save_model(
     code_paths: list[str] | None = None,
     **_: Any,
 ) -> Model:
-    """Package a ``torch.nn.Module`` at ``path`` (``code_paths``: code the module's classes
-    need, copied into the package and importable when it is loaded)."""
+    """Package a ``torch.nn.Module`` (or a TorchScript ``ScriptModule``) at ``path``
+    (``code_paths``: code the module's classes need, copied into the package and importable
+    when it is loaded)."""
     import torch
 
     if not isinstance(pytorch_model, torch.nn.Module):
@@ -68,7 +70,12 @@ def save_model(
     code = copy_code_paths(local, code_paths)
     data = os.path.join(local, DATA_DIR)
     os.makedirs(data)
-    torch.save(pytorch_model, os.path.join(data, MODEL_FILE), pickle_module=pickler())
+    if isinstance(pytorch_model, torch.jit.ScriptModule):
+        # TorchScript modules cannot be pickled; torch.jit.save writes the archive MLflow
+        # writes, and torch.load recognises it when the package is loaded.
+        torch.jit.save(pytorch_model, os.path.join(data, MODEL_FILE))
+    else:
+        torch.save(pytorch_model, os.path.join(data, MODEL_FILE), pickle_module=pickler())
     with open(os.path.join(data, PICKLE_MODULE_INFO), "w", encoding="utf-8") as f:
         f.write(PICKLE_MODULE_NAME)
     model = mlflow_model or Model()
@@ -152,7 +159,20 @@ def _load_from_dir(path: str, meta: Model) -> Any:
         target = os.path.join(target, MODEL_FILE)
     # The standard unpickler reads cloudpickle's output; weights_only=False loads the module
     # object itself (code from the package runs: load only trusted models).
+    if _is_torchscript(target):
+        return torch.jit.load(target, map_location="cpu")
     return torch.load(target, weights_only=False, map_location="cpu")
+
+
+def _is_torchscript(path: str) -> bool:
+    """A TorchScript archive is a zip holding ``<name>/constants.pkl`` (a pickled module has
+    ``<name>/data.pkl`` only)."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return any(n.endswith("/constants.pkl") for n in archive.namelist())
 
 
 def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None) -> Any:
@@ -192,3 +212,13 @@ def _load_pyfunc(path: str, meta: Model, model_config: dict[str, Any] | None = N
 
 
 __all__ = ["FLAVOR_NAME", "autolog", "load_model", "log_model", "save_model"]
+
+
+def get_default_pip_requirements() -> list[str]:
+    """torch and cloudpickle pinned to this environment's versions."""
+    return default_requirements(["torch", "cloudpickle"])
+
+
+def get_default_conda_env() -> dict[str, Any]:
+    """The conda environment written for a PyTorch model by default."""
+    return conda_env(get_default_pip_requirements())

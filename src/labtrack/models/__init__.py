@@ -19,8 +19,14 @@ from labtrack.evaluation import (
     make_metric,
     validate_evaluation_results,
 )
+from labtrack.models.code_models import ModelConfig, ModelInputExample, set_model
 from labtrack.models.logging import register_model
 from labtrack.models.model import Model, ModelInfo
+from labtrack.models.package_edits import (
+    infer_pip_requirements,
+    set_signature,
+    update_model_requirements,
+)
 from labtrack.models.predict import (
     convert_input_example_to_serving_input,
     predict,
@@ -40,6 +46,11 @@ from labtrack.models.signature import (
 from labtrack.models.uris import download_model
 
 
+def list_evaluators() -> list[str]:
+    """The evaluators ``evaluate`` accepts."""
+    return ["default"]
+
+
 def get_model_info(model_uri: str) -> Model:
     """The MLmodel metadata of a package (downloads it if needed)."""
     return Model.load(download_model(model_uri))
@@ -53,7 +64,9 @@ __all__ = [
     "MetricThreshold",
     "MetricValue",
     "Model",
+    "ModelConfig",
     "ModelInfo",
+    "ModelInputExample",
     "ModelSignature",
     "ModelValidationFailedException",
     "ParamSchema",
@@ -65,10 +78,15 @@ __all__ = [
     "download_model",
     "evaluate",
     "get_model_info",
+    "infer_pip_requirements",
     "infer_signature",
+    "list_evaluators",
     "make_metric",
     "predict",
     "register_model",
+    "set_model",
+    "set_signature",
+    "update_model_requirements",
     "validate_evaluation_results",
     "validate_schema",
     "validate_serving_input",
