@@ -671,3 +671,27 @@ def test_torchscript_modules_save_and_load(tmp_path) -> None:
     assert torch.equal(loaded(x), scripted(x))
     pyfunc = lt.pyfunc.load_model(str(tmp_path / "ts"))
     assert pyfunc.predict(x.numpy()) == pytest.approx(scripted(x).detach().numpy())
+
+
+def test_package_edits_of_a_finalized_model_over_rest(
+    server: LiveServer, fluent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server keeps a finalized model's files unless asked to replace them: editing the
+    package is such a request."""
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    from labtrack import models
+
+    monkeypatch.setenv("LABTRACK_TRACKING_TOKEN", server.token)
+    fluent.set_tracking_uri(server.url)
+    X = pd.DataFrame({"a": [0.0, 1.0], "b": [1.0, 1.0]})
+    with fluent.start_run() as run:
+        fluent.sklearn.log_model(LinearRegression().fit(X, [1.0, 2.0]), name="reg")
+    uri = f"runs:/{run.info.run_id}/reg"
+    signature = models.infer_signature(pd.DataFrame({"a": [1.0], "b": [2.0], "c": [3.0]}))
+    models.set_signature(uri, signature)
+    models.update_model_requirements(uri, "add", ["requests==2.0"])
+    reloaded = fluent.pyfunc.load_model(uri)
+    assert reloaded.metadata.get_input_schema().names() == ["a", "b", "c"]
+    assert "requests==2.0" in (Path(reloaded.path) / "requirements.txt").read_text()

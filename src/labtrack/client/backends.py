@@ -277,11 +277,24 @@ class ArtifactsBackend(Protocol):
         the local path created."""
         ...
 
-    def upload_file(self, local_path: str, rel: str, progress: BytesDone | None = None) -> None:
-        """Store the local file as ``rel``."""
+    def upload_file(
+        self,
+        local_path: str,
+        rel: str,
+        progress: BytesDone | None = None,
+        overwrite: bool = False,
+    ) -> None:
+        """Store the local file as ``rel`` (``overwrite``: also replace a file of a finished
+        run or finalized model, which a server otherwise keeps)."""
         ...
 
-    def upload_dir(self, local_dir: str, rel: str, progress: BytesDone | None = None) -> None:
+    def upload_dir(
+        self,
+        local_dir: str,
+        rel: str,
+        progress: BytesDone | None = None,
+        overwrite: bool = False,
+    ) -> None:
         """Store a local directory tree under ``rel``."""
         ...
 

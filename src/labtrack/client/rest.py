@@ -450,16 +450,31 @@ class RestArtifacts:
             self.download(posixpath.join(rel, entry.path), target)
         return target
 
-    def upload_file(self, local_path: str, rel: str, progress: BytesDone | None = None) -> None:
+    def upload_file(
+        self,
+        local_path: str,
+        rel: str,
+        progress: BytesDone | None = None,
+        overwrite: bool = False,
+    ) -> None:
         with open(local_path, "rb") as f:
             data = f.read()
         self._b.request(
-            ep.ARTIFACT_UPLOAD.method, ep.ARTIFACT_UPLOAD.url(artifact_path=rel), raw=data
+            ep.ARTIFACT_UPLOAD.method,
+            ep.ARTIFACT_UPLOAD.url(artifact_path=rel),
+            raw=data,
+            query={"overwrite": "true"} if overwrite else None,
         )
         if progress is not None:
             progress(len(data))
 
-    def upload_dir(self, local_dir: str, rel: str, progress: BytesDone | None = None) -> None:
+    def upload_dir(
+        self,
+        local_dir: str,
+        rel: str,
+        progress: BytesDone | None = None,
+        overwrite: bool = False,
+    ) -> None:
         done = 0
         for folder, dirnames, files in os.walk(local_dir):
             dirnames.sort()
@@ -470,7 +485,9 @@ class RestArtifacts:
                 if not os.path.isfile(src):
                     continue
                 self.upload_file(
-                    src, posixpath.join(rel, sub, name) if sub else posixpath.join(rel, name)
+                    src,
+                    posixpath.join(rel, sub, name) if sub else posixpath.join(rel, name),
+                    overwrite=overwrite,
                 )
                 done += os.path.getsize(src)
                 if progress is not None:

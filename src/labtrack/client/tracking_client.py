@@ -660,9 +660,14 @@ class TrackingClient(ArtifactFileMethods, _RegistryMethods):
         """Entries of the directory at ``artifact_uri`` (basenames); [] when missing."""
         return self.backend.artifacts.list(self.artifact_relpath(artifact_uri))
 
-    def upload_to_artifact_uri(self, local_dir: str, artifact_uri: str) -> None:
-        """Copy a local directory tree to ``artifact_uri``."""
-        self.backend.artifacts.upload_dir(local_dir, self.artifact_relpath(artifact_uri))
+    def upload_to_artifact_uri(
+        self, local_dir: str, artifact_uri: str, overwrite: bool = False
+    ) -> None:
+        """Copy a local directory tree to ``artifact_uri`` (``overwrite``: replace files a
+        server would otherwise keep, e.g. of a finalized model)."""
+        self.backend.artifacts.upload_dir(
+            local_dir, self.artifact_relpath(artifact_uri), overwrite=overwrite
+        )
 
 
 def join_relpath(*parts: str | None) -> str:

@@ -82,7 +82,9 @@ def _write_back(artifact_uri: str | None, local: str, names: list[str]) -> None:
         for name in names:
             if os.path.exists(os.path.join(local, name)):
                 shutil.copy2(os.path.join(local, name), os.path.join(staging, name))
-        _client().upload_to_artifact_uri(staging, artifact_uri)
+        # The package usually belongs to a finished run or finalized model: replacing its
+        # files is the point of the call.
+        _client().upload_to_artifact_uri(staging, artifact_uri, overwrite=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(local, ignore_errors=True)
