@@ -695,3 +695,46 @@ def test_package_edits_of_a_finalized_model_over_rest(
     reloaded = fluent.pyfunc.load_model(uri)
     assert reloaded.metadata.get_input_schema().names() == ["a", "b", "c"]
     assert "requests==2.0" in (Path(reloaded.path) / "requirements.txt").read_text()
+
+
+def test_load_checkpoint_reads_mlflows_checkpoint_layout(fluent, tmp_path) -> None:
+    """Checkpoints as MLflow's Lightning autolog logs them (``checkpoints/epoch_<n>/...`` and
+    the ``mlflow.latest_checkpoint_artifact`` tag), loaded through the model class."""
+    import torch
+
+    class Net(torch.nn.Module):
+        def __init__(self, scale: float = 1.0) -> None:
+            super().__init__()
+            self.linear = torch.nn.Linear(1, 1)
+            self.scale = scale
+
+        @classmethod
+        def load_from_checkpoint(cls, path: str, **kwargs):
+            net = cls(**kwargs)
+            net.load_state_dict(torch.load(path)["state_dict"])
+            return net
+
+    weights = {}
+    with fluent.start_run() as run:
+        for epoch in (0, 1):
+            net = Net()
+            torch.nn.init.constant_(net.linear.weight, float(epoch + 1))
+            weights[epoch] = float(epoch + 1)
+            torch.save({"state_dict": net.state_dict()}, tmp_path / "checkpoint.pth")
+            fluent.log_artifact(str(tmp_path / "checkpoint.pth"), f"checkpoints/epoch_{epoch}")
+            fluent.set_tag(
+                "mlflow.latest_checkpoint_artifact", f"checkpoints/epoch_{epoch}/checkpoint.pth"
+            )
+        latest = fluent.pytorch.load_checkpoint(Net, kwargs={"scale": 2.0})
+    assert latest.linear.weight.item() == weights[1]
+    assert latest.scale == 2.0
+    first = fluent.pytorch.load_checkpoint(Net, run.info.run_id, epoch=0)
+    assert first.linear.weight.item() == weights[0]
+    with pytest.raises(fluent.MlflowException):
+        fluent.pytorch.load_checkpoint(Net, run.info.run_id, epoch=0, global_step=3)
+    with pytest.raises(fluent.MlflowException):
+        fluent.pytorch.load_checkpoint(Net)  # no active run
+    with fluent.start_run() as bare:
+        pass
+    with pytest.raises(fluent.MlflowException):
+        fluent.pytorch.load_checkpoint(Net, bare.info.run_id)

@@ -222,3 +222,59 @@ def get_default_pip_requirements() -> list[str]:
 def get_default_conda_env() -> dict[str, Any]:
     """The conda environment written for a PyTorch model by default."""
     return conda_env(get_default_pip_requirements())
+
+
+# MLflow's checkpoint layout (its Lightning autolog writes it): the run tag names the latest
+# checkpoint file; per-epoch or per-step checkpoints sit in folders of their own.
+LATEST_CHECKPOINT_TAG = "mlflow.latest_checkpoint_artifact"
+_CHECKPOINT_DIR = "checkpoints"
+
+
+def load_checkpoint(
+    model_class: Any,
+    run_id: str | None = None,
+    epoch: int | None = None,
+    global_step: int | None = None,
+    kwargs: dict[str, Any] | None = None,
+) -> Any:
+    """A model restored from a checkpoint a run logged (``model_class.load_from_checkpoint``,
+    e.g. a Lightning module): the latest one, or the one of ``epoch`` or ``global_step``.
+    ``run_id`` defaults to the active run."""
+    import shutil
+    import tempfile
+
+    from labtrack.client.fluent import active_run, current_client
+
+    client = current_client()
+    if run_id is None:
+        active = active_run()
+        if active is None:
+            raise LabtrackException(
+                "There is no active run: give the run_id of the run that logged the checkpoint.",
+                "INVALID_PARAMETER_VALUE",
+            )
+        run_id = active.info.run_id
+    latest = client.get_run(run_id).data.tags.get(LATEST_CHECKPOINT_TAG)
+    if latest is None:
+        raise LabtrackException(
+            f"Run {run_id} has no logged checkpoint (no {LATEST_CHECKPOINT_TAG} tag).",
+            "RESOURCE_DOES_NOT_EXIST",
+        )
+    filename = latest.rsplit("/", 1)[-1]
+    if epoch is not None and global_step is not None:
+        raise LabtrackException(
+            "Only one of 'epoch' and 'global_step' can be set for 'load_checkpoint'.",
+            "INVALID_PARAMETER_VALUE",
+        )
+    if global_step is not None:
+        path = f"{_CHECKPOINT_DIR}/global_step_{int(global_step)}/{filename}"
+    elif epoch is not None:
+        path = f"{_CHECKPOINT_DIR}/epoch_{int(epoch)}/{filename}"
+    else:
+        path = latest
+    tmp = tempfile.mkdtemp(prefix="labtrack-checkpoint-")
+    try:
+        local = client.download_artifacts(run_id, path, tmp)
+        return model_class.load_from_checkpoint(local, **(kwargs or {}))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
