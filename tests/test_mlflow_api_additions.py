@@ -738,3 +738,32 @@ def test_load_checkpoint_reads_mlflows_checkpoint_layout(fluent, tmp_path) -> No
         pass
     with pytest.raises(fluent.MlflowException):
         fluent.pytorch.load_checkpoint(Net, bare.info.run_id)
+
+
+def test_flavor_backend_scores_and_prepares_the_local_environment(tmp_path, monkeypatch) -> None:
+    from importlib import metadata
+
+    from labtrack import models
+    from labtrack.models.flavor_backend import get_flavor_backend
+
+    path = _saved_regressor(tmp_path)
+    backend = get_flavor_backend(path)
+    assert isinstance(backend, models.FlavorBackend)
+    assert backend.can_score_model()
+    assert not backend.can_build_image()
+    (tmp_path / "in.json").write_text('{"inputs": [[1.0, 1.0]]}')
+    backend.predict(path, str(tmp_path / "in.json"), str(tmp_path / "out.json"), "json")
+    assert json.loads((tmp_path / "out.json").read_text())["predictions"] == pytest.approx([3.0])
+
+    # pip without an index: what is installed satisfies the package, a missing one fails.
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    (tmp_path / "model" / "requirements.txt").write_text(f"pyyaml=={metadata.version('pyyaml')}\n")
+    assert backend.prepare_env(path, capture_output=True) == 0
+    assert (
+        backend.prepare_env(
+            path, capture_output=True, pip_requirements_override=["surely-not-installed-pkg==1.0"]
+        )
+        != 0
+    )
+    with pytest.raises(lt_exception()):
+        get_flavor_backend(path, env_manager="conda")

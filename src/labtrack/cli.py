@@ -294,47 +294,24 @@ def cmd_artifacts_log_artifacts(args: argparse.Namespace) -> int:
 
 
 def cmd_models_predict(args: argparse.Namespace) -> int:
-    from labtrack.models.predict import predict
+    from labtrack.models.flavor_backend import get_flavor_backend
 
-    if not args.input_path:
-        # MLflow reads the payload from stdin when no input file is given.
-        data = sys.stdin.buffer.read()
-        predict(
-            args.model_uri,
-            input_data=data,
-            content_type=args.content_type,
-            output_path=args.output_path,
-            env_manager=args.env_manager,
-        )
-        return 0
-    predict(
-        args.model_uri,
-        input_path=args.input_path,
-        content_type=args.content_type,
-        output_path=args.output_path,
-        env_manager=args.env_manager,
-    )
+    # MLflow reads the payload from stdin when no input file is given.
+    backend = get_flavor_backend(args.model_uri, args.env_manager)
+    backend.predict(args.model_uri, args.input_path, args.output_path, args.content_type)
     return 0
 
 
 def cmd_models_prepare_env(args: argparse.Namespace) -> int:
     """Install the model's requirements.txt into this environment (``--env-manager local``)."""
-    import subprocess
+    from labtrack.models.flavor_backend import LocalPyFuncBackend, get_flavor_backend
 
-    from labtrack.models.predict import _check_env_manager
-    from labtrack.models.uris import download_model
-
-    _check_env_manager(args.env_manager)
-    local = download_model(args.model_uri)
-    requirements = os.path.join(local, "requirements.txt")
-    if not os.path.isfile(requirements):
-        print(f"The model at {args.model_uri} lists no requirements: nothing to install.")
-        return 0
-    argv = [sys.executable, "-m", "pip", "install", "-r", requirements]
-    if args.dry_run:
-        argv.append("--dry-run")
-    print("running: " + " ".join(argv), file=sys.stderr)
-    return subprocess.run(argv, check=False).returncode
+    backend = get_flavor_backend(args.model_uri, args.env_manager)
+    assert isinstance(backend, LocalPyFuncBackend)
+    status = backend.prepare_env(args.model_uri, dry_run=args.dry_run)
+    if status == 0:
+        print(f"The environment has what the model at {args.model_uri} lists.")
+    return status
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

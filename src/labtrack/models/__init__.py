@@ -20,6 +20,7 @@ from labtrack.evaluation import (
     validate_evaluation_results,
 )
 from labtrack.models.code_models import ModelConfig, ModelInputExample, set_model
+from labtrack.models.flavor_backend import FlavorBackend
 from labtrack.models.logging import register_model
 from labtrack.models.model import Model, ModelInfo
 from labtrack.models.package_edits import (
@@ -61,6 +62,7 @@ __all__ = [
     "EvaluationArtifact",
     "EvaluationMetric",
     "EvaluationResult",
+    "FlavorBackend",
     "MetricThreshold",
     "MetricValue",
     "Model",
