@@ -525,8 +525,21 @@ class TrackingClient(ArtifactFileMethods, _RegistryMethods):
                 tags=tag_pairs if i == 0 else (),
             )
 
-    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
-        self._tracking.log_inputs(run_id, list(datasets))
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[DatasetInput] | None = None,
+        models: Sequence[Any] | None = None,
+    ) -> None:
+        """Datasets the run used (``DatasetInput``). Model inputs are not stored yet: passing
+        ``models`` is refused rather than dropped."""
+        if models:
+            raise LabtrackException(
+                "log_inputs: model inputs are not supported yet; log datasets only.",
+                "INVALID_PARAMETER_VALUE",
+            )
+        if datasets:
+            self._tracking.log_inputs(run_id, list(datasets))
 
     def flush(self) -> None:
         """Block until every metric point queued in this process for this URI is written;
