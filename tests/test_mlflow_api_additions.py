@@ -767,3 +767,11 @@ def test_flavor_backend_scores_and_prepares_the_local_environment(tmp_path, monk
     )
     with pytest.raises(lt_exception()):
         get_flavor_backend(path, env_manager="conda")
+
+
+def test_a_databricks_registry_uri_is_refused_not_opened_as_a_path(fluent, monkeypatch) -> None:
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", "databricks-uc")
+    with pytest.raises(fluent.MlflowException) as err:
+        fluent.MlflowClient()
+    assert "Databricks" in err.value.message
+    assert not os.path.exists("databricks-uc")

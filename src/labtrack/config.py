@@ -96,6 +96,15 @@ def resolve_registry_uri(explicit: str | None = None, tracking_uri: str | None =
     $LABTRACK_REGISTRY_URI, $MLFLOW_REGISTRY_URI, else the tracking URI."""
     for candidate in (explicit, _process_registry_uri, first_env(REGISTRY_URI_ENVS)):
         if candidate:
+            if candidate.lower().startswith("databricks"):
+                # Not a path: without this it would open a new local store of that name.
+                from labtrack.errors import LabtrackException
+
+                raise LabtrackException(
+                    f"Registry URI {candidate!r}: Databricks registries are not supported; "
+                    "use a labtrack store or server URI.",
+                    "INVALID_PARAMETER_VALUE",
+                )
             return normalize_uri(candidate)
     return resolve_tracking_uri(tracking_uri)
 

@@ -771,6 +771,8 @@ class ActiveModel:
         self._previous_id = previous_id
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # never recurse while _logged_model itself is missing
+            raise AttributeError(name)
         return getattr(self._logged_model, name)
 
     def __enter__(self) -> ActiveModel:
