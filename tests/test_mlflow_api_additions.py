@@ -699,20 +699,17 @@ def test_package_edits_of_a_finalized_model_over_rest(
 
 def test_load_checkpoint_reads_mlflows_checkpoint_layout(fluent, tmp_path) -> None:
     """Checkpoints as MLflow's Lightning autolog logs them (``checkpoints/epoch_<n>/...`` and
-    the ``mlflow.latest_checkpoint_artifact`` tag), loaded through the model class."""
+    the ``mlflow.latest_checkpoint_artifact`` tag), restored by Lightning itself."""
     import torch
 
-    class Net(torch.nn.Module):
+    lightning = pytest.importorskip("lightning")
+
+    class Net(lightning.LightningModule):
         def __init__(self, scale: float = 1.0) -> None:
             super().__init__()
+            self.save_hyperparameters()
             self.linear = torch.nn.Linear(1, 1)
             self.scale = scale
-
-        @classmethod
-        def load_from_checkpoint(cls, path: str, **kwargs):
-            net = cls(**kwargs)
-            net.load_state_dict(torch.load(path)["state_dict"])
-            return net
 
     weights = {}
     with fluent.start_run() as run:
@@ -720,7 +717,12 @@ def test_load_checkpoint_reads_mlflows_checkpoint_layout(fluent, tmp_path) -> No
             net = Net()
             torch.nn.init.constant_(net.linear.weight, float(epoch + 1))
             weights[epoch] = float(epoch + 1)
-            torch.save({"state_dict": net.state_dict()}, tmp_path / "checkpoint.pth")
+            checkpoint = {
+                "state_dict": net.state_dict(),
+                "pytorch-lightning_version": lightning.__version__,
+                "hyper_parameters": dict(net.hparams),
+            }
+            torch.save(checkpoint, tmp_path / "checkpoint.pth")
             fluent.log_artifact(str(tmp_path / "checkpoint.pth"), f"checkpoints/epoch_{epoch}")
             fluent.set_tag(
                 "mlflow.latest_checkpoint_artifact", f"checkpoints/epoch_{epoch}/checkpoint.pth"
