@@ -205,3 +205,11 @@ def test_doctor_reports_and_masks(env) -> None:
     _, out, _ = labtrack(env, "doctor", "--mask-envs")
     assert "LABTRACK_HOME:" in out
     assert env["LABTRACK_HOME"] not in out
+
+
+def test_models_serve_takes_mlflows_env_manager_option(env, tmp_path) -> None:
+    code, _, err = labtrack(
+        env, "models", "serve", "-m", str(tmp_path), "--env-manager", "virtualenv", ok=False
+    )
+    assert code == 2
+    assert "--env-manager local" in err

@@ -56,6 +56,13 @@ def cmd_models_serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("labtrack: --workers must be at least 1", file=sys.stderr)
         return 2
+    if args.env_manager != "local":
+        print(
+            f"labtrack: --env-manager {args.env_manager}: models are served in this environment; "
+            "use --env-manager local (labtrack models prepare-env installs the requirements)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         serve(args.model_uri, host=args.host, port=args.port, workers=args.workers)
     except KeyboardInterrupt:
@@ -517,6 +524,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("-p", "--port", type=int, default=5000, help="port (default: 5000)")
     serve.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
     serve.add_argument("-w", "--workers", type=int, default=1, help="processes (default: 1)")
+    serve.add_argument("--env-manager", default="local", help="only 'local' is supported")
     serve.set_defaults(func=cmd_models_serve)
     _add_model_commands(models_sub)
 
