@@ -213,3 +213,45 @@ def test_models_serve_takes_mlflows_env_manager_option(env, tmp_path) -> None:
     )
     assert code == 2
     assert "--env-manager local" in err
+
+
+def test_tracking_commands_against_a_server(env, tmp_path_factory, tmp_path) -> None:
+    """The same commands with MLFLOW_TRACKING_URI pointing at a labtrack server (REST)."""
+    from live_server import start_live_server
+
+    servers = start_live_server(tmp_path_factory.mktemp("cli-server"))
+    server = next(servers)
+    try:
+        env = {k: v for k, v in env.items() if k != "LABTRACK_TRACKING_URI"}
+        env.update(MLFLOW_TRACKING_URI=server.url, MLFLOW_TRACKING_TOKEN=server.token)
+        _, out, _ = labtrack(env, "experiments", "create", "-n", "over-rest")
+        exp_id = out.strip().rsplit(" ", 1)[1]
+        script = (
+            "import labtrack as lt\n"
+            f"with lt.start_run(experiment_id='{exp_id}') as r:\n"
+            "    lt.log_text('over http', 'a/b.txt')\n"
+            "print(r.info.run_id)\n"
+        )
+        run_id = (
+            subprocess.run(
+                [sys.executable, "-c", script],
+                env=env,
+                capture_output=True,
+                check=True,
+                timeout=120,
+            )
+            .stdout.decode()
+            .strip()
+        )
+        _, out, _ = labtrack(env, "runs", "describe", "--run-id", run_id)
+        assert json.loads(out)["info"]["experiment_id"] == exp_id
+        _, out, _ = labtrack(env, "artifacts", "download", "-r", run_id, "-a", "a/b.txt",
+                             "-d", str(tmp_path / "d"))  # fmt: skip
+        assert Path(out.strip()).read_text() == "over http"
+        _, out, _ = labtrack(env, "doctor")
+        assert server.url in out
+        assert server.token not in out
+        assert "Store reachable: yes" in " ".join(out.split())
+    finally:
+        for _ in servers:
+            pass
