@@ -548,6 +548,9 @@ def test_set_signature_and_update_requirements_of_local_and_logged_packages(flue
     with fluent.start_run() as run:
         fluent.sklearn.log_model(LinearRegression().fit(X, [1.0, 2.0]), name="reg")
     uri = f"runs:/{run.info.run_id}/reg"
+    # log_model's model is the one last_logged_model() names, as in MLflow.
+    assert fluent.last_logged_model().name == "reg"
+    assert fluent.last_logged_model().source_run_id == run.info.run_id
     models.set_signature(uri, signature)
     models.update_model_requirements(uri, "add", ["requests==2.0"])
     reloaded = fluent.pyfunc.load_model(uri)

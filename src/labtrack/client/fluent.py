@@ -691,6 +691,12 @@ def get_logged_model(model_id: str) -> Any:
     return current_client().get_logged_model(model_id)
 
 
+def note_logged_model(model_id: str) -> None:
+    """Remember ``model_id`` as the model this process logged last (``log_model`` calls it)."""
+    global _last_logged_model_id
+    _last_logged_model_id = model_id
+
+
 def last_logged_model() -> Any:
     """The logged model this process created last, or None."""
     return get_logged_model(_last_logged_model_id) if _last_logged_model_id else None
