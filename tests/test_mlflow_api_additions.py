@@ -780,3 +780,22 @@ def test_a_databricks_registry_uri_is_refused_not_opened_as_a_path(fluent, monke
         fluent.MlflowClient()
     assert "Databricks" in err.value.message
     assert not os.path.exists("databricks-uc")
+
+
+def test_get_model_info_is_a_model_info(fluent, tmp_path) -> None:
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    X = pd.DataFrame({"a": [0.0, 1.0], "b": [1.0, 1.0]})
+    with fluent.start_run() as run:
+        logged = fluent.sklearn.log_model(
+            LinearRegression().fit(X, [1.0, 2.0]), name="reg", input_example=X
+        )
+    info = fluent.models.get_model_info(logged.model_uri)
+    assert isinstance(info, fluent.models.ModelInfo)
+    assert info.model_uri == logged.model_uri
+    assert info.model_id == logged.model_id
+    assert info.run_id == run.info.run_id
+    assert set(info.flavors) == {"python_function", "sklearn"}
+    assert info.signature.inputs.names() == ["a", "b"]
+    assert info.model_uuid == logged.model_uuid

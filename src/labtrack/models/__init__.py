@@ -52,9 +52,23 @@ def list_evaluators() -> list[str]:
     return ["default"]
 
 
-def get_model_info(model_uri: str) -> Model:
-    """The MLmodel metadata of a package (downloads it if needed)."""
-    return Model.load(download_model(model_uri))
+def get_model_info(model_uri: str) -> ModelInfo:
+    """What a package's MLmodel says about it (downloads it if needed), as the ``ModelInfo``
+    ``log_model`` returns: flavors, signature, run and logged model, ``model_uri``."""
+    meta = Model.load(download_model(model_uri))
+    return ModelInfo(
+        artifact_path=meta.artifact_path or "",
+        flavors=meta.flavors,
+        model_uri=str(model_uri),
+        model_uuid=meta.model_uuid,
+        run_id=meta.run_id,
+        signature=meta.signature,
+        utc_time_created=meta.utc_time_created,
+        model_id=meta.model_id,
+        name=meta.artifact_path,
+        saved_input_example_info=meta.saved_input_example_info,
+        metadata=dict(meta.extra.get("metadata") or {}),
+    )
 
 
 __all__ = [
