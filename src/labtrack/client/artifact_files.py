@@ -36,7 +36,7 @@ class Image:
     or nested lists, or a path to an image file."""
 
     def __init__(self, image: Any) -> None:
-        from PIL import Image as PILImage
+        PILImage = _pil_module()
 
         if isinstance(image, (str, os.PathLike)):
             with PILImage.open(image) as opened:
@@ -49,7 +49,7 @@ class Image:
 
     @property
     def size(self) -> tuple[int, int]:
-        return tuple(self.image.size)  # type: ignore[return-value]
+        return tuple(self.image.size)
 
     def to_pil(self) -> Any:
         return self.image.copy()
@@ -91,12 +91,22 @@ def _uint8_array(image: Any) -> Any:
     return arr.squeeze(axis=2) if arr.ndim == 3 and arr.shape[2] == 1 else arr
 
 
+def _pil_module() -> Any:
+    try:
+        from PIL import Image as PILImage
+    except ImportError:  # as MLflow, images are written with Pillow
+        raise LabtrackException(
+            "Logging images needs Pillow: pip install pillow", "INVALID_PARAMETER_VALUE"
+        ) from None
+    return PILImage
+
+
 def _pil_image(image: Any) -> Any:
     if isinstance(image, Image):
         return image.image
     if hasattr(image, "save") and hasattr(image, "mode"):
         return image
-    from PIL import Image as PILImage
+    PILImage = _pil_module()
 
     return PILImage.fromarray(_uint8_array(image))
 
