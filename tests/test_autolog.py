@@ -338,6 +338,7 @@ def test_pytorch_lightning_fit_is_logged(autolog) -> None:
         saved = json.load(f)
     # save_best_only: the checkpoint is the epoch with the lowest val_loss
     assert saved["val_loss"] == pytest.approx(min(m.value for m in epochs))
+    assert run.data.tags["mlflow.latest_checkpoint_artifact"] == "checkpoints/latest_checkpoint.pth"
     restored = lt.pytorch.load_checkpoint(Tiny, run.info.run_id)
     assert restored.hparams.hidden == 4
     assert len(lt.get_run(run.info.run_id).outputs.model_outputs) == 1

@@ -8,6 +8,7 @@ import shutil
 import sys
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 
 def _copy_demo(folder: Path) -> Path:
@@ -54,6 +55,13 @@ def cmd_models_serve(args: argparse.Namespace) -> int:
     logging.getLogger("tornado.access").setLevel(logging.WARNING)
     if args.workers < 1:
         print("labtrack: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.env_manager != "local":
+        print(
+            f"labtrack: --env-manager {args.env_manager}: models are served in this environment; "
+            "use --env-manager local (labtrack models prepare-env installs the requirements)",
+            file=sys.stderr,
+        )
         return 2
     try:
         serve(args.model_uri, host=args.host, port=args.port, workers=args.workers)
@@ -138,9 +146,334 @@ def cmd_service(args: argparse.Namespace) -> int:
     return service_main(args.jupyter_args)
 
 
+# ---- MLflow's tracking commands (experiments, runs, artifacts) ---------------------------------
+
+
+def _client() -> Any:
+    """The client for $LABTRACK_TRACKING_URI / $MLFLOW_TRACKING_URI (or the default store)."""
+    from labtrack.client.tracking_client import TrackingClient
+
+    return TrackingClient()
+
+
+def _view_type(view: str) -> Any:
+    from labtrack.entities import ViewType
+
+    return {"active_only": ViewType.ACTIVE_ONLY, "deleted_only": ViewType.DELETED_ONLY}.get(
+        view, ViewType.ALL
+    )
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def cmd_experiments_create(args: argparse.Namespace) -> int:
+    exp_id = _client().create_experiment(args.experiment_name, args.artifact_location)
+    print(f"Created experiment '{args.experiment_name}' with id {exp_id}")
+    return 0
+
+
+def cmd_experiments_search(args: argparse.Namespace) -> int:
+    c = _client()
+    experiments, token = [], None
+    while True:
+        page = c.search_experiments(_view_type(args.view), 1000, None, None, token)
+        experiments.extend(page.items)
+        token = page.token
+        if not token:
+            break
+    rows = [[e.experiment_id, e.name, e.artifact_location] for e in experiments]
+    print(_table(["Experiment Id", "Name", "Artifact Location"], rows))
+    return 0
+
+
+def cmd_experiments_delete(args: argparse.Namespace) -> int:
+    _client().delete_experiment(args.experiment_id)
+    print(f"Experiment with ID {args.experiment_id} has been deleted.")
+    return 0
+
+
+def cmd_experiments_restore(args: argparse.Namespace) -> int:
+    _client().restore_experiment(args.experiment_id)
+    print(f"Experiment with id {args.experiment_id} has been restored.")
+    return 0
+
+
+def cmd_experiments_rename(args: argparse.Namespace) -> int:
+    _client().rename_experiment(args.experiment_id, args.new_name)
+    print(f"Experiment with id {args.experiment_id} has been renamed to '{args.new_name}'.")
+    return 0
+
+
+def cmd_runs_list(args: argparse.Namespace) -> int:
+    import datetime
+
+    c = _client()
+    runs, token = [], None
+    while True:
+        page = c.search_runs([args.experiment_id], "", _view_type(args.view), 1000, None, token)
+        runs.extend(page.items)
+        token = page.token
+        if not token:
+            break
+    rows = []
+    for run in runs:
+        start = run.info.start_time
+        when = (
+            datetime.datetime.fromtimestamp(start / 1000).strftime("%Y-%m-%d %H:%M:%S")
+            if start
+            else ""
+        )
+        rows.append([when, run.info.run_name or "", run.info.run_id])
+    print(_table(["Date", "Name", "ID"], rows))
+    return 0
+
+
+def cmd_runs_describe(args: argparse.Namespace) -> int:
+    import json
+
+    from labtrack.entities import wire
+
+    print(json.dumps(wire.run_to_json(_client().get_run(args.run_id)), indent=4))
+    return 0
+
+
+def cmd_runs_delete(args: argparse.Namespace) -> int:
+    _client().delete_run(args.run_id)
+    print(f"Run with ID {args.run_id} has been deleted.")
+    return 0
+
+
+def cmd_runs_restore(args: argparse.Namespace) -> int:
+    _client().restore_run(args.run_id)
+    print(f"Run with id {args.run_id} has been restored.")
+    return 0
+
+
+def cmd_artifacts_list(args: argparse.Namespace) -> int:
+    import json
+
+    entries = _client().list_artifacts(args.run_id, args.artifact_path)
+    infos = [
+        {"path": e.path, "is_dir": e.is_dir, **({} if e.is_dir else {"file_size": e.file_size})}
+        for e in entries
+    ]
+    print(json.dumps(infos, indent=2))
+    return 0
+
+
+def cmd_artifacts_download(args: argparse.Namespace) -> int:
+    from labtrack.artifacts import download_artifacts
+
+    if args.artifact_uri and (args.run_id or args.artifact_path):
+        raise _usage("give either --artifact-uri, or --run-id (and --artifact-path)")
+    if not args.artifact_uri and not args.run_id:
+        raise _usage("give --run-id or --artifact-uri")
+    local = download_artifacts(
+        artifact_uri=args.artifact_uri,
+        run_id=args.run_id,
+        artifact_path=args.artifact_path,
+        dst_path=args.dst_path,
+    )
+    print(local)
+    return 0
+
+
+def cmd_artifacts_log_artifact(args: argparse.Namespace) -> int:
+    _client().log_artifact(args.run_id, args.local_file, args.artifact_path)
+    print(
+        f"Logged artifact from local file {args.local_file} to artifact_path={args.artifact_path}"
+    )
+    return 0
+
+
+def cmd_artifacts_log_artifacts(args: argparse.Namespace) -> int:
+    _client().log_artifacts(args.run_id, args.local_dir, args.artifact_path)
+    print(f"Logged artifact from local dir {args.local_dir} to artifact_path={args.artifact_path}")
+    return 0
+
+
+def cmd_models_predict(args: argparse.Namespace) -> int:
+    from labtrack.models.flavor_backend import get_flavor_backend
+
+    # MLflow reads the payload from stdin when no input file is given.
+    backend = get_flavor_backend(args.model_uri, args.env_manager)
+    backend.predict(args.model_uri, args.input_path, args.output_path, args.content_type)
+    return 0
+
+
+def cmd_models_prepare_env(args: argparse.Namespace) -> int:
+    """Install the model's requirements.txt into this environment (``--env-manager local``)."""
+    from labtrack.models.flavor_backend import LocalPyFuncBackend, get_flavor_backend
+
+    backend = get_flavor_backend(args.model_uri, args.env_manager)
+    assert isinstance(backend, LocalPyFuncBackend)
+    status = backend.prepare_env(args.model_uri, dry_run=args.dry_run)
+    if status == 0:
+        print(f"The environment has what the model at {args.model_uri} lists.")
+    return status
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """Upgrade a store's schema to the newest revision (``mlflow db upgrade <url>``)."""
+    from labtrack.config import normalize_uri
+    from labtrack.store.engine import (
+        HEAD_REVISION,
+        create_store_engine,
+        current_revision,
+        ensure_schema,
+    )
+
+    engine = create_store_engine(normalize_uri(args.url))
+    try:
+        before = current_revision(engine)
+        ensure_schema(engine)
+        after = current_revision(engine)
+    finally:
+        engine.dispose()
+    if before == after:
+        print(f"The database is already at the newest revision ({HEAD_REVISION}).")
+    else:
+        print(f"Upgraded the database from revision {before or '(empty)'} to {after}.")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from labtrack._doctor import doctor
+
+    doctor(mask_envs=args.mask_envs)
+    return 0
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _usage(message: str) -> _UsageError:
+    return _UsageError(message)
+
+
+def _add_view(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-v",
+        "--view",
+        choices=["active_only", "deleted_only", "all"],
+        default="active_only",
+        help="which lifecycle stage to show (default: active_only)",
+    )
+
+
+def _add_tracking_commands(sub: Any) -> None:
+    experiments = sub.add_parser("experiments", help="manage experiments")
+    exp_sub = experiments.add_subparsers(dest="experiments_command", required=True)
+    create = exp_sub.add_parser("create", help="create an experiment")
+    create.add_argument("-n", "--experiment-name", required=True)
+    create.add_argument("-l", "--artifact-location", default=None)
+    create.set_defaults(func=cmd_experiments_create)
+    search = exp_sub.add_parser("search", help="list experiments")
+    _add_view(search)
+    search.set_defaults(func=cmd_experiments_search)
+    for name, func, text in (
+        ("delete", cmd_experiments_delete, "mark an experiment deleted"),
+        ("restore", cmd_experiments_restore, "restore a deleted experiment"),
+        ("rename", cmd_experiments_rename, "rename an experiment"),
+    ):
+        p = exp_sub.add_parser(name, help=text)
+        p.add_argument("-x", "--experiment-id", required=True)
+        if name == "rename":
+            p.add_argument("--new-name", required=True)
+        p.set_defaults(func=func)
+
+    runs = sub.add_parser("runs", help="manage runs")
+    runs_sub = runs.add_subparsers(dest="runs_command", required=True)
+    listing = runs_sub.add_parser("list", help="list the runs of an experiment")
+    listing.add_argument("--experiment-id", required=True)
+    _add_view(listing)
+    listing.set_defaults(func=cmd_runs_list)
+    for name, func, text in (
+        ("describe", cmd_runs_describe, "print a run as JSON"),
+        ("delete", cmd_runs_delete, "mark a run deleted"),
+        ("restore", cmd_runs_restore, "restore a deleted run"),
+    ):
+        p = runs_sub.add_parser(name, help=text)
+        p.add_argument("--run-id", required=True)
+        p.set_defaults(func=func)
+
+    artifacts = sub.add_parser("artifacts", help="list, download and upload run artifacts")
+    art_sub = artifacts.add_subparsers(dest="artifacts_command", required=True)
+    ls = art_sub.add_parser("list", help="list a run's artifacts (JSON)")
+    ls.add_argument("-r", "--run-id", required=True)
+    ls.add_argument("-a", "--artifact-path", default=None)
+    ls.set_defaults(func=cmd_artifacts_list)
+    dl = art_sub.add_parser("download", help="download artifacts; prints the local path")
+    dl.add_argument("-r", "--run-id", default=None)
+    dl.add_argument("-a", "--artifact-path", default=None)
+    dl.add_argument("-u", "--artifact-uri", default=None)
+    dl.add_argument("-d", "--dst-path", default=None)
+    dl.set_defaults(func=cmd_artifacts_download)
+    one = art_sub.add_parser("log-artifact", help="upload a local file to a run")
+    one.add_argument("-l", "--local-file", required=True)
+    one.add_argument("-r", "--run-id", required=True)
+    one.add_argument("-a", "--artifact-path", default=None)
+    one.set_defaults(func=cmd_artifacts_log_artifact)
+    many = art_sub.add_parser("log-artifacts", help="upload a local folder to a run")
+    many.add_argument("-l", "--local-dir", required=True)
+    many.add_argument("-r", "--run-id", required=True)
+    many.add_argument("-a", "--artifact-path", default=None)
+    many.set_defaults(func=cmd_artifacts_log_artifacts)
+
+    db = sub.add_parser("db", help="store schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_sub.add_parser("upgrade", help="upgrade a store's schema to the newest revision")
+    upgrade.add_argument("url", help="the store: sqlite:///path.db, postgresql://... or a path")
+    upgrade.set_defaults(func=cmd_db_upgrade)
+
+    doctor = sub.add_parser("doctor", help="versions, tracking URI, whether the store answers")
+    doctor.add_argument("--mask-envs", action="store_true", help="hide environment values")
+    doctor.set_defaults(func=cmd_doctor)
+
+
+def _add_model_commands(models_sub: Any) -> None:
+    pred = models_sub.add_parser(
+        "predict",
+        help="score a file (JSON serving payload or CSV) with a model",
+        description="Loading a model runs its code (pickle): use only models you trust.",
+    )
+    pred.add_argument("-m", "--model-uri", required=True)
+    pred.add_argument("-i", "--input-path", default=None, help="input file (default: stdin)")
+    pred.add_argument("-o", "--output-path", default=None, help="output file (default: stdout)")
+    pred.add_argument("-t", "--content-type", choices=["json", "csv"], default="json")
+    pred.add_argument("--env-manager", default="local", help="only 'local' is supported")
+    pred.set_defaults(func=cmd_models_predict)
+    prep = models_sub.add_parser(
+        "prepare-env", help="install a model's requirements.txt into this environment"
+    )
+    prep.add_argument("-m", "--model-uri", required=True)
+    prep.add_argument("--env-manager", default="local", help="only 'local' is supported")
+    prep.add_argument("--dry-run", action="store_true", help="show what pip would install")
+    prep.set_defaults(func=cmd_models_prepare_env)
+
+
+def _version() -> str:
+    try:
+        from labtrack._version import __version__
+    except ImportError:  # a source tree that was never built
+        return "0.0.0+unknown"
+    return __version__
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labtrack", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"labtrack, version {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_tracking_commands(sub)
 
     lab = sub.add_parser("lab", help="launch JupyterLab with labtrack")
     lab.add_argument("--demo", action="store_true", help="open the labtrack demo notebook")
@@ -175,7 +508,7 @@ def main(argv: list[str] | None = None) -> int:
     service.set_defaults(jupyter_args=[])
     service.set_defaults(func=cmd_service)
 
-    models = sub.add_parser("models", help="serve models")
+    models = sub.add_parser("models", help="serve models, score files, install requirements")
     models_sub = models.add_subparsers(dest="models_command", required=True)
     serve = models_sub.add_parser(
         "serve",
@@ -191,7 +524,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("-p", "--port", type=int, default=5000, help="port (default: 5000)")
     serve.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
     serve.add_argument("-w", "--workers", type=int, default=1, help="processes (default: 1)")
+    serve.add_argument("--env-manager", default="local", help="only 'local' is supported")
     serve.set_defaults(func=cmd_models_serve)
+    _add_model_commands(models_sub)
 
     run = sub.add_parser(
         "run",
@@ -242,7 +577,30 @@ def main(argv: list[str] | None = None) -> int:
         if args.command not in ("lab", "service"):
             parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         args.jupyter_args = unknown
+    if args.command in _TRACKING_COMMANDS or getattr(args, "models_command", None) in (
+        "predict",
+        "prepare-env",
+    ):
+        return _run_reporting_errors(parser, args)
     return int(args.func(args))
+
+
+_TRACKING_COMMANDS = ("experiments", "runs", "artifacts", "db", "doctor")
+
+
+def _run_reporting_errors(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Mistakes the user can fix are one line on stderr and exit status 1, never a traceback."""
+    from labtrack.errors import LabtrackException
+
+    try:
+        return int(args.func(args))
+    except _UsageError as exc:
+        parser.error(str(exc))
+    except LabtrackException as exc:
+        print(f"labtrack: error: {exc.message}", file=sys.stderr)
+    except OSError as exc:
+        print(f"labtrack: error: {exc}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

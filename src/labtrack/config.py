@@ -81,6 +81,34 @@ def process_tracking_uri() -> str | None:
     return _process_tracking_uri
 
 
+# The model registry's URI: the tracking URI unless set apart (MLflow's registry URI).
+REGISTRY_URI_ENVS = ("LABTRACK_REGISTRY_URI", "MLFLOW_REGISTRY_URI")
+_process_registry_uri: str | None = None
+
+
+def set_process_registry_uri(uri: str | None) -> None:
+    global _process_registry_uri
+    _process_registry_uri = normalize_uri(uri) if uri else None
+
+
+def resolve_registry_uri(explicit: str | None = None, tracking_uri: str | None = None) -> str:
+    """The registry a client uses: explicit, the one ``set_registry_uri`` set,
+    $LABTRACK_REGISTRY_URI, $MLFLOW_REGISTRY_URI, else the tracking URI."""
+    for candidate in (explicit, _process_registry_uri, first_env(REGISTRY_URI_ENVS)):
+        if candidate:
+            if candidate.lower().startswith("databricks"):
+                # Not a path: without this it would open a new local store of that name.
+                from labtrack.errors import LabtrackException
+
+                raise LabtrackException(
+                    f"Registry URI {candidate!r}: Databricks registries are not supported; "
+                    "use a labtrack store or server URI.",
+                    "INVALID_PARAMETER_VALUE",
+                )
+            return normalize_uri(candidate)
+    return resolve_tracking_uri(tracking_uri)
+
+
 def resolve_tracking_uri(explicit: str | None = None) -> str:
     """The URI a client uses: explicit, the one ``set_tracking_uri`` set, $LABTRACK_TRACKING_URI,
     $LABTRACK_STORE_URI, $MLFLOW_TRACKING_URI, else the per-user default store."""

@@ -13,12 +13,14 @@ Loading a model runs code from the package (pickle). Only load models you trust.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import importlib
 import inspect
 import os
 import platform
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from labtrack.errors import LabtrackException
@@ -27,6 +29,7 @@ from labtrack.models.model import (
     Model,
     ModelInfo,
     add_package_code_to_path,
+    conda_env,
     copy_code_paths,
     default_requirements,
     finish_package,
@@ -384,3 +387,150 @@ __all__ = [
     "log_model",
     "save_model",
 ]
+
+
+# ---- MLflow's helpers around the flavor ---------------------------------------------------
+
+
+def get_default_pip_requirements() -> list[str]:
+    """What a custom Python model needs at least (pinned to this environment's version)."""
+    return default_requirements(["cloudpickle"])
+
+
+def get_default_conda_env() -> dict[str, Any]:
+    """The conda environment written for a custom Python model by default."""
+    return conda_env(get_default_pip_requirements())
+
+
+def load_pyfunc(
+    model_uri: str | os.PathLike[str],
+    suppress_warnings: bool = False,
+    dst_path: str | None = None,
+) -> PyFuncModel:
+    """MLflow's old name for ``load_model``."""
+    del suppress_warnings
+    return load_model(model_uri, dst_path)
+
+
+class EnvType:
+    """Environment kinds MLflow builds for a model (``build_model_env``)."""
+
+    CONDA = "conda"
+    VIRTUALENV = "virtualenv"
+
+
+def add_to_model(
+    model: Model,
+    loader_module: str,
+    data: str | None = None,
+    code: str | None = None,
+    conda_env: str | None = None,
+    python_env: str | None = None,
+    model_config: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> Model:
+    """Add the ``python_function`` flavor to ``model`` (an ``MLmodel`` being written): which
+    module loads it, its data and code folders and environment files, as MLflow records them."""
+    params: dict[str, Any] = {"loader_module": loader_module, **kwargs}
+    params["python_version"] = platform.python_version()
+    if code:
+        params["code"] = code
+    if data:
+        params["data"] = data
+    env: dict[str, str] = {}
+    if conda_env:
+        env["conda"] = conda_env
+    if python_env:
+        env["virtualenv"] = python_env
+    if env:
+        params["env"] = env
+    if model_config:
+        params["model_config"] = model_config
+    return model.add_flavor(FLAVOR_NAME, **params)
+
+
+def archive_directory(path: str) -> str:
+    """Pack the folder ``path`` into a new ``.tar.gz`` file; its path."""
+    import tarfile
+    import tempfile
+
+    fd, archive = tempfile.mkstemp(suffix=".tar.gz", prefix="labtrack-archive-")
+    os.close(fd)
+    with tarfile.open(archive, "w:gz") as tar:
+        for name in sorted(os.listdir(path)):
+            tar.add(os.path.join(path, name), arcname=name)
+    return archive
+
+
+def extract_archive_to_dir(archive_path: str, dst_dir: str) -> str:
+    """Unpack a ``.tar.gz`` made by ``archive_directory`` into ``dst_dir``; ``dst_dir``.
+    Members that would land outside ``dst_dir`` (absolute paths, ``..``, links) are refused."""
+    import tarfile
+
+    os.makedirs(dst_dir, exist_ok=True)
+    root = os.path.realpath(dst_dir)
+    with tarfile.open(archive_path, "r:*") as tar:
+        members = tar.getmembers()
+        for member in members:
+            target = os.path.realpath(os.path.join(root, member.name))
+            if not (target == root or target.startswith(root + os.sep)):
+                raise LabtrackException(
+                    f"Archive member {member.name!r} would be written outside {dst_dir!r}.",
+                    "INVALID_PARAMETER_VALUE",
+                )
+            if not (member.isfile() or member.isdir()):
+                raise LabtrackException(
+                    f"Archive member {member.name!r} is not a plain file or folder.",
+                    "INVALID_PARAMETER_VALUE",
+                )
+        tar.extractall(root, members=members)  # noqa: S202 - every member checked above
+    return dst_dir
+
+
+class Context:
+    """What a model's ``predict`` can learn about the request it serves (MLflow's prediction
+    context): ``request_id``, ``is_evaluate``, and user data."""
+
+    def __init__(
+        self,
+        request_id: str | None = None,
+        is_evaluate: bool = False,
+        dependencies_schemas: dict[str, Any] | None = None,
+        model_id: str | None = None,
+        endpoint_name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.request_id = request_id
+        self.is_evaluate = is_evaluate
+        self.dependencies_schemas = dependencies_schemas
+        self.model_id = model_id
+        self.endpoint_name = endpoint_name
+        self.__dict__.update(kwargs)
+
+    def update(self, **kwargs: Any) -> None:
+        for key, value in kwargs.items():
+            if not hasattr(self, key):
+                raise AttributeError(f"Context has no attribute {key!r}")
+            setattr(self, key, value)
+
+
+_prediction_context: contextvars.ContextVar[Context | None] = contextvars.ContextVar(
+    "labtrack_prediction_context", default=None
+)
+
+
+@contextlib.contextmanager
+def set_prediction_context(context: Context | None) -> Iterator[None]:
+    """Within the block, ``get_prediction_context()`` returns ``context`` (per thread and
+    asyncio task)."""
+    if context is not None and not isinstance(context, Context):
+        raise TypeError(f"Expected a Context, got {type(context).__name__}.")
+    token = _prediction_context.set(context)
+    try:
+        yield
+    finally:
+        _prediction_context.reset(token)
+
+
+def get_prediction_context() -> Context | None:
+    return _prediction_context.get()

@@ -20,6 +20,7 @@ from labtrack.models.model import (
     Model,
     ModelInfo,
     add_package_code_to_path,
+    conda_env,
     copy_code_paths,
     default_requirements,
     finish_package,
@@ -56,8 +57,9 @@ def save_model(
     code_paths: list[str] | None = None,
     **_: Any,
 ) -> Model:
-    """Package a ``torch.nn.Module`` at ``path`` (``code_paths``: code the module's classes
-    need, copied into the package and importable when it is loaded)."""
+    """Package a ``torch.nn.Module`` (or a TorchScript ``ScriptModule``) at ``path``
+    (``code_paths``: code the module's classes need, copied into the package and importable
+    when it is loaded)."""
     import torch
 
     if not isinstance(pytorch_model, torch.nn.Module):
@@ -68,7 +70,12 @@ def save_model(
     code = copy_code_paths(local, code_paths)
     data = os.path.join(local, DATA_DIR)
     os.makedirs(data)
-    torch.save(pytorch_model, os.path.join(data, MODEL_FILE), pickle_module=pickler())
+    if isinstance(pytorch_model, torch.jit.ScriptModule):
+        # TorchScript modules cannot be pickled; torch.jit.save writes the archive MLflow
+        # writes, and torch.load recognises it when the package is loaded.
+        torch.jit.save(pytorch_model, os.path.join(data, MODEL_FILE))
+    else:
+        torch.save(pytorch_model, os.path.join(data, MODEL_FILE), pickle_module=pickler())
     with open(os.path.join(data, PICKLE_MODULE_INFO), "w", encoding="utf-8") as f:
         f.write(PICKLE_MODULE_NAME)
     model = mlflow_model or Model()
@@ -152,7 +159,20 @@ def _load_from_dir(path: str, meta: Model) -> Any:
         target = os.path.join(target, MODEL_FILE)
     # The standard unpickler reads cloudpickle's output; weights_only=False loads the module
     # object itself (code from the package runs: load only trusted models).
+    if _is_torchscript(target):
+        return torch.jit.load(target, map_location="cpu")
     return torch.load(target, weights_only=False, map_location="cpu")
+
+
+def _is_torchscript(path: str) -> bool:
+    """A TorchScript archive is a zip holding ``<name>/constants.pkl`` (a pickled module has
+    ``<name>/data.pkl`` only)."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return any(n.endswith("/constants.pkl") for n in archive.namelist())
 
 
 def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None) -> Any:
@@ -191,6 +211,25 @@ def _load_pyfunc(path: str, meta: Model, model_config: dict[str, Any] | None = N
     return _TorchWrapper(_load_from_dir(path, meta))
 
 
+__all__ = ["FLAVOR_NAME", "autolog", "load_model", "log_model", "save_model"]
+
+
+def get_default_pip_requirements() -> list[str]:
+    """torch and cloudpickle pinned to this environment's versions."""
+    return default_requirements(["torch", "cloudpickle"])
+
+
+def get_default_conda_env() -> dict[str, Any]:
+    """The conda environment written for a PyTorch model by default."""
+    return conda_env(get_default_pip_requirements())
+
+
+# MLflow's checkpoint layout (its Lightning autolog writes it): the run tag names the latest
+# checkpoint file; per-epoch or per-step checkpoints sit in folders of their own.
+LATEST_CHECKPOINT_TAG = "mlflow.latest_checkpoint_artifact"
+_CHECKPOINT_DIR = "checkpoints"
+
+
 def load_checkpoint(
     model_class: Any,
     run_id: str | None = None,
@@ -198,32 +237,44 @@ def load_checkpoint(
     global_step: int | None = None,
     kwargs: dict[str, Any] | None = None,
 ) -> Any:
-    """A Lightning module restored from a checkpoint that ``lt.pytorch.autolog()`` logged
-    (MLflow's ``mlflow.pytorch.load_checkpoint``): the latest/best one, or the one of
-    ``epoch`` or ``global_step`` when checkpoints were kept per epoch or step. ``run_id``
-    defaults to the active run."""
+    """A model restored from a checkpoint a run logged (``model_class.load_from_checkpoint``,
+    e.g. a Lightning module): the latest one, or the one of ``epoch`` or ``global_step``.
+    ``run_id`` defaults to the active run."""
+    import shutil
     import tempfile
 
-    from labtrack.client import fluent as lt
+    from labtrack.client.fluent import active_run, current_client
 
+    client = current_client()
     if run_id is None:
-        active = lt.active_run()
+        active = active_run()
         if active is None:
             raise LabtrackException(
-                "load_checkpoint needs a run_id when no run is active.", "INVALID_PARAMETER_VALUE"
+                "There is no active run: give the run_id of the run that logged the checkpoint.",
+                "INVALID_PARAMETER_VALUE",
             )
         run_id = active.info.run_id
+    latest = client.get_run(run_id).data.tags.get(LATEST_CHECKPOINT_TAG)
+    if latest is None:
+        raise LabtrackException(
+            f"Run {run_id} has no logged checkpoint (no {LATEST_CHECKPOINT_TAG} tag).",
+            "RESOURCE_DOES_NOT_EXIST",
+        )
+    filename = latest.rsplit("/", 1)[-1]
     if epoch is not None and global_step is not None:
-        raise LabtrackException("Give epoch or global_step, not both.", "INVALID_PARAMETER_VALUE")
-    if epoch is not None:
-        path = f"checkpoints/epoch_{int(epoch)}/checkpoint.pth"
-    elif global_step is not None:
-        path = f"checkpoints/global_step_{int(global_step)}/checkpoint.pth"
+        raise LabtrackException(
+            "Only one of 'epoch' and 'global_step' can be set for 'load_checkpoint'.",
+            "INVALID_PARAMETER_VALUE",
+        )
+    if global_step is not None:
+        path = f"{_CHECKPOINT_DIR}/global_step_{int(global_step)}/{filename}"
+    elif epoch is not None:
+        path = f"{_CHECKPOINT_DIR}/epoch_{int(epoch)}/{filename}"
     else:
-        path = "checkpoints/latest_checkpoint.pth"
-    with tempfile.TemporaryDirectory() as tmp:
-        local = lt.current_client().download_artifacts(run_id, path, tmp)
+        path = latest
+    tmp = tempfile.mkdtemp(prefix="labtrack-checkpoint-")
+    try:
+        local = client.download_artifacts(run_id, path, tmp)
         return model_class.load_from_checkpoint(local, **(kwargs or {}))
-
-
-__all__ = ["FLAVOR_NAME", "autolog", "load_checkpoint", "load_model", "log_model", "save_model"]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

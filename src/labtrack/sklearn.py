@@ -18,6 +18,7 @@ from labtrack.models.model import (
     Model,
     ModelInfo,
     add_package_code_to_path,
+    conda_env,
     copy_code_paths,
     default_requirements,
     finish_package,
@@ -204,3 +205,13 @@ def _load_pyfunc(path: str, meta: Model, model_config: dict[str, Any] | None = N
 
 
 __all__ = ["FLAVOR_NAME", "autolog", "load_model", "log_model", "save_model"]
+
+
+def get_default_pip_requirements(include_cloudpickle: bool = False) -> list[str]:
+    """scikit-learn (and cloudpickle) pinned to this environment's versions."""
+    return default_requirements(["scikit-learn", *(["cloudpickle"] if include_cloudpickle else [])])
+
+
+def get_default_conda_env(include_cloudpickle: bool = False) -> dict[str, Any]:
+    """The conda environment written for a scikit-learn model by default."""
+    return conda_env(get_default_pip_requirements(include_cloudpickle))

@@ -24,6 +24,7 @@ from labtrack.autologging.core import AutologConfig, Session, guard
 
 FLAVOR = "pytorch"
 AUTOLOGGING_TAG = "mlflow.autologging"
+LATEST_CHECKPOINT_TAG = "mlflow.latest_checkpoint_artifact"
 
 
 def lightning_module() -> Any:
@@ -173,6 +174,8 @@ class _Checkpoints:
             client.log_artifact(self.run_id, path, folder)
             info = {"epoch": trainer.current_epoch, "global_step": trainer.global_step, **metrics}
             client.log_dict(self.run_id, info, f"{folder}/{stem}_metrics.json")
+        # MLflow's pointer to the newest checkpoint: what load_checkpoint (either's) reads
+        client.set_tag(self.run_id, LATEST_CHECKPOINT_TAG, f"{folder}/{stem}.pth")
 
 
 def _callback(config: AutologConfig, run_id: str) -> Any:

@@ -236,6 +236,12 @@ class LoggedModelsBackend(Protocol):
 
     def set_logged_model_tags(self, model_id: str, tags: dict[str, str]) -> LoggedModel: ...
 
+    def delete_logged_model(self, model_id: str) -> None: ...
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None: ...
+
+    def log_logged_model_params(self, model_id: str, params: dict[str, str]) -> None: ...
+
     def search_logged_models(
         self,
         experiment_ids: Sequence[str],
@@ -271,11 +277,24 @@ class ArtifactsBackend(Protocol):
         the local path created."""
         ...
 
-    def upload_file(self, local_path: str, rel: str, progress: BytesDone | None = None) -> None:
-        """Store the local file as ``rel``."""
+    def upload_file(
+        self,
+        local_path: str,
+        rel: str,
+        progress: BytesDone | None = None,
+        overwrite: bool = False,
+    ) -> None:
+        """Store the local file as ``rel`` (``overwrite``: also replace a file of a finished
+        run or finalized model, which a server otherwise keeps)."""
         ...
 
-    def upload_dir(self, local_dir: str, rel: str, progress: BytesDone | None = None) -> None:
+    def upload_dir(
+        self,
+        local_dir: str,
+        rel: str,
+        progress: BytesDone | None = None,
+        overwrite: bool = False,
+    ) -> None:
         """Store a local directory tree under ``rel``."""
         ...
 

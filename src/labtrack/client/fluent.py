@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from labtrack import config
+from labtrack.client import system_metrics
 from labtrack.client.context import source_tags
 from labtrack.client.tracking_client import TrackingClient
 from labtrack.config import first_env, resolve_tracking_uri
@@ -215,7 +216,6 @@ def start_run(
 ) -> ActiveRun:
     """Start a run (or resume ``run_id``) and make it active; use it in a ``with`` block."""
     global _last_active_run_id
-    del log_system_metrics  # accepted for MLflow compatibility; not collected yet
     c = current_client()
     with _state_lock:
         if _run_stack and not nested and parent_run_id is None:
@@ -247,6 +247,8 @@ def start_run(
             run = c.create_run(exp_id, tags=all_tags, run_name=run_name)
         active = ActiveRun(run)
         _run_stack.append(active)
+        if log_system_metrics or (log_system_metrics is None and system_metrics.enabled()):
+            _start_system_metrics(active.info.run_id)
         _end_runs_at_exit()
         _last_active_run_id = active.info.run_id
         return active
@@ -258,7 +260,26 @@ def end_run(status: str = "FINISHED") -> None:
         if not _run_stack:
             return
         run = _run_stack.pop()
+        monitor = _system_monitors.pop(run.info.run_id, None)
+    if monitor is not None:
+        monitor.stop()
     current_client().set_terminated(run.info.run_id, status)
+
+
+_system_monitors: dict[str, system_metrics.SystemMetricsMonitor] = {}
+
+
+def _start_system_metrics(run_id: str) -> None:
+    client = current_client()
+
+    def log(values: dict[str, float], step: int) -> None:
+        ts = time.time_ns() // 1_000_000
+        for key, value in values.items():
+            client.log_metric(run_id, key, value, ts, step)
+
+    monitor = system_metrics.SystemMetricsMonitor(log)
+    if monitor.start():
+        _system_monitors[run_id] = monitor
 
 
 _exit_hooks_installed = False
@@ -431,88 +452,52 @@ def get_artifact_uri(artifact_path: str | None = None) -> str:
     return posixpath.join(uri, artifact_path) if artifact_path else uri
 
 
-def log_text(text: str, artifact_file: str) -> None:
-    current_client().log_text(_run_id(), text, artifact_file)
+def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
+    current_client().log_text(run_id or _run_id(), text, artifact_file)
 
 
-def log_dict(dictionary: Any, artifact_file: str) -> None:
+def log_dict(dictionary: Any, artifact_file: str, run_id: str | None = None) -> None:
     """As JSON, or as YAML when ``artifact_file`` ends in .yaml/.yml."""
-    current_client().log_dict(_run_id(), dictionary, artifact_file)
+    current_client().log_dict(run_id or _run_id(), dictionary, artifact_file)
 
 
-def log_figure(figure: Any, artifact_file: str, *, save_kwargs: dict | None = None) -> None:
+def log_figure(
+    figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] | None = None
+) -> None:
     """A matplotlib, plotly or Altair figure; the format follows the file extension."""
-    import io
-
-    kind = type(figure).__module__.split(".")[0]
-    buf = io.BytesIO()
-    if kind == "matplotlib":
-        figure.savefig(buf, format=artifact_file.rsplit(".", 1)[-1], **(save_kwargs or {}))
-        current_client().log_bytes(_run_id(), buf.getvalue(), artifact_file)
-    elif kind == "plotly":
-        if artifact_file.endswith(".html"):
-            # Plotly's HTML embeds its library, so the file also works offline.
-            log_text(figure.to_html(include_plotlyjs=True), artifact_file)
-        else:
-            current_client().log_bytes(
-                _run_id(), figure.to_image(format=artifact_file.rsplit(".", 1)[-1]), artifact_file
-            )
-    elif kind == "altair":
-        if artifact_file.endswith(".json"):
-            log_text(figure.to_json(), artifact_file)
-        else:
-            figure.save(buf, format=artifact_file.rsplit(".", 1)[-1])
-            current_client().log_bytes(_run_id(), buf.getvalue(), artifact_file)
-    else:
-        raise invalid(f"log_figure supports matplotlib, plotly and Altair figures, not {kind}.")
+    current_client().log_figure(_run_id(), figure, artifact_file, save_kwargs=save_kwargs)
 
 
-def log_image(image: Any, artifact_file: str) -> None:
-    """A PIL image or a numpy array (HxW, HxWx3, HxWx4; uint8, or floats in [0, 1])."""
-    import io
-
-    buf = io.BytesIO()
-    fmt = artifact_file.rsplit(".", 1)[-1].upper().replace("JPG", "JPEG")
-    if hasattr(image, "save") and hasattr(image, "mode"):
-        image.save(buf, format=fmt)
-    else:
-        import numpy as np
-
-        arr = np.asarray(image)
-        if arr.dtype.kind == "f":
-            if arr.min() < 0 or arr.max() > 1:
-                raise invalid("Float images must have values in [0, 1].")
-            arr = (arr * 255).round().astype(np.uint8)
-        if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)):
-            raise invalid(f"Unsupported image shape {arr.shape}: HxW, HxWx3 or HxWx4.")
-        try:
-            from PIL import Image
-        except ImportError:
-            import matplotlib.pyplot as plt
-
-            plt.imsave(
-                buf, arr.squeeze(), format=fmt.lower(), cmap="gray" if arr.ndim == 2 else None
-            )
-        else:
-            Image.fromarray(arr.squeeze() if arr.ndim == 3 and arr.shape[2] == 1 else arr).save(
-                buf, format=fmt
-            )
-    current_client().log_bytes(_run_id(), buf.getvalue(), artifact_file)
+def log_image(
+    image: Any,
+    artifact_file: str | None = None,
+    key: str | None = None,
+    step: int | None = None,
+    timestamp: int | None = None,
+    synchronous: bool | None = False,
+) -> None:
+    """A PIL image, numpy array (HxW, HxWx3, HxWx4; uint8, or floats in [0, 1]) or
+    ``lt.Image``: as ``artifact_file``, or as step ``step`` of the image series ``key``."""
+    current_client().log_image(_run_id(), image, artifact_file, key, step, timestamp, synchronous)
 
 
-def log_table(data: Any, artifact_file: str) -> None:
+def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> None:
     """A dict of columns or a DataFrame, stored as MLflow does: JSON ``{columns, data}``."""
-    if artifact_file.rsplit(".", 1)[-1] != "json":
-        raise invalid("log_table writes JSON: artifact_file must end with .json.")
-    if isinstance(data, dict):
-        columns = list(data)
-        rows = [list(r) for r in zip(*data.values(), strict=True)]
-    elif hasattr(data, "columns") and hasattr(data, "values"):
-        columns = [str(c) for c in data.columns]
-        rows = data.astype(object).values.tolist()
-    else:
-        raise invalid("log_table expects a dict of columns or a pandas DataFrame.")
-    log_text(json.dumps({"columns": columns, "data": rows}, default=str), artifact_file)
+    current_client().log_table(run_id or _run_id(), data, artifact_file)
+
+
+def load_table(
+    artifact_file: str,
+    run_ids: Sequence[str] | None = None,
+    extra_columns: Sequence[str] | None = None,
+) -> Any:
+    """The table ``artifact_file`` logged by runs of the active experiment, as one DataFrame."""
+    return current_client().load_table(_experiment_id(), artifact_file, run_ids, extra_columns)
+
+
+def log_stream(stream: Any, artifact_file: str, run_id: str | None = None) -> None:
+    """The bytes of a binary file-like object as the artifact ``artifact_file``."""
+    current_client().log_stream(run_id or _run_id(), stream, artifact_file)
 
 
 # ---- search -----------------------------------------------------------------------------
@@ -564,3 +549,344 @@ def search_runs(
     from labtrack.client.frames import runs_to_dataframe
 
     return runs_to_dataframe(runs)
+
+
+# ---- more of MLflow's fluent API --------------------------------------------------------
+
+
+def set_registry_uri(uri: str | os.PathLike[str]) -> None:
+    """Where registered models live, when not in the tracking store (MLflow's registry URI)."""
+    global _client
+    with _state_lock:
+        config.set_process_registry_uri(os.fspath(uri))
+        _client = None
+
+
+def get_registry_uri() -> str:
+    """The registry URI: the one ``set_registry_uri`` set, else the tracking URI."""
+    return config.resolve_registry_uri()
+
+
+def delete_experiment_tag(key: str) -> None:
+    """Remove a tag from the active experiment."""
+    current_client().delete_experiment_tag(_experiment_id(), key)
+
+
+def restore_experiment(experiment_id: str) -> None:
+    current_client().restore_experiment(experiment_id)
+
+
+def restore_run(run_id: str) -> None:
+    current_client().restore_run(run_id)
+
+
+def get_parent_run(run_id: str) -> Run | None:
+    """The parent of a nested run (its ``mlflow.parentRunId``), or None."""
+    return current_client().get_parent_run(run_id)
+
+
+def log_inputs(
+    datasets: Sequence[Any] | None = None,
+    contexts: Sequence[str | None] | None = None,
+    tags_list: Sequence[dict[str, str] | None] | None = None,
+    models: Sequence[Any] | None = None,
+) -> None:
+    """Several datasets at once (each with its context and tags) for the active run."""
+    datasets = list(datasets or [])
+    contexts = list(contexts) if contexts is not None else [None] * len(datasets)
+    tags_list = list(tags_list) if tags_list is not None else [None] * len(datasets)
+    if not len(datasets) == len(contexts) == len(tags_list):
+        raise invalid("datasets, contexts and tags_list must have the same length.")
+    if models:
+        raise invalid("log_inputs: model inputs are not supported yet; log datasets only.")
+    inputs = []
+    for dataset, context, tags in zip(datasets, contexts, tags_list, strict=True):
+        ds = dataset if isinstance(dataset, Dataset) else _as_dataset(dataset)
+        all_tags = dict(tags or {})
+        if context:
+            all_tags[system_tags.DATASET_CONTEXT] = context
+        inputs.append(DatasetInput(ds, tuple(RunTag(k, v) for k, v in all_tags.items())))
+    if inputs:
+        current_client().log_inputs(_run_id(), inputs)
+
+
+def log_outputs(models: Sequence[Any] | None = None) -> None:
+    """Record logged models (``LoggedModelOutput``: model_id, step) as the active run's
+    outputs."""
+    if models:
+        current_client().log_outputs(_run_id(), list(models))
+
+
+def flush_async_logging() -> None:
+    """Block until every queued metric point is written (MLflow's async logging flush)."""
+    flush()
+
+
+def flush_artifact_async_logging() -> None:
+    """Artifacts are written before their log call returns: nothing is pending; metrics are
+    flushed, as MLflow's flush leaves nothing queued either."""
+    flush()
+
+
+# ---- logged models (MLflow 3) -----------------------------------------------------------
+
+_last_logged_model_id: str | None = None
+_active_model_id: str | None = None
+ACTIVE_MODEL_ID_ENV = "MLFLOW_ACTIVE_MODEL_ID"
+EXTERNAL_MODEL_TAG = "mlflow.model.isExternal"
+
+
+def _logged_model_args(
+    source_run_id: str | None, experiment_id: str | None
+) -> tuple[str, str | None]:
+    run = active_run()
+    if source_run_id is None and run is not None:
+        source_run_id = run.info.run_id
+    if experiment_id is None:
+        experiment_id = run.info.experiment_id if run is not None else _experiment_id()
+    return str(experiment_id), source_run_id
+
+
+def initialize_logged_model(
+    name: str | None = None,
+    source_run_id: str | None = None,
+    tags: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    model_type: str | None = None,
+    experiment_id: str | None = None,
+) -> Any:
+    """A new logged model in PENDING state (the active run is its source); finish it with
+    ``finalize_logged_model``."""
+    global _last_logged_model_id
+    exp_id, run_id = _logged_model_args(source_run_id, experiment_id)
+    model = current_client().create_logged_model(
+        exp_id, name=name, source_run_id=run_id, tags=tags, params=params, model_type=model_type
+    )
+    _last_logged_model_id = model.model_id
+    return model
+
+
+def create_external_model(
+    name: str | None = None,
+    source_run_id: str | None = None,
+    tags: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    model_type: str | None = None,
+    experiment_id: str | None = None,
+) -> Any:
+    """A READY logged model whose code and weights live outside labtrack (e.g. in git)."""
+    all_tags = {**(tags or {}), EXTERNAL_MODEL_TAG: "true"}
+    model = initialize_logged_model(
+        name, source_run_id, all_tags, params, model_type, experiment_id
+    )
+    return finalize_logged_model(model.model_id, "READY")
+
+
+def finalize_logged_model(model_id: str, status: Any) -> Any:
+    """Mark a logged model READY or FAILED (``LoggedModelStatus`` names or strings)."""
+    return current_client().finalize_logged_model(model_id, getattr(status, "name", status))
+
+
+def get_logged_model(model_id: str) -> Any:
+    return current_client().get_logged_model(model_id)
+
+
+def note_logged_model(model_id: str) -> None:
+    """Remember ``model_id`` as the model this process logged last (``log_model`` calls it)."""
+    global _last_logged_model_id
+    _last_logged_model_id = model_id
+
+
+def last_logged_model() -> Any:
+    """The logged model this process created last, or None."""
+    return get_logged_model(_last_logged_model_id) if _last_logged_model_id else None
+
+
+def set_logged_model_tags(model_id: str, tags: dict[str, Any]) -> None:
+    current_client().set_logged_model_tags(model_id, tags)
+
+
+def delete_logged_model_tag(model_id: str, key: str) -> None:
+    current_client().delete_logged_model_tag(model_id, key)
+
+
+def log_model_params(params: dict[str, Any], model_id: str | None = None) -> None:
+    """Params of a logged model (default: the active model, else the last one logged)."""
+    model_id = model_id or get_active_model_id() or _last_logged_model_id
+    if model_id is None:
+        raise invalid("log_model_params: no model_id given and no active or logged model.")
+    current_client().log_model_params(model_id, params)
+
+
+def search_logged_models(
+    experiment_ids: Sequence[str] | None = None,
+    filter_string: str | None = None,
+    datasets: Sequence[dict[str, Any]] | None = None,
+    max_results: int | None = None,
+    order_by: list[dict[str, Any]] | None = None,
+    output_format: str = "pandas",
+) -> Any:
+    """Logged models of the experiments (default: the active one), as a DataFrame or a list."""
+    if datasets:
+        raise invalid("search_logged_models: the datasets filter is not supported yet.")
+    ids = [str(e) for e in (experiment_ids or [_experiment_id()])]
+    c = current_client()
+    models: list[Any] = []
+    token = None
+    while max_results is None or len(models) < max_results:
+        page = c.search_logged_models(ids, filter_string, 100, order_by, token)
+        models.extend(page.items)
+        token = page.token
+        if not token:
+            break
+    if max_results is not None:
+        models = models[:max_results]
+    if output_format == "list":
+        return models
+    if output_format != "pandas":
+        raise invalid(f"Unsupported output_format {output_format!r}: 'pandas' or 'list'.")
+    import pandas as pd
+
+    return pd.DataFrame(
+        [
+            {
+                "model_id": m.model_id,
+                "name": m.name,
+                "experiment_id": m.experiment_id,
+                "artifact_location": m.artifact_location,
+                "creation_timestamp": m.creation_timestamp,
+                "last_updated_timestamp": m.last_updated_timestamp,
+                "status": m.status,
+                "model_type": m.model_type,
+                "source_run_id": m.source_run_id,
+                "tags": dict(m.tags),
+                "params": dict(m.params),
+                "metrics": list(m.metrics),
+            }
+            for m in models
+        ]
+    )
+
+
+class ActiveModel:
+    """The logged model ``set_active_model`` made active; a context manager that restores the
+    previous active model on exit. Attributes are the ``LoggedModel``'s."""
+
+    def __init__(self, logged_model: Any, previous_id: str | None) -> None:
+        self._logged_model = logged_model
+        self._previous_id = previous_id
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # never recurse while _logged_model itself is missing
+            raise AttributeError(name)
+        return getattr(self._logged_model, name)
+
+    def __enter__(self) -> ActiveModel:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        global _active_model_id
+        _active_model_id = self._previous_id
+
+    def __repr__(self) -> str:
+        return f"<ActiveModel: model_id={self.model_id!r}, name={self.name!r}>"
+
+
+def set_active_model(name: str | None = None, model_id: str | None = None) -> ActiveModel:
+    """Make a logged model active: by id, or by name (the newest model of that name in the
+    active experiment, created if there is none)."""
+    global _active_model_id
+    if name is None and model_id is None:
+        raise invalid("set_active_model: give a name or a model_id.")
+    c = current_client()
+    if model_id is not None:
+        model = c.get_logged_model(model_id)
+        if name is not None and model.name != name:
+            raise invalid(f"Logged model {model_id!r} is named {model.name!r}, not {name!r}.")
+    else:
+        escaped = str(name).replace("'", "''")
+        found = c.search_logged_models(
+            [_experiment_id()],
+            f"name = '{escaped}'",
+            1,
+            [{"field_name": "creation_time", "ascending": False}],
+        ).items
+        model = found[0] if found else initialize_logged_model(name)
+    previous = _active_model_id
+    _active_model_id = model.model_id
+    return ActiveModel(model, previous)
+
+
+def get_active_model_id() -> str | None:
+    """The active logged model's id: set by ``set_active_model``, else $MLFLOW_ACTIVE_MODEL_ID."""
+    return _active_model_id or os.environ.get(ACTIVE_MODEL_ID_ENV) or None
+
+
+def clear_active_model() -> None:
+    global _active_model_id
+    _active_model_id = None
+
+
+# ---- registry ---------------------------------------------------------------------------
+
+
+def search_registered_models(
+    max_results: int | None = None,
+    filter_string: str | None = None,
+    order_by: list[str] | None = None,
+) -> list[Any]:
+    """Every registered model matching the filter (all pages)."""
+    return _all_pages(
+        current_client().search_registered_models, max_results, filter_string, order_by
+    )
+
+
+def search_model_versions(
+    max_results: int | None = None,
+    filter_string: str | None = None,
+    order_by: list[str] | None = None,
+) -> list[Any]:
+    """Every model version matching the filter (all pages)."""
+    return _all_pages(current_client().search_model_versions, max_results, filter_string, order_by)
+
+
+def _all_pages(
+    search: Callable[..., Any],
+    max_results: int | None,
+    filter_string: str | None,
+    order_by: list[str] | None,
+) -> list[Any]:
+    out: list[Any] = []
+    token = None
+    while max_results is None or len(out) < max_results:
+        page = search(
+            filter_string, 1000 if max_results is None else min(1000, max_results), order_by, token
+        )
+        out.extend(page.items)
+        token = page.token
+        if not token:
+            break
+    return out if max_results is None else out[:max_results]
+
+
+def set_model_version_tag(
+    name: str,
+    version: str | int | None = None,
+    key: str | None = None,
+    value: Any = None,
+    stage: str | None = None,
+) -> None:
+    """Tag a registered model version (by number, or by the latest in ``stage``)."""
+    c = current_client()
+    if (version is None) == (stage is None):
+        raise invalid("set_model_version_tag: give exactly one of version or stage.")
+    if key is None:
+        raise invalid("set_model_version_tag: key is required.")
+    if version is None:
+        latest = c.get_latest_versions(name, [str(stage)])
+        if not latest:
+            raise LabtrackException(
+                f"No versions of model {name!r} in stage {stage!r}.", "RESOURCE_DOES_NOT_EXIST"
+            )
+        version = latest[0].version
+    c.set_model_version_tag(name, version, key, "" if value is None else value)

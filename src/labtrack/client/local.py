@@ -51,13 +51,29 @@ class LocalArtifacts:
     def download(self, rel: str, dst: str) -> str:
         return self.store.download(rel, dst)
 
-    def upload_file(self, local_path: str, rel: str, progress: BytesDone | None = None) -> None:
+    def upload_file(
+        self,
+        local_path: str,
+        rel: str,
+        progress: BytesDone | None = None,
+        overwrite: bool = False,
+    ) -> None:
+        # In-process writes replace files as they are: the keep-what-is-finished rule guards
+        # the server's artifact proxy, which callers reach with overwrite=true.
+        del overwrite
         if not os.path.isfile(local_path):
             raise LabtrackException(f"No such file: {local_path}", "RESOURCE_DOES_NOT_EXIST")
         with open(local_path, "rb") as f:
             self.store.put_stream(rel, f if progress is None else _counted(f, progress))
 
-    def upload_dir(self, local_dir: str, rel: str, progress: BytesDone | None = None) -> None:
+    def upload_dir(
+        self,
+        local_dir: str,
+        rel: str,
+        progress: BytesDone | None = None,
+        overwrite: bool = False,
+    ) -> None:
+        del overwrite
         if progress is None:
             self.store.log_artifacts(local_dir, rel)
             return

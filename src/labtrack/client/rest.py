@@ -450,16 +450,31 @@ class RestArtifacts:
             self.download(posixpath.join(rel, entry.path), target)
         return target
 
-    def upload_file(self, local_path: str, rel: str, progress: BytesDone | None = None) -> None:
+    def upload_file(
+        self,
+        local_path: str,
+        rel: str,
+        progress: BytesDone | None = None,
+        overwrite: bool = False,
+    ) -> None:
         with open(local_path, "rb") as f:
             data = f.read()
         self._b.request(
-            ep.ARTIFACT_UPLOAD.method, ep.ARTIFACT_UPLOAD.url(artifact_path=rel), raw=data
+            ep.ARTIFACT_UPLOAD.method,
+            ep.ARTIFACT_UPLOAD.url(artifact_path=rel),
+            raw=data,
+            query={"overwrite": "true"} if overwrite else None,
         )
         if progress is not None:
             progress(len(data))
 
-    def upload_dir(self, local_dir: str, rel: str, progress: BytesDone | None = None) -> None:
+    def upload_dir(
+        self,
+        local_dir: str,
+        rel: str,
+        progress: BytesDone | None = None,
+        overwrite: bool = False,
+    ) -> None:
         done = 0
         for folder, dirnames, files in os.walk(local_dir):
             dirnames.sort()
@@ -470,7 +485,9 @@ class RestArtifacts:
                 if not os.path.isfile(src):
                     continue
                 self.upload_file(
-                    src, posixpath.join(rel, sub, name) if sub else posixpath.join(rel, name)
+                    src,
+                    posixpath.join(rel, sub, name) if sub else posixpath.join(rel, name),
+                    overwrite=overwrite,
                 )
                 done += os.path.getsize(src)
                 if progress is not None:
@@ -693,6 +710,20 @@ class RestLoggedModels:
     def set_logged_model_tags(self, model_id: str, tags: dict[str, str]) -> LoggedModel:
         return self._model(
             self._b.call(ep.LOGGED_MODELS_SET_TAGS, {"model_id": model_id}, tags=_key_values(tags))
+        )
+
+    def delete_logged_model(self, model_id: str) -> None:
+        self._b.call(ep.LOGGED_MODELS_DELETE, {"model_id": model_id})
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        self._b.call(ep.LOGGED_MODELS_DELETE_TAG, {"model_id": model_id, "tag_key": key})
+
+    def log_logged_model_params(self, model_id: str, params: dict[str, str]) -> None:
+        self._b.call(
+            ep.LOGGED_MODELS_LOG_PARAMS,
+            {"model_id": model_id},
+            model_id=model_id,
+            params=_key_values(params),
         )
 
     def search_logged_models(

@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from labtrack.client.artifact_files import ArtifactFileMethods
 from labtrack.client.backends import (
     Backend,
     LoggedModelsBackend,
@@ -25,7 +26,7 @@ from labtrack.client.backends import (
 from labtrack.client.batching import MetricQueue
 from labtrack.client.context import current_user
 from labtrack.client.progress import download_progress, upload_progress
-from labtrack.config import ARTIFACT_ROOT_ENV, resolve_tracking_uri
+from labtrack.config import ARTIFACT_ROOT_ENV, resolve_registry_uri, resolve_tracking_uri
 from labtrack.entities import (
     DatasetInput,
     Experiment,
@@ -68,7 +69,14 @@ class _RegistryMethods:
 
     @property
     def _registry(self) -> RegistryBackend:
-        return self.backend.registry
+        return self.backend.registry if self._registry_uri is None else self._registry_backend()
+
+    # The registry's own URI when it is not the tracking URI (MLflow's ``registry_uri``).
+    _registry_uri: str | None = None
+
+    def _registry_backend(self) -> RegistryBackend:
+        assert self._registry_uri is not None
+        return open_backend(self._registry_uri).registry
 
     @property
     def _logged_models(self) -> LoggedModelsBackend:
@@ -238,6 +246,84 @@ class _RegistryMethods:
     def log_model_outputs(self, run_id: str, model_ids: Sequence[str], step: int = 0) -> None:
         self._logged_models.log_outputs(run_id, [(m, step) for m in model_ids])
 
+    def delete_logged_model(self, model_id: str) -> None:
+        self._logged_models.delete_logged_model(model_id)
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        self._logged_models.delete_logged_model_tag(model_id, key)
+
+    def log_model_params(self, model_id: str, params: dict[str, Any]) -> None:
+        """Params of a logged model (MLflow sends at most 100 per request)."""
+        items = list(_str_dict(params).items())
+        for i in range(0, len(items), 100):
+            self._logged_models.log_logged_model_params(model_id, dict(items[i : i + 100]))
+
+    def log_outputs(self, run_id: str, models: Sequence[Any]) -> None:
+        """Record logged models (``LoggedModelOutput``: model_id, step) as outputs of a run."""
+        self._logged_models.log_outputs(
+            run_id, [(m.model_id, int(getattr(m, "step", 0) or 0)) for m in models]
+        )
+
+    def list_logged_model_artifacts(self, model_id: str, path: str | None = None) -> list[FileInfo]:
+        """Entries of the logged model's artifacts (or of ``path`` inside them), named
+        relative to the model's artifact root."""
+        root = self.backend.artifacts.relpath(self.get_logged_model(model_id).artifact_location)
+        entries = self.backend.artifacts.list(join_relpath(root, path))
+        return [type(e)(join_relpath(path, e.path), e.is_dir, e.file_size) for e in entries]
+
+    def log_model_artifact(self, model_id: str, local_path: str) -> None:
+        """Upload a local file to the root of the logged model's artifacts."""
+        root = self.backend.artifacts.relpath(self.get_logged_model(model_id).artifact_location)
+        name = os.path.basename(local_path)
+        self.backend.artifacts.upload_file(local_path, join_relpath(root, name))
+
+    def log_model_artifacts(self, model_id: str, local_dir: str) -> None:
+        """Upload a local directory tree to the logged model's artifacts."""
+        root = self.backend.artifacts.relpath(self.get_logged_model(model_id).artifact_location)
+        self.backend.artifacts.upload_dir(local_dir, root)
+
+    # ---- registry helpers -----------------------------------------------------------------
+
+    def get_model_version_stages(self, name: str, version: str | int) -> list[str]:
+        """The stages a version can move to (the same four for every version, as in MLflow)."""
+        del name, version
+        return ["None", "Staging", "Production", "Archived"]
+
+    def copy_model_version(self, src_model_uri: str, dst_name: str) -> ModelVersion:
+        """A new version of ``dst_name`` (created if missing) whose source is the version
+        ``src_model_uri`` names (``models:/<name>/<version>`` or ``models:/<name>@<alias>``);
+        it keeps the source version's run, tags, description and logged model."""
+        src = self._model_version_of_uri(src_model_uri)
+        try:
+            self.create_registered_model(dst_name)
+        except LabtrackException as exc:
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+        return self._registry.create_model_version(
+            dst_name,
+            f"models:/{src.name}/{src.version}",
+            run_id=src.run_id,
+            tags=dict(src.tags),
+            run_link=src.run_link,
+            description=src.description,
+            user_id=current_user(),
+            model_id=src.model_id,
+        )
+
+    def _model_version_of_uri(self, uri: str) -> ModelVersion:
+        rest = uri[len("models:/") :] if uri.startswith("models:/") else ""
+        if "@" in rest and "/" not in rest:
+            name, alias = rest.split("@", 1)
+            return self.get_model_version_by_alias(name, alias)
+        name, _, version = rest.partition("/")
+        if not name or not version.isdigit():
+            raise LabtrackException(
+                f"Invalid src_model_uri {uri!r}: models:/<name>/<version> or "
+                "models:/<name>@<alias>.",
+                "INVALID_PARAMETER_VALUE",
+            )
+        return self.get_model_version(name, version)
+
     def _record_logged_model(self, run_id: str, model_json: str) -> None:
         """Append to the run's ``mlflow.log-model.history`` tag (2.x ``runs/log-model``)."""
         self._logged_models.record_logged_model(run_id, model_json)
@@ -247,14 +333,26 @@ def _str_dict(d: dict[str, Any] | None) -> dict[str, str]:
     return {str(k): v if isinstance(v, str) else str(v) for k, v in (d or {}).items()}
 
 
-class TrackingClient(_RegistryMethods):
+class TrackingClient(ArtifactFileMethods, _RegistryMethods):
     """Experiments, runs, metrics, params, tags and artifacts by explicit id."""
 
-    def __init__(self, tracking_uri: str | None = None, artifact_root: str | None = None) -> None:
+    def __init__(
+        self,
+        tracking_uri: str | None = None,
+        artifact_root: str | None = None,
+        registry_uri: str | None = None,
+    ) -> None:
         self.tracking_uri = resolve_tracking_uri(tracking_uri)
+        registry = resolve_registry_uri(registry_uri, self.tracking_uri)
+        self._registry_uri = None if registry == self.tracking_uri else registry
         self._artifact_root = artifact_root or os.environ.get(ARTIFACT_ROOT_ENV)
         self._backend: Backend | None = None
         self._queue: MetricQueue | None = None
+
+    @property
+    def registry_uri(self) -> str:
+        """Where registered models live: the tracking URI unless set apart."""
+        return self._registry_uri or self.tracking_uri
 
     # ---- transport ----------------------------------------------------------------------
 
@@ -427,8 +525,21 @@ class TrackingClient(_RegistryMethods):
                 tags=tag_pairs if i == 0 else (),
             )
 
-    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
-        self._tracking.log_inputs(run_id, list(datasets))
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[DatasetInput] | None = None,
+        models: Sequence[Any] | None = None,
+    ) -> None:
+        """Datasets the run used (``DatasetInput``). Model inputs are not stored yet: passing
+        ``models`` is refused rather than dropped."""
+        if models:
+            raise LabtrackException(
+                "log_inputs: model inputs are not supported yet; log datasets only.",
+                "INVALID_PARAMETER_VALUE",
+            )
+        if datasets:
+            self._tracking.log_inputs(run_id, list(datasets))
 
     def flush(self) -> None:
         """Block until every metric point queued in this process for this URI is written;
@@ -562,9 +673,14 @@ class TrackingClient(_RegistryMethods):
         """Entries of the directory at ``artifact_uri`` (basenames); [] when missing."""
         return self.backend.artifacts.list(self.artifact_relpath(artifact_uri))
 
-    def upload_to_artifact_uri(self, local_dir: str, artifact_uri: str) -> None:
-        """Copy a local directory tree to ``artifact_uri``."""
-        self.backend.artifacts.upload_dir(local_dir, self.artifact_relpath(artifact_uri))
+    def upload_to_artifact_uri(
+        self, local_dir: str, artifact_uri: str, overwrite: bool = False
+    ) -> None:
+        """Copy a local directory tree to ``artifact_uri`` (``overwrite``: replace files a
+        server would otherwise keep, e.g. of a finalized model)."""
+        self.backend.artifacts.upload_dir(
+            local_dir, self.artifact_relpath(artifact_uri), overwrite=overwrite
+        )
 
 
 def join_relpath(*parts: str | None) -> str:

@@ -65,6 +65,7 @@ def log_packaged_model(
             client.finalize_logged_model(logged.model_id, "LOGGED_MODEL_UPLOAD_FAILED")
         raise
     client.finalize_logged_model(logged.model_id, "LOGGED_MODEL_READY")
+    fluent.note_logged_model(logged.model_id)
     if run_id:
         client.log_model_outputs(run_id, [logged.model_id], step)
         client._record_logged_model(run_id, meta.to_json())

@@ -209,6 +209,16 @@ def default_requirements(packages: list[str]) -> list[str]:
     return out
 
 
+def conda_env(requirements: list[str]) -> dict[str, Any]:
+    """The conda environment MLflow writes beside a model (``conda.yaml``) for these pip
+    requirements, with this interpreter's Python version."""
+    return {
+        "name": "mlflow-env",
+        "channels": ["conda-forge"],
+        "dependencies": [f"python={platform.python_version()}", "pip", {"pip": list(requirements)}],
+    }
+
+
 def write_environment(
     path: str,
     requirements: list[str],
@@ -220,11 +230,7 @@ def write_environment(
     python_version = platform.python_version()
     with open(os.path.join(path, REQUIREMENTS_FILE), "w", encoding="utf-8") as f:
         f.write("\n".join(reqs) + ("\n" if reqs else ""))
-    conda = {
-        "name": "mlflow-env",
-        "channels": ["conda-forge"],
-        "dependencies": [f"python={python_version}", "pip", {"pip": reqs}],
-    }
+    conda = conda_env(reqs)
     with open(os.path.join(path, CONDA_FILE), "w", encoding="utf-8") as f:
         yaml.safe_dump(conda, f, default_flow_style=False, sort_keys=False)
     pip_version = _version_of("pip")
