@@ -95,13 +95,24 @@ def _experiment_location(location: str) -> str:
 
     Locations are inside this server's artifact root: a path elsewhere could point anywhere,
     and a host part would send MLflow clients (with the user's credentials) to another server.
+    A plain relative path (``my_location``) names a folder inside the root, the same as
+    ``mlflow-artifacts:/my_location``: MLflow's server would resolve it against its own
+    working directory, a folder the users' clients cannot reach (or, on a shared disk, one
+    outside any managed root).
     """
-    if not isinstance(location, str) or uri_scheme(location) != ARTIFACTS_SCHEME:
+    scheme = uri_scheme(location) if isinstance(location, str) else None
+    if scheme == "" and not location.startswith(("/", "~")):
+        location = f"{ARTIFACTS_SCHEME}:/{location}"
+    elif scheme != ARTIFACTS_SCHEME:
         raise invalid(
-            "artifact_location must be omitted (the server assigns one) or be an "
-            f"{ARTIFACTS_SCHEME}:/<path> URI."
+            f"Invalid artifact_location {location!r}: omit it (the server assigns one), or "
+            f"give a relative path or an {ARTIFACTS_SCHEME}:/<path> URI, which name a folder "
+            "inside this server's artifact root. Absolute paths and other URIs are refused."
         )
-    rel = uri_to_relpath(location)
+    try:
+        rel = uri_to_relpath(location)
+    except LabtrackException as exc:
+        raise invalid(f"Invalid artifact_location: {exc.message}") from None
     if not rel:
         raise invalid(f"artifact_location {location!r} names the artifact root itself.")
     return f"{ARTIFACTS_SCHEME}:/{rel}"
