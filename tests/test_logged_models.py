@@ -46,7 +46,7 @@ def test_parse_filter_shapes() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "metrics.acc > 0.5",
+        "metrics.acc > 'high'",
         "name = 'a' OR name = 'b'",
         "color = 'red'",
         "name = 5",
@@ -212,6 +212,104 @@ def test_run_outputs(service: Any) -> None:
     assert _code(exc) == "RESOURCE_DOES_NOT_EXIST"
 
 
+def test_metrics_logged_with_a_model_id_are_the_models(service: Any) -> None:
+    """MLflow 3: a run's metric point with a model_id (and dataset) is the model's metric too,
+    what get/search logged models return and what ``metrics.`` and ``datasets`` filter on."""
+    import math
+
+    from labtrack.entities import Metric
+    from labtrack.entities.points import Points
+
+    lm = service.logged_models
+    run = service.create_run("0", "ana", 1000, {}, "r").info.run_id
+    model = lm.create_logged_model("0", name="m", source_run_id=run).model_id
+    other = lm.create_logged_model("0", name="other").model_id
+    points = [
+        Metric("acc", 0.9, 6, 1, model, "d1", "abc"),
+        Metric("acc", 0.8, 7, 2, model),
+        Metric("acc", math.nan, 8, 3, model),
+        Metric("loss", 1.0, 9, 0),
+        Metric("acc", 0.1, 9, 0, "m-" + "0" * 32),  # a model this store does not have
+    ]
+    service.log_batch(run, points)
+    service.log_batch(run, points[:1])  # a retry adds nothing
+    # The batching client's path (columns per series).
+    service.log_series(run, {("f1", other, "d2", None): Points.from_tuples([(0, 10, 0.5)])})
+    got = lm.get_logged_model(model).metrics
+    assert [(m.key, m.step, m.timestamp, m.dataset_name, m.dataset_digest) for m in got] == [
+        ("acc", 1, 6, "d1", "abc"),
+        ("acc", 2, 7, None, None),
+        ("acc", 3, 8, None, None),
+    ]
+    assert [m.value for m in got[:2]] == [0.9, 0.8]
+    assert math.isnan(got[2].value)
+    assert {(m.run_id, m.model_id) for m in got} == {(run, model)}
+    assert [(m.key, m.value, m.dataset_name) for m in lm.get_logged_model(other).metrics] == [
+        ("f1", 0.5, "d2")
+    ]
+    # The run keeps every point, the unknown model's too.
+    assert len(service.get_metric_history(run, "acc")) == 4
+
+    def found(flt: str | None = None, datasets: Any = None) -> list[str]:
+        return [m.model_id for m in lm.search_logged_models(["0"], flt, datasets=datasets)]
+
+    assert found(datasets=[{"dataset_name": "d1"}]) == [model]
+    assert found(datasets=[{"dataset_name": "d1", "dataset_digest": "abc"}]) == [model]
+    assert found(datasets=[{"dataset_name": "d1", "dataset_digest": "zzz"}]) == []
+    assert sorted(found(datasets=[{"dataset_name": "d1"}, {"dataset_name": "d2"}])) == sorted(
+        [model, other]
+    )
+    assert found("metrics.acc > 0.85") == [model]
+    assert found("metrics.acc > 0.95") == []
+    assert found("metrics.acc < 0.85 AND name = 'm'") == [model]
+    # With datasets, metric clauses look at points on those datasets only.
+    assert found("metrics.acc < 0.85", [{"dataset_name": "d1"}]) == []
+    assert found("metrics.acc >= 0.9", [{"dataset_name": "d1"}]) == [model]
+    with pytest.raises(LabtrackException) as exc:
+        found(datasets=[{"dataset_digest": "abc"}])
+    assert _code(exc) == "INVALID_PARAMETER_VALUE"
+
+
+def test_model_inputs_are_kept_on_the_run(service: Any) -> None:
+    lm = service.logged_models
+    run = service.create_run("0", "ana", 1000, {}, "r").info.run_id
+    model = lm.create_logged_model("0", name="m").model_id
+    ghost = "m-" + "1" * 32  # not looked up, as MLflow does not look it up
+    lm.log_model_inputs(run, [model, ghost])
+    lm.log_model_inputs(run, [model])  # a repeat is a no-op
+    assert service.get_run(run).inputs.model_inputs == sorted([model, ghost])
+    found = service.search_runs(["0"], f"attributes.run_id = '{run}'")
+    assert found[0].inputs.model_inputs == sorted([model, ghost])
+    with pytest.raises(LabtrackException) as exc:
+        lm.log_model_inputs(run, ["m/../x"])
+    assert _code(exc) == "INVALID_PARAMETER_VALUE"
+
+
+def test_registering_a_logged_model_records_the_version_on_it(service: Any) -> None:
+    lm, reg = service.logged_models, service.registry
+    model = lm.create_logged_model("0", name="m").model_id
+    reg.create_registered_model("rm")
+    reg.create_model_version("rm", f"models:/{model}", model_id=model)
+    tags = lm.get_logged_model(model).tags
+    assert json.loads(tags["mlflow.modelVersions"]) == [{"name": "rm", "version": 1}]
+    location = lm.get_logged_model(model).artifact_location
+    reg.create_model_version("rm", f"models:/{model}")  # the source alone names it
+    reg.create_registered_model("copy")
+    reg.create_model_version("copy", "models:/rm/1")  # a copy is made from it too
+    assert json.loads(lm.get_logged_model(model).tags["mlflow.modelVersions"]) == [
+        {"name": "rm", "version": 1},
+        {"name": "rm", "version": 2},
+        {"name": "copy", "version": 1},
+    ]
+    assert reg.get_model_version_download_uri("copy", 1) == location
+    # MLflow 3's register_model then appends the same version itself: kept once.
+    appended = '[{"name": "rm", "version": 1}, {"name": "rm", "version": "1"}]'
+    lm.set_logged_model_tags(model, {"mlflow.modelVersions": appended})
+    assert json.loads(lm.get_logged_model(model).tags["mlflow.modelVersions"]) == [
+        {"name": "rm", "version": 1}
+    ]
+
+
 def _model_json(run_id: str, path: str = "model") -> str:
     return json.dumps(
         {
@@ -332,7 +430,7 @@ def test_logged_model_routes(fetch: Fetch) -> None:
         fetch(
             f"{M}/logged-models/search",
             "POST",
-            json_body={"experiment_ids": ["0"], "filter": "metrics.x > 1"},
+            json_body={"experiment_ids": ["0"], "filter": "metrics.x > 'one'"},
         ),
         400,
         "INVALID_PARAMETER_VALUE",
@@ -388,3 +486,50 @@ def test_log_model_and_artifact_list_routes(fetch: Fetch, labtrack_app: Any) -> 
     assert json_of(fetch(f"{M}/artifacts/list?run_id={run_id}&path=nope"))["files"] == []
     assert_error(fetch(f"{M}/artifacts/list?run_id={run_id}&path=../x"), 400)
     assert_error(fetch(f"{M}/artifacts/list?run_id={'0' * 32}"), 404)
+
+
+def test_model_metrics_inputs_and_dataset_search_routes(fetch: Fetch) -> None:
+    """What the 3.x client sends: log-batch points with model_id/dataset, log-inputs with
+    models, logged-models/search with datasets; the model and the run answer with them."""
+    run_id = _run(fetch)["run_id"]
+    model_id = _post(fetch, "logged-models", {"experiment_id": "0", "name": "clf"})["model"][
+        "info"
+    ]["model_id"]
+    labels = {"model_id": model_id, "dataset_name": "eval", "dataset_digest": "d1"}
+    _post(
+        fetch,
+        "runs/log-batch",
+        {"run_id": run_id, "metrics": [{"key": "acc", "value": 0.75, "timestamp": 5, **labels}]},
+    )
+    _post(
+        fetch,
+        "runs/log-metric",
+        {"run_id": run_id, "key": "f1", "value": "NaN", "timestamp": 6, "model_id": model_id},
+    )
+    metrics = _post(fetch, f"logged-models/{model_id}", {}, "GET")["model"]["data"]["metrics"]
+    assert metrics == [
+        {"key": "acc", "value": 0.75, "timestamp": 5, "step": 0, **labels, "run_id": run_id},
+        {"key": "f1", "value": "NaN", "timestamp": 6, "step": 0, "model_id": model_id,
+         "run_id": run_id},
+    ]  # fmt: skip
+    _post(fetch, "runs/log-inputs", {"run_id": run_id, "models": [{"model_id": model_id}]})
+    run = _post(fetch, f"runs/get?run_id={run_id}", {}, "GET")["run"]
+    assert run["inputs"]["model_inputs"] == [{"model_id": model_id}]
+    searched = _post(fetch, "runs/search", {"experiment_ids": ["0"]})["runs"]
+    assert [r["inputs"].get("model_inputs") for r in searched] == [[{"model_id": model_id}]]
+    for datasets, expected in (
+        ([{"dataset_name": "eval"}], [model_id]),
+        ([{"dataset_name": "eval", "dataset_digest": "d1"}], [model_id]),
+        ([{"dataset_name": "train"}], []),
+    ):
+        body = {"experiment_ids": ["0"], "datasets": datasets, "filter": "metrics.acc > 0.5"}
+        models = _post(fetch, "logged-models/search", body).get("models", [])
+        assert [m["info"]["model_id"] for m in models] == expected, datasets
+    r = fetch(
+        f"{M}/logged-models/search",
+        "POST",
+        json_body={"experiment_ids": ["0"], "datasets": [{"dataset_digest": "d1"}]},
+    )
+    assert "dataset_name" in assert_error(r, 400, "INVALID_PARAMETER_VALUE")["message"]
+    r = fetch(f"{M}/runs/log-inputs", "POST", json_body={"run_id": run_id, "models": [{}]})
+    assert_error(r, 400, "INVALID_PARAMETER_VALUE")

@@ -9,8 +9,14 @@ Search filters are MLflow's filter language, parsed by the store's search gramma
 (``labtrack.store.search``, kind ``logged_model``): clauses ``key op value`` joined by ``AND``,
 keys ``name``, ``model_id``, ``status``, ``model_type``, ``source_run_id``,
 ``creation_timestamp``/``creation_time``, ``last_updated_timestamp``, ``tags.<k>`` and
-``params.<k>`` (backticks or double quotes around keys with odd characters). Metric filters and
-ordering are not supported (latest metrics are not kept per model).
+``params.<k>`` and ``metrics.<k>`` (a model matches when any point it has of the metric does,
+as in MLflow 3.17), backticks or double quotes around keys with odd characters. ``datasets``
+(``[{"dataset_name", "dataset_digest"?}]``) keeps models with metrics on one of them and narrows
+metric clauses to those points. Ordering by metrics is not supported.
+
+A metric point logged to a run with a ``model_id`` is also that model's metric (``metrics`` of
+the model); registering a version of a logged model appends ``{"name", "version"}`` to its
+``mlflow.modelVersions`` tag, as MLflow 3.17's server does.
 """
 
 from __future__ import annotations
@@ -123,6 +129,27 @@ def parse_order_by(items: Iterable[Any]) -> list[Order]:
     return out
 
 
+MAX_SEARCH_DATASETS = 100
+
+
+def parse_datasets(items: Iterable[Any]) -> list[tuple[str, str | None]]:
+    """The ``datasets`` of a logged-model search: ``{"dataset_name", "dataset_digest"?}``
+    objects (a name is required, as MLflow 3.17 requires it)."""
+    out: list[tuple[str, str | None]] = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            raise invalid(f"Invalid entry of 'datasets' {item!r}: an object is expected.")
+        name, digest = item.get("dataset_name"), item.get("dataset_digest")
+        if not isinstance(name, str) or not name:
+            raise invalid("`dataset_name` in the `datasets` clause must be specified.")
+        if digest is not None and not isinstance(digest, str):
+            raise invalid(f"Invalid 'dataset_digest' {digest!r} in 'datasets': a string.")
+        out.append((name, digest or None))
+    if len(out) > MAX_SEARCH_DATASETS:
+        raise invalid(f"At most {MAX_SEARCH_DATASETS} entries in 'datasets'.")
+    return out
+
+
 @lru_cache(maxsize=8)
 def _artifact_store(root: str) -> ArtifactStore:
     from labtrack.artifact_store.store import ArtifactStore
@@ -195,6 +222,7 @@ class LoggedModelService:
         max_results: int | None = None,
         order_by: Iterable[Any] = (),
         page_token: str | None = None,
+        datasets: Iterable[Mapping[str, Any]] | None = None,
     ) -> PagedList:
         if isinstance(experiment_ids, (str, int)):
             experiment_ids = [str(experiment_ids)]
@@ -209,6 +237,7 @@ class LoggedModelService:
             limit,
             parse_order_by(order_by),
             page_token,
+            parse_datasets(datasets or ()),
         )
 
     # ---- run records --------------------------------------------------------------------
@@ -219,6 +248,14 @@ class LoggedModelService:
         clean = [(self._model_id(m), v.validate_step(m, step or 0)) for m, step in models]
         if clean:
             self.store.log_outputs(run_id, clean)
+
+    def log_model_inputs(self, run_id: str, model_ids: Sequence[str]) -> None:
+        """Record logged models a run used (``runs/log-inputs`` with ``models``). Like
+        MLflow, the models are not looked up: an id is a reference, as a source run is."""
+        v.validate_run_id(run_id)
+        clean = [self._model_id(m) for m in model_ids]
+        if clean:
+            self.store.log_model_inputs(run_id, clean)
 
     def record_logged_model(self, run_id: str, model_json: str) -> None:
         """2.x ``runs/log-model``: append the model's description to the run's
@@ -249,6 +286,10 @@ class LoggedModelService:
         return run.info.artifact_uri, files
 
     # ---- helpers ------------------------------------------------------------------------
+
+    def check_model_id(self, model_id: object) -> str:
+        """A logged model id of a valid form (not looked up)."""
+        return self._model_id(model_id)
 
     @staticmethod
     def _model_id(model_id: object) -> str:

@@ -31,6 +31,7 @@ from labtrack.store.database import (
     now_ms,
     upsert,
 )
+from labtrack.store.logged_model_store import record_model_version
 
 if TYPE_CHECKING:
     from labtrack.store.tracking_store import TrackingStore
@@ -371,6 +372,8 @@ class RegistryStore:
                         for k, v in tags.items()
                     ],
                 )
+            if model_id:
+                record_model_version(conn, model_id, name, version)
             self._touch_model(conn, name, t)
             self._record(conn, run_id)
         return self.get_model_version(name, version)
