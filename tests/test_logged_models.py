@@ -533,3 +533,37 @@ def test_model_metrics_inputs_and_dataset_search_routes(fetch: Fetch) -> None:
     assert "dataset_name" in assert_error(r, 400, "INVALID_PARAMETER_VALUE")["message"]
     r = fetch(f"{M}/runs/log-inputs", "POST", json_body={"run_id": run_id, "models": [{}]})
     assert_error(r, 400, "INVALID_PARAMETER_VALUE")
+
+
+def test_a_runs_logged_model_reads_under_the_run_folder(fetch: Fetch) -> None:
+    """MLflow 2 loads ``runs:/<run>/model`` from ``<exp>/<run>/artifacts/model``: the proxy
+    answers reads there from the run's ready logged model ``model`` (its own folder), while
+    the run's own files win and nothing is written twice."""
+    art = "api/2.0/mlflow-artifacts/artifacts"
+    run_id = _run(fetch)["run_id"]
+    model_id = _post(
+        fetch, "logged-models", {"experiment_id": "0", "name": "model", "source_run_id": run_id}
+    )["model"]["info"]["model_id"]
+    model_dir = f"0/models/{model_id}/artifacts"
+    run_dir = f"0/{run_id}/artifacts"
+    assert fetch(f"{art}/{model_dir}/MLmodel", "PUT", b"flavors: {}\n").code == 200
+    assert fetch(f"{art}/{model_dir}/data/model.pkl", "PUT", b"pickle").code == 200
+
+    def listing(path: str) -> Any:
+        return json_of(fetch(f"{art}?path={path}"))
+
+    assert listing(f"{run_dir}/model") == {}  # not ready yet
+    _post(fetch, f"logged-models/{model_id}", {"status": "LOGGED_MODEL_READY"}, "PATCH")
+    files = listing(f"{run_dir}/model")["files"]
+    assert sorted((f["path"], f["is_dir"]) for f in files) == [("MLmodel", False), ("data", True)]
+    assert [f["path"] for f in listing(f"{run_dir}/model/data")["files"]] == ["model.pkl"]
+    r = fetch(f"{art}/{run_dir}/model/data/model.pkl")
+    assert (r.code, r.body) == (200, b"pickle")
+    assert listing(f"{run_dir}/other") == {}
+    assert_error(fetch(f"{art}/{run_dir}/other/MLmodel"), 404, "RESOURCE_DOES_NOT_EXIST")
+    # A file the run itself has at that path wins.
+    assert fetch(f"{art}/{run_dir}/model/MLmodel", "PUT", b"the run's own").code == 200
+    assert fetch(f"{art}/{run_dir}/model/MLmodel").body == b"the run's own"
+    # Another run's folder does not show this run's model.
+    other_run = _run(fetch)["run_id"]
+    assert listing(f"0/{other_run}/artifacts/model") == {}

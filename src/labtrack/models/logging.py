@@ -6,9 +6,11 @@ it is what the mlflow 3 client writes and reads, so packages flow both ways unch
 ``mlflow.pyfunc.load_model("runs:/<run>/<name>")`` finds labtrack's model through
 ``logged-models/search`` (source run and name), ``models:/<model_id>`` works for both tools,
 and a registered version's source ``models:/<model_id>`` keeps the lineage (version -> logged
-model -> run) that the registry UI shows. A 2.x client still loads registered versions
-(``get-download-uri`` returns the logged model's location). The run also gets the
-``mlflow.log-model.history`` record and a run output, like MLflow's own client.
+model -> run) that the registry UI shows. A 2.x client loads registered versions
+(``get-download-uri`` returns the logged model's location) and ``runs:/<run>/<name>``: the
+artifact proxy answers reads of the run's ``<name>/`` folder from the run's logged model.
+The run also gets the ``mlflow.log-model.history`` record and a run output, like MLflow's own
+client.
 """
 
 from __future__ import annotations

@@ -28,9 +28,10 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from labtrack.artifact_store.uris import uri_to_relpath
 from labtrack.entities import LoggedModel, PagedList
 from labtrack.entities import validation as v
-from labtrack.errors import invalid
+from labtrack.errors import LabtrackException, invalid
 from labtrack.store.logged_model_store import ATTRIBUTE_COLUMNS, LoggedModelStore, Order
 from labtrack.store.search import parser as search_parser
 from labtrack.store.search.parser import Comparison
@@ -284,6 +285,40 @@ class LoggedModelService:
         entries = store.list_dir(store.relpath(run.info.artifact_uri, sub)) or []
         files = [type(e)(join_relpath(sub, e.path), e.is_dir, e.file_size) for e in entries]
         return run.info.artifact_uri, files
+
+    def run_model_path(self, rel: str) -> str | None:
+        """Where a read of ``rel`` (relative to the artifact root) finds a run's logged model:
+        ``<run folder>/<name>[/<rest>]`` -> ``<model folder>[/<rest>]`` for the run's newest
+        ready logged model called ``name``; None when ``rel`` names no such model.
+
+        MLflow 2 clients know no logged models and load ``runs:/<run>/<name>`` from the run's
+        own artifact folder; labtrack (like MLflow 3) writes models to their own folder. The
+        artifact proxy asks this only for paths missing from the run's folder, so the run's
+        own files always win; reads only, the store keeps one copy.
+        """
+        segments = rel.split("/") if rel else []
+        for i in range(1, len(segments) - 1):
+            if segments[i] != "artifacts" or not re.fullmatch(r"[0-9a-f]{32}", segments[i - 1]):
+                continue
+            run_id, name, rest = segments[i - 1], segments[i + 1], segments[i + 2 :]
+            try:
+                run = self.tracking.get_run(run_id)
+            except LabtrackException:
+                return None
+            if uri_to_relpath(run.info.artifact_uri) != "/".join(segments[: i + 1]):
+                return None
+            found = self.store.search(
+                [run.info.experiment_id],
+                parse_filter(
+                    f"source_run_id = '{run_id}' AND status = 'LOGGED_MODEL_READY'"
+                    " AND name = '" + name.replace("'", "''") + "'"
+                ),
+                1,
+            )
+            if not found.items:
+                return None
+            return "/".join([uri_to_relpath(found.items[0].artifact_location), *rest])
+        return None
 
     # ---- helpers ------------------------------------------------------------------------
 
