@@ -567,3 +567,24 @@ def test_a_runs_logged_model_reads_under_the_run_folder(fetch: Fetch) -> None:
     # Another run's folder does not show this run's model.
     other_run = _run(fetch)["run_id"]
     assert listing(f"0/{other_run}/artifacts/model") == {}
+
+
+def test_references_to_unknown_runs_are_kept_as_mlflow_keeps_them(service: Any) -> None:
+    """MLflow 3.17's server (checked against 3.17.2) accepts a parent-run tag, a logged model's
+    source run and a model version's run that name no run: clients create runs in any order,
+    and these are references, not ownership. labtrack does the same on every path."""
+    ghost = "f" * 32
+    parent = "mlflow.parentRunId"
+    child = service.create_run("0", "ana", 1000, {parent: ghost}, "child").info.run_id
+    assert service.get_run(child).data.tags[parent] == ghost
+    other = service.create_run("0", "ana", 1000, {}, "other").info.run_id
+    service.set_tag(other, parent, ghost)
+    service.log_batch(other, tags=[(parent, ghost)])
+    assert service.get_run(other).data.tags[parent] == ghost
+    model = service.logged_models.create_logged_model("0", name="m", source_run_id=ghost)
+    assert model.source_run_id == ghost
+    reg = service.registry
+    reg.create_registered_model("rm")
+    assert reg.create_model_version("rm", f"runs:/{ghost}/model", run_id=ghost).run_id == ghost
+    source = "mlflow-artifacts:/0/abc/artifacts/model"
+    assert reg.create_model_version("rm", source, run_id=ghost).run_id == ghost
