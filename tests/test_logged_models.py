@@ -302,6 +302,13 @@ def test_registering_a_logged_model_records_the_version_on_it(service: Any) -> N
         {"name": "copy", "version": 1},
     ]
     assert reg.get_model_version_download_uri("copy", 1) == location
+    # Registered from the model's location: the version belongs to the model too.
+    at_location = reg.create_model_version("copy", f"{location}/")
+    assert at_location.model_id == model
+    assert {"name": "copy", "version": 2} in json.loads(
+        lm.get_logged_model(model).tags["mlflow.modelVersions"]
+    )
+    assert reg.create_model_version("copy", "mlflow-artifacts:/0/elsewhere").model_id is None
     # MLflow 3's register_model then appends the same version itself: kept once.
     appended = '[{"name": "rm", "version": 1}, {"name": "rm", "version": "1"}]'
     lm.set_logged_model_tags(model, {"mlflow.modelVersions": appended})

@@ -263,7 +263,7 @@ class RegistryService:
         (``copy_model_version``) is stored as ``models:/<name>/<version>`` and downloads from
         where that version downloads from, inheriting its run and logged model."""
         if uri_scheme(source) != "models":
-            return source, run_id, model_id, None
+            return source, run_id, model_id or self._model_at(source), None
         rest = source.split(":", 1)[1].lstrip("/")
         if "/" not in rest and "@" not in rest:
             if model_id and model_id != rest:
@@ -291,6 +291,23 @@ class RegistryService:
             model_id or origin.model_id,
             storage or None,
         )
+
+    def _model_at(self, source: str) -> str | None:
+        """The logged model whose artifact folder holds ``source`` (a version registered from
+        the model's location belongs to the model, as one from ``models:/<id>`` does)."""
+        try:
+            rel = uri_to_relpath(source, self.tracking.artifact_root)
+        except LabtrackException:
+            return None
+        found = re.fullmatch(r"(?:.+/)?models/(m-[0-9a-f]{32})/artifacts(?:/.*)?", rel)
+        if found is None:
+            return None
+        try:
+            model = self.tracking.logged_models.get_logged_model(found.group(1))
+        except LabtrackException:
+            return None
+        folder = uri_to_relpath(model.artifact_location)
+        return model.model_id if rel == folder or rel.startswith(folder + "/") else None
 
     def _lookup(self, name: str, version: object) -> tuple[str, int]:
         name, number = _name(name), _version(version)
