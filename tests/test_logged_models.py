@@ -74,7 +74,11 @@ def test_order_by_and_status_names() -> None:
         ("name", True),
         ("model_id", True),
     ]
-    for bad in (["metrics.acc"], [{"field_name": "nope"}], ["name sideways"], [{}]):
+    metric = parse_order_by([{"field_name": "metrics.acc", "ascending": False,
+                              "dataset_name": "eval"}])[0]  # fmt: skip
+    assert (metric.key, metric.ascending, metric.metric, metric.dataset_name) == (
+        "acc", False, True, "eval")  # fmt: skip
+    for bad in (["metrics."], [{"field_name": "nope"}], ["name sideways"], [{}]):
         with pytest.raises(LabtrackException):
             parse_order_by(bad)
     assert status_name("READY") == "LOGGED_MODEL_READY"
@@ -268,6 +272,21 @@ def test_metrics_logged_with_a_model_id_are_the_models(service: Any) -> None:
     with pytest.raises(LabtrackException) as exc:
         found(datasets=[{"dataset_digest": "abc"}])
     assert _code(exc) == "INVALID_PARAMETER_VALUE"
+
+    # Ordering by a metric: each model's latest point (timestamp, then step), missing last.
+    third = lm.create_logged_model("0", name="third").model_id
+    service.log_batch(run, [Metric("acc", 0.85, 100, 0, third, "d1", "abc")])
+
+    def ordered(**order: Any) -> list[str]:
+        order = {"field_name": "metrics.acc", **order}
+        return [m.model_id for m in lm.search_logged_models(["0"], order_by=[order])]
+
+    # model's latest acc is NaN (timestamp 8): sorts with the missing, after third.
+    assert ordered(ascending=False)[:1] == [third]
+    assert set(ordered()[1:]) == {model, other}
+    # On dataset d1: model's latest there is 0.9 (timestamp 6), third's 0.85.
+    assert ordered(ascending=False, dataset_name="d1")[:2] == [model, third]
+    assert ordered(dataset_name="d1")[:2] == [third, model]
 
 
 def test_model_inputs_are_kept_on_the_run(service: Any) -> None:

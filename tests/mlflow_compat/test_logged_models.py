@@ -33,6 +33,7 @@ def test_metrics_with_a_model_id_belong_to_the_model(result: dict[str, Any]) -> 
     assert result["by_other_dataset"] == []
     assert result["by_metric"] == [result["model_id"]]
     assert result["by_high_metric"] == []
+    assert result["by_metric_order"] == [result["model_id"]]
 
 
 def test_model_inputs_are_kept(result: dict[str, Any]) -> None:

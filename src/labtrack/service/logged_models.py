@@ -12,7 +12,8 @@ keys ``name``, ``model_id``, ``status``, ``model_type``, ``source_run_id``,
 ``params.<k>`` and ``metrics.<k>`` (a model matches when any point it has of the metric does,
 as in MLflow 3.17), backticks or double quotes around keys with odd characters. ``datasets``
 (``[{"dataset_name", "dataset_digest"?}]``) keeps models with metrics on one of them and narrows
-metric clauses to those points. Ordering by metrics is not supported.
+metric clauses to those points. ``order_by`` ``metrics.<k>`` sorts by each model's latest point
+of the metric (by timestamp, then step; on the order's dataset when it names one), missing last.
 
 A metric point logged to a run with a ``model_id`` is also that model's metric (``metrics`` of
 the model); registering a version of a logged model appends ``{"name", "version"}`` to its
@@ -122,7 +123,16 @@ def parse_order_by(items: Iterable[Any]) -> list[Order]:
             raise invalid(f"Invalid order_by clause {item!r}: 'field_name' is required.")
         key = field.removeprefix("attributes.").removeprefix("attribute.")
         if key.startswith(("metrics.", "metric.")):
-            raise invalid("Ordering logged models by metrics is not supported.")
+            metric = key.split(".", 1)[1].strip('`"')
+            if not metric:
+                raise invalid(f"Invalid order_by field {field!r}: a metric name is needed.")
+            dataset = item if isinstance(item, Mapping) else {}
+            ds_name, ds_digest = dataset.get("dataset_name"), dataset.get("dataset_digest")
+            for name, value in (("dataset_name", ds_name), ("dataset_digest", ds_digest)):
+                if value is not None and not isinstance(value, str):
+                    raise invalid(f"Invalid order_by {name} {value!r}: a string.")
+            out.append(Order(metric, bool(ascending), True, ds_name or None, ds_digest or None))
+            continue
         if key not in ATTRIBUTE_COLUMNS:
             allowed = ", ".join(sorted(ATTRIBUTE_COLUMNS))
             raise invalid(f"Invalid order_by field {field!r}: one of {allowed}.")

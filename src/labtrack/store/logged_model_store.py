@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, case, delete, insert, select, update
 
 from labtrack.entities import LoggedModel, Metric, PagedList, system_tags
 from labtrack.entities.artifact_uris import logged_model_artifact_uri
@@ -63,8 +63,14 @@ ATTRIBUTE_COLUMNS: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class Order:
+    """An order_by field: an attribute (``key`` in ATTRIBUTE_COLUMNS) or, with ``metric``, a
+    metric's latest value, optionally on one dataset."""
+
     key: str
     ascending: bool = True
+    metric: bool = False
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
 
 
 def new_model_id() -> str:
@@ -113,6 +119,26 @@ def record_model_version(conn: Connection, model_id: str, name: str, version: in
         s.logged_model_tags,
         [{"model_id": model_id, "key": system_tags.MODEL_VERSIONS, "value": json.dumps(entries)}],
         ("model_id", "key"),
+    )
+
+
+def _latest_metric(order: Order) -> Any:
+    """The model's latest point of ``order.key`` (newest timestamp, then step, as MLflow 3.17
+    orders), NULL when it has none or that point is NaN; a scalar subquery per model."""
+    lmm = s.logged_model_metrics.alias("latest")
+    where = [lmm.c.model_id == _M.model_id, lmm.c.key == order.key]
+    if order.dataset_name:
+        where.append(lmm.c.dataset_name == order.dataset_name)
+    if order.dataset_digest:
+        where.append(lmm.c.dataset_digest == order.dataset_digest)
+    value = case((lmm.c.is_nan.is_(True), None), else_=lmm.c.value)
+    return (
+        select(value)
+        .where(*where)
+        .order_by(lmm.c.timestamp.desc(), lmm.c.step.desc(), lmm.c.run_uuid.asc())
+        .limit(1)
+        .correlate(s.logged_models)
+        .scalar_subquery()
     )
 
 
@@ -332,7 +358,7 @@ class LoggedModelStore:
         )
         keys = []
         for o in order_by:
-            col = ATTRIBUTE_COLUMNS[o.key]
+            col = _latest_metric(o) if o.metric else ATTRIBUTE_COLUMNS[o.key]
             # Missing values last in both directions, as for runs.
             keys.append(col.is_(None))
             keys.append(col.asc() if o.ascending else col.desc())

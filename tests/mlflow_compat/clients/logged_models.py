@@ -41,6 +41,9 @@ out["by_dataset"] = found(experiment_ids=[exp_id], datasets=[{"dataset_name": da
 out["by_other_dataset"] = found(experiment_ids=[exp_id], datasets=[{"dataset_name": "nope"}])
 out["by_metric"] = found(experiment_ids=[exp_id], filter_string="metrics.acc > 0.7")
 out["by_high_metric"] = found(experiment_ids=[exp_id], filter_string="metrics.acc > 0.9")
+out["by_metric_order"] = found(
+    experiment_ids=[exp_id], order_by=[{"field_name": "metrics.acc", "ascending": False}]
+)
 out["model_inputs"] = [i.model_id for i in client.get_run(user.info.run_id).inputs.model_inputs]
 
 mv = mlflow.register_model(f"models:/{info.model_id}", f"{p}-reg")
