@@ -77,6 +77,15 @@ def _location_variants(host: str) -> list[str]:
         "mlflow-artifacts:/%2e%2e/stolen",
         "mlflow-artifacts:/",
         "mlflow-artifacts:/ok?x=1",
+        # Relative paths name folders inside the root: none may climb out of it.
+        "../stolen",
+        "ok/../../stolen",
+        "%2e%2e/stolen",
+        "%252e%252e/stolen",
+        "..\\stolen",
+        "~/stolen",
+        "C:stolen",
+        "./",
     ]
 
 

@@ -46,7 +46,7 @@ def test_parse_filter_shapes() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "metrics.acc > 0.5",
+        "metrics.acc > 'high'",
         "name = 'a' OR name = 'b'",
         "color = 'red'",
         "name = 5",
@@ -74,7 +74,11 @@ def test_order_by_and_status_names() -> None:
         ("name", True),
         ("model_id", True),
     ]
-    for bad in (["metrics.acc"], [{"field_name": "nope"}], ["name sideways"], [{}]):
+    metric = parse_order_by([{"field_name": "metrics.acc", "ascending": False,
+                              "dataset_name": "eval"}])[0]  # fmt: skip
+    assert (metric.key, metric.ascending, metric.metric, metric.dataset_name) == (
+        "acc", False, True, "eval")  # fmt: skip
+    for bad in (["metrics."], [{"field_name": "nope"}], ["name sideways"], [{}]):
         with pytest.raises(LabtrackException):
             parse_order_by(bad)
     assert status_name("READY") == "LOGGED_MODEL_READY"
@@ -212,6 +216,126 @@ def test_run_outputs(service: Any) -> None:
     assert _code(exc) == "RESOURCE_DOES_NOT_EXIST"
 
 
+def test_metrics_logged_with_a_model_id_are_the_models(service: Any) -> None:
+    """MLflow 3: a run's metric point with a model_id (and dataset) is the model's metric too,
+    what get/search logged models return and what ``metrics.`` and ``datasets`` filter on."""
+    import math
+
+    from labtrack.entities import Metric
+    from labtrack.entities.points import Points
+
+    lm = service.logged_models
+    run = service.create_run("0", "ana", 1000, {}, "r").info.run_id
+    model = lm.create_logged_model("0", name="m", source_run_id=run).model_id
+    other = lm.create_logged_model("0", name="other").model_id
+    points = [
+        Metric("acc", 0.9, 6, 1, model, "d1", "abc"),
+        Metric("acc", 0.8, 7, 2, model),
+        Metric("acc", math.nan, 8, 3, model),
+        Metric("loss", 1.0, 9, 0),
+        Metric("acc", 0.1, 9, 0, "m-" + "0" * 32),  # a model this store does not have
+    ]
+    service.log_batch(run, points)
+    service.log_batch(run, points[:1])  # a retry adds nothing
+    # The batching client's path (columns per series).
+    service.log_series(run, {("f1", other, "d2", None): Points.from_tuples([(0, 10, 0.5)])})
+    got = lm.get_logged_model(model).metrics
+    assert [(m.key, m.step, m.timestamp, m.dataset_name, m.dataset_digest) for m in got] == [
+        ("acc", 1, 6, "d1", "abc"),
+        ("acc", 2, 7, None, None),
+        ("acc", 3, 8, None, None),
+    ]
+    assert [m.value for m in got[:2]] == [0.9, 0.8]
+    assert math.isnan(got[2].value)
+    assert {(m.run_id, m.model_id) for m in got} == {(run, model)}
+    assert [(m.key, m.value, m.dataset_name) for m in lm.get_logged_model(other).metrics] == [
+        ("f1", 0.5, "d2")
+    ]
+    # The run keeps every point, the unknown model's too.
+    assert len(service.get_metric_history(run, "acc")) == 4
+
+    def found(flt: str | None = None, datasets: Any = None) -> list[str]:
+        return [m.model_id for m in lm.search_logged_models(["0"], flt, datasets=datasets)]
+
+    assert found(datasets=[{"dataset_name": "d1"}]) == [model]
+    assert found(datasets=[{"dataset_name": "d1", "dataset_digest": "abc"}]) == [model]
+    assert found(datasets=[{"dataset_name": "d1", "dataset_digest": "zzz"}]) == []
+    assert sorted(found(datasets=[{"dataset_name": "d1"}, {"dataset_name": "d2"}])) == sorted(
+        [model, other]
+    )
+    assert found("metrics.acc > 0.85") == [model]
+    assert found("metrics.acc > 0.95") == []
+    assert found("metrics.acc < 0.85 AND name = 'm'") == [model]
+    # With datasets, metric clauses look at points on those datasets only.
+    assert found("metrics.acc < 0.85", [{"dataset_name": "d1"}]) == []
+    assert found("metrics.acc >= 0.9", [{"dataset_name": "d1"}]) == [model]
+    with pytest.raises(LabtrackException) as exc:
+        found(datasets=[{"dataset_digest": "abc"}])
+    assert _code(exc) == "INVALID_PARAMETER_VALUE"
+
+    # Ordering by a metric: each model's latest point (timestamp, then step), missing last.
+    third = lm.create_logged_model("0", name="third").model_id
+    service.log_batch(run, [Metric("acc", 0.85, 100, 0, third, "d1", "abc")])
+
+    def ordered(**order: Any) -> list[str]:
+        order = {"field_name": "metrics.acc", **order}
+        return [m.model_id for m in lm.search_logged_models(["0"], order_by=[order])]
+
+    # model's latest acc is NaN (timestamp 8): sorts with the missing, after third.
+    assert ordered(ascending=False)[:1] == [third]
+    assert set(ordered()[1:]) == {model, other}
+    # On dataset d1: model's latest there is 0.9 (timestamp 6), third's 0.85.
+    assert ordered(ascending=False, dataset_name="d1")[:2] == [model, third]
+    assert ordered(dataset_name="d1")[:2] == [third, model]
+
+
+def test_model_inputs_are_kept_on_the_run(service: Any) -> None:
+    lm = service.logged_models
+    run = service.create_run("0", "ana", 1000, {}, "r").info.run_id
+    model = lm.create_logged_model("0", name="m").model_id
+    ghost = "m-" + "1" * 32  # not looked up, as MLflow does not look it up
+    lm.log_model_inputs(run, [model, ghost])
+    lm.log_model_inputs(run, [model])  # a repeat is a no-op
+    assert service.get_run(run).inputs.model_inputs == sorted([model, ghost])
+    found = service.search_runs(["0"], f"attributes.run_id = '{run}'")
+    assert found[0].inputs.model_inputs == sorted([model, ghost])
+    with pytest.raises(LabtrackException) as exc:
+        lm.log_model_inputs(run, ["m/../x"])
+    assert _code(exc) == "INVALID_PARAMETER_VALUE"
+
+
+def test_registering_a_logged_model_records_the_version_on_it(service: Any) -> None:
+    lm, reg = service.logged_models, service.registry
+    model = lm.create_logged_model("0", name="m").model_id
+    reg.create_registered_model("rm")
+    reg.create_model_version("rm", f"models:/{model}", model_id=model)
+    tags = lm.get_logged_model(model).tags
+    assert json.loads(tags["mlflow.modelVersions"]) == [{"name": "rm", "version": 1}]
+    location = lm.get_logged_model(model).artifact_location
+    reg.create_model_version("rm", f"models:/{model}")  # the source alone names it
+    reg.create_registered_model("copy")
+    reg.create_model_version("copy", "models:/rm/1")  # a copy is made from it too
+    assert json.loads(lm.get_logged_model(model).tags["mlflow.modelVersions"]) == [
+        {"name": "rm", "version": 1},
+        {"name": "rm", "version": 2},
+        {"name": "copy", "version": 1},
+    ]
+    assert reg.get_model_version_download_uri("copy", 1) == location
+    # Registered from the model's location: the version belongs to the model too.
+    at_location = reg.create_model_version("copy", f"{location}/")
+    assert at_location.model_id == model
+    assert {"name": "copy", "version": 2} in json.loads(
+        lm.get_logged_model(model).tags["mlflow.modelVersions"]
+    )
+    assert reg.create_model_version("copy", "mlflow-artifacts:/0/elsewhere").model_id is None
+    # MLflow 3's register_model then appends the same version itself: kept once.
+    appended = '[{"name": "rm", "version": 1}, {"name": "rm", "version": "1"}]'
+    lm.set_logged_model_tags(model, {"mlflow.modelVersions": appended})
+    assert json.loads(lm.get_logged_model(model).tags["mlflow.modelVersions"]) == [
+        {"name": "rm", "version": 1}
+    ]
+
+
 def _model_json(run_id: str, path: str = "model") -> str:
     return json.dumps(
         {
@@ -332,7 +456,7 @@ def test_logged_model_routes(fetch: Fetch) -> None:
         fetch(
             f"{M}/logged-models/search",
             "POST",
-            json_body={"experiment_ids": ["0"], "filter": "metrics.x > 1"},
+            json_body={"experiment_ids": ["0"], "filter": "metrics.x > 'one'"},
         ),
         400,
         "INVALID_PARAMETER_VALUE",
@@ -388,3 +512,105 @@ def test_log_model_and_artifact_list_routes(fetch: Fetch, labtrack_app: Any) -> 
     assert json_of(fetch(f"{M}/artifacts/list?run_id={run_id}&path=nope"))["files"] == []
     assert_error(fetch(f"{M}/artifacts/list?run_id={run_id}&path=../x"), 400)
     assert_error(fetch(f"{M}/artifacts/list?run_id={'0' * 32}"), 404)
+
+
+def test_model_metrics_inputs_and_dataset_search_routes(fetch: Fetch) -> None:
+    """What the 3.x client sends: log-batch points with model_id/dataset, log-inputs with
+    models, logged-models/search with datasets; the model and the run answer with them."""
+    run_id = _run(fetch)["run_id"]
+    model_id = _post(fetch, "logged-models", {"experiment_id": "0", "name": "clf"})["model"][
+        "info"
+    ]["model_id"]
+    labels = {"model_id": model_id, "dataset_name": "eval", "dataset_digest": "d1"}
+    _post(
+        fetch,
+        "runs/log-batch",
+        {"run_id": run_id, "metrics": [{"key": "acc", "value": 0.75, "timestamp": 5, **labels}]},
+    )
+    _post(
+        fetch,
+        "runs/log-metric",
+        {"run_id": run_id, "key": "f1", "value": "NaN", "timestamp": 6, "model_id": model_id},
+    )
+    metrics = _post(fetch, f"logged-models/{model_id}", {}, "GET")["model"]["data"]["metrics"]
+    assert metrics == [
+        {"key": "acc", "value": 0.75, "timestamp": 5, "step": 0, **labels, "run_id": run_id},
+        {"key": "f1", "value": "NaN", "timestamp": 6, "step": 0, "model_id": model_id,
+         "run_id": run_id},
+    ]  # fmt: skip
+    _post(fetch, "runs/log-inputs", {"run_id": run_id, "models": [{"model_id": model_id}]})
+    run = _post(fetch, f"runs/get?run_id={run_id}", {}, "GET")["run"]
+    assert run["inputs"]["model_inputs"] == [{"model_id": model_id}]
+    searched = _post(fetch, "runs/search", {"experiment_ids": ["0"]})["runs"]
+    assert [r["inputs"].get("model_inputs") for r in searched] == [[{"model_id": model_id}]]
+    for datasets, expected in (
+        ([{"dataset_name": "eval"}], [model_id]),
+        ([{"dataset_name": "eval", "dataset_digest": "d1"}], [model_id]),
+        ([{"dataset_name": "train"}], []),
+    ):
+        body = {"experiment_ids": ["0"], "datasets": datasets, "filter": "metrics.acc > 0.5"}
+        models = _post(fetch, "logged-models/search", body).get("models", [])
+        assert [m["info"]["model_id"] for m in models] == expected, datasets
+    r = fetch(
+        f"{M}/logged-models/search",
+        "POST",
+        json_body={"experiment_ids": ["0"], "datasets": [{"dataset_digest": "d1"}]},
+    )
+    assert "dataset_name" in assert_error(r, 400, "INVALID_PARAMETER_VALUE")["message"]
+    r = fetch(f"{M}/runs/log-inputs", "POST", json_body={"run_id": run_id, "models": [{}]})
+    assert_error(r, 400, "INVALID_PARAMETER_VALUE")
+
+
+def test_a_runs_logged_model_reads_under_the_run_folder(fetch: Fetch) -> None:
+    """MLflow 2 loads ``runs:/<run>/model`` from ``<exp>/<run>/artifacts/model``: the proxy
+    answers reads there from the run's ready logged model ``model`` (its own folder), while
+    the run's own files win and nothing is written twice."""
+    art = "api/2.0/mlflow-artifacts/artifacts"
+    run_id = _run(fetch)["run_id"]
+    model_id = _post(
+        fetch, "logged-models", {"experiment_id": "0", "name": "model", "source_run_id": run_id}
+    )["model"]["info"]["model_id"]
+    model_dir = f"0/models/{model_id}/artifacts"
+    run_dir = f"0/{run_id}/artifacts"
+    assert fetch(f"{art}/{model_dir}/MLmodel", "PUT", b"flavors: {}\n").code == 200
+    assert fetch(f"{art}/{model_dir}/data/model.pkl", "PUT", b"pickle").code == 200
+
+    def listing(path: str) -> Any:
+        return json_of(fetch(f"{art}?path={path}"))
+
+    assert listing(f"{run_dir}/model") == {}  # not ready yet
+    _post(fetch, f"logged-models/{model_id}", {"status": "LOGGED_MODEL_READY"}, "PATCH")
+    files = listing(f"{run_dir}/model")["files"]
+    assert sorted((f["path"], f["is_dir"]) for f in files) == [("MLmodel", False), ("data", True)]
+    assert [f["path"] for f in listing(f"{run_dir}/model/data")["files"]] == ["model.pkl"]
+    r = fetch(f"{art}/{run_dir}/model/data/model.pkl")
+    assert (r.code, r.body) == (200, b"pickle")
+    assert listing(f"{run_dir}/other") == {}
+    assert_error(fetch(f"{art}/{run_dir}/other/MLmodel"), 404, "RESOURCE_DOES_NOT_EXIST")
+    # A file the run itself has at that path wins.
+    assert fetch(f"{art}/{run_dir}/model/MLmodel", "PUT", b"the run's own").code == 200
+    assert fetch(f"{art}/{run_dir}/model/MLmodel").body == b"the run's own"
+    # Another run's folder does not show this run's model.
+    other_run = _run(fetch)["run_id"]
+    assert listing(f"0/{other_run}/artifacts/model") == {}
+
+
+def test_references_to_unknown_runs_are_kept_as_mlflow_keeps_them(service: Any) -> None:
+    """MLflow 3.17's server (checked against 3.17.2) accepts a parent-run tag, a logged model's
+    source run and a model version's run that name no run: clients create runs in any order,
+    and these are references, not ownership. labtrack does the same on every path."""
+    ghost = "f" * 32
+    parent = "mlflow.parentRunId"
+    child = service.create_run("0", "ana", 1000, {parent: ghost}, "child").info.run_id
+    assert service.get_run(child).data.tags[parent] == ghost
+    other = service.create_run("0", "ana", 1000, {}, "other").info.run_id
+    service.set_tag(other, parent, ghost)
+    service.log_batch(other, tags=[(parent, ghost)])
+    assert service.get_run(other).data.tags[parent] == ghost
+    model = service.logged_models.create_logged_model("0", name="m", source_run_id=ghost)
+    assert model.source_run_id == ghost
+    reg = service.registry
+    reg.create_registered_model("rm")
+    assert reg.create_model_version("rm", f"runs:/{ghost}/model", run_id=ghost).run_id == ghost
+    source = "mlflow-artifacts:/0/abc/artifacts/model"
+    assert reg.create_model_version("rm", source, run_id=ghost).run_id == ghost

@@ -257,9 +257,31 @@ def test_unsafe_sources_are_refused(reg: RegistryService, store: Any, source: st
     assert _count(store, s.model_versions) == 0
 
 
+def _logged_model(store: Any, model_id: str, source_run_id: str | None = None) -> str:
+    """A logged model row (as ``logged-models`` creates it); its artifact location."""
+    from sqlalchemy import insert
+
+    location = f"mlflow-artifacts:/0/models/{model_id}/artifacts"
+    with store.engine.begin() as conn:
+        conn.execute(
+            insert(s.logged_models).values(
+                model_id=model_id,
+                experiment_id=0,
+                name="clf",
+                artifact_location=location,
+                creation_timestamp=1,
+                last_updated_timestamp=1,
+                status="LOGGED_MODEL_READY",
+                source_run_id=source_run_id,
+            )
+        )
+    return location
+
+
 def test_accepted_sources(reg: RegistryService, store: Any) -> None:
     reg.create_registered_model("m")
     root = store.artifact_root
+    _logged_model(store, "m-0123456789abcdef0123456789abcdef")
     for source in (
         "mlflow-artifacts:/1/abc/artifacts/model",
         "models:/m-0123456789abcdef0123456789abcdef",
@@ -295,23 +317,8 @@ def test_other_version_fields_are_validated(reg: RegistryService, store: Any) ->
 def test_logged_model_version_uses_the_model_storage_location(
     reg: RegistryService, store: Any
 ) -> None:
-    from sqlalchemy import insert
-
     model_id = "m-" + "a" * 32
-    location = f"mlflow-artifacts:/0/models/{model_id}/artifacts"
-    with store.engine.begin() as conn:
-        conn.execute(
-            insert(s.logged_models).values(
-                model_id=model_id,
-                experiment_id=0,
-                name="clf",
-                artifact_location=location,
-                creation_timestamp=1,
-                last_updated_timestamp=1,
-                status="LOGGED_MODEL_READY",
-                source_run_id="r" * 32,
-            )
-        )
+    location = _logged_model(store, model_id, "r" * 32)
     reg.create_registered_model("m")
     mv = reg.create_model_version("m", f"models:/{model_id}", model_id=model_id)
     assert mv.model_id == model_id
@@ -320,6 +327,64 @@ def test_logged_model_version_uses_the_model_storage_location(
     assert explicit.run_id == "e" * 32
     assert mv.source == f"models:/{model_id}"
     assert reg.get_model_version_download_uri("m", mv.version) == location
+
+
+def test_a_logged_model_source_names_an_existing_model(reg: RegistryService, store: Any) -> None:
+    reg.create_registered_model("m")
+    ghost = "m-" + "0" * 32
+    for kwargs in ({}, {"model_id": ghost}):
+        with pytest.raises(LabtrackException) as exc:
+            reg.create_model_version("m", f"models:/{ghost}", **kwargs)
+        assert _code(exc) == "RESOURCE_DOES_NOT_EXIST", kwargs
+    other = "m-" + "1" * 32
+    _logged_model(store, other)
+    with pytest.raises(LabtrackException) as exc:
+        reg.create_model_version("m", f"models:/{other}", model_id="m-" + "2" * 32)
+    assert _code(exc) == "INVALID_PARAMETER_VALUE"
+    assert _count(store, s.model_versions) == 0
+    # The source alone names the logged model, as the model_id field would.
+    assert reg.create_model_version("m", f"models:/{other}").model_id == other
+
+
+def test_a_copied_version_downloads_from_the_original(reg: RegistryService, store: Any) -> None:
+    """copy_model_version (source ``models:/<name>/<version>``): the copy downloads from the
+    original's files, not from ``models:/`` of itself, and keeps its run (MLflow 3.17)."""
+    original = _source(store)
+    run_id = "r" * 32
+    reg.create_registered_model("staging")
+    reg.create_model_version("staging", original, run_id=run_id)
+    reg.set_registered_model_alias("staging", "champion", 1)
+    reg.create_registered_model("prod")
+    copy = reg.create_model_version("prod", "models:/staging/1", run_id=run_id)
+    assert copy.source == "models:/staging/1"
+    assert copy.run_id == run_id
+    assert reg.get_model_version_download_uri("prod", copy.version) == original
+    # An alias or stage is resolved and stored as the version it named.
+    by_alias = reg.create_model_version("prod", "models:/staging@champion")
+    assert by_alias.source == "models:/staging/1"
+    assert by_alias.run_id == run_id
+    assert reg.get_model_version_download_uri("prod", by_alias.version) == original
+    again = reg.create_model_version("prod", f"models:/prod/{copy.version}")
+    assert reg.get_model_version_download_uri("prod", again.version) == original
+    # A run that is not the original's is refused (the lineage would lie).
+    with pytest.raises(LabtrackException) as exc:
+        reg.create_model_version("prod", "models:/staging/1", run_id="e" * 32)
+    assert _code(exc) == "INVALID_PARAMETER_VALUE"
+    with pytest.raises(LabtrackException) as exc:
+        reg.create_model_version("prod", "models:/staging/7")
+    assert _code(exc) == "RESOURCE_DOES_NOT_EXIST"
+    assert len(reg.search_model_versions("name = 'prod'")) == 3
+
+
+def test_a_copied_logged_model_version_keeps_its_model(reg: RegistryService, store: Any) -> None:
+    model_id = "m-" + "c" * 32
+    location = _logged_model(store, model_id, "r" * 32)
+    reg.create_registered_model("a")
+    reg.create_model_version("a", f"models:/{model_id}", model_id=model_id)
+    reg.create_registered_model("b")
+    copy = reg.create_model_version("b", "models:/a/1")
+    assert (copy.model_id, copy.run_id) == (model_id, "r" * 32)
+    assert reg.get_model_version_download_uri("b", copy.version) == location
 
 
 def test_update_and_delete_model_version(reg: RegistryService, store: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,6 +63,44 @@ def test_experiment_crud_and_search(fetch: Fetch) -> None:
     post(fetch, "experiments/delete", {"experiment_id": exp_id})
     deleted = post(fetch, "experiments/search", {"view_type": "DELETED_ONLY"})["experiments"]
     assert [e["name"] for e in deleted] == ["renamed"]
+
+
+def test_a_relative_artifact_location_is_a_folder_in_the_artifact_root(
+    fetch: Fetch, labtrack_paths: dict[str, Path]
+) -> None:
+    """``experiments/create`` with ``artifact_location: "my_location"`` (MLflow's server would
+    take it relative to its working directory): the folder ``my_location`` of the artifact
+    root, which both clients reach through the artifact proxy."""
+    exp_id = post(
+        fetch, "experiments/create", {"name": "relative", "artifact_location": "my_location"}
+    )["experiment_id"]
+    exp = get(fetch, "experiments/get", f"experiment_id={exp_id}")["experiment"]
+    assert exp["artifact_location"] == "mlflow-artifacts:/my_location"
+    nested = post(
+        fetch, "experiments/create", {"name": "nested", "artifact_location": "./team/a b/"}
+    )["experiment_id"]
+    exp = get(fetch, "experiments/get", f"experiment_id={nested}")["experiment"]
+    assert exp["artifact_location"] == "mlflow-artifacts:/team/a b"
+    run_id = _new_run(fetch, exp_id)
+    run = get(fetch, "runs/get", f"run_id={run_id}")["run"]
+    assert run["info"]["artifact_uri"] == f"mlflow-artifacts:/my_location/{run_id}/artifacts"
+    r = fetch(
+        f"api/2.0/mlflow-artifacts/artifacts/my_location/{run_id}/artifacts/notes.txt", "PUT", b"hi"
+    )
+    assert r.code == 200, r.body
+    root = labtrack_paths["artifact_root"]
+    assert (root / "my_location" / run_id / "artifacts" / "notes.txt").read_bytes() == b"hi"
+    for location in ("../up", "a/../../up", "/abs", "%2e%2e/up"):
+        err = assert_error(
+            fetch(
+                f"{M}/experiments/create",
+                "POST",
+                json_body={"name": f"bad {location}", "artifact_location": location},
+            ),
+            400,
+            "INVALID_PARAMETER_VALUE",
+        )
+        assert "artifact_location" in err["message"], err
 
 
 def test_run_logging_roundtrip(fetch: Fetch) -> None:

@@ -100,6 +100,10 @@ def labtrack_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
     env = _clean_env()
+    # The server runs the labtrack under test: a checkout sharing another checkout's venv puts
+    # its source first with PYTHONPATH (the mlflow client scripts never get it).
+    if os.environ.get("PYTHONPATH"):
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     # Keep the user's Jupyter config and runtime files out of it.
     env["JUPYTER_CONFIG_DIR"] = str(tmp / "jupyter-config")
     env["JUPYTER_RUNTIME_DIR"] = str(tmp / "jupyter-runtime")

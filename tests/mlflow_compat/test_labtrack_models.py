@@ -241,18 +241,19 @@ def test_model_logged_by_labtrack_loads_in_mlflow(
 def test_model_logged_by_labtrack_loads_in_mlflow2_through_the_registry(
     lt, labtrack_server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """MLflow 2 knows no logged models, so ``runs:/<run>/model`` does not find labtrack's
-    3.x-style model; registered versions resolve (``get-download-uri``) and load."""
+    """MLflow 2 knows no logged models: ``runs:/<run>/model`` reads the run's artifact folder
+    ``model/``, where the server shows the run's logged model of that name (labtrack writes
+    the 3.x layout); registered versions resolve through ``get-download-uri``."""
     from sklearn.linear_model import LogisticRegression
 
     mlflow2 = ensure_env("mlflow2", lambda _msg: None)
     _use(lt, labtrack_server, "rest", monkeypatch)
     name = f"lt-for-mlflow2-{secrets.token_hex(3)}"
     clf = LogisticRegression().fit(X, Y)
-    with lt.start_run():
+    with lt.start_run() as run:
         lt.sklearn.log_model(clf, name="model", registered_model_name=name)
     lt.MlflowClient().set_registered_model_alias(name, "champion", 1)
-    uris = [f"models:/{name}/1", f"models:/{name}@champion"]
+    uris = [f"models:/{name}/1", f"models:/{name}@champion", f"runs:/{run.info.run_id}/model"]
     out = run_mlflow(
         mlflow2,
         """

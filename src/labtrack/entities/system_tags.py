@@ -15,6 +15,9 @@ GIT_COMMIT = "mlflow.source.git.commit"
 GIT_BRANCH = "mlflow.source.git.branch"
 GIT_REPO_URL = "mlflow.source.git.repoURL"
 LOG_MODEL_HISTORY = "mlflow.log-model.history"
+# On a logged model (MLflow 3): the registered versions made from it, a JSON list of
+# {"name", "version"} objects.
+MODEL_VERSIONS = "mlflow.modelVersions"
 # On a dataset input (not a run tag): the context the dataset was used in ("training", ...).
 DATASET_CONTEXT = "mlflow.data.context"
 # Legacy name of the repo URL tag; MLflow still writes it beside GIT_REPO_URL for projects.

@@ -279,6 +279,8 @@ def run_to_json(r: Run) -> dict[str, Any]:
             ]
         },
     }
+    if r.inputs.model_inputs:
+        out["inputs"]["model_inputs"] = [{"model_id": m} for m in r.inputs.model_inputs]
     if r.outputs.model_outputs:
         out["outputs"] = {
             "model_outputs": [
@@ -423,7 +425,8 @@ def run_from_json(d: dict[str, Any]) -> Run:
             tags=_tags_from_json(data.get("tags")),
         ),
         inputs=RunInputs(
-            dataset_inputs=[dataset_input_from_json(di) for di in inputs.get("dataset_inputs", [])]
+            dataset_inputs=[dataset_input_from_json(di) for di in inputs.get("dataset_inputs", [])],
+            model_inputs=[str(m["model_id"]) for m in inputs.get("model_inputs", []) or []],
         ),
         outputs=RunOutputs(
             model_outputs=[

@@ -6,9 +6,11 @@ it is what the mlflow 3 client writes and reads, so packages flow both ways unch
 ``mlflow.pyfunc.load_model("runs:/<run>/<name>")`` finds labtrack's model through
 ``logged-models/search`` (source run and name), ``models:/<model_id>`` works for both tools,
 and a registered version's source ``models:/<model_id>`` keeps the lineage (version -> logged
-model -> run) that the registry UI shows. A 2.x client still loads registered versions
-(``get-download-uri`` returns the logged model's location). The run also gets the
-``mlflow.log-model.history`` record and a run output, like MLflow's own client.
+model -> run) that the registry UI shows. A 2.x client loads registered versions
+(``get-download-uri`` returns the logged model's location) and ``runs:/<run>/<name>``: the
+artifact proxy answers reads of the run's ``<name>/`` folder from the run's logged model.
+The run also gets the ``mlflow.log-model.history`` record and a run output, like MLflow's own
+client.
 """
 
 from __future__ import annotations
@@ -125,12 +127,20 @@ def register_model(
 
 
 def _logged_model_of_run(client: Any, run_id: str, path: str) -> Any:
-    entries = client.list_artifacts(run_id, path or None)
-    if any(os.path.basename(e.path) == "MLmodel" for e in entries):
-        return None
+    """The run's logged model ``path`` names, or None for a package in the run's own folder.
+
+    The run's logged models are asked first: the server shows a run's logged model ``<name>``
+    under the run's ``<name>/`` folder too (for MLflow 2 clients), so a listing cannot tell."""
     run = client.get_run(run_id)
     flt = f"source_run_id = '{run_id}'"
     if path:
         flt += " AND name = '" + path.replace("'", "''") + "'"
     found = list(client.search_logged_models([run.info.experiment_id], flt, 10).items)
-    return max(found, key=lambda m: m.creation_timestamp) if found else None
+    if not found:
+        return None
+    if not path:
+        # runs:/<run> alone names a logged model only when the run's folder holds no package.
+        entries = client.list_artifacts(run_id, None)
+        if any(os.path.basename(e.path) == "MLmodel" for e in entries):
+            return None
+    return max(found, key=lambda m: m.creation_timestamp)

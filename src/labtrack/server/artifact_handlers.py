@@ -71,7 +71,14 @@ def content_disposition(path: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-class ArtifactListHandler(LabtrackHandler):
+class _RunModelReads:
+    labtrack: Any
+
+    def _run_model_path(self, rel: str) -> str | None:
+        return self.labtrack.get_service().logged_models.run_model_path(rel)
+
+
+class ArtifactListHandler(_RunModelReads, LabtrackHandler):
     """``GET .../artifacts?path=<dir>`` -> ``{"files": [...]}``; ``{}`` for a missing dir."""
 
     @endpoint
@@ -84,13 +91,21 @@ class ArtifactListHandler(LabtrackHandler):
         store = self.labtrack.artifact_store
         entries = await self.run_blocking(lambda: store.list_dir(rel))
         if entries is None:
+            model_rel = await self.run_blocking(self._run_model_path, rel)
+            if model_rel is not None:
+                entries = await self.run_blocking(lambda: store.list_dir(model_rel))
+        if entries is None:
             self.write_json({})
             return
         self.write_json({"files": [e.to_json() for e in entries]})
 
 
-class ArtifactHandler(LabtrackHandler):
-    """``PUT`` (raw body upload), ``GET`` (download), ``DELETE`` one artifact path."""
+class ArtifactHandler(_RunModelReads, LabtrackHandler):
+    """``PUT`` (raw body upload), ``GET`` (download), ``DELETE`` one artifact path.
+
+    A read of ``<run folder>/<name>/...`` that the run's folder lacks is answered from the
+    run's logged model ``name`` (``LoggedModelService.run_model_path``): how MLflow 2 clients
+    load ``runs:/<run>/<name>`` of a model written in MLflow 3's layout."""
 
     requires_json_body = False
 
@@ -187,7 +202,15 @@ class ArtifactHandler(LabtrackHandler):
     async def get(self, artifact_path: str) -> None:
         rel = self._rel()
         store = self.labtrack.artifact_store
-        f: IO[bytes] = await self.run_blocking(store.open_read, rel)
+        try:
+            f: IO[bytes] = await self.run_blocking(store.open_read, rel)
+        except LabtrackException as exc:
+            model_rel = None
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                model_rel = await self.run_blocking(self._run_model_path, rel)
+            if model_rel is None:
+                raise
+            f = await self.run_blocking(store.open_read, model_rel)
         try:
             ctype = safe_content_type(rel)
             self.set_header("Content-Type", ctype)

@@ -84,6 +84,7 @@ def search_logged_models(service: TrackingService, req: RpcRequest) -> dict[str,
         req.get_int("max_results"),
         req.get_list("order_by"),
         req.get_str("page_token"),
+        req.get_objects("datasets"),
     )
     out: dict[str, Any] = {"models": [wire.logged_model_to_json(m) for m in page]}
     if page.token:

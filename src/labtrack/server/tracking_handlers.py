@@ -192,7 +192,20 @@ def log_batch(service: TrackingService, req: RpcRequest) -> None:
 
 def log_inputs(service: TrackingService, req: RpcRequest) -> None:
     datasets = [wire.dataset_input_from_json(d) for d in req.get_objects("datasets")]
-    service.log_inputs(req.run_id(), datasets)
+    models = []
+    for item in req.get_objects("models"):
+        model_id = item.get("model_id")
+        if not isinstance(model_id, str) or not model_id:
+            raise invalid("Every entry of 'models' needs a string 'model_id'.")
+        models.append(model_id)
+    run_id = req.run_id()
+    # Both are checked before either is written (the model ids' form, the datasets' fields).
+    for model_id in models:
+        service.logged_models.check_model_id(model_id)
+    if datasets or not models:
+        service.log_inputs(run_id, datasets)
+    if models:
+        service.logged_models.log_model_inputs(run_id, models)
 
 
 def get_metric_history(service: TrackingService, req: RpcRequest) -> RawJson:

@@ -9,8 +9,15 @@ Search filters are MLflow's filter language, parsed by the store's search gramma
 (``labtrack.store.search``, kind ``logged_model``): clauses ``key op value`` joined by ``AND``,
 keys ``name``, ``model_id``, ``status``, ``model_type``, ``source_run_id``,
 ``creation_timestamp``/``creation_time``, ``last_updated_timestamp``, ``tags.<k>`` and
-``params.<k>`` (backticks or double quotes around keys with odd characters). Metric filters and
-ordering are not supported (latest metrics are not kept per model).
+``params.<k>`` and ``metrics.<k>`` (a model matches when any point it has of the metric does,
+as in MLflow 3.17), backticks or double quotes around keys with odd characters. ``datasets``
+(``[{"dataset_name", "dataset_digest"?}]``) keeps models with metrics on one of them and narrows
+metric clauses to those points. ``order_by`` ``metrics.<k>`` sorts by each model's latest point
+of the metric (by timestamp, then step; on the order's dataset when it names one), missing last.
+
+A metric point logged to a run with a ``model_id`` is also that model's metric (``metrics`` of
+the model); registering a version of a logged model appends ``{"name", "version"}`` to its
+``mlflow.modelVersions`` tag, as MLflow 3.17's server does.
 """
 
 from __future__ import annotations
@@ -22,9 +29,10 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from labtrack.artifact_store.uris import uri_to_relpath
 from labtrack.entities import LoggedModel, PagedList
 from labtrack.entities import validation as v
-from labtrack.errors import invalid
+from labtrack.errors import LabtrackException, invalid
 from labtrack.store.logged_model_store import ATTRIBUTE_COLUMNS, LoggedModelStore, Order
 from labtrack.store.search import parser as search_parser
 from labtrack.store.search.parser import Comparison
@@ -115,11 +123,41 @@ def parse_order_by(items: Iterable[Any]) -> list[Order]:
             raise invalid(f"Invalid order_by clause {item!r}: 'field_name' is required.")
         key = field.removeprefix("attributes.").removeprefix("attribute.")
         if key.startswith(("metrics.", "metric.")):
-            raise invalid("Ordering logged models by metrics is not supported.")
+            metric = key.split(".", 1)[1].strip('`"')
+            if not metric:
+                raise invalid(f"Invalid order_by field {field!r}: a metric name is needed.")
+            dataset = item if isinstance(item, Mapping) else {}
+            ds_name, ds_digest = dataset.get("dataset_name"), dataset.get("dataset_digest")
+            for name, value in (("dataset_name", ds_name), ("dataset_digest", ds_digest)):
+                if value is not None and not isinstance(value, str):
+                    raise invalid(f"Invalid order_by {name} {value!r}: a string.")
+            out.append(Order(metric, bool(ascending), True, ds_name or None, ds_digest or None))
+            continue
         if key not in ATTRIBUTE_COLUMNS:
             allowed = ", ".join(sorted(ATTRIBUTE_COLUMNS))
             raise invalid(f"Invalid order_by field {field!r}: one of {allowed}.")
         out.append(Order(key, bool(ascending)))
+    return out
+
+
+MAX_SEARCH_DATASETS = 100
+
+
+def parse_datasets(items: Iterable[Any]) -> list[tuple[str, str | None]]:
+    """The ``datasets`` of a logged-model search: ``{"dataset_name", "dataset_digest"?}``
+    objects (a name is required, as MLflow 3.17 requires it)."""
+    out: list[tuple[str, str | None]] = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            raise invalid(f"Invalid entry of 'datasets' {item!r}: an object is expected.")
+        name, digest = item.get("dataset_name"), item.get("dataset_digest")
+        if not isinstance(name, str) or not name:
+            raise invalid("`dataset_name` in the `datasets` clause must be specified.")
+        if digest is not None and not isinstance(digest, str):
+            raise invalid(f"Invalid 'dataset_digest' {digest!r} in 'datasets': a string.")
+        out.append((name, digest or None))
+    if len(out) > MAX_SEARCH_DATASETS:
+        raise invalid(f"At most {MAX_SEARCH_DATASETS} entries in 'datasets'.")
     return out
 
 
@@ -195,6 +233,7 @@ class LoggedModelService:
         max_results: int | None = None,
         order_by: Iterable[Any] = (),
         page_token: str | None = None,
+        datasets: Iterable[Mapping[str, Any]] | None = None,
     ) -> PagedList:
         if isinstance(experiment_ids, (str, int)):
             experiment_ids = [str(experiment_ids)]
@@ -209,6 +248,7 @@ class LoggedModelService:
             limit,
             parse_order_by(order_by),
             page_token,
+            parse_datasets(datasets or ()),
         )
 
     # ---- run records --------------------------------------------------------------------
@@ -219,6 +259,14 @@ class LoggedModelService:
         clean = [(self._model_id(m), v.validate_step(m, step or 0)) for m, step in models]
         if clean:
             self.store.log_outputs(run_id, clean)
+
+    def log_model_inputs(self, run_id: str, model_ids: Sequence[str]) -> None:
+        """Record logged models a run used (``runs/log-inputs`` with ``models``). Like
+        MLflow, the models are not looked up: an id is a reference, as a source run is."""
+        v.validate_run_id(run_id)
+        clean = [self._model_id(m) for m in model_ids]
+        if clean:
+            self.store.log_model_inputs(run_id, clean)
 
     def record_logged_model(self, run_id: str, model_json: str) -> None:
         """2.x ``runs/log-model``: append the model's description to the run's
@@ -248,7 +296,45 @@ class LoggedModelService:
         files = [type(e)(join_relpath(sub, e.path), e.is_dir, e.file_size) for e in entries]
         return run.info.artifact_uri, files
 
+    def run_model_path(self, rel: str) -> str | None:
+        """Where a read of ``rel`` (relative to the artifact root) finds a run's logged model:
+        ``<run folder>/<name>[/<rest>]`` -> ``<model folder>[/<rest>]`` for the run's newest
+        ready logged model called ``name``; None when ``rel`` names no such model.
+
+        MLflow 2 clients know no logged models and load ``runs:/<run>/<name>`` from the run's
+        own artifact folder; labtrack (like MLflow 3) writes models to their own folder. The
+        artifact proxy asks this only for paths missing from the run's folder, so the run's
+        own files always win; reads only, the store keeps one copy.
+        """
+        segments = rel.split("/") if rel else []
+        for i in range(1, len(segments) - 1):
+            if segments[i] != "artifacts" or not re.fullmatch(r"[0-9a-f]{32}", segments[i - 1]):
+                continue
+            run_id, name, rest = segments[i - 1], segments[i + 1], segments[i + 2 :]
+            try:
+                run = self.tracking.get_run(run_id)
+            except LabtrackException:
+                return None
+            if uri_to_relpath(run.info.artifact_uri) != "/".join(segments[: i + 1]):
+                return None
+            found = self.store.search(
+                [run.info.experiment_id],
+                parse_filter(
+                    f"source_run_id = '{run_id}' AND status = 'LOGGED_MODEL_READY'"
+                    " AND name = '" + name.replace("'", "''") + "'"
+                ),
+                1,
+            )
+            if not found.items:
+                return None
+            return "/".join([uri_to_relpath(found.items[0].artifact_location), *rest])
+        return None
+
     # ---- helpers ------------------------------------------------------------------------
+
+    def check_model_id(self, model_id: object) -> str:
+        """A logged model id of a valid form (not looked up)."""
+        return self._model_id(model_id)
 
     @staticmethod
     def _model_id(model_id: object) -> str:

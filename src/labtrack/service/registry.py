@@ -239,16 +239,75 @@ class RegistryService:
         user = _optional_text(user_id, "user_id") or None
         if user and len(user) > MAX_USER_LENGTH:
             raise invalid(f"user_id exceeds {MAX_USER_LENGTH} characters.")
+        clean_source, run_id, model_id, storage_location = self._lineage(
+            clean_source, run_id or None, model_id or None
+        )
         return self.store.create_model_version(
             name,
             clean_source,
-            run_id=run_id or None,
+            run_id=run_id,
             tags=_tags(tags),
             run_link=self._run_link(run_link),
             description=_optional_text(description, "description"),
             user_id=user,
-            model_id=model_id or None,
+            model_id=model_id,
+            storage_location=storage_location,
         )
+
+    def _lineage(
+        self, source: str, run_id: str | None, model_id: str | None
+    ) -> tuple[str, str | None, str | None, str | None]:
+        """(source, run id, model id, storage location) of a new version, as MLflow 3.17's
+        server resolves them: ``models:/<model_id>`` names a logged model (the store reads its
+        location); ``models:/<name>/<version|stage|latest>`` or ``models:/<name>@<alias>``
+        (``copy_model_version``) is stored as ``models:/<name>/<version>`` and downloads from
+        where that version downloads from, inheriting its run and logged model."""
+        if uri_scheme(source) != "models":
+            return source, run_id, model_id or self._model_at(source), None
+        rest = source.split(":", 1)[1].lstrip("/")
+        if "/" not in rest and "@" not in rest:
+            if model_id and model_id != rest:
+                raise invalid(
+                    f"Invalid model version source {source!r}: the model_id parameter "
+                    f"({model_id!r}) must name the logged model of the source."
+                )
+            if not _MODEL_ID.match(rest):
+                raise invalid(f"Invalid model version source {source!r}.")
+            return source, run_id, rest, None
+        origin = self.resolve_model_uri(source)
+        for field, given, inherited in (
+            ("run_id", run_id, origin.run_id),
+            ("model_id", model_id, origin.model_id),
+        ):
+            if given and given != (inherited or ""):
+                raise invalid(
+                    f"Invalid model version source {source!r}: the {field} parameter must "
+                    "match the referenced model version."
+                )
+        storage = self.store.get_model_version_download_uri(origin.name, int(origin.version))
+        return (
+            f"models:/{origin.name}/{origin.version}",
+            run_id or origin.run_id,
+            model_id or origin.model_id,
+            storage or None,
+        )
+
+    def _model_at(self, source: str) -> str | None:
+        """The logged model whose artifact folder holds ``source`` (a version registered from
+        the model's location belongs to the model, as one from ``models:/<id>`` does)."""
+        try:
+            rel = uri_to_relpath(source, self.tracking.artifact_root)
+        except LabtrackException:
+            return None
+        found = re.fullmatch(r"(?:.+/)?models/(m-[0-9a-f]{32})/artifacts(?:/.*)?", rel)
+        if found is None:
+            return None
+        try:
+            model = self.tracking.logged_models.get_logged_model(found.group(1))
+        except LabtrackException:
+            return None
+        folder = uri_to_relpath(model.artifact_location)
+        return model.model_id if rel == folder or rel.startswith(folder + "/") else None
 
     def _lookup(self, name: str, version: object) -> tuple[str, int]:
         name, number = _name(name), _version(version)

@@ -7,6 +7,7 @@ integrity that needs the database.
 from __future__ import annotations
 
 import contextlib
+import re
 import secrets
 from array import array
 from collections.abc import Callable, Iterable, Sequence
@@ -95,16 +96,41 @@ def _experiment_location(location: str) -> str:
 
     Locations are inside this server's artifact root: a path elsewhere could point anywhere,
     and a host part would send MLflow clients (with the user's credentials) to another server.
+    A plain relative path (``my_location``) names a folder inside the root, the same as
+    ``mlflow-artifacts:/my_location``: MLflow's server would resolve it against its own
+    working directory, a folder the users' clients cannot reach (or, on a shared disk, one
+    outside any managed root).
     """
-    if not isinstance(location, str) or uri_scheme(location) != ARTIFACTS_SCHEME:
+    scheme = uri_scheme(location) if isinstance(location, str) else None
+    if scheme == "" and not location.startswith(("/", "~")):
+        location = f"{ARTIFACTS_SCHEME}:/{location}"
+    elif scheme != ARTIFACTS_SCHEME:
         raise invalid(
-            "artifact_location must be omitted (the server assigns one) or be an "
-            f"{ARTIFACTS_SCHEME}:/<path> URI."
+            f"Invalid artifact_location {location!r}: omit it (the server assigns one), or "
+            f"give a relative path or an {ARTIFACTS_SCHEME}:/<path> URI, which name a folder "
+            "inside this server's artifact root. Absolute paths and other URIs are refused."
         )
-    rel = uri_to_relpath(location)
+    try:
+        rel = uri_to_relpath(location)
+    except LabtrackException as exc:
+        raise invalid(f"Invalid artifact_location: {exc.message}") from None
     if not rel:
         raise invalid(f"artifact_location {location!r} names the artifact root itself.")
     return f"{ARTIFACTS_SCHEME}:/{rel}"
+
+
+def _check_metric_labels(model_id: object, dataset_name: object, dataset_digest: object) -> None:
+    """A metric point's logged model and dataset, as the store can keep them."""
+    if model_id is not None and (
+        not isinstance(model_id, str) or not re.fullmatch(r"[\w\-]{1,64}", model_id)
+    ):
+        raise invalid(f"Invalid metric model_id {model_id!r}: a logged model ID.")
+    for field, value, limit in (
+        ("dataset_name", dataset_name, v.MAX_RUN_NAME_LENGTH),
+        ("dataset_digest", dataset_digest, 64),
+    ):
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            raise invalid(f"Invalid metric {field} {value!r}: a string of at most {limit}.")
 
 
 def _view_type(value: object) -> ViewType:
@@ -375,6 +401,8 @@ class TrackingService:
         v.validate_batch_sizes(len(metrics) + n_columns, len(params), len(tags))
         clean_metrics = [self._metric(m) for m in metrics]
         series = {k: _series_points(k[0], *c) for k, c in columns.items()} if columns else None
+        for _key, *labels in list(series or ()):
+            _check_metric_labels(*labels)
         clean_params = [
             (v.validate_key("param", k), v.validate_param_value(k, val)) for k, val in params
         ]
@@ -382,6 +410,7 @@ class TrackingService:
         self.store.log_batch(run_id, clean_metrics, clean_params, clean_tags, series)
 
     def _metric(self, m: Metric) -> Metric:
+        _check_metric_labels(m.model_id, m.dataset_name, m.dataset_digest)
         return Metric(
             v.validate_key("metric", m.key),
             v.validate_metric_value(m.key, m.value),
@@ -395,8 +424,9 @@ class TrackingService:
     def log_series(self, run_id: str, series: dict[SeriesKey, Points]) -> None:
         """Bulk path for the batching client; points were validated as they were queued."""
         v.validate_run_id(run_id)
-        for key, *_ in series:
+        for key, *labels in series:
             v.validate_key("metric", key)
+            _check_metric_labels(*labels)
         self.store.log_series(run_id, series)
 
     def log_metric(self, run_id: str, metric: Metric) -> None:

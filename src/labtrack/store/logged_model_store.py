@@ -10,14 +10,15 @@ exist and are active, params are immutable) is checked here.
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, case, delete, insert, select, update
 
-from labtrack.entities import LoggedModel, PagedList, system_tags
+from labtrack.entities import LoggedModel, Metric, PagedList, system_tags
 from labtrack.entities.artifact_uris import logged_model_artifact_uri
 from labtrack.errors import invalid, not_found
 from labtrack.store import schema as s
@@ -34,7 +35,7 @@ from labtrack.store.database import (
 from labtrack.store.experiments import require_active_experiment
 from labtrack.store.runs import require_active_run, set_run_tags
 from labtrack.store.search.parser import Comparison
-from labtrack.store.search.sql import logged_model_filter_clauses
+from labtrack.store.search.sql import DatasetFilter, logged_model_filter_clauses
 
 if TYPE_CHECKING:
     from labtrack.store.tracking_store import TrackingStore
@@ -62,12 +63,83 @@ ATTRIBUTE_COLUMNS: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class Order:
+    """An order_by field: an attribute (``key`` in ATTRIBUTE_COLUMNS) or, with ``metric``, a
+    metric's latest value, optionally on one dataset."""
+
     key: str
     ascending: bool = True
+    metric: bool = False
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
 
 
 def new_model_id() -> str:
     return MODEL_ID_PREFIX + uuid.uuid4().hex
+
+
+def _unique_versions(value: str) -> str:
+    """A ``mlflow.modelVersions`` value with repeated (name, version) entries dropped (the
+    first kept); anything but a JSON list of objects is left as it is."""
+    try:
+        entries = json.loads(value)
+    except ValueError:
+        return value
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        return value
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for entry in entries:
+        ident = (str(entry.get("name")), str(entry.get("version")))
+        if ident not in seen:
+            seen.add(ident)
+            kept.append(entry)
+    return value if len(kept) == len(entries) else json.dumps(kept)
+
+
+def record_model_version(conn: Connection, model_id: str, name: str, version: int) -> None:
+    """Append ``{"name", "version"}`` to the logged model's ``mlflow.modelVersions`` tag, in
+    the registry's transaction (MLflow 3.17's server does this on model-versions/create; the
+    version is a number there)."""
+    t = s.logged_model_tags.c
+    current = conn.execute(
+        select(t.value).where(t.model_id == model_id, t.key == system_tags.MODEL_VERSIONS)
+    ).scalar()
+    entries: list[Any] = []
+    if current:
+        try:
+            loaded = json.loads(current)
+        except ValueError:
+            loaded = []
+        entries = loaded if isinstance(loaded, list) else []
+    entry = {"name": name, "version": version}
+    if entry not in entries:
+        entries.append(entry)
+    upsert(
+        conn,
+        s.logged_model_tags,
+        [{"model_id": model_id, "key": system_tags.MODEL_VERSIONS, "value": json.dumps(entries)}],
+        ("model_id", "key"),
+    )
+
+
+def _latest_metric(order: Order) -> Any:
+    """The model's latest point of ``order.key`` (newest timestamp, then step, as MLflow 3.17
+    orders), NULL when it has none or that point is NaN; a scalar subquery per model."""
+    lmm = s.logged_model_metrics.alias("latest")
+    where = [lmm.c.model_id == _M.model_id, lmm.c.key == order.key]
+    if order.dataset_name:
+        where.append(lmm.c.dataset_name == order.dataset_name)
+    if order.dataset_digest:
+        where.append(lmm.c.dataset_digest == order.dataset_digest)
+    value = case((lmm.c.is_nan.is_(True), None), else_=lmm.c.value)
+    return (
+        select(value)
+        .where(*where)
+        .order_by(lmm.c.timestamp.desc(), lmm.c.step.desc(), lmm.c.run_uuid.asc())
+        .limit(1)
+        .correlate(s.logged_models)
+        .scalar_subquery()
+    )
 
 
 class LoggedModelStore:
@@ -156,6 +228,11 @@ class LoggedModelStore:
             self._touch(conn, model_id, lifecycle_stage="deleted")
 
     def set_tags(self, model_id: str, tags: dict[str, str]) -> LoggedModel:
+        versions = tags.get(system_tags.MODEL_VERSIONS)
+        if versions is not None:
+            # MLflow 3's register_model appends to what the server already wrote: keep one
+            # entry per version.
+            tags = {**tags, system_tags.MODEL_VERSIONS: _unique_versions(versions)}
         with self.db.write() as conn:
             self._touch(conn, model_id)
             upsert(
@@ -228,6 +305,35 @@ class LoggedModelStore:
                 )
                 for model_id, key, value in rows:
                     getattr(models[model_id], attr)[key] = value
+            lmm = s.logged_model_metrics.c
+            points = conn.execute(
+                select(
+                    lmm.model_id,
+                    lmm.key,
+                    lmm.value,
+                    lmm.is_nan,
+                    lmm.timestamp,
+                    lmm.step,
+                    lmm.dataset_name,
+                    lmm.dataset_digest,
+                    lmm.run_uuid,
+                )
+                .where(lmm.model_id.in_(ids))
+                .order_by(lmm.model_id, lmm.key, lmm.step, lmm.timestamp, lmm.run_uuid)
+            )
+            for model_id, key, value, nan, ts, step, ds_name, ds_digest, run_id in points:
+                models[model_id].metrics.append(
+                    Metric(
+                        key,
+                        math.nan if nan else value,
+                        ts,
+                        step,
+                        model_id,
+                        ds_name or None,
+                        ds_digest or None,
+                        run_id,
+                    )
+                )
         return [models[m] for m in model_ids if m in models]
 
     # ---- search -------------------------------------------------------------------------
@@ -239,17 +345,20 @@ class LoggedModelStore:
         max_results: int = 100,
         order_by: Sequence[Order] = (),
         page_token: str | None = None,
+        datasets: Sequence[DatasetFilter] = (),
     ) -> PagedList:
+        """``datasets``: only models with metrics on one of them (a name, and a digest when
+        given); metric filters then look only at points on those datasets (MLflow 3.17)."""
         eids = [parse_experiment_id(e) for e in experiment_ids]
         offset = decode_page_token(page_token)
         stmt = select(_M.model_id).where(
             _M.experiment_id.in_(eids),
             _M.lifecycle_stage == "active",
-            *logged_model_filter_clauses(conditions),
+            *logged_model_filter_clauses(conditions, datasets),
         )
         keys = []
         for o in order_by:
-            col = ATTRIBUTE_COLUMNS[o.key]
+            col = _latest_metric(o) if o.metric else ATTRIBUTE_COLUMNS[o.key]
             # Missing values last in both directions, as for runs.
             keys.append(col.is_(None))
             keys.append(col.asc() if o.ascending else col.desc())
@@ -276,6 +385,18 @@ class LoggedModelStore:
                 s.run_outputs,
                 [{"run_uuid": run_id, "model_id": m, "step": step} for m, step in outputs],
                 ("run_uuid", "model_id"),
+            )
+            mark_run_stale(conn, run_id)  # its wire document no longer tells all
+            self.db.record_change(conn, "data", eid, run_id)
+
+    def log_model_inputs(self, run_id: str, model_ids: Sequence[str]) -> None:
+        """Record logged models a run used (repeating one is a no-op)."""
+        with self.db.write() as conn:
+            eid = require_active_run(conn, run_id)
+            insert_ignore(
+                conn,
+                s.run_model_inputs,
+                [{"run_uuid": run_id, "model_id": m} for m in dict.fromkeys(model_ids)],
             )
             mark_run_stale(conn, run_id)  # its wire document no longer tells all
             self.db.record_change(conn, "data", eid, run_id)

@@ -41,6 +41,7 @@ from labtrack.store.database import (
     decode_page_token,
     dialect_insert,
     encode_page_token,
+    insert_ignore,
     mark_run_stale,
 )
 from labtrack.store.metric_chunks import Points, chunks_in_order, downsample, latest_point, rechunk
@@ -97,6 +98,8 @@ def write_series(
     few times at most, not on every append.
     Seqs stay dense (0, 1, 2, ...) and in insertion order, which readers rely on.
     """
+    if any(k[1] is not None for k in series):
+        _attach_to_models(conn, run_id, series)
     # The ingest hot path: a fixed number of prebuilt statements per batch, whatever its size.
     st = _ingest_statements(conn.dialect)
     keys = list(dict.fromkeys(k[0] for k in series))
@@ -171,6 +174,41 @@ def write_series(
     if latest_rows:
         st.upsert_latest.execute_many(conn, _merge_latest(latest_rows))
         mark_run_stale(conn, run_id)
+
+
+def _attach_to_models(conn: Connection, run_id: str, series: dict[SeriesKey, Points]) -> None:
+    """Points logged with a model id are also that logged model's metrics (MLflow 3); exact
+    repeats (a retried request) are ignored by the primary key.
+
+    A point naming a model this store does not have stays in the run's history with its
+    label and is attached to nothing. MLflow's server refuses the whole batch (a foreign-key
+    error); here batches are also written from a client's background queue, where refusing
+    would lose every other point of the batch after the caller was told it was logged."""
+    wanted = sorted({k[1] for k in series if k[1] is not None})
+    lm = s.logged_models.c
+    found = set(conn.execute(select(lm.model_id).where(lm.model_id.in_(wanted))).scalars())
+    rows = []
+    for (key, model_id, ds_name, ds_digest), points in series.items():
+        if model_id not in found:
+            continue
+        for step, timestamp, value in zip(
+            points.steps.tolist(), points.timestamps.tolist(), points.values.tolist(), strict=True
+        ):
+            nan = value != value
+            rows.append(
+                {
+                    "model_id": model_id,
+                    "key": key,
+                    "timestamp": timestamp,
+                    "step": step,
+                    "run_uuid": run_id,
+                    "dataset_name": ds_name or "",
+                    "dataset_digest": ds_digest or "",
+                    "value": 0.0 if nan else value,
+                    "is_nan": nan,
+                }
+            )
+    insert_ignore(conn, s.logged_model_metrics, rows)
 
 
 def _take_tails(

@@ -31,6 +31,7 @@ from labtrack.store.database import (
     now_ms,
     upsert,
 )
+from labtrack.store.logged_model_store import record_model_version
 
 if TYPE_CHECKING:
     from labtrack.store.tracking_store import TrackingStore
@@ -326,13 +327,15 @@ class RegistryStore:
         description: str | None = None,
         user_id: str | None = None,
         model_id: str | None = None,
+        storage_location: str | None = None,
     ) -> ModelVersion:
+        """``storage_location``: where the version downloads from when that is not its
+        source (a copied version: the original's files)."""
         t = now_ms()
         with self.db.write() as conn:
             self._lock_model(conn, name)
             last = conn.execute(select(func.max(_mv.version)).where(_mv.name == name)).scalar()
             version = int(last or 0) + 1
-            storage_location = None
             if model_id:
                 # A 3.x logged model: its files live at the model's artifact location, and
                 # the version belongs to the run that logged it unless told otherwise.
@@ -340,9 +343,10 @@ class RegistryStore:
                 logged = conn.execute(
                     select(lm.artifact_location, lm.source_run_id).where(lm.model_id == model_id)
                 ).first()
-                if logged is not None:
-                    storage_location = logged.artifact_location
-                    run_id = run_id or logged.source_run_id
+                if logged is None:
+                    raise not_found(f"Logged model with ID '{model_id}' not found.")
+                storage_location = storage_location or logged.artifact_location
+                run_id = run_id or logged.source_run_id
             conn.execute(
                 insert(s.model_versions).values(
                     name=name,
@@ -368,6 +372,8 @@ class RegistryStore:
                         for k, v in tags.items()
                     ],
                 )
+            if model_id:
+                record_model_version(conn, model_id, name, version)
             self._touch_model(conn, name, t)
             self._record(conn, run_id)
         return self.get_model_version(name, version)

@@ -239,6 +239,11 @@ def _load_inputs_outputs(conn: Connection, run_ids: list[str], runs: dict[str, R
         )
     ):
         runs[run_id].outputs.model_outputs.append(LoggedModelOutput(model_id, step))
+    mi = s.run_model_inputs.c
+    for run_id, model_id in conn.execute(
+        select(mi.run_uuid, mi.model_id).where(mi.run_uuid.in_(run_ids)).order_by(mi.model_id)
+    ):
+        runs[run_id].inputs.model_inputs.append(model_id)
 
 
 class Runs:

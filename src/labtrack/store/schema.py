@@ -255,6 +255,32 @@ run_outputs = Table(
     Column("step", BigInteger, nullable=False, server_default="0"),
 )
 
+# Metric points logged with a model_id (MLflow 3): the model's ``metrics``, what logged-model
+# search filters on (``metrics.<key>``, ``datasets``). The run's own history (metric_chunks)
+# keeps them too. Dataset name/digest are "" when absent, so the primary key dedupes retries.
+logged_model_metrics = Table(
+    "logged_model_metrics",
+    metadata,
+    Column("model_id", String(64), _model_fk(), primary_key=True),
+    Column("key", KEY, primary_key=True),
+    Column("timestamp", TIME, primary_key=True, autoincrement=False),
+    Column("step", BigInteger, primary_key=True, autoincrement=False),
+    Column("run_uuid", RUN_ID, _run_fk(), primary_key=True),
+    Column("dataset_name", NAME, primary_key=True, server_default=""),
+    Column("dataset_digest", String(64), primary_key=True, server_default=""),
+    Column("value", Float(precision=53), nullable=False),
+    Column("is_nan", Boolean, nullable=False, server_default="0"),
+)
+
+# Logged models a run used (``runs/log-inputs`` with ``models``). Like source_run_id, a
+# reference MLflow does not check: no foreign key to logged_models.
+run_model_inputs = Table(
+    "run_model_inputs",
+    metadata,
+    Column("run_uuid", RUN_ID, _run_fk(), primary_key=True),
+    Column("model_id", String(64), primary_key=True),
+)
+
 registered_models = Table(
     "registered_models",
     metadata,

@@ -42,11 +42,14 @@ def run_info_columns() -> tuple[Any, ...]:
 
 
 def has_inputs_or_outputs() -> Any:
-    """Whether the run has dataset inputs or model outputs (which summaries do not hold)."""
+    """Whether the run has dataset or model inputs or model outputs (which summaries do not
+    hold)."""
     rc = s.runs.c
     return or_(
-        select(s.run_inputs.c.run_uuid).where(s.run_inputs.c.run_uuid == rc.run_uuid).exists(),
-        select(s.run_outputs.c.run_uuid).where(s.run_outputs.c.run_uuid == rc.run_uuid).exists(),
+        *(
+            select(t.c.run_uuid).where(t.c.run_uuid == rc.run_uuid).exists()
+            for t in (s.run_inputs, s.run_model_inputs, s.run_outputs)
+        )
     )
 
 
@@ -102,7 +105,7 @@ def refresh_summary(conn: Connection, run_id: str) -> None:
     """Rewrite the run's summary document and stored JSON from its child tables."""
     params, tags, points = summary_from_tables(conn, run_id)
     st = _statements(conn.dialect)
-    # Runs with dataset inputs or model outputs are encoded whole by search (no document).
+    # Runs with inputs or model outputs are encoded whole by search (no document).
     info = st.info.first(conn, {"run": run_id})
     assert info is not None  # the writer holds the run
     run_json = None

@@ -153,7 +153,6 @@ _ENTITY_TYPES: dict[SearchKind, tuple[EntityType, ...]] = {
     "experiment": ("tag", "attribute"),
     "registered_model": ("tag", "attribute"),
     "model_version": ("tag", "attribute"),
-    # Metric keys parse, then are refused: latest metrics are not kept per model.
     "logged_model": ("metric", "param", "tag", "attribute"),
 }
 _KIND_NAMES: dict[SearchKind, str] = {
@@ -547,8 +546,6 @@ def _check_clause(raw: _RawClause, kind: SearchKind) -> Comparison:
         raise _invalid(f"{where}: a list of values can only be used with IN or NOT IN")
     where = f"'{key.text} {op}' at position {key.position}"
 
-    if entity == "metric" and kind == "logged_model":
-        raise _invalid(f"{where}: filtering logged models by metrics is not supported")
     if entity == "metric":
         spec = _METRIC_SPEC
         label = "metrics"

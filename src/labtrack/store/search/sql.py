@@ -525,13 +525,51 @@ _LOGGED_MODEL_COLUMNS: dict[str, ColumnElement[Any]] = {
 }
 
 
-def logged_model_filter_clauses(comparisons: Sequence[Comparison]) -> list[ColumnElement[bool]]:
+# A logged-model search's ``datasets`` entry: (dataset name, digest or None for any digest).
+DatasetFilter = tuple[str, str | None]
+
+
+def logged_model_filter_clauses(
+    comparisons: Sequence[Comparison], datasets: Sequence[DatasetFilter] = ()
+) -> list[ColumnElement[bool]]:
     """WHERE clauses over ``schema.logged_models`` for a parsed logged-model filter
-    (``parse_filter(..., "logged_model")``; the service normalises status names first)."""
+    (``parse_filter(..., "logged_model")``; the service normalises status names first).
+
+    ``metrics.<key> <op> <number>`` matches a model with any point of that metric that
+    compares true (MLflow 3.17's rule), NaN points never; ``datasets`` keeps models with
+    metrics on one of the datasets and narrows metric clauses to points on them."""
     models = schema.logged_models
     out: list[ColumnElement[bool]] = []
+    on_datasets: list[ColumnElement[bool]] = []
+    metrics = schema.logged_model_metrics.alias("lmm")
+    for name, digest in datasets:
+        clause = metrics.c.dataset_name == name
+        if digest:
+            clause = and_(clause, metrics.c.dataset_digest == digest)
+        on_datasets.append(clause)
+    dataset_clause = [or_(*on_datasets)] if on_datasets else []
+
+    def model_metrics(*where: ColumnElement[bool]) -> ColumnElement[bool]:
+        return (
+            select(_ONE)
+            .select_from(metrics)
+            .where(metrics.c.model_id == models.c.model_id, *where, *dataset_clause)
+            .correlate(models)
+            .exists()
+        )
+
+    has_metric_clause = False
     for c in comparisons:
-        if c.entity_type in ("tag", "param"):
+        if c.entity_type == "metric":
+            has_metric_clause = True
+            out.append(
+                model_metrics(
+                    metrics.c.key == c.key,
+                    metrics.c.is_nan.is_(False),
+                    _match(metrics.c.value, c.op, c.value),
+                )
+            )
+        elif c.entity_type in ("tag", "param"):
             table = (
                 schema.logged_model_tags if c.entity_type == "tag" else schema.logged_model_params
             )
@@ -540,4 +578,6 @@ def logged_model_filter_clauses(comparisons: Sequence[Comparison]) -> list[Colum
             out.append(_key_value_clause(table, link, models, c, False))
         else:
             out.append(_match(_LOGGED_MODEL_COLUMNS[c.key], c.op, c.value))
+    if dataset_clause and not has_metric_clause:
+        out.append(model_metrics())
     return out
