@@ -119,6 +119,8 @@ def test_artifacts(tracking: dict[str, Any], labtrack_client: Any) -> None:
     assert tracking["single_ok"] is True
     assert tracking["load_text"] == "hello"
     assert tracking["load_dict"] == {"a": 1}
+    if "image_series" in tracking:  # MLflow's own image-series names (%step%, %timestamp%)
+        assert tracking["image_series"] == ["0", "1", "2"]
     # labtrack's side: the same files, where the store says they are
     pid = tracking["parent"]
     listed = [(f.path, f.is_dir) for f in labtrack_client.list_artifacts(pid, "data")]

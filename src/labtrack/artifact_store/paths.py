@@ -31,9 +31,12 @@ def _hostile(message: str, path: str) -> LabtrackException:
     )
 
 
-def _check_form(form: str, original: str) -> None:
-    """Reject one (possibly decoded) form of a path if it could escape or confuse."""
-    if _CONTROL.search(form):
+def _check_form(form: str, original: str, literal: bool) -> None:
+    """Reject one (possibly decoded) form of a path if it could escape or confuse. Control
+    characters are refused in the path itself; in a decoded form only what could escape
+    counts: a literal ``%17`` or ``%00`` in a file name is three harmless characters (MLflow's
+    image-series files are named ``<key>%step%<n>%timestamp%<ms>%<uuid>``)."""
+    if literal and _CONTROL.search(form):
         raise _hostile("control characters (including NUL) are not allowed", original)
     if "\\" in form:
         raise _hostile("backslashes are not allowed", original)
@@ -51,8 +54,8 @@ def clean_relpath(path: str | None) -> str:
     """Validate a user-supplied relative artifact path and return it normalised.
 
     Rules: relative POSIX path; no ``..`` segment (also when percent-encoded once or more,
-    e.g. ``%2e%2e`` or ``%252e%252e``); no leading ``/``, no drive letter, no backslash, no
-    control character (NUL included); no empty segment except one trailing ``/``; ``.``
+    e.g. ``%2e%2e`` or ``%252e%252e``); no leading ``/``, no drive letter, no backslash (these
+    also when percent-encoded), no control character (NUL included); no empty segment except one trailing ``/``; ``.``
     segments are dropped. ``None`` and ``""`` mean the root and give ``""``.
 
     Raises ``LabtrackException(..., "INVALID_PARAMETER_VALUE")``.
@@ -67,13 +70,13 @@ def clean_relpath(path: str | None) -> str:
     # an fsspec backend, a future URL join) may decode once more than we expect.
     form = path
     for _ in range(_DECODE_ROUNDS):
-        _check_form(form, path)
+        _check_form(form, path, literal=form is path)
         decoded = unquote(form)
         if decoded == form:
             break
         form = decoded
     else:
-        _check_form(form, path)
+        _check_form(form, path, literal=False)
         if unquote(form) != form:
             raise _hostile("too many levels of percent-encoding", path)
 

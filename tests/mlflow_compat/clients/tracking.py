@@ -1,6 +1,8 @@
 """Experiments, runs, search, metric history and artifacts through MLflow's client."""
 
+import inspect
 import os
+import re
 import tempfile
 import time
 
@@ -169,4 +171,16 @@ with tempfile.TemporaryDirectory() as d:
         out["single_ok"] = f.read() == bytes(range(256))
 out["load_text"] = mlflow.artifacts.load_text(f"runs:/{pid}/notes/hello.txt")
 out["load_dict"] = mlflow.artifacts.load_dict(f"runs:/{pid}/cfg.json")
+
+# ---- an image series (MLflow >= 2.18): file names with literal %-escapes ----------------
+if "key" in inspect.signature(mlflow.log_image).parameters:
+    import numpy as np
+
+    with mlflow.start_run(experiment_id=exp_id) as img_run:
+        for step in range(3):
+            mlflow.log_image(np.full((4, 4, 3), step * 40, dtype=np.uint8), key="sample", step=step)
+    images = client.list_artifacts(img_run.info.run_id, "images")
+    # 2.x names them <key>%step%<n>%timestamp%..., 3.x <key>+step+<n>+timestamp+...
+    steps = [re.search(r"[%+]step[%+](\d+)[%+]", f.path) for f in images]
+    out["image_series"] = sorted(m.group(1) for m in steps if m and m.string.endswith(".png"))
 emit(out)
