@@ -175,6 +175,36 @@ def test_logged_model_params_tags_artifacts_outputs_and_delete(client, tmp_path)
     assert err.value.error_code == "RESOURCE_DOES_NOT_EXIST"
 
 
+def test_model_inputs_and_the_datasets_filter_of_logged_model_search(client) -> None:
+    """MLflow 3: a run records the logged models it used (``log_inputs(models=)``), and the
+    logged-model search keeps models with metrics on a given dataset (name, digest)."""
+    from labtrack.entities import LoggedModelInput, Metric
+
+    run_id = _new_run(client)
+    exp = client.get_run(run_id).info.experiment_id
+    scored = client.create_logged_model(exp, name="scored")
+    other = client.create_logged_model(exp, name="other")
+    now = int(time.time() * 1000)
+    client.log_batch(
+        run_id,
+        metrics=[
+            Metric("acc", 0.9, now, 0, scored.model_id, "eval", "d1"),
+            Metric("acc", 0.5, now, 0, other.model_id, "train", "d2"),
+        ],
+    )
+    client.log_inputs(run_id, models=[LoggedModelInput(scored.model_id)])
+    assert [m.model_id for m in client.get_run(run_id).inputs.model_inputs] == [scored.model_id]
+
+    def names(datasets):
+        page = client.search_logged_models([exp], datasets=datasets)
+        return sorted(m.name for m in page)
+
+    assert names(None) == ["other", "scored"]
+    assert names([{"dataset_name": "eval"}]) == ["scored"]
+    assert names([{"dataset_name": "eval", "dataset_digest": "d2"}]) == []
+    assert names([{"dataset_name": "train", "dataset_digest": "d2"}]) == ["other"]
+
+
 # ---- mlflow.artifacts ------------------------------------------------------------------------
 
 

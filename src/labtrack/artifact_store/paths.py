@@ -55,8 +55,9 @@ def clean_relpath(path: str | None) -> str:
 
     Rules: relative POSIX path; no ``..`` segment (also when percent-encoded once or more,
     e.g. ``%2e%2e`` or ``%252e%252e``); no leading ``/``, no drive letter, no backslash (these
-    also when percent-encoded), no control character (NUL included); no empty segment except one trailing ``/``; ``.``
-    segments are dropped. ``None`` and ``""`` mean the root and give ``""``.
+    also when percent-encoded), no control character (NUL included); no empty segment except
+    one trailing ``/``; ``.`` segments are dropped. ``None`` and ``""`` mean the root and give
+    ``""``.
 
     Raises ``LabtrackException(..., "INVALID_PARAMETER_VALUE")``.
     """

@@ -14,7 +14,7 @@ queued by ``lt.log_metric`` is seen by any client's read (reads flush the shared
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from labtrack.client.batching import MetricQueue
@@ -249,7 +249,10 @@ class LoggedModelsBackend(Protocol):
         max_results: int | None = None,
         order_by: Sequence[Any] = (),
         page_token: str | None = None,
+        datasets: Sequence[Mapping[str, Any]] | None = None,
     ) -> PagedList: ...
+
+    def log_model_inputs(self, run_id: str, model_ids: Sequence[str]) -> None: ...
 
     def log_outputs(self, run_id: str, models: Sequence[tuple[str, int]]) -> None: ...
 

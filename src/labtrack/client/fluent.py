@@ -597,8 +597,6 @@ def log_inputs(
     tags_list = list(tags_list) if tags_list is not None else [None] * len(datasets)
     if not len(datasets) == len(contexts) == len(tags_list):
         raise invalid("datasets, contexts and tags_list must have the same length.")
-    if models:
-        raise invalid("log_inputs: model inputs are not supported yet; log datasets only.")
     inputs = []
     for dataset, context, tags in zip(datasets, contexts, tags_list, strict=True):
         ds = dataset if isinstance(dataset, Dataset) else _as_dataset(dataset)
@@ -606,8 +604,8 @@ def log_inputs(
         if context:
             all_tags[system_tags.DATASET_CONTEXT] = context
         inputs.append(DatasetInput(ds, tuple(RunTag(k, v) for k, v in all_tags.items())))
-    if inputs:
-        current_client().log_inputs(_run_id(), inputs)
+    if inputs or models:
+        current_client().log_inputs(_run_id(), inputs, models=list(models or ()))
 
 
 def log_outputs(models: Sequence[Any] | None = None) -> None:
@@ -727,14 +725,12 @@ def search_logged_models(
     output_format: str = "pandas",
 ) -> Any:
     """Logged models of the experiments (default: the active one), as a DataFrame or a list."""
-    if datasets:
-        raise invalid("search_logged_models: the datasets filter is not supported yet.")
     ids = [str(e) for e in (experiment_ids or [_experiment_id()])]
     c = current_client()
     models: list[Any] = []
     token = None
     while max_results is None or len(models) < max_results:
-        page = c.search_logged_models(ids, filter_string, 100, order_by, token)
+        page = c.search_logged_models(ids, filter_string, 100, order_by, token, datasets)
         models.extend(page.items)
         token = page.token
         if not token:

@@ -14,7 +14,7 @@ import os
 import posixpath
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -733,6 +733,7 @@ class RestLoggedModels:
         max_results: int | None = None,
         order_by: Sequence[Any] = (),
         page_token: str | None = None,
+        datasets: Sequence[Mapping[str, Any]] | None = None,
     ) -> PagedList:
         resp = self._b.call(
             ep.LOGGED_MODELS_SEARCH,
@@ -741,11 +742,15 @@ class RestLoggedModels:
             max_results=max_results,
             order_by=list(order_by) or None,
             page_token=page_token,
+            datasets=[dict(d) for d in datasets] if datasets else None,
         )
         return PagedList(
             [wire.logged_model_from_json(m) for m in resp.get("models", [])],
             resp.get("next_page_token"),
         )
+
+    def log_model_inputs(self, run_id: str, model_ids: Sequence[str]) -> None:
+        self._b.call(ep.RUNS_LOG_INPUTS, run_id=run_id, models=[{"model_id": m} for m in model_ids])
 
     def log_outputs(self, run_id: str, models: Sequence[tuple[str, int]]) -> None:
         self._b.call(

@@ -238,9 +238,17 @@ class _RegistryMethods:
         max_results: int | None = None,
         order_by: list[Any] | None = None,
         page_token: str | None = None,
+        datasets: Sequence[dict[str, Any]] | None = None,
     ) -> PagedList:
+        """MLflow 3's logged-model search; ``datasets`` (``[{"dataset_name": ...,
+        "dataset_digest": ...}]``) keeps models with metrics on one of those datasets."""
         return self._logged_models.search_logged_models(
-            [str(e) for e in experiment_ids], filter_string, max_results, order_by or [], page_token
+            [str(e) for e in experiment_ids],
+            filter_string,
+            max_results,
+            order_by or [],
+            page_token,
+            datasets,
         )
 
     def log_model_outputs(self, run_id: str, model_ids: Sequence[str], step: int = 0) -> None:
@@ -531,15 +539,13 @@ class TrackingClient(ArtifactFileMethods, _RegistryMethods):
         datasets: Sequence[DatasetInput] | None = None,
         models: Sequence[Any] | None = None,
     ) -> None:
-        """Datasets the run used (``DatasetInput``). Model inputs are not stored yet: passing
-        ``models`` is refused rather than dropped."""
-        if models:
-            raise LabtrackException(
-                "log_inputs: model inputs are not supported yet; log datasets only.",
-                "INVALID_PARAMETER_VALUE",
-            )
+        """Datasets (``DatasetInput``) and logged models (``LoggedModelInput`` or model ids)
+        the run used."""
         if datasets:
             self._tracking.log_inputs(run_id, list(datasets))
+        if models:
+            ids = [str(getattr(m, "model_id", m)) for m in models]
+            self._logged_models.log_model_inputs(run_id, ids)
 
     def flush(self) -> None:
         """Block until every metric point queued in this process for this URI is written;

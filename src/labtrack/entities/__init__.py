@@ -122,6 +122,13 @@ class LoggedModelOutput:
     step: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class LoggedModelInput:
+    """A logged model a run used (MLflow 3's ``LoggedModelInput``)."""
+
+    model_id: str
+
+
 class RunData:
     """A run's params, tags and latest metric values, as MLflow's ``RunData``: ``metrics`` maps
     each key to its latest value (a float); ``latest_metrics`` has those latest points as
@@ -188,7 +195,7 @@ class RunData:
 @dataclass(slots=True)
 class RunInputs:
     dataset_inputs: list[DatasetInput] = field(default_factory=list)
-    model_inputs: list[str] = field(default_factory=list)
+    model_inputs: list[LoggedModelInput] = field(default_factory=list)
 
 
 @dataclass(slots=True)

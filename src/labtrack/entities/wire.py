@@ -17,6 +17,7 @@ from labtrack.entities import (
     DatasetInput,
     Experiment,
     LoggedModel,
+    LoggedModelInput,
     LoggedModelOutput,
     Metric,
     MetricSeries,
@@ -280,7 +281,7 @@ def run_to_json(r: Run) -> dict[str, Any]:
         },
     }
     if r.inputs.model_inputs:
-        out["inputs"]["model_inputs"] = [{"model_id": m} for m in r.inputs.model_inputs]
+        out["inputs"]["model_inputs"] = [{"model_id": m.model_id} for m in r.inputs.model_inputs]
     if r.outputs.model_outputs:
         out["outputs"] = {
             "model_outputs": [
@@ -426,7 +427,9 @@ def run_from_json(d: dict[str, Any]) -> Run:
         ),
         inputs=RunInputs(
             dataset_inputs=[dataset_input_from_json(di) for di in inputs.get("dataset_inputs", [])],
-            model_inputs=[str(m["model_id"]) for m in inputs.get("model_inputs", []) or []],
+            model_inputs=[
+                LoggedModelInput(str(m["model_id"])) for m in inputs.get("model_inputs", []) or []
+            ],
         ),
         outputs=RunOutputs(
             model_outputs=[

@@ -21,6 +21,7 @@ from labtrack.entities import (
     Dataset,
     DatasetInput,
     LifecycleStage,
+    LoggedModelInput,
     LoggedModelOutput,
     Run,
     RunData,
@@ -243,7 +244,7 @@ def _load_inputs_outputs(conn: Connection, run_ids: list[str], runs: dict[str, R
     for run_id, model_id in conn.execute(
         select(mi.run_uuid, mi.model_id).where(mi.run_uuid.in_(run_ids)).order_by(mi.model_id)
     ):
-        runs[run_id].inputs.model_inputs.append(model_id)
+        runs[run_id].inputs.model_inputs.append(LoggedModelInput(model_id))
 
 
 class Runs:
