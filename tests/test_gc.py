@@ -290,6 +290,30 @@ def test_gc_deletes_deleted_experiments_and_keeps_ones_still_holding_a_run(servi
     assert "not in the deleted lifecycle stage" in exc.value.message
 
 
+def test_gc_keeps_what_is_restored_while_it_runs(service: Any) -> None:
+    eid = service.create_experiment("racing")
+    first, second = (service.create_run(eid, "u", 1, {}, n).info.run_id for n in "ab")
+    files = {r: _write_artifact(service, r) for r in (first, second)}
+    service.delete_experiment(eid)
+    restored: list[str] = []
+
+    def restore_the_other(line: str) -> None:
+        # Another user restores a run while gc works through the plan.
+        if not restored:
+            other = second if first in line else first
+            service.restore_run(other)
+            restored.append(other)
+
+    result = collect_garbage(service, report=restore_the_other)
+
+    (other,) = restored
+    assert result.runs == [r for r in (first, second) if r != other]
+    assert files[other].read_text() == "data"
+    assert service.get_run(other).info.lifecycle_stage == "active"
+    assert result.experiments == []
+    assert "still has 1 runs" in result.kept_experiments[eid]
+
+
 def test_gc_older_than_for_experiments(service: Any) -> None:
     eid = service.create_experiment("old-enough")
     service.delete_experiment(eid)

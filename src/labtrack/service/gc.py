@@ -110,6 +110,11 @@ def collect_garbage(
     hard = service.store.hard_deletes
     result = GcResult(kept_experiments=plan.kept_experiments)
     for run_id, uri in plan.runs:
+        # Restored since the plan was made: its files must not go (the store re-checks the
+        # rows under the run's lock).
+        if _run_stage(service, run_id) != "deleted":
+            report(f"Run with ID {run_id} is kept: it was restored or removed meanwhile.")
+            continue
         _delete_folder(artifacts, uri, run_id, report)
         hard.delete_run(run_id)
         result.runs.append(run_id)
@@ -120,13 +125,25 @@ def collect_garbage(
         result.logged_models.append(model_id)
         report(f"Logged model with ID {model_id} has been permanently deleted.")
     for eid in plan.experiments:
-        hard.delete_experiment(eid)
+        try:
+            hard.delete_experiment(eid)
+        except LabtrackException as exc:
+            # A run restored (or an experiment restored) since the plan was made.
+            plan.kept_experiments[eid] = exc.message.rstrip(".")
+            continue
         result.experiments.append(eid)
         report(f"Experiment with ID {eid} has been permanently deleted.")
     for eid, why in plan.kept_experiments.items():
         report(f"Experiment with ID {eid} is kept: {why}.")
     result.temp_files, result.temp_bytes = artifacts.sweep_temp_files(TEMP_FILE_IDLE_SECONDS)
     return result
+
+
+def _run_stage(service: TrackingService, run_id: str) -> str | None:
+    try:
+        return service.store.get_run(run_id).info.lifecycle_stage
+    except LabtrackException:
+        return None
 
 
 def _plan(
