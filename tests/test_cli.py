@@ -85,6 +85,8 @@ def test_gc_removes_crashed_upload_temp_files(tmp_path, capsys):
     left.parent.mkdir(parents=True)
     left.write_bytes(b"z" * 10)
     os.utime(left, (time.time() - 7200,) * 2)
-    assert main(["gc", "--artifact-root", str(tmp_path / "artifacts")]) == 0
+    store = f"sqlite:///{tmp_path / 'labtrack.db'}"
+    argv = ["gc", "--backend-store-uri", store, "--artifact-root", str(tmp_path / "artifacts")]
+    assert main(argv) == 0
     assert not left.exists()
     assert "removed 1 upload temp files (10 bytes)" in capsys.readouterr().out

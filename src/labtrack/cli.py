@@ -71,14 +71,38 @@ def cmd_models_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
-    """Remove what crashes left in the store: upload temp files no listing shows."""
-    from labtrack.artifact_store.store import ArtifactStore
-    from labtrack.config import ARTIFACT_ROOT_ENV, default_artifact_root, resolve_tracking_uri
+    """MLflow's ``gc``: permanently delete what is in the deleted stage (runs, logged models,
+    experiments) with its artifacts; also remove the upload temp files crashes left."""
+    from labtrack.config import is_http_uri, normalize_uri, resolve_tracking_uri
+    from labtrack.errors import invalid
+    from labtrack.service.gc import collect_garbage, split_ids
+    from labtrack.service.tracking import TrackingService
 
-    root = args.artifact_root or os.environ.get(ARTIFACT_ROOT_ENV)
-    root = root or default_artifact_root(resolve_tracking_uri(args.backend_store_uri))
-    files, size = ArtifactStore(root).sweep_temp_files(args.older_than)
-    print(f"removed {files} upload temp files ({size} bytes) under {root}")
+    explicit = args.backend_store_uri or args.tracking_uri
+    uri = resolve_tracking_uri(normalize_uri(explicit) if explicit else None)
+    if is_http_uri(uri):
+        # Permanent deletes are no REST operation: gc opens the server's store itself.
+        raise invalid(
+            f"gc needs the store itself, not the server {uri}: "
+            "give --backend-store-uri (the server's store URI)"
+        )
+    service = TrackingService.open(uri)
+    try:
+        result = collect_garbage(
+            service,
+            older_than=args.older_than,
+            run_ids=split_ids(args.run_ids),
+            experiment_ids=split_ids(args.experiment_ids),
+            logged_model_ids=split_ids(args.logged_model_ids),
+            artifact_root=args.artifacts_destination,
+            report=print,
+        )
+    finally:
+        service.store.dispose()
+    print(
+        f"removed {result.temp_files} upload temp files ({result.temp_bytes} bytes) "
+        f"under {args.artifacts_destination or service.artifact_root}"
+    )
     return 0
 
 
@@ -484,16 +508,38 @@ def main(argv: list[str] | None = None) -> int:
     info = sub.add_parser("info", help="show where runs are stored")
     info.set_defaults(func=cmd_info)
 
-    gc = sub.add_parser("gc", help="remove what crashes left in the store")
-    gc.add_argument("--backend-store-uri", default=None, help="the store (default: as clients)")
-    gc.add_argument(
-        "--artifact-root", default=None, help="the artifact root (default: the store's)"
+    gc = sub.add_parser(
+        "gc",
+        help="permanently delete deleted runs, experiments and logged models (and crashed "
+        "uploads' temp files)",
+        description="MLflow's gc: runs, logged models and experiments in the deleted "
+        "lifecycle stage lose their rows and artifacts for good. Upload temp files idle for "
+        "an hour are removed too.",
     )
     gc.add_argument(
         "--older-than",
-        type=float,
-        default=3600.0,
-        help="seconds since a temp file was last written (default: 3600)",
+        default=None,
+        help="only what was deleted longer ago than this (#d#h#m#s, e.g. 30d, 1d2h3m4s, 1.5h)",
+    )
+    gc.add_argument("--backend-store-uri", default=None, help="the store (default: as clients)")
+    gc.add_argument(
+        "--tracking-uri",
+        default=None,
+        help="the store, when it is a database URI or path (a server's http URL cannot gc)",
+    )
+    gc.add_argument(
+        "--artifacts-destination",
+        "--artifact-root",
+        dest="artifacts_destination",
+        default=None,
+        help="the artifact root (default: the store's)",
+    )
+    gc.add_argument("--run-ids", default=None, help="comma-separated deleted runs to remove")
+    gc.add_argument(
+        "--experiment-ids", default=None, help="comma-separated deleted experiments to remove"
+    )
+    gc.add_argument(
+        "--logged-model-ids", default=None, help="comma-separated deleted logged models to remove"
     )
     gc.set_defaults(func=cmd_gc)
 
@@ -585,7 +631,7 @@ def main(argv: list[str] | None = None) -> int:
     return int(args.func(args))
 
 
-_TRACKING_COMMANDS = ("experiments", "runs", "artifacts", "db", "doctor")
+_TRACKING_COMMANDS = ("experiments", "runs", "artifacts", "db", "doctor", "gc")
 
 
 def _run_reporting_errors(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

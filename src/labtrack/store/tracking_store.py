@@ -29,6 +29,7 @@ from labtrack.entities import (
 )
 from labtrack.store.database import Database, encode_page_token, now_ms
 from labtrack.store.experiments import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, Experiments
+from labtrack.store.hard_delete import HardDeletes
 from labtrack.store.metric_chunks import Points
 from labtrack.store.metrics import (
     COMPACT_EVERY,
@@ -72,6 +73,7 @@ class TrackingStore:
         self.runs = Runs(self.db)
         self.metrics = Metrics(self.db)
         self.run_search = RunSearch(self.db)
+        self.hard_deletes = HardDeletes(self.db)
         self.artifact_root = self.db.settle_artifact_root(artifact_root)
         self.experiments.ensure_default()
 
