@@ -31,6 +31,8 @@ RUN_TABLES = (
     s.run_inputs,
     s.run_input_tags,
     s.run_outputs,
+    s.run_model_inputs,
+    s.logged_model_metrics,
     s.runs,
 )
 
@@ -63,6 +65,8 @@ def _full_run(service: Any, experiment_id: str = "0", name: str = "r") -> str:
     )
     model = service.logged_models.create_logged_model(experiment_id, name="m")
     service.logged_models.log_outputs(run_id, [(model.model_id, 0)])
+    service.logged_models.log_model_inputs(run_id, [model.model_id])
+    service.log_batch(run_id, metrics=[Metric("acc", 0.9, 1002, 0, model.model_id, "ev", "d")])
     return run_id
 
 
@@ -120,7 +124,7 @@ def test_store_deletes_every_row_of_a_deleted_run_only(service: Any) -> None:
     assert _run_rows(store, kept) == before_kept
     kept_run = service.get_run(kept)
     assert kept_run.data.params == {"alpha": "0.1"}
-    assert kept_run.data.metrics == {"loss": 0.25}
+    assert kept_run.data.metrics == {"loss": 0.25, "acc": 0.9}
     with pytest.raises(LabtrackException) as exc:
         service.get_run(gone)
     assert _code(exc) == "RESOURCE_DOES_NOT_EXIST"
@@ -468,7 +472,10 @@ def test_server_answers_searches_after_gc(tmp_path: Path) -> None:
         assert {r["info"]["run_id"] for r in active} == set(runs[2:])
         for run in active:
             assert run["data"]["params"] == [{"key": "alpha", "value": "0.1"}]
-            assert {m["key"]: m["value"] for m in run["data"]["metrics"]} == {"loss": 0.25}
+            assert {m["key"]: m["value"] for m in run["data"]["metrics"]} == {
+                "loss": 0.25,
+                "acc": 0.9,
+            }
         req = urllib.request.Request(
             f"{server.url}/api/labtrack/runs/count?experiment_ids={eid}&run_view_type=ALL",
             headers={"Authorization": f"Bearer {server.token}"},

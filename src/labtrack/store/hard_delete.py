@@ -24,9 +24,16 @@ _RUN_CHILD_TABLES = (
     s.metric_chunks,
     s.run_input_tags,
     s.run_inputs,
+    s.run_model_inputs,
+    s.run_outputs,
+    s.logged_model_metrics,  # a model's metrics logged by this run (keyed by both)
+)
+_MODEL_CHILD_TABLES = (
+    s.logged_model_tags,
+    s.logged_model_params,
+    s.logged_model_metrics,
     s.run_outputs,
 )
-_MODEL_CHILD_TABLES = (s.logged_model_tags, s.logged_model_params, s.run_outputs)
 
 
 def _cutoff(older_than_ms: int) -> int:
