@@ -22,6 +22,7 @@ import { RunHeader, RunOverview, RunRelatives } from './header';
 import { LoggedModelsSection } from './models';
 import { NotesSection } from './notes';
 import { RunDataTables } from './tables';
+import { ProjectSection } from '../projects/section';
 
 export { openablePath } from './header';
 export { parseCSV } from './preview';
@@ -54,6 +55,7 @@ export class RunDetailView extends Widget {
       options.rendermime ?? null
     );
     this._tables = new RunDataTables(options.trans);
+    this._project = new ProjectSection(options.trans);
     this._charts = new RunCharts(options.trans);
     this._artifacts = new ArtifactBrowser(this._detail, options.trans);
     this._models = new LoggedModelsSection(this._detail, options.trans);
@@ -168,6 +170,7 @@ export class RunDetailView extends Widget {
     this._renderRelatives();
     this._notes.render();
     this._tables.render(run);
+    this._project.render(run);
     this._charts.ensure(run, detail.chartKeys);
     this._models.reset();
     this._models.render();
@@ -176,6 +179,7 @@ export class RunDetailView extends Widget {
       this._header.node,
       this._overview.node,
       this._relatives.node,
+      this._project.node,
       this._notes.node,
       this._tables.metrics,
       this._charts.node,
@@ -204,6 +208,7 @@ export class RunDetailView extends Widget {
     this._header.render(run);
     this._overview.render(run);
     this._tables.render(run);
+    this._project.render(run);
     this._charts.ensure(run, this._detail.chartKeys);
   }
 
@@ -216,6 +221,7 @@ export class RunDetailView extends Widget {
   private _relatives: RunRelatives;
   private _notes: NotesSection;
   private _tables: RunDataTables;
+  private _project: ProjectSection;
   private _charts: RunCharts;
   private _artifacts: ArtifactBrowser;
   private _models: LoggedModelsSection;
