@@ -8,3 +8,4 @@ import './registry.css';
 import './sidebar.css';
 import 'uplot/dist/uPlot.min.css';
 import './projects.css';
+import './evaluation.css';

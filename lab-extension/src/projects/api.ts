@@ -78,3 +78,19 @@ export function runProject(
     trans
   );
 }
+
+/** The projects routes bound to one connection (what the dialog is given). */
+export interface IProjectsAPI {
+  describe(path: string): Promise<IProjectDescription>;
+  run(request: IRunProjectRequest): Promise<IRunProjectResponse>;
+}
+
+export function createProjectsAPI(
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
+): IProjectsAPI {
+  return {
+    describe: path => describeProject(path, settings, trans),
+    run: request => runProject(request, settings, trans)
+  };
+}

@@ -8,7 +8,6 @@
  */
 
 import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
-import { ServerConnection } from '@jupyterlab/services';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
@@ -19,10 +18,9 @@ import {
   IEntryPoint,
   IProjectDescription,
   IProjectParameter,
+  IProjectsAPI,
   IRunProjectRequest,
-  IRunProjectResponse,
-  describeProject,
-  runProject
+  IRunProjectResponse
 } from './api';
 import {
   ENV_MANAGERS,
@@ -322,7 +320,7 @@ export interface IRunProjectFlowOptions {
   initial?: Partial<IProjectInputs>;
   experiments: readonly IExperiment[];
   defaultExperimentId?: string | null;
-  settings?: ServerConnection.ISettings;
+  api: IProjectsAPI;
   trans: TranslationBundle;
   /** Called with the started run (open it in the dashboard). */
   started: (response: IRunProjectResponse) => void;
@@ -332,10 +330,10 @@ export interface IRunProjectFlowOptions {
 export async function runProjectFlow(
   options: IRunProjectFlowOptions
 ): Promise<IRunProjectResponse | null> {
-  const { trans, settings } = options;
+  const { trans, api } = options;
   let project: IProjectDescription;
   try {
-    project = await describeProject(options.path, settings, trans);
+    project = await api.describe(options.path);
   } catch (reason) {
     await showErrorMessage(
       trans.__('Cannot run this project'),
@@ -366,7 +364,7 @@ export async function runProjectFlow(
       return null;
     }
     try {
-      const response = await runProject(request, settings, trans);
+      const response = await api.run(request);
       options.started(response);
       return response;
     } catch (reason) {

@@ -14,6 +14,7 @@ import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { CommandIDs, ILabtrackModel } from '../tokens';
+import { createProjectsAPI } from './api';
 import { runProjectFlow } from './dialog';
 import { IProjectInputs } from './params';
 import { setRunAgainHandler } from './section';
@@ -40,7 +41,7 @@ export const projectsPlugin: JupyterFrontEndPlugin<void> = {
     translator: ITranslator | null
   ): void => {
     const trans = (translator ?? nullTranslator).load('labtrack');
-    const settings = app.serviceManager.serverSettings;
+    const api = createProjectsAPI(app.serviceManager.serverSettings, trans);
 
     const open = (path: string, initial?: Partial<IProjectInputs>) =>
       runProjectFlow({
@@ -48,7 +49,7 @@ export const projectsPlugin: JupyterFrontEndPlugin<void> = {
         initial,
         experiments: model.experiments,
         defaultExperimentId: model.selectedExperimentId,
-        settings,
+        api,
         trans,
         started: response => {
           // The runs table behind the run page lists the run's experiment.
