@@ -133,6 +133,7 @@ def test_a_project_that_fails_before_its_command_leaves_the_run_failed_with_the_
     [
         ({}, 400, "path"),
         ({"path": "proj", "entry_point": "nope"}, 400, "nope"),
+        ({"path": "proj", "entry_point": "--backend=ray"}, 400, "--backend=ray"),
         ({"path": "proj"}, 400, "epochs"),  # required, no default
         ({"path": "proj", "parameters": {"epochs": "three"}}, 400, "three"),
         ({"path": "proj", "parameters": {"epochs": "1", "alpha": "x"}}, 400, "alpha"),
@@ -182,3 +183,25 @@ def test_project_routes_need_authentication(fetch: Fetch, project: Path) -> None
     assert fetch(f"{DESCRIBE}?path=proj", auth=False).code == 403
     resp = fetch(RUN, method="POST", json_body={"path": "proj"}, auth=False)
     assert resp.code == 403
+
+
+def test_a_project_in_git_records_its_commit(fetch: Fetch, project: Path) -> None:
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+            cwd=project,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "project")
+    body = {"path": "proj", "parameters": {"epochs": "1"}, "env_manager": "local"}
+    run = wait_ended(fetch, json_of(fetch(RUN, method="POST", json_body=body))["run_id"])
+    assert run["info"]["status"] == "FINISHED"
+    tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
+    assert tags["mlflow.source.git.commit"] == git("rev-parse", "HEAD")

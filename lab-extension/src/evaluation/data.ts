@@ -60,8 +60,6 @@ export interface IEvaluationFiles {
   charts: string[];
   /** PNG plots without a Vega-Lite twin. */
   images: string[];
-  /** Other tables the evaluator writes (per-class metrics, ...). */
-  csvs: string[];
 }
 
 export function evaluationFiles(paths: readonly string[]): IEvaluationFiles {
@@ -74,8 +72,7 @@ export function evaluationFiles(paths: readonly string[]): IEvaluationFiles {
       .filter(
         p => p.toLowerCase().endsWith('.png') && !stems.has(p.slice(0, -4))
       )
-      .sort(),
-    csvs: paths.filter(p => p === 'per_class_metrics.csv')
+      .sort()
   };
 }
 

@@ -195,12 +195,15 @@ def start_project_run(
         tags[system_tags.USER] = user
     run = service.create_run(experiment_id, user_id=user or None, tags=tags, run_name=run_name)
     run_id = run.info.run_id
-    argv = [sys.executable, "-m", "labtrack.cli", "run", str(folder), "-e", entry_name]
+    # ``--opt=value`` forms: a value starting with "-" stays a value. Parameter names match
+    # ``[A-Za-z_]...`` (checked above), so ``-P name=value`` cannot be read as an option.
+    argv = [sys.executable, "-m", "labtrack.cli", "run", str(folder)]
+    argv.append(f"--entry-point={entry_name}")
     for key, value in params.items():
         argv += ["-P", f"{key}={value}"]
     if env_manager:
-        argv += ["--env-manager", env_manager]
-    argv += ["--run-id", run_id]
+        argv.append(f"--env-manager={env_manager}")
+    argv.append(f"--run-id={run_id}")
     env = dict(os.environ)
     env[config.TRACKING_URI_ENV] = store_uri
     env[config.ARTIFACT_ROOT_ENV] = artifact_root
