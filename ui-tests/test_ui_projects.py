@@ -106,6 +106,10 @@ def test_run_project_from_the_file_browser_then_run_again(
         expect(param(dialog, "epochs")).to_have_value("")
         expect(dialog.locator(".lt-RunProjectRequired")).to_have_count(1)
         expect(run_button).to_be_disabled()
+        # Every experiment is offered, the dashboard unopened.
+        expect(dialog.locator("select[id$='-experiment'] option")).to_contain_text(
+            ["Default (#0)", "ui-demo (#1)"]
+        )
         # A wrong type is named at the field and keeps Run disabled.
         param(dialog, "epochs").fill("three")
         expect(param(dialog, "epochs")).to_have_attribute("aria-invalid", "true")
@@ -113,6 +117,8 @@ def test_run_project_from_the_file_browser_then_run_again(
             "epochs must be an integer"
         )
         expect(run_button).to_be_disabled()
+        page.screenshot(path=str(results_dir / f"40-run-project-dialog-invalid-{theme}.png"))
+        problems += contrast_problems(page, [".jp-Dialog .lt-RunProjectForm"], "dialog (invalid)")
         param(dialog, "alpha").fill("0.25")
         param(dialog, "epochs").fill("3")
         # A string parameter is data: quotes and $(...) reach the script as typed.

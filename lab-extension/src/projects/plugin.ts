@@ -43,8 +43,12 @@ export const projectsPlugin: JupyterFrontEndPlugin<void> = {
     const trans = (translator ?? nullTranslator).load('labtrack');
     const api = createProjectsAPI(app.serviceManager.serverSettings, trans);
 
-    const open = (path: string, initial?: Partial<IProjectInputs>) =>
-      runProjectFlow({
+    const open = async (path: string, initial?: Partial<IProjectInputs>) => {
+      if (model.experiments.length === 0) {
+        // The dashboard may not have listed them yet: the dialog offers them all.
+        await model.refreshExperiments().catch(() => undefined);
+      }
+      return runProjectFlow({
         path,
         initial,
         experiments: model.experiments,
@@ -59,6 +63,7 @@ export const projectsPlugin: JupyterFrontEndPlugin<void> = {
           });
         }
       });
+    };
 
     /** The MLproject selected in the file browser, else one in its folder. */
     const browserProject = (selectedOnly: boolean): string | null => {
