@@ -34,6 +34,8 @@ describe('evaluation metrics', () => {
     expect(isEvaluationMetric('val_accuracy_score')).toBe(true);
     expect(isEvaluationMetric('loss')).toBe(false);
     expect(isEvaluationMetric('accuracy')).toBe(false);
+    // Autologging's scores on the training data are not evaluation results.
+    expect(isEvaluationMetric('training_accuracy_score')).toBe(false);
   });
 
   it("come in the evaluator's order", () => {

@@ -35,8 +35,14 @@ export const EVAL_TABLE = 'eval_results_table.json';
 /** Vega-Lite charts `lt.evaluate` logs next to (or instead of) PNGs. */
 export const VEGA_LITE_SUFFIX = '.vl.json';
 
-/** Whether a metric key is one of the evaluator's (optionally prefixed). */
+/**
+ * Whether a metric key is one of the evaluator's (optionally prefixed); not
+ * autologging's `training_*` scores, which share the names.
+ */
 export function isEvaluationMetric(key: string): boolean {
+  if (key.startsWith('training_')) {
+    return false;
+  }
   return EVALUATION_METRICS.some(
     name => key === name || key.endsWith(`_${name}`)
   );
