@@ -205,3 +205,13 @@ def test_a_project_in_git_records_its_commit(fetch: Fetch, project: Path) -> Non
     assert run["info"]["status"] == "FINISHED"
     tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
     assert tags["mlflow.source.git.commit"] == git("rev-parse", "HEAD")
+
+
+def test_the_team_service_does_not_serve_project_runs() -> None:
+    # labtrack service runs as a service account: a project started there would run as it.
+    from labtrack.server.mount import mounted_handlers
+
+    solo = [spec[0] for spec in mounted_handlers()]
+    team = [spec[0] for spec in mounted_handlers(team=True)]
+    assert any("projects/run" in p for p in solo)
+    assert not any("projects" in p for p in team)
