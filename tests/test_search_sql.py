@@ -476,6 +476,8 @@ def dataset_runs(engine: Engine) -> Engine:
         ("datasets.name = 'wine' and datasets.context = 'training'", {"r2"}),
         ("datasets.name = 'wine' and datasets.context = 'eval'", {"r1"}),
         ("datasets.name = 'iris' and datasets.digest = 'bbbb'", set()),
+        # The dashboard's "Runs with this dataset" filter (singular prefix, name and digest).
+        ("dataset.name = 'wine' and dataset.digest = 'bbbb'", {"r1", "r2"}),
     ],
 )
 def test_dataset_filters(dataset_runs: Engine, filter_string: str, expected: set[str]) -> None:

@@ -142,3 +142,35 @@ version = client.create_model_version(
     "ui-model", source=f"{lt.get_run(r1_id).info.artifact_uri}/model", run_id=r1_id
 )
 client.set_registered_model_alias("ui-model", "champion", version.version)
+
+# Evaluated runs: two classifiers scored by lt.evaluate on the same eval dataset (metrics,
+# Vega-Lite charts, the predictions table), with their training and eval datasets as inputs.
+lt.set_experiment("ui-validation")
+features = pd.DataFrame(
+    {
+        "x1": [0.1, 0.4, 0.35, 0.8, 0.9, 0.2, 0.7, 0.65, 0.15, 0.95, 0.5, 0.3],
+        "x2": [1.0, 0.8, 0.9, 0.2, 0.1, 0.7, 0.3, 0.4, 0.95, 0.05, 0.5, 0.6],
+    }
+)
+labels = [0, 0, 0, 1, 1, 0, 1, 1, 0, 1, 1, 0]
+train = lt.data.from_pandas(features.assign(y=labels), source="data/train.csv", name="toy-train")
+evaluation = features.assign(y=labels)
+for name, c in (("eval-strong", 1.0), ("eval-weak", 0.01)):
+    time.sleep(0.05)
+    with lt.start_run(run_name=name):
+        lt.log_param("C", c)
+        lt.log_input(train, context="training")
+        clf = LogisticRegression(C=c).fit(features, labels)
+        info = lt.sklearn.log_model(clf, name="clf")
+        lt.evaluate(
+            info.model_uri,
+            lt.data.from_pandas(evaluation, source="data/eval.csv", name="toy-eval", targets="y"),
+            targets="y",
+            model_type="classifier",
+        )
+        if name == "eval-strong":
+            # A PNG-only plot (lt.evaluate writes PNG twins of its charts when matplotlib is
+            # installed; this machine has none, so the run page's PNG path gets this one).
+            with tempfile.TemporaryDirectory() as tmp:
+                (Path(tmp) / "lift_curve.png").write_bytes(png(96, 64))
+                lt.log_artifact(str(Path(tmp) / "lift_curve.png"))

@@ -27,6 +27,7 @@ import {
   runName,
   seriesColor
 } from './dom';
+import { EvaluationCompare } from './evaluation/compare';
 import { availableColumns } from './table';
 import { ILabtrackModel, ModelChange } from './tokens';
 
@@ -153,6 +154,7 @@ export class CompareView extends Widget {
     this._tableBox = el('div', 'lt-SideBySideBox');
     tableSection.append(tableHead, this._tableBox);
 
+    this._evaluation = new EvaluationCompare(trans);
     const plots = el('div', 'lt-PlotRow');
     plots.append(parSection, scatterSection);
 
@@ -162,6 +164,7 @@ export class CompareView extends Widget {
       this._chartStatus,
       this._chartBox,
       plots,
+      this._evaluation.node,
       tableSection
     );
     this._chart = this._newChart();
@@ -212,6 +215,7 @@ export class CompareView extends Widget {
       void this._fetchCurves(true);
       this._renderPlots();
       this._renderTable();
+      this._evaluation.render(this._runs, seriesColor);
     }
   }
 
@@ -222,6 +226,7 @@ export class CompareView extends Widget {
     void this._fetchCurves(false);
     this._renderPlots();
     this._renderTable();
+    this._evaluation.render(this._runs, seriesColor);
   }
 
   private _renderHeader(): void {
@@ -563,4 +568,5 @@ export class CompareView extends Widget {
   private _scatterSelect: HTMLSelectElement;
   private _onlyDiff: HTMLInputElement;
   private _tableBox: HTMLElement;
+  private _evaluation: EvaluationCompare;
 }

@@ -27,6 +27,7 @@ import { labtrackIcon } from './icons';
 import { LabtrackModel } from './model';
 import { DashboardPanel, createDashboard } from './panel';
 import { RegistryModel } from './registrymodel';
+import { projectsPlugin } from './projects/plugin';
 import { RunDetailModel } from './rundetailmodel';
 import { LabtrackSidebar } from './sidebar';
 import { CommandIDs, DashboardView, ILabtrackModel } from './tokens';
@@ -303,6 +304,7 @@ const plugins: JupyterFrontEndPlugin<any>[] = [
   modelPlugin,
   dashboardPlugin,
   sidebarPlugin,
-  vegaLite6Plugin
+  vegaLite6Plugin,
+  projectsPlugin
 ];
 export default plugins;

@@ -7,3 +7,5 @@ import './rundetail.css';
 import './registry.css';
 import './sidebar.css';
 import 'uplot/dist/uPlot.min.css';
+import './projects.css';
+import './evaluation.css';

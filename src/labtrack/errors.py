@@ -34,6 +34,15 @@ class LabtrackException(Exception):
         return {"error_code": self.error_code, "message": self.message}
 
 
+class ExecutionException(LabtrackException):
+    """A project could not be loaded, prepared or started (MLflow's name for it). The message
+    is one line, naming the file or option at fault, so the CLI can print it without a
+    traceback."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "INVALID_PARAMETER_VALUE")
+
+
 # MLflow users catch MlflowException; keep that name working.
 MlflowException = LabtrackException
 

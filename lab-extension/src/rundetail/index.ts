@@ -22,6 +22,8 @@ import { RunHeader, RunOverview, RunRelatives } from './header';
 import { LoggedModelsSection } from './models';
 import { NotesSection } from './notes';
 import { RunDataTables } from './tables';
+import { ProjectSection } from '../projects/section';
+import { DatasetsSection, EvaluationSection } from '../evaluation/section';
 
 export { openablePath } from './header';
 export { parseCSV } from './preview';
@@ -54,6 +56,12 @@ export class RunDetailView extends Widget {
       options.rendermime ?? null
     );
     this._tables = new RunDataTables(options.trans);
+    this._project = new ProjectSection(options.trans);
+    this._evaluation = new EvaluationSection(
+      options.trans,
+      options.rendermime ?? null
+    );
+    this._datasets = new DatasetsSection(model, options.trans);
     this._charts = new RunCharts(options.trans);
     this._artifacts = new ArtifactBrowser(this._detail, options.trans);
     this._models = new LoggedModelsSection(this._detail, options.trans);
@@ -69,6 +77,7 @@ export class RunDetailView extends Widget {
       return;
     }
     this._charts.dispose();
+    this._evaluation.dispose();
     this._notes.dispose();
     this._artifacts.dispose();
     this._model.changed.disconnect(this._onModelChanged, this);
@@ -168,6 +177,9 @@ export class RunDetailView extends Widget {
     this._renderRelatives();
     this._notes.render();
     this._tables.render(run);
+    this._project.render(run);
+    this._evaluation.render(run);
+    this._datasets.render(run);
     this._charts.ensure(run, detail.chartKeys);
     this._models.reset();
     this._models.render();
@@ -176,10 +188,13 @@ export class RunDetailView extends Widget {
       this._header.node,
       this._overview.node,
       this._relatives.node,
+      this._project.node,
       this._notes.node,
       this._tables.metrics,
       this._charts.node,
+      this._evaluation.node,
       this._tables.params,
+      this._datasets.node,
       this._tables.tags,
       this._models.node,
       this._artifacts.node
@@ -204,6 +219,9 @@ export class RunDetailView extends Widget {
     this._header.render(run);
     this._overview.render(run);
     this._tables.render(run);
+    this._project.render(run);
+    this._evaluation.render(run);
+    this._datasets.render(run);
     this._charts.ensure(run, this._detail.chartKeys);
   }
 
@@ -216,6 +234,9 @@ export class RunDetailView extends Widget {
   private _relatives: RunRelatives;
   private _notes: NotesSection;
   private _tables: RunDataTables;
+  private _project: ProjectSection;
+  private _evaluation: EvaluationSection;
+  private _datasets: DatasetsSection;
   private _charts: RunCharts;
   private _artifacts: ArtifactBrowser;
   private _models: LoggedModelsSection;

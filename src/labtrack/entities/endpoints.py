@@ -101,6 +101,9 @@ ARTIFACTS_LIST = _get(MLFLOW + "/artifacts/list")
 LABTRACK_METRIC_SERIES = _get(LABTRACK + "/metrics/series")
 LABTRACK_RUNS_COUNT = _get(LABTRACK + "/runs/count")
 LABTRACK_CHANGES = _get(LABTRACK + "/changes")
+# JupyterLab's "Run project" (the user's own Jupyter server only, not the team service).
+LABTRACK_PROJECTS_DESCRIBE = _get(LABTRACK + "/projects/describe")
+LABTRACK_PROJECTS_RUN = _post(LABTRACK + "/projects/run")
 
 # ---- model registry -----------------------------------------------------------------------
 

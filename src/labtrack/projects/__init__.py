@@ -9,9 +9,9 @@ both log to it.
 
 from __future__ import annotations
 
+from labtrack.mlproject import EntryPoint, Parameter, Project, load_project
 from labtrack.projects.errors import ExecutionException
 from labtrack.projects.runner import ProjectRunFailed, run
-from labtrack.projects.spec import EntryPoint, Parameter, Project, load_project
 from labtrack.projects.submitted import SubmittedRun
 
 __all__ = [

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from labtrack import config
+from labtrack.mlproject import Project
 from labtrack.projects.errors import ExecutionException
-from labtrack.projects.spec import Project
 
 ENV_MANAGERS = ("local", "virtualenv", "uv", "conda")
 # Bumped when the layout of a cached environment changes, so old ones are not reused.

@@ -1,13 +1,8 @@
-"""The one error a project run raises for anything the user can fix (MLflow's name for it)."""
+"""The one error a project run raises for anything the user can fix (MLflow's name for it);
+defined in ``labtrack.errors`` so the MLproject parser below the server can raise it too."""
 
 from __future__ import annotations
 
-from labtrack.errors import LabtrackException
+from labtrack.errors import ExecutionException
 
-
-class ExecutionException(LabtrackException):
-    """A project could not be loaded, prepared or started. The message is one line, naming
-    the file or option at fault, so the CLI can print it without a traceback."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, "INVALID_PARAMETER_VALUE")
+__all__ = ["ExecutionException"]

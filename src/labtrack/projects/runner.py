@@ -17,11 +17,11 @@ from labtrack.client.context import current_user
 from labtrack.client.tracking_client import TrackingClient
 from labtrack.entities import RunStatus, system_tags
 from labtrack.errors import LabtrackException
+from labtrack.mlproject import load_project
 from labtrack.projects.backends import local
 from labtrack.projects.environments import choose_env_manager, prepare_environment
 from labtrack.projects.errors import ExecutionException
 from labtrack.projects.sources import fetch_project
-from labtrack.projects.spec import load_project
 from labtrack.projects.submitted import CompletedRun, LocalSubmittedRun, SubmittedRun
 
 BACKENDS = ("local", "ray")

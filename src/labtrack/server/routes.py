@@ -57,6 +57,7 @@ ROUTE_MODULES = (
     "labtrack.server.tracking_handlers",
     "labtrack.server.logged_model_handlers",
     "labtrack.server.registry_handlers",
+    "labtrack.server.project_handlers",
 )
 TRACKING_MODULE = ROUTE_MODULES[0]
 AJAX_FROM, AJAX_TO = "/api/", "/ajax-api/"

@@ -110,12 +110,18 @@ _RULES = {
 }
 
 
+# Routes that run the user's code as the server's account: the user's own Jupyter server only.
+_SOLO_ONLY = frozenset({ep.LABTRACK_PROJECTS_DESCRIBE.path, ep.LABTRACK_PROJECTS_RUN.path})
+
+
 def team_routes(routes: Sequence[Route]) -> list[Route]:
     """The route table with the team rules applied (a rule whose route is missing fails
     loudly: the rule would silently stop protecting anything)."""
     out = []
     found = set()
     for route in routes:
+        if route.path in _SOLO_ONLY:
+            continue
         rule = _RULES.get((route.method, route.path))
         if rule is not None and route.rpc is not None and route.needs_service:
             found.add((route.method, route.path))
