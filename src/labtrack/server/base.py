@@ -35,7 +35,7 @@ from tornado.ioloop import IOLoop
 from tornado.web import HTTPError
 
 from labtrack.entities.wire import float_from_json, float_to_json
-from labtrack.errors import LabtrackException
+from labtrack.errors import LabtrackException, is_database_conflict
 
 if TYPE_CHECKING:
     from labtrack.server.app import LabtrackApp
@@ -323,6 +323,16 @@ class LabtrackHandler(ExtensionHandlerMixin, APIHandler):
                 status, "INTERNAL_ERROR" if status >= 500 else "BAD_REQUEST"
             )
             payload = {"error_code": code, "message": str(message)}
+        elif exc is not None and is_database_conflict(exc):
+            # Writers kept the database busy past every wait and retry: the request changed
+            # nothing and can be sent again (MLflow's client retries 503 with backoff).
+            status = 503
+            payload = {
+                "error_code": "TEMPORARILY_UNAVAILABLE",
+                "message": "The store is busy with other writers; nothing was changed. "
+                "Retry the request.",
+            }
+            self.set_header("Retry-After", "1")
         elif exc is None and status_code < 500:
             status = status_code
             payload = {

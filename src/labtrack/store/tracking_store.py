@@ -169,7 +169,8 @@ class TrackingStore:
         """
 
         def work(conn: Connection) -> None:
-            eid = require_active_run(conn, run_id)
+            # Metrics alone append without waiting for other writers of the run.
+            eid = require_active_run(conn, run_id, shared=not (params or tags))
             if params:
                 log_params(conn, run_id, params)
             if tags:
