@@ -882,10 +882,11 @@ def test_search_json_of_runs_from_revision_0001_and_runs_with_inputs(tmp_path):
     st.log_batch(with_io, [Metric("acc", 0.5, 5, 1)])
     ds = Dataset("iris", "abc123", "local", '{"uri": "/data/iris.csv"}')
     st.log_inputs(with_io, [DatasetInput(ds, (RunTag("mlflow.data.context", "train"),))])
-    # Back to what revision 0001 left: no run_json column (nor 0003's settled).
+    # Back to what revision 0001 left: no run_json column (nor the later revisions' columns).
     with st.engine.begin() as conn:
         conn.execute(text("ALTER TABLE runs DROP COLUMN run_json"))
         conn.execute(text("ALTER TABLE metric_chunks DROP COLUMN settled"))
+        conn.execute(text("ALTER TABLE runs DROP COLUMN heartbeat_time"))
         conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
     st.dispose()
 

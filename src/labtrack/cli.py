@@ -63,14 +63,32 @@ def cmd_models_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
-    """Remove what crashes left in the store: upload temp files no listing shows."""
+    """Remove what crashes left in the store: upload temp files no listing shows; mark runs
+    whose writer died (no heartbeat) KILLED."""
     from labtrack.artifact_store.store import ArtifactStore
     from labtrack.config import ARTIFACT_ROOT_ENV, default_artifact_root, resolve_tracking_uri
 
+    if args.heartbeat_timeout is None:
+        from labtrack.config import DEFAULT_HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_ENV, env_seconds
+
+        args.heartbeat_timeout = env_seconds(HEARTBEAT_TIMEOUT_ENV, DEFAULT_HEARTBEAT_TIMEOUT)
     root = args.artifact_root or os.environ.get(ARTIFACT_ROOT_ENV)
     root = root or default_artifact_root(resolve_tracking_uri(args.backend_store_uri))
     files, size = ArtifactStore(root).sweep_temp_files(args.older_than)
     print(f"removed {files} upload temp files ({size} bytes) under {root}")
+    store_uri = resolve_tracking_uri(args.backend_store_uri)
+    if args.heartbeat_timeout > 0 and not store_uri.startswith(("http://", "https://")):
+        from labtrack.service.tracking import TrackingService
+
+        service = TrackingService.open(store_uri, args.artifact_root)
+        try:
+            killed = service.kill_silent_runs(args.heartbeat_timeout)
+        finally:
+            service.store.dispose()
+        print(
+            f"marked {len(killed)} silent runs KILLED (no heartbeat for "
+            f"{args.heartbeat_timeout:g} s)"
+        )
     return 0
 
 
@@ -161,6 +179,13 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=3600.0,
         help="seconds since a temp file was last written (default: 3600)",
+    )
+    gc.add_argument(
+        "--heartbeat-timeout",
+        type=float,
+        default=None,
+        help="mark RUNNING runs KILLED whose writer sent no heartbeat for this many seconds "
+        "(default: $LABTRACK_HEARTBEAT_TIMEOUT, else 600; 0: leave runs alone)",
     )
     gc.set_defaults(func=cmd_gc)
 

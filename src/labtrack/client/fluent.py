@@ -248,6 +248,7 @@ def start_run(
         active = ActiveRun(run)
         _run_stack.append(active)
         _end_runs_at_exit()
+        _heartbeat.wake()
         _last_active_run_id = active.info.run_id
         return active
 
@@ -261,6 +262,46 @@ def end_run(status: str = "FINISHED") -> None:
     current_client().set_terminated(run.info.run_id, status)
 
 
+class _Heartbeat:
+    """While runs are active, tell the store their writer is alive (beyond MLflow): every
+    ``$LABTRACK_HEARTBEAT_INTERVAL`` seconds (30) one tiny request per active run, from a
+    daemon thread, so a run whose process is killed (-9, a lost machine) is marked KILLED by
+    the server's sweep instead of staying RUNNING forever. A failed beat is only logged: the
+    next one may get through, and the sweep waits for many missed beats."""
+
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+        self._woken = threading.Event()
+
+    def wake(self) -> None:
+        """Beat now (a run started), starting the thread if needed."""
+        self._woken.set()
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._loop, name="labtrack-heartbeat")
+            self._thread.daemon = True
+            self._thread.start()
+
+    def _loop(self) -> None:
+        interval = config.env_seconds(
+            config.HEARTBEAT_INTERVAL_ENV, config.DEFAULT_HEARTBEAT_INTERVAL
+        )
+        while True:
+            with _state_lock:
+                run_ids = [r.info.run_id for r in _run_stack]
+            if not run_ids:
+                self._thread = None
+                return
+            self._woken.clear()
+            client = current_client()
+            for run_id in run_ids:
+                try:
+                    client.heartbeat(run_id)
+                except Exception as exc:  # e.g. the server restarting; the next beat retries
+                    logging.getLogger("labtrack").debug("heartbeat of %s failed: %s", run_id, exc)
+            self._woken.wait(interval)
+
+
+_heartbeat = _Heartbeat()
 _exit_hooks_installed = False
 _uncaught: type[BaseException] | None = None
 

@@ -347,6 +347,9 @@ class Runs:
             values: dict[str, Any] = {}
             if status is not None:
                 values["status"] = status
+                if status == RunStatus.RUNNING.value:
+                    # Resumed: silent until its (new) writer beats, never killed meanwhile.
+                    values["heartbeat_time"] = None
             if end_time is not None:
                 values["end_time"] = end_time
             if run_name:
@@ -433,6 +436,60 @@ class Runs:
                 )
             mark_run_stale(conn, run_id)  # its wire document no longer tells all
             self.db.record_change(conn, "data", eid, run_id)
+
+    def heartbeat(self, run_id: str) -> None:
+        """Record that the run's writer is alive (a RUNNING run only; others are left as
+        they are). Not part of what the run shows: no summary rewrite, no change feed."""
+        rc = s.runs.c
+        with self.db.write() as conn:
+            lock_run_for_write(conn, run_id)
+            done = conn.execute(
+                update(s.runs)
+                .where(rc.run_uuid == run_id, rc.status == RunStatus.RUNNING.value)
+                .values(heartbeat_time=now_ms())
+            ).rowcount
+            if not done:
+                run_row(conn, run_id)  # RESOURCE_DOES_NOT_EXIST for an unknown run
+
+    def kill_silent(self, timeout_ms: int, now: int | None = None) -> list[str]:
+        """Mark KILLED every RUNNING run whose last heartbeat is older than ``timeout_ms``,
+        ending it at that heartbeat and saying why in a system tag; the runs' ids. Runs that
+        never beat (logged by MLflow's clients) are left alone."""
+        rc = s.runs.c
+        cutoff = (now_ms() if now is None else now) - timeout_ms
+        silent = (
+            rc.status == RunStatus.RUNNING.value,
+            rc.heartbeat_time.is_not(None),
+            rc.heartbeat_time < cutoff,
+        )
+        with self.db.read() as conn:
+            candidates = list(conn.execute(select(rc.run_uuid).where(*silent)).scalars())
+        killed = []
+        for run_id in candidates:
+            with self.db.write() as conn:
+                # Again under the run's lock: a heartbeat or end_run may have come since.
+                lock_run_for_write(conn, run_id)
+                row = conn.execute(
+                    select(rc.heartbeat_time, rc.experiment_id).where(
+                        rc.run_uuid == run_id, *silent
+                    )
+                ).first()
+                if row is None:
+                    continue
+                beat, eid = row
+                conn.execute(
+                    update(s.runs)
+                    .where(rc.run_uuid == run_id)
+                    .values(status=RunStatus.KILLED.value, end_time=beat)
+                )
+                reason = (
+                    f"No heartbeat from the run's writer for over {timeout_ms / 1000:g} s "
+                    f"(last at {beat} ms since the epoch): its process was killed or lost."
+                )
+                set_run_tags(conn, run_id, [(system_tags.KILLED_REASON, reason)])
+                self.db.record_change(conn, "run", eid, run_id)
+                killed.append(run_id)
+        return killed
 
     def child_run_ids(self, run_id: str) -> list[str]:
         with self.db.read() as conn:

@@ -94,6 +94,9 @@ runs = Table(
     # summary: REST search answers splice it in unparsed (revision 0002). NULL for runs with
     # dataset inputs or model outputs, and after bulk lifecycle changes; search encodes those.
     Column("run_json", LargeBinary),
+    # When the run's writer last said it is alive (labtrack clients beat while a run is
+    # active; revision 0004). NULL for runs that never beat (MLflow's clients): never swept.
+    Column("heartbeat_time", TIME),
     Index("ix_runs_experiment_start", "experiment_id", "start_time"),
     Index("ix_runs_parent", "parent_run_id"),
 )
