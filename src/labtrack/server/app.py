@@ -92,6 +92,13 @@ class LabtrackApp(ExtensionApp):
         "removed when the server starts (labtrack gc removes them too).",
     ).tag(config=True)
 
+    max_header_bytes = Int(
+        2 * 1024 * 1024,
+        help="Largest request header block tornado reads (its default is 64 KiB, past which it "
+        "drops the connection): raised so that URLs longer than labtrack serves get a 414 in "
+        "MLflow's error shape. Applies to the whole Jupyter server.",
+    ).tag(config=True)
+
     heartbeat_timeout = Float(
         help="Seconds of silence after which a RUNNING run whose writer had been sending "
         "heartbeats (labtrack's clients do while a run is active) is marked KILLED, ended at "
@@ -164,11 +171,19 @@ class LabtrackApp(ExtensionApp):
         self.log.info(
             "labtrack: store %s, artifacts %s", _redact(self.store_uri), self.artifact_root
         )
+        # After the server is built (extensions load before its HTTP server exists).
+        IOLoop.current().add_callback(self._raise_header_limit)
         self._stopping = threading.Event()
         if self.heartbeat_timeout > 0:
             threading.Thread(
                 target=self._sweep_silent_runs, name="labtrack-liveness", daemon=True
             ).start()
+
+    def _raise_header_limit(self) -> None:
+        server = getattr(self.serverapp, "http_server", None)
+        params = getattr(server, "conn_params", None)
+        if params is not None and params.max_header_size < self.max_header_bytes:
+            params.max_header_size = self.max_header_bytes
 
     def _sweep_silent_runs(self) -> None:
         """Every quarter of the timeout (at most a minute): mark silent runs KILLED."""
