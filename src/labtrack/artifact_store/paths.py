@@ -21,7 +21,14 @@ MAX_SEGMENT_BYTES = 255
 # How many rounds of percent-decoding we look through (``%252e`` -> ``%2e`` -> ``.``).
 _DECODE_ROUNDS = 4
 _DRIVE = re.compile(r"^[A-Za-z]:")
+# A path that starts like a URI ("file:", "FILE:", "s3:", "mlflow-artifacts:"): a layer that
+# reads it as a URI would leave the store.
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Characters that look like, or normalise (NFKC) to, '.', '/' or '\\': fullwidth and small
+# forms, the one-dot leader, the division, fraction and big solidus slashes. A layer that
+# normalises Unicode would turn them into separators or '..'.
+_LOOKALIKE = re.compile("[\uff0e\u2024\ufe52\uff0f\u2215\u2044\u29f8\u29f9\u2216\uff3c\ufe68]")
 
 
 def _hostile(message: str, path: str) -> LabtrackException:
@@ -35,12 +42,16 @@ def _check_form(form: str, original: str) -> None:
     """Reject one (possibly decoded) form of a path if it could escape or confuse."""
     if _CONTROL.search(form):
         raise _hostile("control characters (including NUL) are not allowed", original)
+    if _LOOKALIKE.search(form):
+        raise _hostile("look-alikes of '.', '/' or '\\' are not allowed", original)
     if "\\" in form:
         raise _hostile("backslashes are not allowed", original)
     if form.startswith("/"):
         raise _hostile("absolute paths are not allowed", original)
     if _DRIVE.match(form):
         raise _hostile("drive letters are not allowed", original)
+    if _SCHEME.match(form):
+        raise _hostile("URI schemes are not allowed in artifact paths", original)
     if ".." in form.split("/"):
         raise _hostile("'..' segments are not allowed", original)
     if form.startswith("~"):
@@ -68,7 +79,12 @@ def clean_relpath(path: str | None) -> str:
     form = path
     for _ in range(_DECODE_ROUNDS):
         _check_form(form, path)
-        decoded = unquote(form)
+        try:
+            # Overlong or broken UTF-8 (%c0%ae for '.') is refused, not replaced by U+FFFD:
+            # a lenient decoder elsewhere could read it as a dot or a slash.
+            decoded = unquote(form, errors="strict")
+        except UnicodeDecodeError:
+            raise _hostile("percent-encoding that is not valid UTF-8", path) from None
         if decoded == form:
             break
         form = decoded
