@@ -86,6 +86,7 @@ def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
             _client.flush()
         config.set_process_tracking_uri(os.fspath(uri))
         _client = None
+        _heartbeat.unsupported = False  # a new server may have the heartbeat route
 
 
 def get_tracking_uri() -> str:
@@ -272,9 +273,12 @@ class _Heartbeat:
     def __init__(self) -> None:
         self._thread: threading.Thread | None = None
         self._woken = threading.Event()
+        self.unsupported = False  # the tracking server has no heartbeat route (MLflow's)
 
     def wake(self) -> None:
         """Beat now (a run started), starting the thread if needed."""
+        if self.unsupported:
+            return
         self._woken.set()
         if self._thread is None or not self._thread.is_alive():
             self._thread = threading.Thread(target=self._loop, name="labtrack-heartbeat")
@@ -296,6 +300,13 @@ class _Heartbeat:
             for run_id in run_ids:
                 try:
                     client.heartbeat(run_id)
+                except LabtrackException as exc:
+                    if exc.error_code == "ENDPOINT_NOT_FOUND":
+                        # An MLflow server: it has no liveness; stop asking this process long.
+                        self.unsupported = True
+                        self._thread = None
+                        return
+                    logging.getLogger("labtrack").debug("heartbeat of %s failed: %s", run_id, exc)
                 except Exception as exc:  # e.g. the server restarting; the next beat retries
                     logging.getLogger("labtrack").debug("heartbeat of %s failed: %s", run_id, exc)
             self._woken.wait(interval)
