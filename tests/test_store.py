@@ -1054,3 +1054,37 @@ def test_a_run_deleted_while_a_write_is_in_flight_refuses_later_writes(store):
         store.log_series(rid, _series([500], [500], [1.0]))
     assert "must be in the 'active' state" in err.value.message
     assert len(store.read_points(rid, "m")) == 100
+
+
+def test_upgrading_to_0003_keeps_chunks_in_order_and_settles_big_ones(store_uri, tmp_path):
+    """A store written before revision 0003: chunks of 1,024+ points become settled, and new
+    chunks sort after the stored ones (PostgreSQL's sequence starts past them)."""
+    from sqlalchemy import text
+
+    from labtrack.store.tracking_store import TrackingStore
+
+    st = TrackingStore(store_uri, str(tmp_path / "artifacts"))
+    rid = _run(st).info.run_id
+    st.log_series(rid, _series(range(2000), range(2000), np.ones(2000)))
+    st.log_series(rid, _series(range(2000, 2100), range(2000, 2100), np.ones(100)))
+    with st.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("DROP SEQUENCE metric_chunk_seq"))
+        conn.execute(text("ALTER TABLE metric_chunks DROP COLUMN settled"))
+        conn.execute(text("ALTER TABLE runs DROP COLUMN heartbeat_time"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
+    st.dispose()
+
+    st = TrackingStore(store_uri, str(tmp_path / "artifacts"))
+    try:
+        with st.engine.connect() as conn:
+            settled = conn.execute(
+                text("SELECT n_points, settled FROM metric_chunks ORDER BY seq")
+            ).all()
+        assert [(n, bool(s)) for n, s in settled] == [(2000, True), (100, False)]
+        st.log_series(rid, _series(range(2100, 2200), range(2100, 2200), np.ones(100)))
+        rows = _chunk_rows(st, rid, "m")
+        assert [r.n_points for r in rows] == [2000, 100, 100]
+        assert st.read_points(rid, "m").steps.tolist() == list(range(2200))
+    finally:
+        st.dispose()
