@@ -30,9 +30,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_live_server(tmp: Path) -> Iterator[LiveServer]:
+def start_live_server(
+    tmp: Path, store_uri: str | None = None, extra_args: tuple[str, ...] = ()
+) -> Iterator[LiveServer]:
+    """``store_uri``: the store (a SQLite file under ``tmp`` if not given); ``extra_args`` go
+    to ``jupyter server`` as given (``--LabtrackApp.<trait>=...``)."""
     port, token = _free_port(), secrets.token_hex(16)
-    store_uri = f"sqlite:///{tmp / 'store' / 'labtrack.db'}"
+    store_uri = store_uri or f"sqlite:///{tmp / 'store' / 'labtrack.db'}"
     artifact_root = str(tmp / "artifacts")
     (tmp / "root").mkdir(parents=True, exist_ok=True)
     log_path = tmp / "jupyter-server.log"
@@ -55,6 +59,7 @@ def start_live_server(tmp: Path) -> Iterator[LiveServer]:
         f"--ServerApp.root_dir={tmp / 'root'}",
         f"--LabtrackApp.store_uri={store_uri}",
         f"--LabtrackApp.artifact_root={artifact_root}",
+        *extra_args,
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         argv.append("--allow-root")

@@ -79,9 +79,9 @@ def files_under(path: Path) -> set[str]:
     [
         # the real mlflow client's log_image(key=, step=) file names: "%17..." and a uuid
         # starting "00" decode to control characters, but nothing decodes them again
-        "images/loss%step%3%timestamp%1733000000000%00c0ffee-1111-2222-3333-444455556666.png",
-        "a%00b",
-        "a%0ab",
+        "images/loss%step%3%timestamp%1733000000000%gc0ffee-1111-2222-3333-444455556666.png",
+        "images/loss%step%85%timestamp%1733000000000%hc0ffee-1111-2222-3333-444455556666.png",
+        "a%17b",
     ],
 )
 def test_literal_percent_escapes_of_control_characters_are_file_names(path: str) -> None:

@@ -270,3 +270,33 @@ def test_references_mlflow_does_not_check_are_not_checked(server):
     status, answer = _post(server, f"{M}/logged-models", json.dumps(body).encode())
     assert status == 200, answer
     assert answer["model"]["info"]["source_run_id"] == ghost
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{M}/runs/get?run_id=" + "a" * 1024 * 1024,  # a served route, a long query
+        f"{M}/" + "x" * 1024 * 1024,  # a long path
+        f"{M}/experiments/get?experiment_id=0&pad=" + "%41" * 100_000,
+    ],
+)
+def test_a_url_of_a_megabyte_is_a_414_in_mlflows_error_shape(server, path):
+    """Tornado used to drop the connection (a reset) once the header block passed 64 KiB."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", _port(server), timeout=60)
+    prefix = server.url.split(str(_port(server)), 1)[1]
+    conn.request("GET", f"{prefix}/{path}", headers={"Authorization": f"Bearer {server.token}"})
+    resp = conn.getresponse()
+    body = json.loads(resp.read())
+    assert resp.status == 414, body
+    assert body["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "at most 65536" in body["message"]
+    conn.close()
+
+
+def test_a_url_just_under_the_limit_is_served(server):
+    status_url = f"{server.url}/{M}/experiments/get?experiment_id=0&pad=" + "b" * 60_000
+    req = urllib.request.Request(status_url, headers={"Authorization": f"Bearer {server.token}"})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        assert resp.status == 200

@@ -72,12 +72,17 @@ def cmd_models_serve(args: argparse.Namespace) -> int:
 
 def cmd_gc(args: argparse.Namespace) -> int:
     """MLflow's ``gc``: permanently delete what is in the deleted stage (runs, logged models,
-    experiments) with its artifacts; also remove the upload temp files crashes left."""
+    experiments) with its artifacts; also remove the upload temp files crashes left and mark
+    runs whose writer died (no heartbeat) KILLED."""
     from labtrack.config import is_http_uri, normalize_uri, resolve_tracking_uri
     from labtrack.errors import invalid
     from labtrack.service.gc import collect_garbage, split_ids
     from labtrack.service.tracking import TrackingService
 
+    if args.heartbeat_timeout is None:
+        from labtrack.config import DEFAULT_HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_ENV, env_seconds
+
+        args.heartbeat_timeout = env_seconds(HEARTBEAT_TIMEOUT_ENV, DEFAULT_HEARTBEAT_TIMEOUT)
     explicit = args.backend_store_uri or args.tracking_uri
     uri = resolve_tracking_uri(normalize_uri(explicit) if explicit else None)
     if is_http_uri(uri):
@@ -88,6 +93,9 @@ def cmd_gc(args: argparse.Namespace) -> int:
         )
     service = TrackingService.open(uri)
     try:
+        killed = (
+            service.kill_silent_runs(args.heartbeat_timeout) if args.heartbeat_timeout > 0 else []
+        )
         result = collect_garbage(
             service,
             older_than=args.older_than,
@@ -103,6 +111,11 @@ def cmd_gc(args: argparse.Namespace) -> int:
         f"removed {result.temp_files} upload temp files ({result.temp_bytes} bytes) "
         f"under {args.artifacts_destination or service.artifact_root}"
     )
+    if args.heartbeat_timeout > 0:
+        print(
+            f"marked {len(killed)} silent runs KILLED (no heartbeat for "
+            f"{args.heartbeat_timeout:g} s)"
+        )
     return 0
 
 
@@ -540,6 +553,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     gc.add_argument(
         "--logged-model-ids", default=None, help="comma-separated deleted logged models to remove"
+    )
+    gc.add_argument(
+        "--heartbeat-timeout",
+        type=float,
+        default=None,
+        help="mark RUNNING runs KILLED whose writer sent no heartbeat for this many seconds "
+        "(default: $LABTRACK_HEARTBEAT_TIMEOUT, else 600; 0: leave runs alone)",
     )
     gc.set_defaults(func=cmd_gc)
 

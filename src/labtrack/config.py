@@ -16,6 +16,13 @@ MLFLOW_TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 STORE_URI_ENV = "LABTRACK_STORE_URI"
 ARTIFACT_ROOT_ENV = "LABTRACK_ARTIFACT_ROOT"
 HOME_ENV = "LABTRACK_HOME"
+# Liveness of runs (beyond MLflow): the client beats every INTERVAL seconds while a run is
+# active; the server and `labtrack gc` mark a RUNNING run that has beaten but then fell
+# silent for TIMEOUT seconds KILLED.
+HEARTBEAT_INTERVAL_ENV = "LABTRACK_HEARTBEAT_INTERVAL"
+HEARTBEAT_TIMEOUT_ENV = "LABTRACK_HEARTBEAT_TIMEOUT"
+DEFAULT_HEARTBEAT_INTERVAL = 30.0
+DEFAULT_HEARTBEAT_TIMEOUT = 600.0
 TRACKING_TOKEN_ENVS = ("LABTRACK_TRACKING_TOKEN", "MLFLOW_TRACKING_TOKEN", "JUPYTERHUB_API_TOKEN")
 EXPERIMENT_ID_ENVS = ("LABTRACK_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_ID")
 EXPERIMENT_NAME_ENVS = ("LABTRACK_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_NAME")
@@ -138,3 +145,12 @@ def normalize_uri(uri: str) -> str:
 
 def is_http_uri(uri: str) -> bool:
     return uri.startswith(("http://", "https://"))
+
+
+def env_seconds(name: str, default: float) -> float:
+    """A positive number of seconds from the environment (``default`` if unset or invalid)."""
+    try:
+        value = float(os.environ.get(name, ""))
+    except ValueError:
+        return default
+    return value if value > 0 else default

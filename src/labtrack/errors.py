@@ -57,3 +57,22 @@ def not_found(message: str) -> LabtrackException:
 
 def already_exists(message: str) -> LabtrackException:
     return LabtrackException(message, "RESOURCE_ALREADY_EXISTS")
+
+
+# PostgreSQL SQLSTATEs of transactions rolled back to break a conflict: deadlock_detected,
+# serialization_failure, lock_not_available.
+_CONFLICT_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
+
+
+def is_database_conflict(exc: BaseException) -> bool:
+    """Whether a database error (a DB-API error, or SQLAlchemy's wrapper of one) means the
+    database was busy with other writers, not that the request was wrong: SQLite's busy
+    timeout ("database is locked"), a PostgreSQL deadlock or serialization failure. Such a
+    transaction was rolled back whole; the same request can be sent again."""
+    orig = getattr(exc, "orig", None) or exc
+    if getattr(orig, "sqlstate", None) in _CONFLICT_SQLSTATES:
+        return True
+    text = str(orig)
+    return type(orig).__name__ == "OperationalError" and (
+        "database is locked" in text or "database is busy" in text
+    )

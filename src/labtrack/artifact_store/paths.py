@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_to_bytes
 
 from labtrack.errors import LabtrackException
 
@@ -21,7 +21,18 @@ MAX_SEGMENT_BYTES = 255
 # How many rounds of percent-decoding we look through (``%252e`` -> ``%2e`` -> ``.``).
 _DECODE_ROUNDS = 4
 _DRIVE = re.compile(r"^[A-Za-z]:")
+# A path that starts like a URI ("file:", "FILE:", "s3:", "mlflow-artifacts:"): a layer that
+# reads it as a URI would leave the store.
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# In a decoded form: the control characters that truncate (NUL) or split lines and headers.
+_DECODED_CONTROL = re.compile(r"[\x00\t\n\r]")
+# Overlong UTF-8 (``%c0%ae`` for '.'): lead bytes C0/C1, E0 + 80-9F, F0 + 80-8F.
+_OVERLONG = re.compile(rb"[\xc0\xc1]|\xe0[\x80-\x9f]|\xf0[\x80-\x8f]")
+# Characters that look like, or normalise (NFKC) to, '.', '/' or '\\': fullwidth and small
+# forms, the one-dot leader, the division, fraction and big solidus slashes. A layer that
+# normalises Unicode would turn them into separators or '..'.
+_LOOKALIKE = re.compile("[\uff0e\u2024\ufe52\uff0f\u2215\u2044\u29f8\u29f9\u2216\uff3c\ufe68]")
 
 
 def _hostile(message: str, path: str) -> LabtrackException:
@@ -32,18 +43,22 @@ def _hostile(message: str, path: str) -> LabtrackException:
 
 
 def _check_form(form: str, original: str, literal: bool) -> None:
-    """Reject one (possibly decoded) form of a path if it could escape or confuse. Control
-    characters are refused in the path itself; in a decoded form only what could escape
-    counts: a literal ``%17`` or ``%00`` in a file name is three harmless characters (MLflow's
-    image-series files are named ``<key>%step%<n>%timestamp%<ms>%<uuid>``)."""
-    if literal and _CONTROL.search(form):
+    """Reject one (possibly decoded) form of a path if it could escape or confuse. Every
+    control character is refused in the path itself; in a decoded form NUL, tab, CR and LF
+    are: a literal ``%17`` in a file name is three harmless characters, and MLflow 2.x names
+    its image-series files ``<key>%step%<n>%timestamp%<ms>%<uuid>``."""
+    if _CONTROL.search(form) if literal else _DECODED_CONTROL.search(form):
         raise _hostile("control characters (including NUL) are not allowed", original)
+    if _LOOKALIKE.search(form):
+        raise _hostile("look-alikes of '.', '/' or '\\' are not allowed", original)
     if "\\" in form:
         raise _hostile("backslashes are not allowed", original)
     if form.startswith("/"):
         raise _hostile("absolute paths are not allowed", original)
     if _DRIVE.match(form):
         raise _hostile("drive letters are not allowed", original)
+    if _SCHEME.match(form):
+        raise _hostile("URI schemes are not allowed in artifact paths", original)
     if ".." in form.split("/"):
         raise _hostile("'..' segments are not allowed", original)
     if form.startswith("~"):
@@ -72,7 +87,15 @@ def clean_relpath(path: str | None) -> str:
     form = path
     for _ in range(_DECODE_ROUNDS):
         _check_form(form, path, literal=form is path)
-        decoded = unquote(form)
+        try:
+            decoded = unquote(form, errors="strict")
+        except UnicodeDecodeError:
+            # Overlong UTF-8 (%c0%ae for '.') is refused: a lenient decoder elsewhere could
+            # read it as a dot or a slash. Other broken bytes (MLflow's "%step%85%" holds a
+            # lone 0x85) are kept as they are and checked as U+FFFD.
+            if _OVERLONG.search(unquote_to_bytes(form)):
+                raise _hostile("overlong UTF-8 percent-encoding", path) from None
+            decoded = unquote(form, errors="replace")
         if decoded == form:
             break
         form = decoded

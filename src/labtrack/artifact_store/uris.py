@@ -19,6 +19,8 @@ from labtrack.entities import artifact_uris as _logical
 from labtrack.entities.artifact_uris import SCHEME
 from labtrack.errors import LabtrackException
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
 # RFC 3986: a scheme is a letter then letters, digits, "+", "-", "."; schemes are
 # case-insensitive, so every check compares the lowercased scheme.
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
@@ -78,6 +80,11 @@ def uri_to_relpath(uri: str, artifact_root: str | None = None) -> str:
     if not isinstance(uri, str) or not uri:
         raise LabtrackException(
             "Artifact URI must be a non-empty string", "INVALID_PARAMETER_VALUE"
+        )
+    if _CONTROL.search(uri):
+        # Before urlsplit, which silently drops tabs and newlines ("a\nb" would become "ab").
+        raise LabtrackException(
+            f"Artifact URI {uri!r} contains control characters.", "INVALID_PARAMETER_VALUE"
         )
     scheme = uri_scheme(uri)
     uri = _with_lower_scheme(uri, scheme)

@@ -87,6 +87,7 @@ def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
             _client.flush()
         config.set_process_tracking_uri(os.fspath(uri))
         _client = None
+        _heartbeat.unsupported = False  # a new server may have the heartbeat route
 
 
 def get_tracking_uri() -> str:
@@ -250,6 +251,7 @@ def start_run(
         if log_system_metrics or (log_system_metrics is None and system_metrics.enabled()):
             _start_system_metrics(active.info.run_id)
         _end_runs_at_exit()
+        _heartbeat.wake()
         _last_active_run_id = active.info.run_id
         return active
 
@@ -282,6 +284,56 @@ def _start_system_metrics(run_id: str) -> None:
         _system_monitors[run_id] = monitor
 
 
+class _Heartbeat:
+    """While runs are active, tell the store their writer is alive (beyond MLflow): every
+    ``$LABTRACK_HEARTBEAT_INTERVAL`` seconds (30) one tiny request per active run, from a
+    daemon thread, so a run whose process is killed (-9, a lost machine) is marked KILLED by
+    the server's sweep instead of staying RUNNING forever. A failed beat is only logged: the
+    next one may get through, and the sweep waits for many missed beats."""
+
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+        self._woken = threading.Event()
+        self.unsupported = False  # the tracking server has no heartbeat route (MLflow's)
+
+    def wake(self) -> None:
+        """Beat now (a run started), starting the thread if needed."""
+        if self.unsupported:
+            return
+        self._woken.set()
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._loop, name="labtrack-heartbeat")
+            self._thread.daemon = True
+            self._thread.start()
+
+    def _loop(self) -> None:
+        interval = config.env_seconds(
+            config.HEARTBEAT_INTERVAL_ENV, config.DEFAULT_HEARTBEAT_INTERVAL
+        )
+        while True:
+            with _state_lock:
+                run_ids = [r.info.run_id for r in _run_stack]
+            if not run_ids:
+                self._thread = None
+                return
+            self._woken.clear()
+            client = current_client()
+            for run_id in run_ids:
+                try:
+                    client.heartbeat(run_id)
+                except LabtrackException as exc:
+                    if exc.error_code == "ENDPOINT_NOT_FOUND":
+                        # An MLflow server: it has no liveness; stop asking this process long.
+                        self.unsupported = True
+                        self._thread = None
+                        return
+                    logging.getLogger("labtrack").debug("heartbeat of %s failed: %s", run_id, exc)
+                except Exception as exc:  # e.g. the server restarting; the next beat retries
+                    logging.getLogger("labtrack").debug("heartbeat of %s failed: %s", run_id, exc)
+            self._woken.wait(interval)
+
+
+_heartbeat = _Heartbeat()
 _exit_hooks_installed = False
 _uncaught: type[BaseException] | None = None
 

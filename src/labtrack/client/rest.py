@@ -256,6 +256,9 @@ class RestBackend:
         )
         return wire.run_info_from_json(resp["run_info"])
 
+    def heartbeat(self, run_id: str) -> None:
+        self.call(ep.LABTRACK_RUNS_HEARTBEAT, run_id=run_id)
+
     def delete_run(self, run_id: str) -> None:
         self.call(ep.RUNS_DELETE, run_id=run_id)
 

@@ -461,6 +461,10 @@ class TrackingClient(ArtifactFileMethods, _RegistryMethods):
     ) -> RunInfo:
         return self._tracking.update_run(run_id, status=status, run_name=name)
 
+    def heartbeat(self, run_id: str) -> None:
+        """Say the run's writer is alive (the fluent API does this while a run is active)."""
+        self._tracking.heartbeat(run_id)
+
     def set_terminated(
         self, run_id: str, status: str = "FINISHED", end_time: int | None = None
     ) -> RunInfo:

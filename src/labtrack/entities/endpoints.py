@@ -104,6 +104,7 @@ LABTRACK_CHANGES = _get(LABTRACK + "/changes")
 # JupyterLab's "Run project" (the user's own Jupyter server only, not the team service).
 LABTRACK_PROJECTS_DESCRIBE = _get(LABTRACK + "/projects/describe")
 LABTRACK_PROJECTS_RUN = _post(LABTRACK + "/projects/run")
+LABTRACK_RUNS_HEARTBEAT = _post(LABTRACK + "/runs/heartbeat")
 
 # ---- model registry -----------------------------------------------------------------------
 

@@ -30,5 +30,8 @@ PROJECT_BACKEND = "mlflow.project.backend"
 DOCKER_IMAGE_NAME = "mlflow.docker.image.name"
 # labtrack's own: the exit code of the project's command (MLflow records none).
 PROJECT_EXIT_CODE = "labtrack.project.exitCode"
+# labtrack's own: why a run was marked KILLED by the liveness sweep (its writer stopped
+# sending heartbeats: the process was killed or its machine lost).
+KILLED_REASON = "labtrack.killedReason"
 # labtrack's own: the Ray job that ran the project (``--backend ray``).
 PROJECT_RAY_JOB_ID = "labtrack.project.rayJobId"

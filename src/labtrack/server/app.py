@@ -6,7 +6,9 @@ Configuration (``jupyter_server_config.py`` / command line, section ``LabtrackAp
   :func:`labtrack.config.default_store_uri`);
 - ``artifact_root``: the artifact root (``$LABTRACK_ARTIFACT_ROOT``, else beside the SQLite file);
 - ``max_workers``: threads running blocking database/file work off the event loop;
-- ``max_json_body_bytes`` / ``max_upload_bytes``: request body limits.
+- ``max_json_body_bytes`` / ``max_upload_bytes``: request body limits;
+- ``heartbeat_timeout``: seconds after which a RUNNING run whose writer stopped beating is
+  marked KILLED (``$LABTRACK_HEARTBEAT_TIMEOUT``, default 600; 0 turns the sweep off).
 
 Environment for kernels and terminals: when the extension loads it sets
 ``LABTRACK_TRACKING_URI`` (and ``LABTRACK_ARTIFACT_ROOT``) in the server's own environment if
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import IOLoop
-from traitlets import Bool, Int, Unicode, default
+from traitlets import Bool, Float, Int, Unicode, default
 from traitlets import Callable as CallableTrait
 
 from labtrack.config import ARTIFACT_ROOT_ENV, STORE_URI_ENV, TRACKING_URI_ENV
@@ -90,6 +92,20 @@ class LabtrackApp(ExtensionApp):
         "removed when the server starts (labtrack gc removes them too).",
     ).tag(config=True)
 
+    max_header_bytes = Int(
+        2 * 1024 * 1024,
+        help="Largest request header block tornado reads (its default is 64 KiB, past which it "
+        "drops the connection): raised so that URLs longer than labtrack serves get a 414 in "
+        "MLflow's error shape. Applies to the whole Jupyter server.",
+    ).tag(config=True)
+
+    heartbeat_timeout = Float(
+        help="Seconds of silence after which a RUNNING run whose writer had been sending "
+        "heartbeats (labtrack's clients do while a run is active) is marked KILLED, ended at "
+        "its last heartbeat. Runs that never beat (MLflow's clients) are left alone. "
+        "Default: $LABTRACK_HEARTBEAT_TIMEOUT, else 600. 0 turns the sweep off."
+    ).tag(config=True)
+
     export_environment = Bool(
         True,
         help="Set LABTRACK_TRACKING_URI / LABTRACK_ARTIFACT_ROOT in the server's environment "
@@ -124,6 +140,12 @@ class LabtrackApp(ExtensionApp):
 
         return config.default_store_uri()
 
+    @default("heartbeat_timeout")
+    def _default_heartbeat_timeout(self) -> float:
+        from labtrack import config
+
+        return config.env_seconds(config.HEARTBEAT_TIMEOUT_ENV, config.DEFAULT_HEARTBEAT_TIMEOUT)
+
     @default("artifact_root")
     def _default_artifact_root(self) -> str:
         env = os.environ.get(ARTIFACT_ROOT_ENV)
@@ -149,6 +171,33 @@ class LabtrackApp(ExtensionApp):
         self.log.info(
             "labtrack: store %s, artifacts %s", _redact(self.store_uri), self.artifact_root
         )
+        # After the server is built (extensions load before its HTTP server exists).
+        IOLoop.current().add_callback(self._raise_header_limit)
+        self._stopping = threading.Event()
+        if self.heartbeat_timeout > 0:
+            threading.Thread(
+                target=self._sweep_silent_runs, name="labtrack-liveness", daemon=True
+            ).start()
+
+    def _raise_header_limit(self) -> None:
+        server = getattr(self.serverapp, "http_server", None)
+        params = getattr(server, "conn_params", None)
+        if params is not None and params.max_header_size < self.max_header_bytes:
+            params.max_header_size = self.max_header_bytes
+
+    def _sweep_silent_runs(self) -> None:
+        """Every quarter of the timeout (at most a minute): mark silent runs KILLED."""
+        interval = min(60.0, self.heartbeat_timeout / 4)
+        while not self._stopping.wait(interval):
+            try:
+                service = self.get_service()
+                sweep = getattr(service, "kill_silent_runs", None)
+                killed = sweep(self.heartbeat_timeout) if sweep is not None else []
+            except Exception:  # housekeeping must not stop; the next round tries again
+                self.log.exception("labtrack: could not sweep silent runs")
+                continue
+            if killed:
+                self.log.info("labtrack: marked %d silent runs KILLED", len(killed))
 
     def initialize_handlers(self) -> None:
         from labtrack.server.mount import mounted_handlers
@@ -156,6 +205,9 @@ class LabtrackApp(ExtensionApp):
         self.handlers.extend(mounted_handlers(self.route_prefix, team=self.team_mode))
 
     async def stop_extension(self) -> None:
+        stopping = getattr(self, "_stopping", None)
+        if stopping is not None:
+            stopping.set()
         executor = getattr(self, "executor", None)
         service = getattr(self, "_service", None)
         if service is not None:

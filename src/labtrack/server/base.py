@@ -35,7 +35,7 @@ from tornado.ioloop import IOLoop
 from tornado.web import HTTPError
 
 from labtrack.entities.wire import float_from_json, float_to_json
-from labtrack.errors import LabtrackException
+from labtrack.errors import LabtrackException, is_database_conflict
 
 if TYPE_CHECKING:
     from labtrack.server.app import LabtrackApp
@@ -47,6 +47,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
 # Error code for a bare HTTP status (from tornado or jupyter_server, e.g. a failed login).
+# The longest request URL served (tornado's default limit for the whole header block); longer
+# ones get 414 (up to LabtrackApp.max_header_bytes; beyond it tornado closes the connection).
+MAX_URL_BYTES = 64 * 1024
+
 _CODE_FOR_STATUS = {
     400: "BAD_REQUEST",
     401: "UNAUTHENTICATED",
@@ -207,6 +211,23 @@ class LabtrackHandler(ExtensionHandlerMixin, APIHandler):
         return int(self.labtrack.max_json_body_bytes)
 
     async def prepare(self) -> None:  # type: ignore[override]
+        if len(self.request.uri or "") > MAX_URL_BYTES:
+            # Tornado cuts the connection when the header block passes its limit; the server
+            # raises that limit (LabtrackApp.max_header_bytes) so that a long URL gets here
+            # and is answered 414 in MLflow's error shape.
+            self.set_status(414)
+            self.set_header("Content-Type", "application/json")
+            self.finish(
+                dumps(
+                    {
+                        "error_code": "INVALID_PARAMETER_VALUE",
+                        "message": f"The request URL is {len(self.request.uri or '')} bytes "
+                        f"long; at most {MAX_URL_BYTES} are accepted. Send large values in "
+                        "a POST body.",
+                    }
+                )
+            )
+            return
         await super().prepare()
         if self._finished:
             return
@@ -333,6 +354,16 @@ class LabtrackHandler(ExtensionHandlerMixin, APIHandler):
                 status, "INTERNAL_ERROR" if status >= 500 else "BAD_REQUEST"
             )
             payload = {"error_code": code, "message": str(message)}
+        elif exc is not None and is_database_conflict(exc):
+            # Writers kept the database busy past every wait and retry: the request changed
+            # nothing and can be sent again (MLflow's client retries 503 with backoff).
+            status = 503
+            payload = {
+                "error_code": "TEMPORARILY_UNAVAILABLE",
+                "message": "The store is busy with other writers; nothing was changed. "
+                "Retry the request.",
+            }
+            self.set_header("Retry-After", "1")
         elif exc is None and status_code < 500:
             status = status_code
             payload = {

@@ -128,6 +128,10 @@ def update_run(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
     return {"run_info": wire.run_info_to_json(info)}
 
 
+def heartbeat_run(service: TrackingService, req: RpcRequest) -> None:
+    service.heartbeat(req.run_id())
+
+
 def delete_run(service: TrackingService, req: RpcRequest) -> None:
     service.delete_run(req.run_id())
 
@@ -270,6 +274,7 @@ ROUTES: list[Route] = [
     serve(ep.EXPERIMENTS_DELETE_TAG, delete_experiment_tag),
     serve(ep.RUNS_CREATE, create_run),
     serve(ep.RUNS_UPDATE, update_run),
+    serve(ep.LABTRACK_RUNS_HEARTBEAT, heartbeat_run),
     serve(ep.RUNS_DELETE, delete_run),
     serve(ep.RUNS_RESTORE, restore_run),
     serve(ep.RUNS_GET, get_run),

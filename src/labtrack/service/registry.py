@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
+from labtrack.artifact_store.paths import clean_relpath
 from labtrack.artifact_store.uris import SCHEME as ARTIFACTS_SCHEME
 from labtrack.artifact_store.uris import uri_scheme, uri_to_relpath
 from labtrack.entities import ModelVersion, PagedList, RegisteredModel
@@ -109,6 +110,32 @@ def _check_no_dotdot(path: str, source: str) -> None:
     raise invalid(f"Invalid model version source {source!r}: too much percent-encoding.")
 
 
+# A segment that starts like a URI ("file:", "S3:"): no place inside a run or a model.
+_SEGMENT_SCHEME = re.compile(r"(^|/)[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def _check_uri_path(rest: str, source: str) -> None:
+    """The path of a ``runs:/`` or ``models:/`` source obeys the artifact path rules (no
+    backslash, control character, look-alike of '.' or '/', broken percent-encoding, absolute
+    or empty segment) and holds no URI of its own, in any of its percent-decoded forms."""
+    try:
+        clean_relpath(rest)
+    except LabtrackException as exc:
+        raise invalid(f"Invalid model version source {source!r}: {exc.message}") from None
+    if source.split(":", 1)[1].startswith("//"):
+        raise invalid(f"Invalid model version source {source!r}: no host part is allowed.")
+    form = rest
+    for _ in range(4):
+        if _SEGMENT_SCHEME.search(form):
+            raise invalid(f"Invalid model version source {source!r}: a URI inside the URI.")
+        if "//" in form or form.startswith("/"):
+            raise invalid(f"Invalid model version source {source!r}: an absolute path inside.")
+        decoded = unquote(form)
+        if decoded == form:
+            return
+        form = decoded
+
+
 class RegistryService:
     """Registered models, versions, stages, tags and aliases (MLflow's semantics)."""
 
@@ -131,6 +158,7 @@ class RegistryService:
             if not rest:
                 raise invalid(f"Invalid model version source {source!r}.")
             _check_no_dotdot(rest, source)
+            _check_uri_path(rest, source)
             return source
         if scheme in _REMOTE_SCHEMES:
             _check_no_dotdot(urlsplit(source).path, source)

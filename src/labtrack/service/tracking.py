@@ -373,6 +373,16 @@ class TrackingService:
             run_name,
         )
 
+    def heartbeat(self, run_id: str) -> None:
+        """The run's writer is alive (labtrack's clients call this while a run is active)."""
+        self.store.heartbeat(v.validate_run_id(run_id))
+
+    def kill_silent_runs(self, timeout_seconds: float) -> list[str]:
+        """Mark KILLED the RUNNING runs whose writer stopped beating ``timeout_seconds`` ago."""
+        if not timeout_seconds > 0:
+            raise invalid(f"The heartbeat timeout must be positive, got {timeout_seconds!r}")
+        return self.store.kill_silent_runs(int(timeout_seconds * 1000))
+
     def end_run(self, run_id: str, status: str = "FINISHED") -> RunInfo:
         return self.update_run(run_id, status=status, end_time=now_ms())
 

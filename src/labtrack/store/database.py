@@ -22,7 +22,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 
-from labtrack.errors import invalid
+from labtrack.errors import invalid, is_database_conflict
 from labtrack.store import schema as s
 from labtrack.store.checkpoints import WalCheckpointer
 from labtrack.store.engine import create_store_engine, ensure_schema, sqlite_file, write_options
@@ -98,6 +98,11 @@ def insert_ignore(conn: Connection, table: Any, rows: list[dict]) -> None:
     conn.execute(dialect_insert(conn.dialect.name)(table).on_conflict_do_nothing(), rows)
 
 
+def retryable(exc: Exception) -> bool:
+    """Whether a failed write transaction was rolled back for a conflict a retry cures."""
+    return isinstance(exc, IntegrityError) or is_database_conflict(exc)
+
+
 def mark_run_stale(conn: Connection, run_id: str) -> None:
     """Note that the run's params, tags, latest metrics or info changed in this transaction;
     ``Database.write`` rewrites its summary before committing."""
@@ -109,6 +114,29 @@ def _change_statement(dialect: Dialect) -> PreparedStatement:
     # Every write transaction appends one change: prepared, like the rest of the write path.
     columns = ("time", "kind", "experiment_id", "run_uuid")
     return PreparedStatement(insert(s.changes).values(binds(columns)), dialect)
+
+
+class FairLock:
+    """A lock granted in the order it was asked for (``threading.Lock`` lets a thread that
+    just released it take it again ahead of threads that have waited for seconds): no writer
+    of this process starves while others keep writing."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._next_ticket = 0
+        self._serving = 0
+
+    def __enter__(self) -> None:
+        with self._cond:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            while self._serving != ticket:
+                self._cond.wait()
+
+    def __exit__(self, *exc: object) -> None:
+        with self._cond:
+            self._serving += 1
+            self._cond.notify_all()
 
 
 class Database:
@@ -125,7 +153,7 @@ class Database:
         # contention a waiting writer can sleep past the busy timeout ("database is locked")
         # while others get in. This process's writers take turns on a lock instead; only
         # writers in other processes (kernels, scripts) still meet the busy handler.
-        self._write_turn = threading.Lock() if self.engine.dialect.name == "sqlite" else None
+        self._write_turn = FairLock() if self.engine.dialect.name == "sqlite" else None
         if background_checkpoints and path:
             # Before the first connection: the engine's connections get the backstop setting.
             self.checkpointer = WalCheckpointer(self.engine, path)
@@ -159,24 +187,26 @@ class Database:
             try:
                 yield conn
                 # Once per transaction, however many writes touched a run.
-                for run_id in conn.info.pop(_STALE_SUMMARIES, ()):
+                # In one order: each refresh locks its run row (PostgreSQL).
+                for run_id in sorted(conn.info.pop(_STALE_SUMMARIES, ())):
                     refresh_summary(conn, run_id)
             finally:
                 conn.info.pop(_STALE_SUMMARIES, None)  # the info dict outlives the checkout
 
     def write_retrying(self, work: Callable[[Connection], T]) -> T:
-        """``work(conn)`` in a write transaction, run again from the start when it loses a race
-        to insert the same new row (an IntegrityError): two PostgreSQL writers of a series'
-        first points could both see no chunk and insert seq 0, and the loser's retry sees the
-        winner's chunk. A backstop: writers to one run already take turns on its row lock
-        (``runs.require_active_run``), and each statement then sees what the previous one
-        committed, so tests could not make the race happen."""
+        """``work(conn)`` in a write transaction, run again from the start when the database
+        rolled it back for a reason a retry cures: a race to insert the same new row (an
+        IntegrityError; PostgreSQL writers of one metric draw seqs from a sequence, so this is
+        a backstop), a deadlock or serialization failure (PostgreSQL aborts one of two
+        transactions that wait for each other), or SQLite's busy timeout (a writer in another
+        process held the database for longer). Nothing of a rolled-back attempt was stored,
+        so running it again cannot duplicate anything."""
         for attempt in range(_RACE_ATTEMPTS):
             try:
                 with self.write() as conn:
                     return work(conn)
-            except IntegrityError:
-                if attempt == _RACE_ATTEMPTS - 1:
+            except Exception as exc:  # SQLite's BEGIN IMMEDIATE raises the driver's own error
+                if attempt == _RACE_ATTEMPTS - 1 or not retryable(exc):
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -188,6 +188,13 @@ class Experiments:
         eid = parse_experiment_id(experiment_id)
         self._update(eid, lifecycle_stage="deleted")
         with self.db.write() as conn:
+            # PostgreSQL: wait for writers in flight to these runs, and make later ones see
+            # the runs deleted (runs._LOCKS, "lifecycle").
+            conn.execute(
+                select(s.runs.c.run_uuid)
+                .where(s.runs.c.experiment_id == eid, s.runs.c.lifecycle_stage == "active")
+                .with_for_update()
+            )
             conn.execute(
                 update(s.runs)
                 .where(s.runs.c.experiment_id == eid, s.runs.c.lifecycle_stage == "active")

@@ -12,7 +12,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from functools import lru_cache
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
@@ -28,6 +28,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
 )
 from sqlalchemy.engine import Dialect
 
@@ -46,7 +47,7 @@ from labtrack.store.database import (
 )
 from labtrack.store.metric_chunks import Points, chunks_in_order, downsample, latest_point, rechunk
 from labtrack.store.prepared import PreparedStatement, in_params
-from labtrack.store.runs import require_active_run, run_row
+from labtrack.store.runs import lock_run_for_write, require_active_run, run_row
 
 # (key, model_id, dataset_name, dataset_digest): points that share one chunk sequence.
 SeriesKey = tuple[str, str | None, str | None, str | None]
@@ -64,13 +65,14 @@ class HistoryPage(NamedTuple):
     labels: list[ChunkLabel] | None
 
 
-# Merge a key's small appended chunks once this many follow its last settled chunk: reads stay
-# a few dozen rows per key, while an append writes only its own points.
+# Merge a key's unsettled (appended) chunks once it has this many: reads stay a few dozen rows
+# per key, while an append writes only its own points.
 COMPACT_EVERY = 32
-# A chunk of at least this many points is settled: never merged again. Merging only until then
-# (not until a chunk is full) writes each point of a 100-point-per-batch series twice in all
-# instead of three times, and merges carry half the bytes; readers read a few more rows.
+# An appended chunk of at least this many points is settled at once: never merged. Merged
+# chunks are always settled, so each point is written twice at most.
 SETTLED_POINTS = s.CHUNK_POINTS // 4
+# A merge cuts where consecutive steps jump by more than this many times the median gap.
+GAP_FACTOR = 16
 
 
 def write_metrics(
@@ -92,22 +94,31 @@ def write_series(
 ) -> None:
     """Append points as new chunk rows; never rewrite stored points on the hot path.
 
-    Each batch adds one small chunk per key. Once a key has COMPACT_EVERY small chunks after
-    its last settled one (SETTLED_POINTS or more), or a batch fills a chunk, that tail is
-    merged with the new points into chunks of up to CHUNK_POINTS, so a point is rewritten a
-    few times at most, not on every append.
-    Seqs stay dense (0, 1, 2, ...) and in insertion order, which readers rely on.
+    Each batch adds one chunk per series (settled at once when it holds SETTLED_POINTS or
+    more). Once a key has COMPACT_EVERY unsettled chunks, they are merged, sorted by step, into
+    settled chunks of up to CHUNK_POINTS, cut where the steps jump (see ``_merge_pieces``): a
+    point is written twice at most.
+
+    Concurrency (PostgreSQL; SQLite's writers take turns): the caller holds the run row in KEY
+    SHARE mode, so writers of one run append in parallel. Chunk seqs come from one sequence,
+    a merge of a key's chunks is done by whoever gets its advisory lock (the others skip it),
+    and a batch locks what a retry of it would lock (``_lock_retries``) before looking for its
+    points. Only a batch that moves a key's latest point takes the run row for writing, late,
+    to update ``latest_metrics`` and the run's summary.
     """
     if any(k[1] is not None for k in series):
         _attach_to_models(conn, run_id, series)
     # The ingest hot path: a fixed number of prebuilt statements per batch, whatever its size.
     st = _ingest_statements(conn.dialect)
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        _lock_retries(conn, run_id, series)
     keys = list(dict.fromkeys(k[0] for k in series))
     state = {
         r[0]: _ChunkState(*r)
         for r in st.chunk_state(len(keys)).rows(conn, {"run": run_id, **in_params("k", keys)})
     }
-    new_parts: dict[str, list[tuple[ChunkLabel, Points]]] = {key: [] for key in keys}
+    new_chunks: list[tuple[str, ChunkLabel, Points]] = []
     latest_rows: list[dict] = []
     for (key, model_id, ds_name, ds_digest), all_new in series.items():
         if len(all_new) == 0:
@@ -117,7 +128,8 @@ def write_series(
         if row is not None:
             points = _drop_stored(conn, run_id, key, points, row)
         if len(points):
-            new_parts[key].append(((model_id, ds_name, ds_digest), points))
+            for label, chunk in rechunk([((model_id, ds_name, ds_digest), points)], s.CHUNK_POINTS):
+                new_chunks.append((key, label, chunk))
         step, ts, value = latest_point(all_new)
         nan = value != value
         latest_rows.append(
@@ -131,49 +143,36 @@ def write_series(
                 "experiment_id": experiment_id,
             }
         )
-    # Where each key's new chunks go: after its last one, or over its small tail when
-    # that tail is due for merging (COMPACT_EVERY chunks, or a batch that fills a chunk).
-    next_seqs: dict[str, int] = {}
-    tails: dict[str, int] = {}
-    for key, parts in new_parts.items():
-        row = state.get(key)
-        if not parts:
-            continue
-        next_seqs[key] = 0 if row is None else row.seq + 1
-        tail_start = 0 if row is None else row.last_settled + 1
-        tail = next_seqs[key] - tail_start  # all small, and seqs are dense
-        added = sum(len(p) for _, p in parts)
-        # Crossing a multiple rather than reaching a size: chunks of different models
-        # cannot merge, and such a tail must not be rewritten on every batch.
-        crossed = (tail + len(parts)) // COMPACT_EVERY > tail // COMPACT_EVERY
-        if tail and (added >= s.CHUNK_POINTS or crossed):
-            tails[key] = next_seqs[key] = tail_start
-    if tails:
-        for key, stored in _take_tails(conn, run_id, tails).items():
-            new_parts[key] = stored + new_parts[key]
-    new_chunks: list[dict] = []
-    for key, parts in new_parts.items():
-        if not parts:
-            continue
-        next_seq = next_seqs[key]
-        for label, chunk in rechunk(parts, s.CHUNK_POINTS):
-            model_id, ds_name, ds_digest = label
-            new_chunks.append(
-                {
-                    "run_uuid": run_id,
-                    "key": key,
-                    "seq": next_seq,
-                    "model_id": model_id,
-                    "dataset_name": ds_name,
-                    "dataset_digest": ds_digest,
-                    **_chunk_values(chunk),
-                }
-            )
-            next_seq += 1
-    st.insert_chunk.execute_many(conn, new_chunks)
+    seqs = _new_seqs(conn, state, [key for key, _, _ in new_chunks])
+    # Merge a key's unsettled chunks when it has COMPACT_EVERY of them, or when this batch
+    # fills a chunk (its points then go through the merge with them).
+    unsettled = {key: row.unsettled for key, row in state.items()}
+    added: dict[str, int] = defaultdict(int)
+    small: dict[str, int] = defaultdict(int)
+    for key, _, chunk in new_chunks:
+        added[key] += len(chunk)
+        small[key] += len(chunk) < SETTLED_POINTS
+    due = {
+        key
+        for key in added
+        if unsettled.get(key, 0) + small[key] >= COMPACT_EVERY
+        or (unsettled.get(key, 0) and added[key] >= s.CHUNK_POINTS)
+    }
+    rows = [
+        _chunk_row(run_id, key, seq, label, chunk, len(chunk) >= SETTLED_POINTS and key not in due)
+        for (key, label, chunk), seq in zip(new_chunks, seqs, strict=True)
+    ]
+    st.insert_chunk.execute_many(conn, rows)
+    if due:
+        _merge_unsettled(conn, run_id, sorted(due))
     if latest_rows:
-        st.upsert_latest.execute_many(conn, _merge_latest(latest_rows))
-        mark_run_stale(conn, run_id)
+        newer = _newer_latest(conn, run_id, _merge_latest(latest_rows))
+        if newer:
+            # The run row before any latest_metrics row: every writer takes them in this
+            # order, and the summary refreshed before commit then reads committed state.
+            lock_run_for_write(conn, run_id)
+            st.upsert_latest.execute_many(conn, newer)
+            mark_run_stale(conn, run_id)
 
 
 def _attach_to_models(conn: Connection, run_id: str, series: dict[SeriesKey, Points]) -> None:
@@ -211,23 +210,91 @@ def _attach_to_models(conn: Connection, run_id: str, series: dict[SeriesKey, Poi
     insert_ignore(conn, s.logged_model_metrics, rows)
 
 
-def _take_tails(
-    conn: Connection, run_id: str, tails: dict[str, int]
-) -> dict[str, list[tuple[ChunkLabel, Points]]]:
-    """Read and delete the chunks of each key from its given seq on (all of them small),
-    for rewriting, in seq order; two statements whatever the number of keys."""
-    st = _ingest_statements(conn.dialect)
-    # Consecutive chunks of one label are joined as bytes and parsed once: a tail is dozens
-    # of small rows, and numpy's per-call cost would outweigh the copying.
-    runs: dict[str, list[tuple[ChunkLabel, list[bytes], list[bytes], list[bytes]]]] = {
-        key: [] for key in tails
+def _chunk_row(
+    run_id: str, key: str, seq: int, label: ChunkLabel, chunk: Points, settled: bool
+) -> dict[str, Any]:
+    model_id, ds_name, ds_digest = label
+    return {
+        "run_uuid": run_id,
+        "key": key,
+        "seq": seq,
+        "model_id": model_id,
+        "dataset_name": ds_name,
+        "dataset_digest": ds_digest,
+        "settled": settled,
+        **_chunk_values(chunk),
     }
-    arg = {"run": run_id, **in_params("k", tails)}
-    for key, seq, model_id, ds_name, ds_digest, steps, stamps, values in st.small_chunks(
-        len(tails)
+
+
+def _new_seqs(conn: Connection, state: dict[str, _ChunkState], keys: list[str]) -> list[int]:
+    """A seq for each new chunk of ``keys`` (in order), after every stored chunk of its key."""
+    if not keys:
+        return []
+    if conn.dialect.name == "postgresql":
+        drawn = conn.execute(
+            text("SELECT nextval(CAST(:seq AS regclass)) FROM generate_series(1, :n)"),
+            {"seq": s.METRIC_CHUNK_SEQUENCE, "n": len(keys)},
+        ).scalars()
+        return sorted(int(x) for x in drawn)
+    # SQLite: writers take turns, so the next number per key is free.
+    nxt = {key: row.seq + 1 for key, row in state.items()}
+    out = []
+    for key in keys:
+        seq = nxt.get(key, 0)
+        nxt[key] = seq + 1
+        out.append(seq)
+    return out
+
+
+def _lock_retries(conn: Connection, run_id: str, series: dict[SeriesKey, Points]) -> None:
+    """PostgreSQL: take, for each series, a transaction lock named by (run, key, first step).
+
+    A retried request carries the same points as the original, so it waits here until the
+    original commits or rolls back, and then finds its points stored (or not). Batches of
+    different steps do not wait for each other.
+    """
+    names = sorted(
+        {f"{run_id}/{key[0]}/{int(p.bounds().min_step)}" for key, p in series.items() if len(p)}
+    )
+    if names:
+        conn.execute(
+            text(
+                "SELECT count(pg_advisory_xact_lock(hashtextextended(n, 0))) "
+                "FROM unnest(CAST(:names AS text[])) WITH ORDINALITY AS t(n, i)"
+            ),
+            {"names": names},
+        )
+
+
+def _merge_unsettled(conn: Connection, run_id: str, keys: list[str]) -> None:
+    """Merge each key's unsettled chunks into settled ones, sorted by step.
+
+    On PostgreSQL only one writer merges a key at a time (an advisory lock it does not wait
+    for: a writer that does not get it leaves the merge to the next batch); chunks that other
+    writers have not committed yet are not seen, and stay for the next merge.
+    """
+    if conn.dialect.name == "postgresql":
+        got = conn.execute(
+            text(
+                "SELECT k FROM unnest(CAST(:keys AS text[])) AS t(k) "
+                "WHERE pg_try_advisory_xact_lock(hashtextextended('merge/' || :run || '/' || k, 0))"
+            ),
+            {"keys": keys, "run": run_id},
+        ).scalars()
+        keys = sorted(got)
+        if not keys:
+            return
+    st = _ingest_statements(conn.dialect)
+    arg = {"run": run_id, **in_params("k", keys)}
+    # Per key: its unsettled chunks in seq order, consecutive chunks of one label joined.
+    found: dict[str, list[int]] = {key: [] for key in keys}
+    runs: dict[str, list[tuple[ChunkLabel, list[bytes], list[bytes], list[bytes]]]] = {
+        key: [] for key in keys
+    }
+    for key, seq, model_id, ds_name, ds_digest, steps, stamps, values in st.unsettled_chunks(
+        len(keys)
     ).rows(conn, arg):
-        if seq < tails[key]:
-            continue
+        found[key].append(seq)
         label = (model_id, ds_name, ds_digest)
         parts = runs[key]
         if not parts or parts[-1][0] != label:
@@ -235,17 +302,63 @@ def _take_tails(
         parts[-1][1].append(steps)
         parts[-1][2].append(stamps)
         parts[-1][3].append(values)
-    out = {
-        key: [
-            (label, Points.from_blobs(b"".join(s), b"".join(t), b"".join(v)))
-            for label, s, t, v in parts
-        ]
-        for key, parts in runs.items()
-    }
-    st.delete_tail.execute_many(
-        conn, [{"b_run": run_id, "b_key": key, "b_seq": seq} for key, seq in tails.items()]
+    st.delete_chunk.execute_many(
+        conn,
+        [{"b_run": run_id, "b_key": key, "b_seq": seq} for key in keys for seq in found[key]],
     )
+    rows = []
+    for key in keys:
+        free = iter(found[key])  # the merged chunks take the smallest seqs of what they replace
+        for label, s_, t_, v_ in runs[key]:
+            merged = Points.from_blobs(b"".join(s_), b"".join(t_), b"".join(v_))
+            for piece in _merge_pieces(merged.sorted_by_step(), len(s_)):
+                rows.append(_chunk_row(run_id, key, next(free), label, piece, True))
+    st.insert_chunk.execute_many(conn, rows)
+
+
+def _merge_pieces(p: Points, at_most: int) -> list[Points]:
+    """Cut step-sorted points into at most ``at_most`` chunks of up to CHUNK_POINTS, first
+    where the steps jump (gaps over GAP_FACTOR times the median gap, largest first).
+
+    Writers that interleave disjoint step ranges (distributed training) then get a chunk per
+    range instead of chunks spanning all ranges, which every later batch would have to read
+    to find duplicates.
+    """
+    n = len(p)
+    size_cuts = max(1, -(-n // s.CHUNK_POINTS))
+    gaps = np.diff(p.steps)
+    cuts: list[int] = []
+    if len(gaps) and at_most > size_cuts:
+        median = max(float(np.median(gaps)), 1.0)
+        candidates = np.flatnonzero(gaps > GAP_FACTOR * median)
+        # Largest jumps first, as many as the budget of chunks allows.
+        ranked = candidates[np.argsort(-gaps[candidates], kind="stable")]
+        for i in ranked.tolist():
+            trial = sorted([*cuts, i + 1])
+            bounds = [0, *trial, n]
+            pieces = sum(-(-(b - a) // s.CHUNK_POINTS) for a, b in pairwise(bounds))
+            if pieces <= at_most:
+                cuts = trial
+    out: list[Points] = []
+    for a, b in pairwise([0, *cuts, n]):
+        for start in range(a, b, s.CHUNK_POINTS):
+            out.append(p.take(slice(start, min(b, start + s.CHUNK_POINTS))))
     return out
+
+
+def _newer_latest(conn: Connection, run_id: str, rows: list[dict]) -> list[dict]:
+    """The rows that would replace the stored latest point of their key. Read without a
+    lock: a stored latest point only ever moves forward, so a row older than what this read
+    sees stays older."""
+    st = _ingest_statements(conn.dialect)
+    keys = [r["key"] for r in rows]
+    stored = {
+        key: (step, ts, 0 if is_nan else 1, value)
+        for key, step, ts, is_nan, value in st.latest_of(len(keys)).rows(
+            conn, {"run": run_id, **in_params("k", keys)}
+        )
+    }
+    return [r for r in rows if r["key"] not in stored or _latest_rank(r) > stored[r["key"]]]
 
 
 def _drop_stored(conn: Connection, run_id: str, key: str, points: Points, state: Any) -> Points:
@@ -288,7 +401,7 @@ class Metrics:
         written in one transaction."""
 
         def work(conn: Connection) -> None:
-            eid = require_active_run(conn, run_id)
+            eid = require_active_run(conn, run_id, shared=True)
             write_series(conn, run_id, eid, series)
             self.db.record_change(conn, "data", eid, run_id)
 
@@ -447,11 +560,10 @@ class _ChunkState(NamedTuple):
     seq: int
     key_max_ts: int
     key_max_step: int
-    last_settled: int
+    unsettled: int
 
 
-# Statements of the write paths, prepared once per dialect (see labtrack.store.prepared): every
-
+# Statements of the write paths, prepared once per dialect (see labtrack.store.prepared).
 
 _CHUNK_COLUMNS = (
     "run_uuid",
@@ -460,6 +572,7 @@ _CHUNK_COLUMNS = (
     "model_id",
     "dataset_name",
     "dataset_digest",
+    "settled",
     "n_points",
     "min_step",
     "max_step",
@@ -474,37 +587,37 @@ _LATEST_COLUMNS = ("run_uuid", "key", "value", "timestamp", "step", "is_nan", "e
 
 @lru_cache(maxsize=STATEMENT_CACHE)
 def _ingest_statements(dialect: Dialect) -> SimpleNamespace:
-    """Statements of the ingest path. ``chunk_state(n)`` and ``small_chunks(n)`` take ``run``
-    and the ``n`` keys ``k0 .. k{n-1}`` (see ``in_params``)."""
-    mc = s.metric_chunks.c
+    """Statements of the ingest path. ``chunk_state(n)``, ``unsettled_chunks(n)`` and
+    ``latest_of(n)`` take ``run`` and the ``n`` keys ``k0 .. k{n-1}`` (see ``in_params``)."""
+    mc, lm = s.metric_chunks.c, s.latest_metrics.c
     upsert = dialect_insert(dialect.name)(s.latest_metrics).values(binds(_LATEST_COLUMNS))
     latest_cols = ("value", "timestamp", "step", "is_nan")
-    settled: Any = literal_column(str(SETTLED_POINTS))  # in the SQL: no parameter to fill
+    one: Any = literal_column("1")  # in the SQL: no parameter to fill
+    zero: Any = literal_column("0")
 
-    def keys_in(n: int) -> Any:
-        return mc.key.in_([bindparam(f"k{i}") for i in range(n)])
+    def keys_in(column: Any, n: int) -> Any:
+        return column.in_([bindparam(f"k{i}") for i in range(n)])
 
     @lru_cache(maxsize=64)
     def chunk_state(n: int) -> PreparedStatement:
         # Per key: the last seq, the newest timestamp and step stored (to skip the duplicate
-        # check) and the seq of the last settled chunk (-1 if none); no blobs are read. Writers
-        # to one run are serialized by the run row lock.
+        # check) and the number of unsettled chunks; no blobs are read.
         return PreparedStatement(
             select(
                 mc.key,
                 func.max(mc.seq),
                 func.max(mc.max_timestamp),
                 func.max(mc.max_step),
-                func.max(case((mc.n_points >= settled, mc.seq), else_=literal_column("-1"))),
+                func.sum(case((mc.settled, zero), else_=one)),
             )
-            .where(mc.run_uuid == bindparam("run"), keys_in(n))
+            .where(mc.run_uuid == bindparam("run"), keys_in(mc.key, n))
             .group_by(mc.key),
             dialect,
         )
 
     @lru_cache(maxsize=64)
-    def small_chunks(n: int) -> PreparedStatement:
-        # Rewriting tails: the small chunks of some keys, in seq order, then deleting them.
+    def unsettled_chunks(n: int) -> PreparedStatement:
+        # Merging: the unsettled chunks of some keys, in seq order, then deleting them.
         return PreparedStatement(
             select(
                 mc.key,
@@ -516,19 +629,29 @@ def _ingest_statements(dialect: Dialect) -> SimpleNamespace:
                 mc.timestamps,
                 mc["values"],
             )
-            .where(mc.run_uuid == bindparam("run"), keys_in(n), mc.n_points < settled)
+            .where(mc.run_uuid == bindparam("run"), keys_in(mc.key, n), ~mc.settled)
             .order_by(mc.key, mc.seq),
+            dialect,
+        )
+
+    @lru_cache(maxsize=64)
+    def latest_of(n: int) -> PreparedStatement:
+        return PreparedStatement(
+            select(lm.key, lm.step, lm.timestamp, lm.is_nan, lm.value).where(
+                lm.run_uuid == bindparam("run"), keys_in(lm.key, n)
+            ),
             dialect,
         )
 
     return SimpleNamespace(
         chunk_state=chunk_state,
-        small_chunks=small_chunks,
-        delete_tail=PreparedStatement(
+        unsettled_chunks=unsettled_chunks,
+        latest_of=latest_of,
+        delete_chunk=PreparedStatement(
             delete(s.metric_chunks).where(
                 mc.run_uuid == bindparam("b_run"),
                 mc.key == bindparam("b_key"),
-                mc.seq >= bindparam("b_seq"),
+                mc.seq == bindparam("b_seq"),
             ),
             dialect,
         ),

@@ -1,7 +1,8 @@
 """Runs: create, read, update, lifecycle, params, tags and dataset inputs.
 
-Every write checks the run is active and holds its row (``require_active_run``) for the rest of
-the transaction; writes that change what a run shows mark its summary stale.
+Every write checks the run is active and holds its row (``require_active_run``; metric appends
+in a shared mode, see ``_LOCKS``) for the rest of the transaction; writes that change what a
+run shows mark its summary stale.
 """
 
 from __future__ import annotations
@@ -67,21 +68,37 @@ class RunRow(NamedTuple):
     status: str
 
 
-def _run_row_statement(lock: bool) -> Any:
+# Row locks on a run (PostgreSQL; SQLite's writers take turns with BEGIN IMMEDIATE):
+# - "share" (KEY SHARE): metric appends. They wait neither for each other nor for summary
+#   writers.
+# - "write" (NO KEY UPDATE): writes of what a run's summary shows (params, tags, info, latest
+#   metrics); they take turns, and each then reads the committed state to rewrite the summary.
+# - "lifecycle" (UPDATE): a lifecycle change waits for every writer in flight, and writers
+#   after it see the new stage (PostgreSQL re-reads a row whose lock it waited for).
+# Order: the run row before any latest_metrics or tags row, in every transaction.
+_LOCKS: dict[str, dict[str, bool]] = {
+    "share": {"read": True, "key_share": True},
+    "write": {"key_share": True},
+    "lifecycle": {},
+}
+
+
+def _run_row_statement(lock: str | None) -> Any:
     stmt = select(s.runs.c.lifecycle_stage, s.runs.c.experiment_id, s.runs.c.status).where(
         s.runs.c.run_uuid == bindparam("run")
     )
-    # PostgreSQL: writers to one run take turns (SQLite's BEGIN IMMEDIATE already does).
-    return stmt.with_for_update() if lock else stmt
+    if lock is None:
+        return stmt
+    mode = _LOCKS[lock]
+    return stmt.with_for_update(
+        read=mode.get("read", False), key_share=mode.get("key_share", False)
+    )
 
 
 @lru_cache(maxsize=STATEMENT_CACHE)
-def _row_statements(dialect: Dialect) -> SimpleNamespace:
-    """The run row (``run``), with or without its lock: every write to a run reads it."""
-    return SimpleNamespace(
-        plain=PreparedStatement(_run_row_statement(False), dialect),
-        locked=PreparedStatement(_run_row_statement(True), dialect),
-    )
+def _row_statements(dialect: Dialect) -> dict[str | None, PreparedStatement]:
+    """The run row (``run``), without a lock or with each of ``_LOCKS``: every write reads it."""
+    return {lock: PreparedStatement(_run_row_statement(lock), dialect) for lock in (None, *_LOCKS)}
 
 
 @cache
@@ -95,20 +112,25 @@ def _load_statements() -> SimpleNamespace:
     )
 
 
-def run_row(conn: Connection, run_id: str, lock: bool = False) -> RunRow:
-    """The run's stage, experiment and status (``lock``: hold its row until the end of the
-    transaction); RESOURCE_DOES_NOT_EXIST if there is no such run."""
-    st = _row_statements(conn.dialect)
-    row = (st.locked if lock else st.plain).first(conn, {"run": run_id})
+def run_row(conn: Connection, run_id: str, lock: str | None = None) -> RunRow:
+    """The run's stage, experiment and status (``lock``: a mode of ``_LOCKS``, held until the
+    end of the transaction); RESOURCE_DOES_NOT_EXIST if there is no such run."""
+    row = _row_statements(conn.dialect)[lock].first(conn, {"run": run_id})
     if row is None:
         raise not_found(f"Run '{run_id}' not found")
     return RunRow(*row)
 
 
-def require_active_run(conn: Connection, run_id: str) -> int:
-    """Check the run accepts writes, and hold its row lock until the transaction ends; the
-    run's experiment id."""
-    row = run_row(conn, run_id, lock=True)
+def lock_run_for_write(conn: Connection, run_id: str) -> None:
+    """Hold the run row for a write of what its summary shows (see ``_LOCKS``)."""
+    if conn.dialect.name == "postgresql":
+        run_row(conn, run_id, lock="write")
+
+
+def require_active_run(conn: Connection, run_id: str, shared: bool = False) -> int:
+    """Check the run accepts writes and hold its row until the transaction ends (``shared``:
+    for metric appends, which do not wait for each other); the run's experiment id."""
+    row = run_row(conn, run_id, lock="share" if shared else "write")
     if row.lifecycle_stage != "active":
         raise invalid(
             f"The run {run_id} must be in the 'active' state. "
@@ -331,6 +353,9 @@ class Runs:
             values: dict[str, Any] = {}
             if status is not None:
                 values["status"] = status
+                if status == RunStatus.RUNNING.value:
+                    # Resumed: silent until its (new) writer beats, never killed meanwhile.
+                    values["heartbeat_time"] = None
             if end_time is not None:
                 values["end_time"] = end_time
             if run_name:
@@ -350,7 +375,7 @@ class Runs:
 
     def set_lifecycle(self, run_id: str, stage: LifecycleStage) -> None:
         with self.db.write() as conn:
-            row = run_row(conn, run_id)
+            row = run_row(conn, run_id, lock="lifecycle")
             conn.execute(
                 update(s.runs)
                 .where(s.runs.c.run_uuid == run_id)
@@ -417,6 +442,60 @@ class Runs:
                 )
             mark_run_stale(conn, run_id)  # its wire document no longer tells all
             self.db.record_change(conn, "data", eid, run_id)
+
+    def heartbeat(self, run_id: str) -> None:
+        """Record that the run's writer is alive (a RUNNING run only; others are left as
+        they are). Not part of what the run shows: no summary rewrite, no change feed."""
+        rc = s.runs.c
+        with self.db.write() as conn:
+            lock_run_for_write(conn, run_id)
+            done = conn.execute(
+                update(s.runs)
+                .where(rc.run_uuid == run_id, rc.status == RunStatus.RUNNING.value)
+                .values(heartbeat_time=now_ms())
+            ).rowcount
+            if not done:
+                run_row(conn, run_id)  # RESOURCE_DOES_NOT_EXIST for an unknown run
+
+    def kill_silent(self, timeout_ms: int, now: int | None = None) -> list[str]:
+        """Mark KILLED every RUNNING run whose last heartbeat is older than ``timeout_ms``,
+        ending it at that heartbeat and saying why in a system tag; the runs' ids. Runs that
+        never beat (logged by MLflow's clients) are left alone."""
+        rc = s.runs.c
+        cutoff = (now_ms() if now is None else now) - timeout_ms
+        silent = (
+            rc.status == RunStatus.RUNNING.value,
+            rc.heartbeat_time.is_not(None),
+            rc.heartbeat_time < cutoff,
+        )
+        with self.db.read() as conn:
+            candidates = list(conn.execute(select(rc.run_uuid).where(*silent)).scalars())
+        killed = []
+        for run_id in candidates:
+            with self.db.write() as conn:
+                # Again under the run's lock: a heartbeat or end_run may have come since.
+                lock_run_for_write(conn, run_id)
+                row = conn.execute(
+                    select(rc.heartbeat_time, rc.experiment_id).where(
+                        rc.run_uuid == run_id, *silent
+                    )
+                ).first()
+                if row is None:
+                    continue
+                beat, eid = row
+                conn.execute(
+                    update(s.runs)
+                    .where(rc.run_uuid == run_id)
+                    .values(status=RunStatus.KILLED.value, end_time=beat)
+                )
+                reason = (
+                    f"No heartbeat from the run's writer for over {timeout_ms / 1000:g} s "
+                    f"(last at {beat} ms since the epoch): its process was killed or lost."
+                )
+                set_run_tags(conn, run_id, [(system_tags.KILLED_REASON, reason)])
+                self.db.record_change(conn, "run", eid, run_id)
+                killed.append(run_id)
+        return killed
 
     def child_run_ids(self, run_id: str) -> list[str]:
         with self.db.read() as conn:

@@ -94,6 +94,9 @@ runs = Table(
     # summary: REST search answers splice it in unparsed (revision 0002). NULL for runs with
     # dataset inputs or model outputs, and after bulk lifecycle changes; search encodes those.
     Column("run_json", LargeBinary),
+    # When the run's writer last said it is alive (labtrack clients beat while a run is
+    # active; revision 0004). NULL for runs that never beat (MLflow's clients): never swept.
+    Column("heartbeat_time", TIME),
     Index("ix_runs_experiment_start", "experiment_id", "start_time"),
     Index("ix_runs_parent", "parent_run_id"),
 )
@@ -148,6 +151,9 @@ metric_chunks = Table(
     metadata,
     Column("run_uuid", RUN_ID, _run_fk(), primary_key=True),
     Column("key", KEY, primary_key=True),
+    # Order of the key's chunks (insertion order decides ties between equal points). Dense per
+    # key on SQLite; on PostgreSQL drawn from one sequence (METRIC_CHUNK_SEQUENCE) so that
+    # concurrent writers of one key never race for the same number (revision 0003).
     Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("n_points", Integer, nullable=False),
     Column("min_step", BigInteger, nullable=False),
@@ -161,7 +167,12 @@ metric_chunks = Table(
     Column("model_id", String(64)),
     Column("dataset_name", NAME),
     Column("dataset_digest", String(64)),
+    # Never merged again: written by a merge, or big enough when appended (revision 0003).
+    Column("settled", Boolean, nullable=False, server_default="0"),
 )
+
+# PostgreSQL only: where new chunk seqs come from (created by revision 0003).
+METRIC_CHUNK_SEQUENCE = "metric_chunk_seq"
 
 datasets = Table(
     "datasets",

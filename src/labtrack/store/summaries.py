@@ -65,9 +65,13 @@ def _statements(dialect: Dialect) -> SimpleNamespace:
             select(lm.key, lm.value, lm.timestamp, lm.step, lm.is_nan).where(lm.run_uuid == run),
             dialect,
         ),
-        # The RunInfo fields, then whether the run has dataset inputs or model outputs.
+        # The RunInfo fields, then whether the run has dataset inputs or model outputs. Locked
+        # (PostgreSQL: NO KEY UPDATE, see runs._LOCKS) before the child tables are read, so
+        # that each refresh reads what the previous one committed.
         info=PreparedStatement(
-            select(*run_info_columns(), has_inputs_or_outputs()).where(s.runs.c.run_uuid == run),
+            select(*run_info_columns(), has_inputs_or_outputs())
+            .where(s.runs.c.run_uuid == run)
+            .with_for_update(key_share=True, of=s.runs),
             dialect,
         ),
         update=PreparedStatement(
@@ -103,11 +107,11 @@ def summary_parts(doc: str) -> SummaryParts:
 
 def refresh_summary(conn: Connection, run_id: str) -> None:
     """Rewrite the run's summary document and stored JSON from its child tables."""
-    params, tags, points = summary_from_tables(conn, run_id)
     st = _statements(conn.dialect)
     # Runs with inputs or model outputs are encoded whole by search (no document).
     info = st.info.first(conn, {"run": run_id})
     assert info is not None  # the writer holds the run
+    params, tags, points = summary_from_tables(conn, run_id)
     run_json = None
     if not info[-1]:
         run_json = run_json_bytes(info[:-1], run_data_json_bytes(params, tags, points))

@@ -145,6 +145,12 @@ class TrackingStore:
     ) -> RunInfo:
         return self.runs.update_info(run_id, status, end_time, run_name)
 
+    def heartbeat(self, run_id: str) -> None:
+        self.runs.heartbeat(run_id)
+
+    def kill_silent_runs(self, timeout_ms: int, now: int | None = None) -> list[str]:
+        return self.runs.kill_silent(timeout_ms, now)
+
     def delete_run(self, run_id: str) -> None:
         self.runs.set_lifecycle(run_id, LifecycleStage.DELETED)
 
@@ -171,7 +177,8 @@ class TrackingStore:
         """
 
         def work(conn: Connection) -> None:
-            eid = require_active_run(conn, run_id)
+            # Metrics alone append without waiting for other writers of the run.
+            eid = require_active_run(conn, run_id, shared=not (params or tags))
             if params:
                 log_params(conn, run_id, params)
             if tags:
