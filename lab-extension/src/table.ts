@@ -21,6 +21,9 @@ import {
   runName,
   statusBadge
 } from './dom';
+import { downloadText, runsCSV, safeFileName } from './csv';
+import { runViewType } from './runfilters';
+import { RunsFilterBar } from './runsfilterbar';
 import { ITreeRow, buildRunTree, flattenTree, IRunNode } from './runtree';
 import { ILabtrackModel, ModelChange } from './tokens';
 
@@ -291,7 +294,13 @@ export class RunsTableView extends Widget {
       passive: true
     });
 
-    this.node.append(toolbar, this._picker, this._scroller);
+    this._filterBar = new RunsFilterBar(model, trans, () => this.downloadCSV());
+    this.node.append(
+      toolbar,
+      this._filterBar.node,
+      this._picker,
+      this._scroller
+    );
     model.changed.connect(this._onModelChanged, this);
   }
 
@@ -321,8 +330,12 @@ export class RunsTableView extends Widget {
   private _onModelChanged(_: ILabtrackModel, change: ModelChange): void {
     if (change === 'runs' || change === 'columns' || change === 'selection') {
       this._render();
+      this._filterBar.render();
     } else if (change === 'runSelection') {
       this._renderSelectionState();
+      this._filterBar.render();
+    } else if (change === 'filter') {
+      this._filterBar.render();
     }
   }
 
@@ -385,10 +398,10 @@ export class RunsTableView extends Widget {
     this._copyButton.disabled = this._model.experimentIds.length === 0;
     this._syncCopyStatus();
     this._childrenBox.checked = this._model.showChildrenOfMatches;
-    this._childrenBox.disabled = !this._model.filter;
+    this._childrenBox.disabled = !this._model.effectiveFilter;
     this._childrenLabel.classList.toggle(
       'lt-mod-disabled',
-      !this._model.filter
+      !this._model.effectiveFilter
     );
     this._renderRows();
     this._renderSelectionState();
@@ -436,7 +449,7 @@ export class RunsTableView extends Widget {
       context: this._model.contextRuns,
       compare
     });
-    const filtered = !!this._model.filter;
+    const filtered = !!this._model.effectiveFilter;
     const rows = (nodes: readonly IRunNode[]): Item[] =>
       flattenTree(nodes, this._expanded, filtered).map(row => ({
         kind: 'run',
@@ -471,14 +484,34 @@ export class RunsTableView extends Widget {
     return items;
   }
 
+  /** The listed runs as CSV: visible columns, in table order. */
+  csv(): string {
+    const runs = this._items
+      .filter(item => item.kind === 'run')
+      .map(item => (item as { run: IRun }).run);
+    return runsCSV(runs, this._columns);
+  }
+
+  downloadCSV(): void {
+    const names = this._model.experimentIds.map(
+      id =>
+        this._model.experiments.find(e => e.experiment_id === id)?.name ?? id
+    );
+    downloadText(
+      this.csv(),
+      `${safeFileName(names.join('+'), 'runs')}-runs.csv`
+    );
+  }
+
   /** The `lt.search_runs(...)` call of the table's experiments, filter, sort. */
   searchRunsCode(): string {
     const sort = this._sort;
     const clause = sort ? orderByClause(sort.column, sort.ascending) : null;
     return searchRunsCode(
       this._model.experimentIds,
-      this._model.filter,
-      clause ? [clause] : DEFAULT_ORDER_BY
+      this._model.effectiveFilter,
+      clause ? [clause] : DEFAULT_ORDER_BY,
+      runViewType(this._model.quickFilters.lifecycle)
     );
   }
 
@@ -780,6 +813,8 @@ export class RunsTableView extends Widget {
     });
     row.classList.toggle('lt-mod-selected', selected);
     row.classList.toggle('lt-mod-context', !tree.matched);
+    const deleted = info.lifecycle_stage === 'deleted';
+    row.classList.toggle('lt-mod-deleted', deleted);
     if (!tree.matched) {
       row.title = trans.__('Shown for context: does not match the filter');
     }
@@ -837,6 +872,9 @@ export class RunsTableView extends Widget {
     });
     link.addEventListener('click', () => this._model.openRun(info.run_id));
     cell.append(link);
+    if (deleted) {
+      cell.append(el('span', 'lt-DeletedBadge', trans.__('deleted')));
+    }
     if (tree.childCount > 0) {
       cell.append(
         el(
@@ -1005,6 +1043,7 @@ export class RunsTableView extends Widget {
   private _focusId: string | null = null;
   private _childrenBox: HTMLInputElement;
   private _copyButton: HTMLButtonElement;
+  private _filterBar: RunsFilterBar;
   private _copyStatus: HTMLElement;
   private _copied: string | null = null;
   private _childrenLabel: HTMLElement;

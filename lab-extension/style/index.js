@@ -6,4 +6,5 @@ import './compare.css';
 import './rundetail.css';
 import './registry.css';
 import './sidebar.css';
+import './actions.css';
 import 'uplot/dist/uPlot.min.css';

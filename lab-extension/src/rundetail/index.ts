@@ -22,6 +22,7 @@ import { RunHeader, RunOverview, RunRelatives } from './header';
 import { LoggedModelsSection } from './models';
 import { NotesSection } from './notes';
 import { RunDataTables } from './tables';
+import { TagEditor } from './tagedit';
 
 export { openablePath } from './header';
 export { parseCSV } from './preview';
@@ -54,6 +55,7 @@ export class RunDetailView extends Widget {
       options.rendermime ?? null
     );
     this._tables = new RunDataTables(options.trans);
+    this._tags = new TagEditor(model, options.trans);
     this._charts = new RunCharts(options.trans);
     this._artifacts = new ArtifactBrowser(this._detail, options.trans);
     this._models = new LoggedModelsSection(this._detail, options.trans);
@@ -168,6 +170,7 @@ export class RunDetailView extends Widget {
     this._renderRelatives();
     this._notes.render();
     this._tables.render(run);
+    this._tags.render(run);
     this._charts.ensure(run, detail.chartKeys);
     this._models.reset();
     this._models.render();
@@ -180,7 +183,7 @@ export class RunDetailView extends Widget {
       this._tables.metrics,
       this._charts.node,
       this._tables.params,
-      this._tables.tags,
+      this._tags.node,
       this._models.node,
       this._artifacts.node
     );
@@ -204,6 +207,7 @@ export class RunDetailView extends Widget {
     this._header.render(run);
     this._overview.render(run);
     this._tables.render(run);
+    this._tags.render(run);
     this._charts.ensure(run, this._detail.chartKeys);
   }
 
@@ -216,6 +220,7 @@ export class RunDetailView extends Widget {
   private _relatives: RunRelatives;
   private _notes: NotesSection;
   private _tables: RunDataTables;
+  private _tags: TagEditor;
   private _charts: RunCharts;
   private _artifacts: ArtifactBrowser;
   private _models: LoggedModelsSection;
