@@ -40,6 +40,7 @@ import {
   artifactRootPath,
   artifactUriPath
 } from './protocol';
+import { metricHistoryAPI } from './historyapi';
 import { runActionsAPI } from './runactions';
 
 export * from './protocol';
@@ -724,6 +725,14 @@ export function createAPI(
       requestAPI(
         `${MLFLOW_API}/${path}`,
         { method: 'POST', body: JSON.stringify(body) },
+        settings,
+        trans
+      )
+    ),
+    ...metricHistoryAPI((path, query) =>
+      requestAPI(
+        `${MLFLOW_API}/${path}?${query.toString()}`,
+        { method: 'GET' },
         settings,
         trans
       )

@@ -8,6 +8,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
+import { ChartGrid, downloadMetricCSV } from './chartgrid';
 import { experimentLabel } from './rundetail/header';
 import { CompareModel, ICurvesChange } from './comparemodel';
 import { IRun } from './protocol';
@@ -100,11 +101,27 @@ export class CompareView extends Widget {
       'lt-ZoomNote',
       trans.__('Drag to zoom, double-click to reset')
     );
+    const csv = el(
+      'button',
+      'jp-Button jp-mod-styled lt-MetricCSV',
+      trans.__('Download CSV'),
+      {
+        type: 'button',
+        title: trans.__('Download every point of this metric as CSV')
+      }
+    );
+    csv.addEventListener('click', () => {
+      const metric = this._metricSelect.value;
+      if (metric) {
+        void downloadMetricCSV(this._compare.grid, this._runs, metric);
+      }
+    });
     controls.append(
       this._metricSelect,
       this._xSelect,
       smoothLabel,
       logLabel,
+      csv,
       this._zoomNote
     );
 
@@ -156,11 +173,13 @@ export class CompareView extends Widget {
     const plots = el('div', 'lt-PlotRow');
     plots.append(parSection, scatterSection);
 
+    this._grid = new ChartGrid(this._compare.grid, trans, () => this._runs);
     this.node.append(
       this._header,
       controls,
       this._chartStatus,
       this._chartBox,
+      this._grid.node,
       plots,
       tableSection
     );
@@ -175,6 +194,7 @@ export class CompareView extends Widget {
       return;
     }
     this._chart.dispose();
+    this._grid.dispose();
     this._model.changed.disconnect(this._onModelChanged, this);
     this._model.runsChanged.disconnect(this._onRunsChanged, this);
     this._compare.curvesChanged.disconnect(this._onCurves, this);
@@ -191,6 +211,7 @@ export class CompareView extends Widget {
   protected onResize(msg: Widget.ResizeMessage): void {
     super.onResize(msg);
     this._chart.resize();
+    this._grid.resize();
   }
 
   private get _runs(): readonly IRun[] {
@@ -210,6 +231,7 @@ export class CompareView extends Widget {
     if (this.isVisible && this._runs.some(r => ids.has(r.info.run_id))) {
       this._renderHeader();
       void this._fetchCurves(true);
+      this._grid.refresh();
       this._renderPlots();
       this._renderTable();
     }
@@ -220,6 +242,7 @@ export class CompareView extends Widget {
     this._renderHeader();
     this._renderMetricOptions();
     void this._fetchCurves(false);
+    this._grid.render(this._metricKeys());
     this._renderPlots();
     this._renderTable();
   }
@@ -546,6 +569,7 @@ export class CompareView extends Widget {
   private _trans: TranslationBundle;
   private _fetchStarted = 0;
   private _chart: CurveChart;
+  private _grid: ChartGrid;
   private _curves: ICurve[] = [];
   private _zoom: { min: number; max: number } | null = null;
   private _stale = true;

@@ -14,6 +14,7 @@ import {
   metricNumber,
   toAPIError
 } from './protocol';
+import { ChartGridModel } from './chartgridmodel';
 import { IDLE } from './model';
 import { ILabtrackModel, ILoadState } from './tokens';
 
@@ -51,7 +52,15 @@ export class CompareModel implements IDisposable {
     this._api = options.api;
     this._model = options.model;
     this._maxPoints = options.maxPoints ?? (() => DEFAULT_MAX_POINTS);
+    this.grid = new ChartGridModel({
+      api: options.api,
+      model: options.model,
+      maxPoints: this._maxPoints
+    });
   }
+
+  /** The chart grid's layouts and data (`chartgrid.ts`). */
+  readonly grid: ChartGridModel;
 
   get curvesChanged(): ISignal<CompareModel, ICurvesChange> {
     return this._curvesChanged;
@@ -85,6 +94,7 @@ export class CompareModel implements IDisposable {
       return;
     }
     this._isDisposed = true;
+    this.grid.dispose();
     Signal.clearData(this);
   }
 

@@ -292,6 +292,8 @@ export interface ILabtrackAPI {
   deleteRun(runId: string): Promise<void>;
   restoreRun(runId: string): Promise<void>;
   deleteRunTag(runId: string, key: string): Promise<void>;
+  /** Every point of a run's metric (`historyapi.ts`; CSV downloads). */
+  getMetricHistory(runId: string, key: string): Promise<IMetricSeries>;
   listRunArtifacts(runId: string, path: string): Promise<IFileInfo[]>;
   downloadArtifact(run: IRun, path: string): Promise<Blob>;
   getMetricSeries(

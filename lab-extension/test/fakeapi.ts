@@ -46,6 +46,8 @@ export class FakeAPI implements ILabtrackAPI {
     this._call('restoreRun', args);
   deleteRunTag: ILabtrackAPI['deleteRunTag'] = (...args) =>
     this._call('deleteRunTag', args);
+  getMetricHistory: ILabtrackAPI['getMetricHistory'] = (...args) =>
+    this._call('getMetricHistory', args);
   listRunArtifacts: ILabtrackAPI['listRunArtifacts'] = (...args) =>
     this._call('listRunArtifacts', args);
   downloadArtifact: ILabtrackAPI['downloadArtifact'] = (...args) =>
