@@ -43,7 +43,8 @@ export class ChartGrid implements IDisposable {
   constructor(
     private _grid: ChartGridModel,
     private _trans: TranslationBundle,
-    private _runsOf: () => readonly IRun[]
+    private _runsOf: () => readonly IRun[],
+    private _isHidden: (runId: string) => boolean = () => false
   ) {
     const trans = _trans;
     this.node = el(
@@ -234,13 +235,14 @@ export class ChartGrid implements IDisposable {
     const runs = this._runsOf();
     const ticket = ++card.ticket;
     const metric = card.spec.metric;
-    if (runs.length === 0) {
+    const shown = runs.filter(r => !this._isHidden(r.info.run_id));
+    if (shown.length === 0) {
       card.chart.setCurves([]);
       card.box.dataset.seriesCount = '0';
       return;
     }
     try {
-      const byRun = await this._grid.fetchSeries(runs, metric);
+      const byRun = await this._grid.fetchSeries(shown, metric);
       if (ticket !== card.ticket || this._isDisposed) {
         return;
       }

@@ -173,7 +173,12 @@ export class CompareView extends Widget {
     const plots = el('div', 'lt-PlotRow');
     plots.append(parSection, scatterSection);
 
-    this._grid = new ChartGrid(this._compare.grid, trans, () => this._runs);
+    this._grid = new ChartGrid(
+      this._compare.grid,
+      trans,
+      () => this._runs,
+      id => model.marks.isHidden(id)
+    );
     this.node.append(
       this._header,
       controls,
@@ -186,6 +191,7 @@ export class CompareView extends Widget {
     this._chart = this._newChart();
     model.changed.connect(this._onModelChanged, this);
     model.runsChanged.connect(this._onRunsChanged, this);
+    model.marks.changed.connect(this._onMarks, this);
     this._compare.curvesChanged.connect(this._onCurves, this);
   }
 
@@ -197,6 +203,7 @@ export class CompareView extends Widget {
     this._grid.dispose();
     this._model.changed.disconnect(this._onModelChanged, this);
     this._model.runsChanged.disconnect(this._onRunsChanged, this);
+    this._model.marks.changed.disconnect(this._onMarks, this);
     this._compare.curvesChanged.disconnect(this._onCurves, this);
     super.dispose();
   }
@@ -234,6 +241,14 @@ export class CompareView extends Widget {
       this._grid.refresh();
       this._renderPlots();
       this._renderTable();
+    }
+  }
+
+  /** A run hidden or shown: redraw the charts (curves are re-read). */
+  private _onMarks(): void {
+    this._stale = true;
+    if (this.isVisible) {
+      this._renderAll();
     }
   }
 
@@ -433,6 +448,17 @@ export class CompareView extends Widget {
     return differing.length > 0 ? differing : params;
   }
 
+  /** Marks of the runs that are not hidden (colors by position). */
+  private _visibleMarks(
+    runs: readonly IRun[],
+    mark: (run: IRun, index: number) => IMark
+  ): IMark[] {
+    const hidden = this._model.marks;
+    return runs.flatMap((run, i) =>
+      hidden.isHidden(run.info.run_id) ? [] : [mark(run, i)]
+    );
+  }
+
   private _renderPlots(): void {
     const runs = this._runs;
     const metric = this._metricSelect.value;
@@ -449,7 +475,7 @@ export class CompareView extends Widget {
       );
     } else {
       const titles = [...params.map(p => p.slice(7)), metric];
-      const marks: IMark[] = runs.map((run, i) => ({
+      const marks: IMark[] = this._visibleMarks(runs, (run, i) => ({
         label: `${runName(run)}: ${paramsText(run)}`,
         color: seriesColor(i),
         values: [
@@ -477,7 +503,7 @@ export class CompareView extends Widget {
     if (runs.length === 0 || !metric || !param) {
       return;
     }
-    const marks: IMark[] = runs.map((run, i) => ({
+    const marks: IMark[] = this._visibleMarks(runs, (run, i) => ({
       label: runName(run),
       color: seriesColor(i),
       values: [columnValue(run, param), columnValue(run, `metrics.${metric}`)]

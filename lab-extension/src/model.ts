@@ -15,6 +15,7 @@ import {
   composeFilter,
   runViewType
 } from './runfilters';
+import { RunMarks } from './runmarks';
 import { missingParentIds, quoteFilterValue } from './runtree';
 import {
   DashboardView,
@@ -56,6 +57,7 @@ export class LabtrackModel implements ILabtrackModel {
     this._api = options.api;
     this._maxRuns = options.maxRuns ?? DEFAULT_MAX_RUNS;
     this._autoSelect = options.openDefaultExperiment ?? false;
+    this.marks = options.marks ?? new RunMarks();
     this._poll = new Poll({
       auto: false,
       factory: () => this._pollChanges(),
@@ -68,6 +70,9 @@ export class LabtrackModel implements ILabtrackModel {
       standby: 'when-hidden'
     });
   }
+
+  /** Pinned and hidden runs (`runmarks.ts`). */
+  readonly marks: RunMarks;
 
   get changed(): ISignal<ILabtrackModel, ModelChange> {
     return this._changed;
@@ -836,5 +841,7 @@ export namespace LabtrackModel {
      * remembered (`lastExperimentId`) or most recently active one.
      */
     openDefaultExperiment?: boolean;
+    /** Pinned and hidden runs (kept in local storage by default). */
+    marks?: RunMarks;
   }
 }

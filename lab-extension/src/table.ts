@@ -127,6 +127,30 @@ export function availableColumns(runs: readonly IRun[]): {
   };
 }
 
+/** A pin or hide toggle of a run row (out of the tab order, as the row's
+ * other controls; the row's keys select and open). */
+function runMarkButton(
+  className: string,
+  symbol: string,
+  pressed: boolean,
+  label: string,
+  onClick: () => void
+): HTMLButtonElement {
+  const node = el('button', `lt-RunMark ${className}`, undefined, {
+    type: 'button',
+    tabindex: '-1',
+    'aria-pressed': pressed ? 'true' : 'false',
+    'aria-label': label,
+    title: label
+  });
+  node.append(el('span', '', symbol, { 'aria-hidden': 'true' }));
+  node.addEventListener('click', event => {
+    event.stopPropagation();
+    onClick();
+  });
+  return node;
+}
+
 function columnTitle(column: string): string {
   return column.slice(column.indexOf('.') + 1);
 }
@@ -302,6 +326,7 @@ export class RunsTableView extends Widget {
       this._scroller
     );
     model.changed.connect(this._onModelChanged, this);
+    model.marks.changed.connect(this._onMarks, this);
   }
 
   dispose(): void {
@@ -309,7 +334,12 @@ export class RunsTableView extends Widget {
       return;
     }
     this._model.changed.disconnect(this._onModelChanged, this);
+    this._model.marks.changed.disconnect(this._onMarks, this);
     super.dispose();
+  }
+
+  private _onMarks(): void {
+    this._render();
   }
 
   protected onAfterShow(msg: Message): void {
@@ -358,6 +388,8 @@ export class RunsTableView extends Widget {
 
   private _render(): void {
     const runs = this._model.runs;
+    this._model.marks.see(runs);
+    this._model.marks.see(this._model.contextRuns);
     this._available = availableColumns(runs);
     this._renderGroupOptions();
     let columns = this._chosenColumns();
@@ -431,7 +463,29 @@ export class RunsTableView extends Widget {
    * The visible rows: the runs as a tree (sorting among siblings), grouped
    * by a parameter of the top-level runs when a grouping is chosen.
    */
-  private _buildItems(runs: readonly IRun[]): Item[] {
+  private _buildItems(all: readonly IRun[]): Item[] {
+    // Pinned runs first, whatever the filter, sort or grouping.
+    const marks = this._model.marks;
+    const pinned = marks.pinnedRuns(this._model.experimentIds);
+    const pinnedItems: Item[] = pinned.map((run, i) => ({
+      kind: 'run',
+      run,
+      row: {
+        run,
+        level: 1,
+        parentId: null,
+        childCount: 0,
+        expanded: false,
+        matched: true,
+        posInSet: i + 1,
+        setSize: pinned.length
+      }
+    }));
+    const runs = all.filter(r => !marks.isPinned(r.info.run_id));
+    return [...pinnedItems, ...this._treeItems(runs)];
+  }
+
+  private _treeItems(runs: readonly IRun[]): Item[] {
     const sort = this._sort;
     let compare: ((a: IRun, b: IRun) => number) | undefined;
     if (sort) {
@@ -446,7 +500,9 @@ export class RunsTableView extends Widget {
       };
     }
     const forest = buildRunTree(runs, {
-      context: this._model.contextRuns,
+      context: this._model.contextRuns.filter(
+        r => !this._model.marks.isPinned(r.info.run_id)
+      ),
       compare
     });
     const filtered = !!this._model.effectiveFilter;
@@ -815,6 +871,10 @@ export class RunsTableView extends Widget {
     row.classList.toggle('lt-mod-context', !tree.matched);
     const deleted = info.lifecycle_stage === 'deleted';
     row.classList.toggle('lt-mod-deleted', deleted);
+    const pinned = this._model.marks.isPinned(info.run_id);
+    const hidden = this._model.marks.isHidden(info.run_id);
+    row.classList.toggle('lt-mod-pinned', pinned);
+    row.classList.toggle('lt-mod-hidden', hidden);
     if (!tree.matched) {
       row.title = trans.__('Shown for context: does not match the filter');
     }
@@ -875,6 +935,26 @@ export class RunsTableView extends Widget {
     if (deleted) {
       cell.append(el('span', 'lt-DeletedBadge', trans.__('deleted')));
     }
+    cell.append(
+      runMarkButton(
+        'lt-PinRun',
+        pinned ? '★' : '☆',
+        pinned,
+        pinned
+          ? trans.__('Unpin %1', name)
+          : trans.__('Pin %1 to the top', name),
+        () => this._model.marks.setPinned(run, !pinned)
+      ),
+      runMarkButton(
+        'lt-HideRun',
+        hidden ? '◌' : '●',
+        hidden,
+        hidden
+          ? trans.__('Show %1 in charts', name)
+          : trans.__('Hide %1 from charts', name),
+        () => this._model.marks.setHidden(run, !hidden)
+      )
+    );
     if (tree.childCount > 0) {
       cell.append(
         el(

@@ -4,6 +4,7 @@ import { ISignal } from '@lumino/signaling';
 
 import { IExperiment, IRun, LabtrackAPIError } from './protocol';
 import { IQuickFilters } from './runfilters';
+import { RunMarks } from './runmarks';
 
 /** The views of the dashboard's main area. */
 export type DashboardView = 'runs' | 'compare' | 'run' | 'models';
@@ -79,6 +80,9 @@ export interface ILabtrackModel extends IDisposable {
   setQuickFilters(patch: Partial<IQuickFilters>): Promise<void>;
   /** The typed and quick filters joined, as the listed runs were fetched. */
   readonly effectiveFilter: string;
+
+  /** Pinned runs (top of the table) and hidden runs (out of the charts). */
+  readonly marks: RunMarks;
 
   /** Run actions (re-read the list and emit `runsChanged` when done). */
   renameRun(runId: string, name: string): Promise<void>;
