@@ -71,7 +71,6 @@ export class ChartGridModel implements IDisposable {
     this._model = options.model;
     this._store = options.store ?? localLayoutStore();
     this._maxPoints = options.maxPoints ?? (() => DEFAULT_MAX_POINTS);
-    this._layouts = this._store.load();
   }
 
   get layoutChanged(): ISignal<ChartGridModel, void> {
@@ -98,7 +97,8 @@ export class ChartGridModel implements IDisposable {
    * for each of the first metrics.
    */
   layout(metrics: readonly string[]): readonly IChartSpec[] {
-    const saved = this._layouts[this._key];
+    // Read each time: a saved view may have replaced the layout.
+    const saved = this._store.load()[this._key];
     if (saved) {
       return saved;
     }
@@ -109,7 +109,7 @@ export class ChartGridModel implements IDisposable {
 
   /** True when the layout was arranged by the user (and is kept). */
   get isSaved(): boolean {
-    return this._key in this._layouts;
+    return this._key in this._store.load();
   }
 
   addChart(metrics: readonly string[], metric: string): void {
@@ -134,9 +134,8 @@ export class ChartGridModel implements IDisposable {
 
   /** Forget the arrangement of the listed experiments (back to default). */
   resetLayout(): void {
-    const next = { ...this._layouts };
+    const next = this._store.load();
     delete next[this._key];
-    this._layouts = next;
     this._store.save(next);
     this._layoutChanged.emit();
   }
@@ -180,8 +179,7 @@ export class ChartGridModel implements IDisposable {
   }
 
   private _save(charts: IChartSpec[]): void {
-    this._layouts = { ...this._layouts, [this._key]: charts };
-    this._store.save(this._layouts);
+    this._store.save({ ...this._store.load(), [this._key]: charts });
     this._layoutChanged.emit();
   }
 
@@ -189,7 +187,6 @@ export class ChartGridModel implements IDisposable {
   private _model: ILabtrackModel;
   private _store: ILayoutStore;
   private _maxPoints: () => number;
-  private _layouts: ChartLayouts;
   private _isDisposed = false;
   private _layoutChanged = new Signal<ChartGridModel, void>(this);
 }

@@ -212,6 +212,9 @@ export class CompareView extends Widget {
     super.onAfterShow(msg);
     if (this._stale) {
       this._renderAll();
+    } else {
+      // A saved view may have changed the chart layout meanwhile.
+      this._grid.render(this._metricKeys());
     }
   }
 

@@ -28,6 +28,7 @@ import { LabtrackModel } from './model';
 import { DashboardPanel, createDashboard } from './panel';
 import { RegistryModel } from './registrymodel';
 import { RunDetailModel } from './rundetailmodel';
+import { SavedViewsByKey } from './savedviews';
 import { LabtrackSidebar } from './sidebar';
 import { CommandIDs, DashboardView, ILabtrackModel } from './tokens';
 import { vegaLite6Plugin } from './vega';
@@ -74,6 +75,10 @@ const modelPlugin: JupyterFrontEndPlugin<LabtrackModel> = {
                 string[]
               >
             );
+            model.views.load(
+              (settings.get('views').composite ??
+                {}) as unknown as SavedViewsByKey
+            );
           };
           apply();
           model.lastExperimentId =
@@ -91,6 +96,11 @@ const modelPlugin: JupyterFrontEndPlugin<LabtrackModel> = {
           model.onColumnsChanged = columns => {
             settings.set('columns', columns).catch(reason => {
               console.warn('labtrack: could not save columns', reason);
+            });
+          };
+          model.views.onChanged = views => {
+            settings.set('views', views as never).catch(reason => {
+              console.warn('labtrack: could not save views', reason);
             });
           };
         })

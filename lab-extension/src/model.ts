@@ -16,6 +16,7 @@ import {
   runViewType
 } from './runfilters';
 import { RunMarks } from './runmarks';
+import { SavedViews } from './savedviews';
 import { missingParentIds, quoteFilterValue } from './runtree';
 import {
   DashboardView,
@@ -73,6 +74,9 @@ export class LabtrackModel implements ILabtrackModel {
 
   /** Pinned and hidden runs (`runmarks.ts`). */
   readonly marks: RunMarks;
+
+  /** Saved views of the runs table (`savedviews.ts`). */
+  readonly views = new SavedViews();
 
   get changed(): ISignal<ILabtrackModel, ModelChange> {
     return this._changed;

@@ -24,6 +24,7 @@ import {
 import { downloadText, runsCSV, safeFileName } from './csv';
 import { runViewType } from './runfilters';
 import { RunsFilterBar } from './runsfilterbar';
+import { SavedViewsBar } from './viewsbar';
 import { ITreeRow, buildRunTree, flattenTree, IRunNode } from './runtree';
 import { ILabtrackModel, ModelChange } from './tokens';
 
@@ -319,6 +320,8 @@ export class RunsTableView extends Widget {
     });
 
     this._filterBar = new RunsFilterBar(model, trans, () => this.downloadCSV());
+    this._viewsBar = new SavedViewsBar(model, trans, this);
+    this._filterBar.node.prepend(this._viewsBar.node);
     this.node.append(
       toolbar,
       this._filterBar.node,
@@ -335,6 +338,7 @@ export class RunsTableView extends Widget {
     }
     this._model.changed.disconnect(this._onModelChanged, this);
     this._model.marks.changed.disconnect(this._onMarks, this);
+    this._viewsBar.dispose();
     super.dispose();
   }
 
@@ -361,6 +365,9 @@ export class RunsTableView extends Widget {
     if (change === 'runs' || change === 'columns' || change === 'selection') {
       this._render();
       this._filterBar.render();
+      if (change === 'selection') {
+        this._viewsBar.render();
+      }
     } else if (change === 'runSelection') {
       this._renderSelectionState();
       this._filterBar.render();
@@ -538,6 +545,16 @@ export class RunsTableView extends Widget {
       items.push(...rows(list));
     }
     return items;
+  }
+
+  /** The table's sort (null: newest first, as fetched). */
+  get sort(): ISort | null {
+    return this._sort ? { ...this._sort } : null;
+  }
+
+  setSort(sort: ISort | null): void {
+    this._sort = sort ? { ...sort } : null;
+    this._render();
   }
 
   /** The listed runs as CSV: visible columns, in table order. */
@@ -1124,6 +1141,7 @@ export class RunsTableView extends Widget {
   private _childrenBox: HTMLInputElement;
   private _copyButton: HTMLButtonElement;
   private _filterBar: RunsFilterBar;
+  private _viewsBar: SavedViewsBar;
   private _copyStatus: HTMLElement;
   private _copied: string | null = null;
   private _childrenLabel: HTMLElement;

@@ -5,6 +5,7 @@ import { ISignal } from '@lumino/signaling';
 import { IExperiment, IRun, LabtrackAPIError } from './protocol';
 import { IQuickFilters } from './runfilters';
 import { RunMarks } from './runmarks';
+import { SavedViews } from './savedviews';
 
 /** The views of the dashboard's main area. */
 export type DashboardView = 'runs' | 'compare' | 'run' | 'models';
@@ -83,6 +84,8 @@ export interface ILabtrackModel extends IDisposable {
 
   /** Pinned runs (top of the table) and hidden runs (out of the charts). */
   readonly marks: RunMarks;
+  /** Saved views of the runs table, per experiment (`savedviews.ts`). */
+  readonly views: SavedViews;
 
   /** Run actions (re-read the list and emit `runsChanged` when done). */
   renameRun(runId: string, name: string): Promise<void>;
