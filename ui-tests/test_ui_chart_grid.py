@@ -87,6 +87,15 @@ def test_chart_grid_and_metric_csv(
             ("r2", "0.625"),
         ]
 
+        # A run page chart's CSV: every point of the run's metric.
+        compare.locator(".lt-RunChip .lt-LinkButton", has_text="r1").click()
+        detail = page.locator(".lt-RunDetail")
+        expect(detail.locator(".lt-RunTitle")).to_have_text("r1")
+        name, rows = download_csv(page, detail.get_by_role("button", name="Download loss as CSV"))
+        assert name == "loss.csv"
+        assert len(rows) == 51
+        assert {r["run_name"] for r in rows} == {"r1"}
+
         # The layout is kept for the experiment across a reload.
         compare = compare_demo_runs(page, lab_server)
         cards = compare.locator(".lt-ChartGridSection .lt-ChartCard")

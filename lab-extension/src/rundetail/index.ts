@@ -13,6 +13,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
+import { downloadText, safeFileName } from '../csv';
 import { el } from '../dom';
 import { IRunSeries, RunDetailChange, RunDetailModel } from '../rundetailmodel';
 import { ILabtrackModel, ModelChange } from '../tokens';
@@ -56,7 +57,12 @@ export class RunDetailView extends Widget {
     );
     this._tables = new RunDataTables(options.trans);
     this._tags = new TagEditor(model, options.trans);
-    this._charts = new RunCharts(options.trans);
+    this._charts = new RunCharts(options.trans, key => {
+      void this._detail.metricCSV(key).then(
+        text => downloadText(text, `${safeFileName(key, 'metric')}.csv`),
+        reason => console.warn('labtrack: could not download', key, reason)
+      );
+    });
     this._artifacts = new ArtifactBrowser(this._detail, options.trans);
     this._models = new LoggedModelsSection(this._detail, options.trans);
 
