@@ -90,7 +90,10 @@ def test_a_stale_bundle_without_node_says_so(
     assert "install Node.js" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="copies the checkout with git")
+@pytest.mark.skipif(
+    shutil.which("git") is None or not (ROOT / ".git").exists(),
+    reason="copies the checkout with git",
+)
 def test_pip_install_without_node_says_install_node_in_one_line(tmp_path: Path) -> None:
     """A real `pip wheel` of a fresh clone (no built bundle) with no node on PATH."""
     checkout = tmp_path / "checkout"
