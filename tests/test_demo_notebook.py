@@ -42,3 +42,25 @@ def test_demo_notebook_runs_and_logs_three_runs(tmp_path, monkeypatch):
     assert all(len(client.get_metric_history(r.info.run_id, "mse")) == 100 for r in runs)
     assert runs[0].data.tags["mlflow.source.type"] == "NOTEBOOK"
     assert runs[0].data.tags["mlflow.source.name"] == str(tmp_path / "labtrack-demo.ipynb")
+
+
+def test_demo_copy_carries_the_kernel_metadata_jupyterlab_sets(tmp_path):
+    """JupyterLab writes the kernel's language_info into an opened notebook; if the copy
+    lacks it (or names the kernelspec differently) the demo opens marked as modified."""
+    import json
+    import sys
+
+    from labtrack.cli import _copy_demo
+
+    written = json.loads(_copy_demo(tmp_path).read_text())
+    meta = written["metadata"]
+    assert meta["kernelspec"] == {
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+        "name": "python3",
+    }
+    assert meta["language_info"]["version"] == sys.version.split()[0]
+    assert meta["language_info"]["name"] == "python"
+    # An existing copy (maybe edited by the user) is left alone.
+    (tmp_path / "labtrack-demo.ipynb").write_text("{}")
+    assert _copy_demo(tmp_path).read_text() == "{}"

@@ -31,6 +31,7 @@ import {
   ISearchRunsResponse,
   ISeriesOptions,
   INVALID_RESPONSE,
+  RunViewType,
   LabtrackAPIError,
   MLFLOW_API,
   NETWORK_ERROR,
@@ -39,6 +40,8 @@ import {
   artifactRootPath,
   artifactUriPath
 } from './protocol';
+import { metricHistoryAPI } from './historyapi';
+import { runActionsAPI } from './runactions';
 
 export * from './protocol';
 
@@ -230,7 +233,8 @@ export async function searchRunsPage(
   orderBy: string[],
   pageToken: string | undefined,
   settings?: ServerConnection.ISettings,
-  trans?: TranslationBundle
+  trans?: TranslationBundle,
+  viewType?: RunViewType
 ): Promise<ISearchRunsResponse> {
   const request: ISearchRunsRequest = {
     experiment_ids: experimentIds,
@@ -240,6 +244,9 @@ export async function searchRunsPage(
   };
   if (pageToken) {
     request.page_token = pageToken;
+  }
+  if (viewType) {
+    request.run_view_type = viewType;
   }
   const reply = await requestAPI<ISearchRunsResponse>(
     `${MLFLOW_API}/runs/search`,
@@ -420,7 +427,8 @@ export async function countRuns(
   experimentIds: string[],
   filter = '',
   settings?: ServerConnection.ISettings,
-  trans?: TranslationBundle
+  trans?: TranslationBundle,
+  viewType?: RunViewType
 ): Promise<IRunCountsResponse> {
   const query = new URLSearchParams();
   for (const id of experimentIds) {
@@ -428,6 +436,9 @@ export async function countRuns(
   }
   if (filter) {
     query.set('filter', filter);
+  }
+  if (viewType) {
+    query.set('run_view_type', viewType);
   }
   return requestAPI<IRunCountsResponse>(
     `api/labtrack/runs/count?${query.toString()}`,
@@ -687,7 +698,14 @@ export function createAPI(
 ): ILabtrackAPI {
   return {
     searchExperiments: () => searchExperiments(settings, trans),
-    searchRunsPage: (experimentIds, filter, maxResults, orderBy, pageToken) =>
+    searchRunsPage: (
+      experimentIds,
+      filter,
+      maxResults,
+      orderBy,
+      pageToken,
+      viewType
+    ) =>
       searchRunsPage(
         experimentIds,
         filter,
@@ -695,13 +713,30 @@ export function createAPI(
         orderBy,
         pageToken,
         settings,
-        trans
+        trans,
+        viewType
       ),
-    countRuns: (experimentIds, filter) =>
-      countRuns(experimentIds, filter, settings, trans),
+    countRuns: (experimentIds, filter, viewType) =>
+      countRuns(experimentIds, filter, settings, trans, viewType),
     getRun: runId => getRun(runId, settings, trans),
     setRunTag: (runId, key, value) =>
       setRunTag(runId, key, value, settings, trans),
+    ...runActionsAPI((path, body) =>
+      requestAPI(
+        `${MLFLOW_API}/${path}`,
+        { method: 'POST', body: JSON.stringify(body) },
+        settings,
+        trans
+      )
+    ),
+    ...metricHistoryAPI((path, query) =>
+      requestAPI(
+        `${MLFLOW_API}/${path}?${query.toString()}`,
+        { method: 'GET' },
+        settings,
+        trans
+      )
+    ),
     listRunArtifacts: (runId, path) =>
       listRunArtifacts(runId, path, settings, trans),
     downloadArtifact: (run, path) =>

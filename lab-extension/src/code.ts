@@ -42,13 +42,17 @@ export function orderByClause(
 export function searchRunsCode(
   experimentIds: readonly string[],
   filter: string,
-  orderBy: readonly string[]
+  orderBy: readonly string[],
+  runViewType = 'ACTIVE_ONLY'
 ): string {
   const args = [
     `experiment_ids=[${experimentIds.map(pythonString).join(', ')}]`
   ];
   if (filter.trim()) {
     args.push(`filter_string=${pythonString(filter.trim())}`);
+  }
+  if (runViewType !== 'ACTIVE_ONLY') {
+    args.push(`run_view_type=${pythonString(runViewType)}`);
   }
   args.push(`order_by=[${orderBy.map(pythonString).join(', ')}]`);
   return `lt.search_runs(${args.join(', ')})`;

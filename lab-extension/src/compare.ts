@@ -8,6 +8,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
+import { ChartGrid, downloadMetricCSV } from './chartgrid';
 import { experimentLabel } from './rundetail/header';
 import { CompareModel, ICurvesChange } from './comparemodel';
 import { IRun } from './protocol';
@@ -101,11 +102,27 @@ export class CompareView extends Widget {
       'lt-ZoomNote',
       trans.__('Drag to zoom, double-click to reset')
     );
+    const csv = el(
+      'button',
+      'jp-Button jp-mod-styled lt-MetricCSV',
+      trans.__('Download CSV'),
+      {
+        type: 'button',
+        title: trans.__('Download every point of this metric as CSV')
+      }
+    );
+    csv.addEventListener('click', () => {
+      const metric = this._metricSelect.value;
+      if (metric) {
+        void downloadMetricCSV(this._compare.grid, this._runs, metric);
+      }
+    });
     controls.append(
       this._metricSelect,
       this._xSelect,
       smoothLabel,
       logLabel,
+      csv,
       this._zoomNote
     );
 
@@ -158,11 +175,18 @@ export class CompareView extends Widget {
     const plots = el('div', 'lt-PlotRow');
     plots.append(parSection, scatterSection);
 
+    this._grid = new ChartGrid(
+      this._compare.grid,
+      trans,
+      () => this._runs,
+      id => model.marks.isHidden(id)
+    );
     this.node.append(
       this._header,
       controls,
       this._chartStatus,
       this._chartBox,
+      this._grid.node,
       plots,
       this._evaluation.node,
       tableSection
@@ -170,6 +194,7 @@ export class CompareView extends Widget {
     this._chart = this._newChart();
     model.changed.connect(this._onModelChanged, this);
     model.runsChanged.connect(this._onRunsChanged, this);
+    model.marks.changed.connect(this._onMarks, this);
     this._compare.curvesChanged.connect(this._onCurves, this);
   }
 
@@ -178,8 +203,10 @@ export class CompareView extends Widget {
       return;
     }
     this._chart.dispose();
+    this._grid.dispose();
     this._model.changed.disconnect(this._onModelChanged, this);
     this._model.runsChanged.disconnect(this._onRunsChanged, this);
+    this._model.marks.changed.disconnect(this._onMarks, this);
     this._compare.curvesChanged.disconnect(this._onCurves, this);
     super.dispose();
   }
@@ -188,12 +215,16 @@ export class CompareView extends Widget {
     super.onAfterShow(msg);
     if (this._stale) {
       this._renderAll();
+    } else {
+      // A saved view may have changed the chart layout meanwhile.
+      this._grid.render(this._metricKeys());
     }
   }
 
   protected onResize(msg: Widget.ResizeMessage): void {
     super.onResize(msg);
     this._chart.resize();
+    this._grid.resize();
   }
 
   private get _runs(): readonly IRun[] {
@@ -213,9 +244,18 @@ export class CompareView extends Widget {
     if (this.isVisible && this._runs.some(r => ids.has(r.info.run_id))) {
       this._renderHeader();
       void this._fetchCurves(true);
+      this._grid.refresh();
       this._renderPlots();
       this._renderTable();
       this._evaluation.render(this._runs, seriesColor);
+    }
+  }
+
+  /** A run hidden or shown: redraw the charts (curves are re-read). */
+  private _onMarks(): void {
+    this._stale = true;
+    if (this.isVisible) {
+      this._renderAll();
     }
   }
 
@@ -224,6 +264,7 @@ export class CompareView extends Widget {
     this._renderHeader();
     this._renderMetricOptions();
     void this._fetchCurves(false);
+    this._grid.render(this._metricKeys());
     this._renderPlots();
     this._renderTable();
     this._evaluation.render(this._runs, seriesColor);
@@ -415,6 +456,17 @@ export class CompareView extends Widget {
     return differing.length > 0 ? differing : params;
   }
 
+  /** Marks of the runs that are not hidden (colors by position). */
+  private _visibleMarks(
+    runs: readonly IRun[],
+    mark: (run: IRun, index: number) => IMark
+  ): IMark[] {
+    const hidden = this._model.marks;
+    return runs.flatMap((run, i) =>
+      hidden.isHidden(run.info.run_id) ? [] : [mark(run, i)]
+    );
+  }
+
   private _renderPlots(): void {
     const runs = this._runs;
     const metric = this._metricSelect.value;
@@ -431,7 +483,7 @@ export class CompareView extends Widget {
       );
     } else {
       const titles = [...params.map(p => p.slice(7)), metric];
-      const marks: IMark[] = runs.map((run, i) => ({
+      const marks: IMark[] = this._visibleMarks(runs, (run, i) => ({
         label: `${runName(run)}: ${paramsText(run)}`,
         color: seriesColor(i),
         values: [
@@ -459,7 +511,7 @@ export class CompareView extends Widget {
     if (runs.length === 0 || !metric || !param) {
       return;
     }
-    const marks: IMark[] = runs.map((run, i) => ({
+    const marks: IMark[] = this._visibleMarks(runs, (run, i) => ({
       label: runName(run),
       color: seriesColor(i),
       values: [columnValue(run, param), columnValue(run, `metrics.${metric}`)]
@@ -551,6 +603,7 @@ export class CompareView extends Widget {
   private _trans: TranslationBundle;
   private _fetchStarted = 0;
   private _chart: CurveChart;
+  private _grid: ChartGrid;
   private _curves: ICurve[] = [];
   private _zoom: { min: number; max: number } | null = null;
   private _stale = true;

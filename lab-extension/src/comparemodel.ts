@@ -14,6 +14,7 @@ import {
   metricNumber,
   toAPIError
 } from './protocol';
+import { ChartGridModel } from './chartgridmodel';
 import { IDLE } from './model';
 import { ILabtrackModel, ILoadState } from './tokens';
 
@@ -51,7 +52,15 @@ export class CompareModel implements IDisposable {
     this._api = options.api;
     this._model = options.model;
     this._maxPoints = options.maxPoints ?? (() => DEFAULT_MAX_POINTS);
+    this.grid = new ChartGridModel({
+      api: options.api,
+      model: options.model,
+      maxPoints: this._maxPoints
+    });
   }
+
+  /** The chart grid's layouts and data (`chartgrid.ts`). */
+  readonly grid: ChartGridModel;
 
   get curvesChanged(): ISignal<CompareModel, ICurvesChange> {
     return this._curvesChanged;
@@ -85,6 +94,7 @@ export class CompareModel implements IDisposable {
       return;
     }
     this._isDisposed = true;
+    this.grid.dispose();
     Signal.clearData(this);
   }
 
@@ -94,9 +104,11 @@ export class CompareModel implements IDisposable {
    */
   async fetchCurves(query: ICurveQuery, keepZoom = false): Promise<void> {
     const runs = [...this.runs];
+    const hidden = this._model.marks;
+    const shown = runs.filter(r => !hidden.isHidden(r.info.run_id));
     const ticket = ++this._ticket;
     this._query = query;
-    if (runs.length === 0 || !query.metric) {
+    if (shown.length === 0 || !query.metric) {
       this._curves = [];
       this._state = IDLE;
       this._emit({ keepZoom: false });
@@ -105,7 +117,7 @@ export class CompareModel implements IDisposable {
     this._state = { loading: true, error: null };
     try {
       const series = await this._api.getMetricSeries(
-        runs.map(r => r.info.run_id),
+        shown.map(r => r.info.run_id),
         query.metric,
         {
           maxPoints: this._maxPoints(),
@@ -120,6 +132,7 @@ export class CompareModel implements IDisposable {
       const byRun = new Map(series.map(s => [s.run_id, s]));
       const curves: IRunCurve[] = [];
       runs.forEach((run, index) => {
+        // Hidden runs have no curve; indices keep the others' colors.
         const s = byRun.get(run.info.run_id);
         if (s) {
           curves.push({

@@ -29,6 +29,7 @@ import { DashboardPanel, createDashboard } from './panel';
 import { RegistryModel } from './registrymodel';
 import { projectsPlugin } from './projects/plugin';
 import { RunDetailModel } from './rundetailmodel';
+import { SavedViewsByKey } from './savedviews';
 import { LabtrackSidebar } from './sidebar';
 import { CommandIDs, DashboardView, ILabtrackModel } from './tokens';
 import { vegaLite6Plugin } from './vega';
@@ -75,6 +76,10 @@ const modelPlugin: JupyterFrontEndPlugin<LabtrackModel> = {
                 string[]
               >
             );
+            model.views.load(
+              (settings.get('views').composite ??
+                {}) as unknown as SavedViewsByKey
+            );
           };
           apply();
           model.lastExperimentId =
@@ -92,6 +97,11 @@ const modelPlugin: JupyterFrontEndPlugin<LabtrackModel> = {
           model.onColumnsChanged = columns => {
             settings.set('columns', columns).catch(reason => {
               console.warn('labtrack: could not save columns', reason);
+            });
+          };
+          model.views.onChanged = views => {
+            settings.set('views', views as never).catch(reason => {
+              console.warn('labtrack: could not save views', reason);
             });
           };
         })

@@ -6,8 +6,17 @@ import {
   IExperiment,
   ILabtrackAPI,
   IRun,
+  RunViewType,
   toAPIError
 } from './protocol';
+import {
+  IQuickFilters,
+  NO_QUICK_FILTERS,
+  composeFilter,
+  runViewType
+} from './runfilters';
+import { RunMarks } from './runmarks';
+import { SavedViews } from './savedviews';
 import { missingParentIds, quoteFilterValue } from './runtree';
 import {
   DashboardView,
@@ -49,6 +58,7 @@ export class LabtrackModel implements ILabtrackModel {
     this._api = options.api;
     this._maxRuns = options.maxRuns ?? DEFAULT_MAX_RUNS;
     this._autoSelect = options.openDefaultExperiment ?? false;
+    this.marks = options.marks ?? new RunMarks();
     this._poll = new Poll({
       auto: false,
       factory: () => this._pollChanges(),
@@ -61,6 +71,12 @@ export class LabtrackModel implements ILabtrackModel {
       standby: 'when-hidden'
     });
   }
+
+  /** Pinned and hidden runs (`runmarks.ts`). */
+  readonly marks: RunMarks;
+
+  /** Saved views of the runs table (`savedviews.ts`). */
+  readonly views = new SavedViews();
 
   get changed(): ISignal<ILabtrackModel, ModelChange> {
     return this._changed;
@@ -163,6 +179,61 @@ export class LabtrackModel implements ILabtrackModel {
 
   get filter(): string {
     return this._filter;
+  }
+
+  /** The status, start-time and lifecycle filters of the runs table. */
+  get quickFilters(): IQuickFilters {
+    return this._quick;
+  }
+
+  /**
+   * The filter the listed runs were fetched with: the typed filter and the
+   * quick filters (a time window is fixed when the runs are fetched).
+   */
+  get effectiveFilter(): string {
+    return this._effectiveFilter;
+  }
+
+  async setQuickFilters(patch: Partial<IQuickFilters>): Promise<void> {
+    const next = { ...this._quick, ...patch };
+    if (JSON.stringify(next) === JSON.stringify(this._quick)) {
+      return;
+    }
+    this._quick = next;
+    this._runsTotal = null;
+    this._emit('filter');
+    await this.refreshRuns();
+  }
+
+  /** Rename a run (`runs/update`). */
+  async renameRun(runId: string, name: string): Promise<void> {
+    await this._api.renameRun(runId, name);
+    await this._afterRunAction([runId]);
+  }
+
+  /**
+   * Delete runs (soft: `runs/delete`, restorable). They leave the comparison.
+   * All are tried; the first failure is thrown after the list is re-read.
+   */
+  async deleteRuns(runIds: readonly string[]): Promise<void> {
+    await this._eachRun(runIds, id => this._api.deleteRun(id));
+  }
+
+  /** Restore deleted runs (`runs/restore`). */
+  async restoreRuns(runIds: readonly string[]): Promise<void> {
+    await this._eachRun(runIds, id => this._api.restoreRun(id));
+  }
+
+  /** Add or change a run tag. */
+  async setRunTag(runId: string, key: string, value: string): Promise<void> {
+    await this._api.setRunTag(runId, key, value);
+    await this._afterRunAction([runId]);
+  }
+
+  /** Remove a run tag. */
+  async deleteRunTag(runId: string, key: string): Promise<void> {
+    await this._api.deleteRunTag(runId, key);
+    await this._afterRunAction([runId]);
   }
 
   get maxRuns(): number {
@@ -390,8 +461,11 @@ export class LabtrackModel implements ILabtrackModel {
     }
     const runs: IRun[] = [];
     let pageToken: string | undefined;
+    const filter = composeFilter(this._filter, this._quick, Date.now());
+    this._effectiveFilter = filter;
+    const view = this._viewArgs();
     // The exact total, beside the pages (a list is capped at `maxRuns`).
-    void this._api.countRuns(experimentIds, this._filter).then(
+    void this._api.countRuns(experimentIds, filter, ...view).then(
       reply => {
         if (ticket === this._runsTicket) {
           this._runsTotal = reply.total;
@@ -408,10 +482,11 @@ export class LabtrackModel implements ILabtrackModel {
         );
         const reply = await this._api.searchRunsPage(
           experimentIds,
-          this._filter,
+          filter,
           size,
           ORDER,
-          pageToken
+          pageToken,
+          ...view
         );
         if (ticket !== this._runsTicket) {
           return;
@@ -446,7 +521,7 @@ export class LabtrackModel implements ILabtrackModel {
       const error = toAPIError(reason);
       this._runsState = { loading: false, error };
       this._emit('runs');
-      if (error.errorCode === 'INVALID_PARAMETER_VALUE' && this._filter) {
+      if (error.errorCode === 'INVALID_PARAMETER_VALUE' && filter) {
         // A refused filter: say how many runs there are without it.
         try {
           const counted = await this._api.countRuns(experimentIds, '');
@@ -514,7 +589,11 @@ export class LabtrackModel implements ILabtrackModel {
       }
     };
     try {
-      if (this._showChildrenOfMatches && this._filter && runs.length > 0) {
+      if (
+        this._showChildrenOfMatches &&
+        this._effectiveFilter &&
+        runs.length > 0
+      ) {
         const ids = runs.slice(0, MAX_CHILDREN_OF).map(r => r.info.run_id);
         add(
           await this._searchIn(experimentIds, 'tags.`mlflow.parentRunId`', ids)
@@ -561,12 +640,14 @@ export class LabtrackModel implements ILabtrackModel {
       const filter = `${key} IN (${chunk.map(quoteFilterValue).join(', ')})`;
       let pageToken: string | undefined;
       do {
+        // Relatives of deleted runs may be deleted or active.
         const reply = await this._api.searchRunsPage(
           experimentIds,
           filter,
           NEXT_PAGE,
           ORDER,
-          pageToken
+          pageToken,
+          ...(this._quick.lifecycle === 'active' ? [] : ['ALL' as const])
         );
         found.push(...(reply.runs ?? []));
         pageToken = reply.next_page_token;
@@ -674,6 +755,40 @@ export class LabtrackModel implements ILabtrackModel {
     this._emit('sidebar');
   }
 
+  /** `run_view_type` as trailing arguments: none for the default (active). */
+  private _viewArgs(): [] | [RunViewType] {
+    const view = runViewType(this._quick.lifecycle);
+    return view === 'ACTIVE_ONLY' ? [] : [view];
+  }
+
+  private async _eachRun(
+    runIds: readonly string[],
+    action: (runId: string) => Promise<void>
+  ): Promise<void> {
+    const results = await Promise.allSettled(runIds.map(id => action(id)));
+    const done = runIds.filter((_, i) => results[i].status === 'fulfilled');
+    const kept = [...this._selectedRuns.values()].filter(
+      run => !done.includes(run.info.run_id)
+    );
+    if (kept.length !== this._selectedRuns.size) {
+      this.setSelectedRuns(kept);
+    }
+    await this._afterRunAction(done);
+    const failed = results.find(r => r.status === 'rejected');
+    if (failed) {
+      throw toAPIError((failed as PromiseRejectedResult).reason);
+    }
+  }
+
+  /** After a change made here: re-read the list, tell the open views. */
+  private async _afterRunAction(runIds: readonly string[]): Promise<void> {
+    if (runIds.length > 0 && !this._isDisposed) {
+      this._runsChanged.emit(new Set(runIds));
+    }
+    await this.refreshRuns();
+    void this.refreshSidebar();
+  }
+
   private _emit(change: ModelChange): void {
     if (!this._isDisposed) {
       this._changed.emit(change);
@@ -698,6 +813,8 @@ export class LabtrackModel implements ILabtrackModel {
   private _lastExperimentId: string | null = null;
   private _onExperimentSelected: ((id: string) => void) | null = null;
   private _filter = '';
+  private _effectiveFilter = '';
+  private _quick: IQuickFilters = NO_QUICK_FILTERS;
   private _selectedRuns = new Map<string, IRun>();
   private _view: DashboardView = 'runs';
   private _detailRunId: string | null = null;
@@ -728,5 +845,7 @@ export namespace LabtrackModel {
      * remembered (`lastExperimentId`) or most recently active one.
      */
     openDefaultExperiment?: boolean;
+    /** Pinned and hidden runs (kept in local storage by default). */
+    marks?: RunMarks;
   }
 }

@@ -521,7 +521,7 @@ export class DashboardPanel extends Panel {
           ? this._trans.__('Select an experiment to see its runs.')
           : null;
     } else if (runs.length === 0 && !badFilter) {
-      empty = model.filter
+      empty = model.effectiveFilter
         ? this._trans.__('No runs match this filter.')
         : this._trans.__('No runs in this experiment yet.');
     }

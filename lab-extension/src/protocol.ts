@@ -134,7 +134,11 @@ export interface ISearchRunsRequest {
   max_results: number;
   order_by: string[];
   page_token?: string;
+  run_view_type?: RunViewType;
 }
+
+/** Which runs a search lists: MLflow's `ViewType` by lifecycle stage. */
+export type RunViewType = 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL';
 
 export interface ISearchRunsResponse {
   runs?: IRun[];
@@ -273,14 +277,23 @@ export interface ILabtrackAPI {
     filter: string,
     maxResults: number,
     orderBy: string[],
-    pageToken?: string
+    pageToken?: string,
+    viewType?: RunViewType
   ): Promise<ISearchRunsResponse>;
   countRuns(
     experimentIds: string[],
-    filter: string
+    filter: string,
+    viewType?: RunViewType
   ): Promise<IRunCountsResponse>;
   getRun(runId: string): Promise<IRun>;
   setRunTag(runId: string, key: string, value: string): Promise<void>;
+  /** Run actions (`runactions.ts`): rename, delete, restore, remove a tag. */
+  renameRun(runId: string, name: string): Promise<void>;
+  deleteRun(runId: string): Promise<void>;
+  restoreRun(runId: string): Promise<void>;
+  deleteRunTag(runId: string, key: string): Promise<void>;
+  /** Every point of a run's metric (`historyapi.ts`; CSV downloads). */
+  getMetricHistory(runId: string, key: string): Promise<IMetricSeries>;
   listRunArtifacts(runId: string, path: string): Promise<IFileInfo[]>;
   downloadArtifact(run: IRun, path: string): Promise<Blob>;
   getMetricSeries(

@@ -18,6 +18,8 @@ import {
   metricNumber,
   toAPIError
 } from './protocol';
+import { metricCSV } from './csv';
+import { runName } from './dom';
 import { IModelSummary, summarizeMLmodel } from './mlmodel';
 import { IDLE } from './model';
 import { PARENT_TAG, parentRunId, quoteFilterValue } from './runtree';
@@ -97,6 +99,16 @@ export class RunDetailModel implements IDisposable {
   }
 
   /** The run, once loaded. */
+  /** Every point of one of the run's metrics as CSV (`metrics/get-history`). */
+  async metricCSV(key: string): Promise<string> {
+    const run = this.run;
+    if (!run) {
+      return '';
+    }
+    const series = await this._api.getMetricHistory(run.info.run_id, key);
+    return metricCSV([series], new Map([[run.info.run_id, runName(run)]]));
+  }
+
   get run(): IRun | null {
     return this._run;
   }

@@ -21,6 +21,10 @@ import {
   runName,
   statusBadge
 } from './dom';
+import { downloadText, runsCSV, safeFileName } from './csv';
+import { runViewType } from './runfilters';
+import { RunsFilterBar } from './runsfilterbar';
+import { SavedViewsBar } from './viewsbar';
 import { ITreeRow, buildRunTree, flattenTree, IRunNode } from './runtree';
 import { ILabtrackModel, ModelChange } from './tokens';
 
@@ -122,6 +126,30 @@ export function availableColumns(runs: readonly IRun[]): {
     params: sorted(params, 'params'),
     tags: sorted(tags, 'tags')
   };
+}
+
+/** A pin or hide toggle of a run row (out of the tab order, as the row's
+ * other controls; the row's keys select and open). */
+function runMarkButton(
+  className: string,
+  symbol: string,
+  pressed: boolean,
+  label: string,
+  onClick: () => void
+): HTMLButtonElement {
+  const node = el('button', `lt-RunMark ${className}`, undefined, {
+    type: 'button',
+    tabindex: '-1',
+    'aria-pressed': pressed ? 'true' : 'false',
+    'aria-label': label,
+    title: label
+  });
+  node.append(el('span', '', symbol, { 'aria-hidden': 'true' }));
+  node.addEventListener('click', event => {
+    event.stopPropagation();
+    onClick();
+  });
+  return node;
 }
 
 function columnTitle(column: string): string {
@@ -291,8 +319,17 @@ export class RunsTableView extends Widget {
       passive: true
     });
 
-    this.node.append(toolbar, this._picker, this._scroller);
+    this._filterBar = new RunsFilterBar(model, trans, () => this.downloadCSV());
+    this._viewsBar = new SavedViewsBar(model, trans, this);
+    this._filterBar.node.prepend(this._viewsBar.node);
+    this.node.append(
+      toolbar,
+      this._filterBar.node,
+      this._picker,
+      this._scroller
+    );
     model.changed.connect(this._onModelChanged, this);
+    model.marks.changed.connect(this._onMarks, this);
   }
 
   dispose(): void {
@@ -300,7 +337,13 @@ export class RunsTableView extends Widget {
       return;
     }
     this._model.changed.disconnect(this._onModelChanged, this);
+    this._model.marks.changed.disconnect(this._onMarks, this);
+    this._viewsBar.dispose();
     super.dispose();
+  }
+
+  private _onMarks(): void {
+    this._render();
   }
 
   protected onAfterShow(msg: Message): void {
@@ -321,8 +364,15 @@ export class RunsTableView extends Widget {
   private _onModelChanged(_: ILabtrackModel, change: ModelChange): void {
     if (change === 'runs' || change === 'columns' || change === 'selection') {
       this._render();
+      this._filterBar.render();
+      if (change === 'selection') {
+        this._viewsBar.render();
+      }
     } else if (change === 'runSelection') {
       this._renderSelectionState();
+      this._filterBar.render();
+    } else if (change === 'filter') {
+      this._filterBar.render();
     }
   }
 
@@ -345,6 +395,8 @@ export class RunsTableView extends Widget {
 
   private _render(): void {
     const runs = this._model.runs;
+    this._model.marks.see(runs);
+    this._model.marks.see(this._model.contextRuns);
     this._available = availableColumns(runs);
     this._renderGroupOptions();
     let columns = this._chosenColumns();
@@ -385,10 +437,10 @@ export class RunsTableView extends Widget {
     this._copyButton.disabled = this._model.experimentIds.length === 0;
     this._syncCopyStatus();
     this._childrenBox.checked = this._model.showChildrenOfMatches;
-    this._childrenBox.disabled = !this._model.filter;
+    this._childrenBox.disabled = !this._model.effectiveFilter;
     this._childrenLabel.classList.toggle(
       'lt-mod-disabled',
-      !this._model.filter
+      !this._model.effectiveFilter
     );
     this._renderRows();
     this._renderSelectionState();
@@ -418,7 +470,29 @@ export class RunsTableView extends Widget {
    * The visible rows: the runs as a tree (sorting among siblings), grouped
    * by a parameter of the top-level runs when a grouping is chosen.
    */
-  private _buildItems(runs: readonly IRun[]): Item[] {
+  private _buildItems(all: readonly IRun[]): Item[] {
+    // Pinned runs first, whatever the filter, sort or grouping.
+    const marks = this._model.marks;
+    const pinned = marks.pinnedRuns(this._model.experimentIds);
+    const pinnedItems: Item[] = pinned.map((run, i) => ({
+      kind: 'run',
+      run,
+      row: {
+        run,
+        level: 1,
+        parentId: null,
+        childCount: 0,
+        expanded: false,
+        matched: true,
+        posInSet: i + 1,
+        setSize: pinned.length
+      }
+    }));
+    const runs = all.filter(r => !marks.isPinned(r.info.run_id));
+    return [...pinnedItems, ...this._treeItems(runs)];
+  }
+
+  private _treeItems(runs: readonly IRun[]): Item[] {
     const sort = this._sort;
     let compare: ((a: IRun, b: IRun) => number) | undefined;
     if (sort) {
@@ -433,10 +507,12 @@ export class RunsTableView extends Widget {
       };
     }
     const forest = buildRunTree(runs, {
-      context: this._model.contextRuns,
+      context: this._model.contextRuns.filter(
+        r => !this._model.marks.isPinned(r.info.run_id)
+      ),
       compare
     });
-    const filtered = !!this._model.filter;
+    const filtered = !!this._model.effectiveFilter;
     const rows = (nodes: readonly IRunNode[]): Item[] =>
       flattenTree(nodes, this._expanded, filtered).map(row => ({
         kind: 'run',
@@ -471,14 +547,44 @@ export class RunsTableView extends Widget {
     return items;
   }
 
+  /** The table's sort (null: newest first, as fetched). */
+  get sort(): ISort | null {
+    return this._sort ? { ...this._sort } : null;
+  }
+
+  setSort(sort: ISort | null): void {
+    this._sort = sort ? { ...sort } : null;
+    this._render();
+  }
+
+  /** The listed runs as CSV: visible columns, in table order. */
+  csv(): string {
+    const runs = this._items
+      .filter(item => item.kind === 'run')
+      .map(item => (item as { run: IRun }).run);
+    return runsCSV(runs, this._columns);
+  }
+
+  downloadCSV(): void {
+    const names = this._model.experimentIds.map(
+      id =>
+        this._model.experiments.find(e => e.experiment_id === id)?.name ?? id
+    );
+    downloadText(
+      this.csv(),
+      `${safeFileName(names.join('+'), 'runs')}-runs.csv`
+    );
+  }
+
   /** The `lt.search_runs(...)` call of the table's experiments, filter, sort. */
   searchRunsCode(): string {
     const sort = this._sort;
     const clause = sort ? orderByClause(sort.column, sort.ascending) : null;
     return searchRunsCode(
       this._model.experimentIds,
-      this._model.filter,
-      clause ? [clause] : DEFAULT_ORDER_BY
+      this._model.effectiveFilter,
+      clause ? [clause] : DEFAULT_ORDER_BY,
+      runViewType(this._model.quickFilters.lifecycle)
     );
   }
 
@@ -780,6 +886,12 @@ export class RunsTableView extends Widget {
     });
     row.classList.toggle('lt-mod-selected', selected);
     row.classList.toggle('lt-mod-context', !tree.matched);
+    const deleted = info.lifecycle_stage === 'deleted';
+    row.classList.toggle('lt-mod-deleted', deleted);
+    const pinned = this._model.marks.isPinned(info.run_id);
+    const hidden = this._model.marks.isHidden(info.run_id);
+    row.classList.toggle('lt-mod-pinned', pinned);
+    row.classList.toggle('lt-mod-hidden', hidden);
     if (!tree.matched) {
       row.title = trans.__('Shown for context: does not match the filter');
     }
@@ -837,6 +949,29 @@ export class RunsTableView extends Widget {
     });
     link.addEventListener('click', () => this._model.openRun(info.run_id));
     cell.append(link);
+    if (deleted) {
+      cell.append(el('span', 'lt-DeletedBadge', trans.__('deleted')));
+    }
+    cell.append(
+      runMarkButton(
+        'lt-PinRun',
+        pinned ? '★' : '☆',
+        pinned,
+        pinned
+          ? trans.__('Unpin %1', name)
+          : trans.__('Pin %1 to the top', name),
+        () => this._model.marks.setPinned(run, !pinned)
+      ),
+      runMarkButton(
+        'lt-HideRun',
+        hidden ? '◌' : '●',
+        hidden,
+        hidden
+          ? trans.__('Show %1 in charts', name)
+          : trans.__('Hide %1 from charts', name),
+        () => this._model.marks.setHidden(run, !hidden)
+      )
+    );
     if (tree.childCount > 0) {
       cell.append(
         el(
@@ -1005,6 +1140,8 @@ export class RunsTableView extends Widget {
   private _focusId: string | null = null;
   private _childrenBox: HTMLInputElement;
   private _copyButton: HTMLButtonElement;
+  private _filterBar: RunsFilterBar;
+  private _viewsBar: SavedViewsBar;
   private _copyStatus: HTMLElement;
   private _copied: string | null = null;
   private _childrenLabel: HTMLElement;

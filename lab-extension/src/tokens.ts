@@ -3,6 +3,9 @@ import { IDisposable } from '@lumino/disposable';
 import { ISignal } from '@lumino/signaling';
 
 import { IExperiment, IRun, LabtrackAPIError } from './protocol';
+import { IQuickFilters } from './runfilters';
+import { RunMarks } from './runmarks';
+import { SavedViews } from './savedviews';
 
 /** The views of the dashboard's main area. */
 export type DashboardView = 'runs' | 'compare' | 'run' | 'models';
@@ -73,6 +76,23 @@ export interface ILabtrackModel extends IDisposable {
 
   /** The MLflow search filter applied to runs ('' for none). */
   readonly filter: string;
+  /** Status, start-time and lifecycle filters (`runfilters.ts`). */
+  readonly quickFilters: IQuickFilters;
+  setQuickFilters(patch: Partial<IQuickFilters>): Promise<void>;
+  /** The typed and quick filters joined, as the listed runs were fetched. */
+  readonly effectiveFilter: string;
+
+  /** Pinned runs (top of the table) and hidden runs (out of the charts). */
+  readonly marks: RunMarks;
+  /** Saved views of the runs table, per experiment (`savedviews.ts`). */
+  readonly views: SavedViews;
+
+  /** Run actions (re-read the list and emit `runsChanged` when done). */
+  renameRun(runId: string, name: string): Promise<void>;
+  deleteRuns(runIds: readonly string[]): Promise<void>;
+  restoreRuns(runIds: readonly string[]): Promise<void>;
+  setRunTag(runId: string, key: string, value: string): Promise<void>;
+  deleteRunTag(runId: string, key: string): Promise<void>;
 
   /** The maximum number of runs fetched per experiment. */
   maxRuns: number;

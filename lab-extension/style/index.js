@@ -6,6 +6,7 @@ import './compare.css';
 import './rundetail.css';
 import './registry.css';
 import './sidebar.css';
+import './actions.css';
 import 'uplot/dist/uPlot.min.css';
 import './projects.css';
 import './evaluation.css';

@@ -23,6 +23,13 @@ describe('copy as code', () => {
     );
   });
 
+  it('names run_view_type when deleted runs are listed', () => {
+    expect(searchRunsCode(['1'], '', DEFAULT_ORDER_BY, 'DELETED_ONLY')).toBe(
+      'lt.search_runs(experiment_ids=["1"], run_view_type="DELETED_ONLY", ' +
+        'order_by=["attributes.start_time DESC"])'
+    );
+  });
+
   it('maps table columns to order_by clauses', () => {
     expect(orderByClause('attributes.run_name', true)).toBe(
       'attributes.run_name ASC'

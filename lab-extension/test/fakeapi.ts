@@ -38,6 +38,16 @@ export class FakeAPI implements ILabtrackAPI {
   getRun: ILabtrackAPI['getRun'] = (...args) => this._call('getRun', args);
   setRunTag: ILabtrackAPI['setRunTag'] = (...args) =>
     this._call('setRunTag', args);
+  renameRun: ILabtrackAPI['renameRun'] = (...args) =>
+    this._call('renameRun', args);
+  deleteRun: ILabtrackAPI['deleteRun'] = (...args) =>
+    this._call('deleteRun', args);
+  restoreRun: ILabtrackAPI['restoreRun'] = (...args) =>
+    this._call('restoreRun', args);
+  deleteRunTag: ILabtrackAPI['deleteRunTag'] = (...args) =>
+    this._call('deleteRunTag', args);
+  getMetricHistory: ILabtrackAPI['getMetricHistory'] = (...args) =>
+    this._call('getMetricHistory', args);
   listRunArtifacts: ILabtrackAPI['listRunArtifacts'] = (...args) =>
     this._call('listRunArtifacts', args);
   downloadArtifact: ILabtrackAPI['downloadArtifact'] = (...args) =>

@@ -70,6 +70,23 @@ describe('RunDetailModel', () => {
     expect(drawn[0].live).toBe(false);
   });
 
+  it('gives a metric of the shown run as CSV, every point', async () => {
+    expect(await detail.metricCSV('loss')).toBe('');
+    api.on('getMetricHistory', async (runId, key) => ({
+      run_id: runId,
+      key,
+      steps: [0, 1, 2],
+      timestamps: [1, 2, 3],
+      values: [3, 2, 1]
+    }));
+    await detail.load('r1');
+    expect(await detail.metricCSV('loss')).toBe(
+      'run_id,run_name,key,step,timestamp,value\r\n' +
+        'r1,run-r1,loss,0,1,3\r\nr1,run-r1,loss,1,2,2\r\nr1,run-r1,loss,2,3,1\r\n'
+    );
+    expect(api.callsOf('getMetricHistory')).toEqual([['r1', 'loss']]);
+  });
+
   it('loading the shown run again does not fetch it again', async () => {
     await detail.load('r1');
     const before = api.callsOf('getRun').length;

@@ -3,21 +3,54 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import shutil
 import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+DEMO_NOTEBOOK = "labtrack-demo.ipynb"
+
+
+def kernel_metadata() -> dict[str, Any]:
+    """The notebook metadata ipykernel reports for this interpreter (python3 kernel)."""
+    return {
+        "kernelspec": {
+            "display_name": "Python 3 (ipykernel)",
+            "language": "python",
+            "name": "python3",
+        },
+        # As ipykernel's IPythonKernel.language_info has it.
+        "language_info": {
+            "codemirror_mode": {"name": "ipython", "version": sys.version_info[0]},
+            "file_extension": ".py",
+            "mimetype": "text/x-python",
+            "name": "python",
+            "nbconvert_exporter": "python",
+            "pygments_lexer": "ipython3",
+            "version": sys.version.split()[0],
+        },
+    }
+
+
+def demo_notebook() -> dict[str, Any]:
+    """The packaged demo notebook with the kernel metadata JupyterLab sets on opening it
+    (ipykernel's ``language_info`` for this interpreter, its kernelspec name): without it
+    the kernel's first reply changes the metadata and the demo opens marked as modified."""
+    source = resources.files("labtrack.demo") / DEMO_NOTEBOOK
+    notebook: dict[str, Any] = json.loads(source.read_text(encoding="utf-8"))
+    notebook["metadata"] = {**notebook.get("metadata", {}), **kernel_metadata()}
+    return notebook
+
 
 def _copy_demo(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / "labtrack-demo.ipynb"
+    target = folder / DEMO_NOTEBOOK
     if not target.exists():
-        source = resources.files("labtrack.demo") / "labtrack-demo.ipynb"
-        with resources.as_file(source) as path:
-            shutil.copyfile(path, target)
+        # As JupyterLab writes a notebook (indent 1, final newline).
+        text = json.dumps(demo_notebook(), indent=1, ensure_ascii=False) + "\n"
+        target.write_text(text, encoding="utf-8")
     return target
 
 

@@ -12,7 +12,10 @@ import { IRun } from '../protocol';
 import { IRunSeries } from '../rundetailmodel';
 
 export class RunCharts implements IDisposable {
-  constructor(private _trans: TranslationBundle) {
+  constructor(
+    private _trans: TranslationBundle,
+    private _download?: (key: string) => void
+  ) {
     this.node = el('div', 'lt-MetricCharts');
   }
 
@@ -48,7 +51,19 @@ export class RunCharts implements IDisposable {
       const box = el('div', 'lt-MetricChart', undefined, {
         'data-metric': key
       });
-      box.append(el('h4', 'lt-ChartTitle', key));
+      const head = el('div', 'lt-ChartHead');
+      head.append(el('h4', 'lt-ChartTitle', key));
+      const download = this._download;
+      if (download) {
+        const csv = el('button', 'jp-Button jp-mod-styled lt-ChartCSV', 'CSV', {
+          type: 'button',
+          'aria-label': this._trans.__('Download %1 as CSV', key),
+          title: this._trans.__('Download every point of %1 as CSV', key)
+        });
+        csv.addEventListener('click', () => download(key));
+        head.append(csv);
+      }
+      box.append(head);
       const plot = el('div', 'lt-ChartPlot');
       box.append(plot);
       this.node.append(box);

@@ -17,6 +17,7 @@ import {
   tagValue
 } from '../dom';
 import { ILabtrackModel } from '../tokens';
+import { RunActionsBar } from './runactions';
 
 /**
  * The server-root relative path of a run's source, when it is a file under
@@ -48,7 +49,10 @@ export function experimentLabel(
   return name ? `${name} (#${experimentId})` : experimentId;
 }
 
-/** The header row: run name, status badge, compare toggle, back button. */
+/**
+ * The header row: run name (renamed in place), status badge, rename,
+ * delete/restore, compare toggle, back button.
+ */
 export class RunHeader {
   constructor(
     private _model: ILabtrackModel,
@@ -57,6 +61,7 @@ export class RunHeader {
     this.node = el('div', 'lt-DetailHeader');
     this._title = el('h2', 'lt-PaneHeading lt-RunTitle');
     this._statusSlot = el('span', 'lt-StatusSlot');
+    this._actions = new RunActionsBar(_model, _trans, this._title);
     this._compareToggle = button('', () => {
       if (this._run) {
         this._model.setRunSelected(
@@ -69,6 +74,7 @@ export class RunHeader {
       this._title,
       this._statusSlot,
       el('span', 'lt-Spacer'),
+      this._actions.node,
       this._compareToggle,
       button(_trans.__('Back to runs'), () => this._model.setView('runs'))
     );
@@ -79,8 +85,16 @@ export class RunHeader {
   /** Show a run (name and status; the toggle follows the selection). */
   render(run: IRun): void {
     this._run = run;
-    this._title.textContent = runName(run);
+    if (!this._actions.editing) {
+      this._title.textContent = runName(run);
+    }
     this._statusSlot.replaceChildren(statusBadge(run.info.status));
+    if (run.info.lifecycle_stage === 'deleted') {
+      this._statusSlot.append(
+        el('span', 'lt-DeletedBadge', this._trans.__('deleted'))
+      );
+    }
+    this._actions.render(run);
     this.renderCompareToggle();
   }
 
@@ -93,6 +107,7 @@ export class RunHeader {
   }
 
   private _run: IRun | null = null;
+  private _actions: RunActionsBar;
   private _title: HTMLElement;
   private _statusSlot: HTMLElement;
   private _compareToggle: HTMLButtonElement;

@@ -13,6 +13,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
+import { downloadText, safeFileName } from '../csv';
 import { el } from '../dom';
 import { IRunSeries, RunDetailChange, RunDetailModel } from '../rundetailmodel';
 import { ILabtrackModel, ModelChange } from '../tokens';
@@ -24,6 +25,7 @@ import { NotesSection } from './notes';
 import { RunDataTables } from './tables';
 import { ProjectSection } from '../projects/section';
 import { DatasetsSection, EvaluationSection } from '../evaluation/section';
+import { TagEditor } from './tagedit';
 
 export { openablePath } from './header';
 export { parseCSV } from './preview';
@@ -62,7 +64,13 @@ export class RunDetailView extends Widget {
       options.rendermime ?? null
     );
     this._datasets = new DatasetsSection(model, options.trans);
-    this._charts = new RunCharts(options.trans);
+    this._tags = new TagEditor(model, options.trans);
+    this._charts = new RunCharts(options.trans, key => {
+      void this._detail.metricCSV(key).then(
+        text => downloadText(text, `${safeFileName(key, 'metric')}.csv`),
+        reason => console.warn('labtrack: could not download', key, reason)
+      );
+    });
     this._artifacts = new ArtifactBrowser(this._detail, options.trans);
     this._models = new LoggedModelsSection(this._detail, options.trans);
 
@@ -180,6 +188,7 @@ export class RunDetailView extends Widget {
     this._project.render(run);
     this._evaluation.render(run);
     this._datasets.render(run);
+    this._tags.render(run);
     this._charts.ensure(run, detail.chartKeys);
     this._models.reset();
     this._models.render();
@@ -195,7 +204,7 @@ export class RunDetailView extends Widget {
       this._evaluation.node,
       this._tables.params,
       this._datasets.node,
-      this._tables.tags,
+      this._tags.node,
       this._models.node,
       this._artifacts.node
     );
@@ -222,6 +231,7 @@ export class RunDetailView extends Widget {
     this._project.render(run);
     this._evaluation.render(run);
     this._datasets.render(run);
+    this._tags.render(run);
     this._charts.ensure(run, this._detail.chartKeys);
   }
 
@@ -237,6 +247,7 @@ export class RunDetailView extends Widget {
   private _project: ProjectSection;
   private _evaluation: EvaluationSection;
   private _datasets: DatasetsSection;
+  private _tags: TagEditor;
   private _charts: RunCharts;
   private _artifacts: ArtifactBrowser;
   private _models: LoggedModelsSection;

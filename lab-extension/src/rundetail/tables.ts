@@ -1,12 +1,12 @@
 /**
- * The run's parameters, latest metrics and tags as key/value tables.
+ * The run's parameters and latest metrics as key/value tables (the tags
+ * are in `tagedit.ts`, editable).
  */
 
 import { TranslationBundle } from '@jupyterlab/translation';
 
 import { IRun } from '../protocol';
 import { el, formatMetric } from '../dom';
-import { NOTE_TAG } from '../rundetailmodel';
 
 type Rows = [string, string][];
 
@@ -18,12 +18,10 @@ export class RunDataTables {
   constructor(private _trans: TranslationBundle) {
     this.params = el('section', 'lt-Section');
     this.metrics = el('section', 'lt-Section');
-    this.tags = el('section', 'lt-Section');
   }
 
   readonly params: HTMLElement;
   readonly metrics: HTMLElement;
-  readonly tags: HTMLElement;
 
   render(run: IRun): void {
     const trans = this._trans;
@@ -39,11 +37,6 @@ export class RunDataTables {
           ]
       )
     );
-    const tags = byKey(
-      (run.data.tags ?? [])
-        .filter(t => t.key !== NOTE_TAG)
-        .map(t => [t.key, t.value] as [string, string])
-    );
     this.params.replaceChildren(
       ...this._table(
         trans.__('Parameters'),
@@ -58,14 +51,6 @@ export class RunDataTables {
         trans.__('Metrics (%1)', metrics.length),
         metrics,
         'data-metric-latest'
-      )
-    );
-    this.tags.replaceChildren(
-      ...this._table(
-        trans.__('Tags'),
-        trans.__('Tags (%1)', tags.length),
-        tags,
-        'data-tag'
       )
     );
   }
