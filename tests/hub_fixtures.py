@@ -40,6 +40,7 @@ from seaweed_fixtures import Seaweed, free_ports, private_folder, stop_process
 
 REPO = Path(__file__).resolve().parents[1]
 HUB_START_TIMEOUT = 120
+SERVER_START_TIMEOUT = 150
 SERVICE = "labtrack"
 PASSWORD = "labtrack-test-password"  # DummyAuthenticator: one password for every user
 TEAM = ("alice", "bob")
@@ -101,6 +102,30 @@ class Hub:
 
     def new_token(self, user: str, note: str = "labtrack tests") -> str:
         return str(self.hub_api("POST", f"users/{user}/tokens", {"note": note})["token"])
+
+    def server_url(self, user: str) -> str:
+        """The user's Jupyter server, through the proxy."""
+        return f"{self.url}/user/{user}"
+
+    def start_server(self, user: str, timeout: float = SERVER_START_TIMEOUT) -> str:
+        """Start the user's Jupyter server (the hub's local spawner) and wait until the proxy
+        routes to it; returns its URL. Already running is fine."""
+        status, body = http(
+            "POST", f"{self.url}/hub/api/users/{user}/server", token=self.admin_token
+        )
+        if status not in (201, 202, 400):  # 400: already running
+            raise AssertionError(f"starting {user}'s server: {status} {body}\n{self.log_tail()}")
+
+        def ready() -> bool:
+            model = self.hub_api("GET", f"users/{user}")
+            server = (model.get("servers") or {}).get("")
+            return bool(server and server.get("ready"))
+
+        _wait_for(ready, timeout, f"{user}'s Jupyter server", self.log_tail)
+        return self.server_url(user)
+
+    def stop_server(self, user: str) -> None:
+        http("DELETE", f"{self.url}/hub/api/users/{user}/server", token=self.admin_token)
 
 
 def http(
@@ -177,6 +202,15 @@ def _hub_config(
             "oauth_no_confirm": True,
         },
         "admin": ADMIN,
+        "spawner": {
+            "cmd": [str(Path(sys.executable).with_name("jupyterhub-singleuser"))],
+            "home": str(folder / "home") + "/{username}",
+            "environment": {
+                # What the team deployment guide tells admins to set (c.Spawner.environment):
+                "LABTRACK_TRACKING_URI": f"http://127.0.0.1:{ports['hub']}/services/{SERVICE}",
+                "PYTHONPATH": str(REPO / "src"),
+            },
+        },
         "external": {
             "name": EXTERNAL,
             "url": f"http://127.0.0.1:{ports['external']}",
@@ -209,6 +243,21 @@ c.JupyterHub.services = [
     cfg["external"],
     {{"name": "test-admin", "api_token": cfg["admin_token"]}},
 ]
+# Users' servers: local processes (as this test's user), each in a home of its own; the
+# server's token may use the team service when its user may (c.Spawner.server_token_scopes).
+c.JupyterHub.spawner_class = "jupyterhub.spawner.SimpleLocalProcessSpawner"
+c.SimpleLocalProcessSpawner.home_dir_template = cfg["spawner"]["home"]
+c.Spawner.cmd = cfg["spawner"]["cmd"]
+c.Spawner.args = ["--allow-root"]
+c.Spawner.default_url = "/lab"
+c.Spawner.start_timeout = 120
+c.Spawner.http_timeout = 120
+c.Spawner.environment = cfg["spawner"]["environment"]
+c.Spawner.server_token_scopes = [
+    "users:activity!user",
+    "access:servers!server",
+    "access:services!service=labtrack",
+]
 c.JupyterHub.load_groups = {{"team": {{"users": []}}}}
 c.JupyterHub.load_roles = [
     {{
@@ -221,7 +270,7 @@ c.JupyterHub.load_roles = [
     }},
     {{
         "name": "test-admin",
-        "scopes": ["admin:users", "admin:groups", "tokens", "list:users"],
+        "scopes": ["admin:users", "admin:groups", "tokens", "list:users", "admin:servers"],
         "services": ["test-admin"],
     }},
 ]

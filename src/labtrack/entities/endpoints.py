@@ -101,6 +101,7 @@ ARTIFACTS_LIST = _get(MLFLOW + "/artifacts/list")
 LABTRACK_METRIC_SERIES = _get(LABTRACK + "/metrics/series")
 LABTRACK_RUNS_COUNT = _get(LABTRACK + "/runs/count")
 LABTRACK_CHANGES = _get(LABTRACK + "/changes")
+LABTRACK_WHOAMI = _get(LABTRACK + "/whoami")
 
 # ---- model registry -----------------------------------------------------------------------
 
