@@ -11,6 +11,11 @@ admin outside the team. A second service, ``test-admin``, holds a token with ``a
 ``admin:groups`` and ``tokens`` to create them and their API tokens (a user must exist before a
 token can be made for them).
 
+Users' Jupyter servers are spawned by ``SimpleLocalProcessSpawner`` (local processes of this
+test's user, one home each under the hub's folder) with the settings the team deployment guide
+documents: ``LABTRACK_TRACKING_URI`` in ``c.Spawner.environment`` and the service's access scope
+in ``c.Spawner.server_token_scopes``. ``Hub.start_server`` starts one and waits for it.
+
 Every port is free when picked (hub, hub API, proxy API, service). Teardown stops the hub by its
 pid (it stops its service and its proxy), then, if still alive, the proxy by its pid file and
 any child the hub left, and drops the database.

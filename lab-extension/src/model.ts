@@ -37,6 +37,19 @@ const MAX_CHILDREN_OF = 1000;
 const MAX_PARENT_LEVELS = 8;
 
 /**
+ * `filter` narrowed to the runs of `user` (their `mlflow.user` tag), or
+ * `filter` itself when `user` is null. MLflow's filters are clauses joined
+ * by AND, so appending one keeps the meaning of the rest.
+ */
+export function mineFilter(filter: string, user: string | null): string {
+  if (user === null) {
+    return filter;
+  }
+  const clause = `tags.\`mlflow.user\` = ${quoteFilterValue(user)}`;
+  return filter ? `${filter} AND ${clause}` : clause;
+}
+
+/**
  * The default `ILabtrackModel`.
  *
  * Responses that arrive after a newer request was started for the same
@@ -163,6 +176,45 @@ export class LabtrackModel implements ILabtrackModel {
 
   get filter(): string {
     return this._filter;
+  }
+
+  get me(): string | null {
+    return this._me;
+  }
+
+  get mineOnly(): boolean {
+    return this._mineOnly && this._me !== null;
+  }
+
+  async setMineOnly(mine: boolean): Promise<void> {
+    if (mine === this._mineOnly) {
+      return;
+    }
+    this._mineOnly = mine;
+    this._runsTotal = null;
+    this._emit('filter');
+    if (this._me !== null) {
+      await this.refreshRuns();
+    }
+  }
+
+  get searchFilter(): string {
+    return mineFilter(this._filter, this.mineOnly ? this._me : null);
+  }
+
+  async loadIdentity(): Promise<void> {
+    try {
+      const reply = await this._api.whoAmI();
+      this._me = reply.team && reply.user ? reply.user : null;
+    } catch (reason) {
+      // An older server has no whoami: no "mine" filter, nothing else lost.
+      console.warn('labtrack: could not tell who the user is', reason);
+      this._me = null;
+    }
+    this._emit('filter');
+    if (this._mineOnly && this._me !== null) {
+      await this.refreshRuns();
+    }
   }
 
   get maxRuns(): number {
@@ -373,6 +425,7 @@ export class LabtrackModel implements ILabtrackModel {
   async refreshRuns(): Promise<void> {
     const ticket = ++this._runsTicket;
     const experimentIds = [...this._experimentIds];
+    const filter = this.searchFilter;
     if (experimentIds.length === 0) {
       this._runs = [];
       this._contextRuns = [];
@@ -391,7 +444,7 @@ export class LabtrackModel implements ILabtrackModel {
     const runs: IRun[] = [];
     let pageToken: string | undefined;
     // The exact total, beside the pages (a list is capped at `maxRuns`).
-    void this._api.countRuns(experimentIds, this._filter).then(
+    void this._api.countRuns(experimentIds, filter).then(
       reply => {
         if (ticket === this._runsTicket) {
           this._runsTotal = reply.total;
@@ -408,7 +461,7 @@ export class LabtrackModel implements ILabtrackModel {
         );
         const reply = await this._api.searchRunsPage(
           experimentIds,
-          this._filter,
+          filter,
           size,
           ORDER,
           pageToken
@@ -446,7 +499,7 @@ export class LabtrackModel implements ILabtrackModel {
       const error = toAPIError(reason);
       this._runsState = { loading: false, error };
       this._emit('runs');
-      if (error.errorCode === 'INVALID_PARAMETER_VALUE' && this._filter) {
+      if (error.errorCode === 'INVALID_PARAMETER_VALUE' && filter) {
         // A refused filter: say how many runs there are without it.
         try {
           const counted = await this._api.countRuns(experimentIds, '');
@@ -514,7 +567,7 @@ export class LabtrackModel implements ILabtrackModel {
       }
     };
     try {
-      if (this._showChildrenOfMatches && this._filter && runs.length > 0) {
+      if (this._showChildrenOfMatches && this.searchFilter && runs.length > 0) {
         const ids = runs.slice(0, MAX_CHILDREN_OF).map(r => r.info.run_id);
         add(
           await this._searchIn(experimentIds, 'tags.`mlflow.parentRunId`', ids)
@@ -698,6 +751,8 @@ export class LabtrackModel implements ILabtrackModel {
   private _lastExperimentId: string | null = null;
   private _onExperimentSelected: ((id: string) => void) | null = null;
   private _filter = '';
+  private _me: string | null = null;
+  private _mineOnly = false;
   private _selectedRuns = new Map<string, IRun>();
   private _view: DashboardView = 'runs';
   private _detailRunId: string | null = null;

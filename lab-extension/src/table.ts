@@ -19,7 +19,8 @@ import {
   formatTime,
   runDuration,
   runName,
-  statusBadge
+  statusBadge,
+  tagValue
 } from './dom';
 import { ITreeRow, buildRunTree, flattenTree, IRunNode } from './runtree';
 import { ILabtrackModel, ModelChange } from './tokens';
@@ -48,13 +49,19 @@ function fixedColumns(
 ): { id: string; title: string }[] {
   return [
     { id: 'attributes.run_name', title: trans.__('Run') },
+    { id: 'attributes.user_id', title: trans.__('User') },
     { id: 'attributes.status', title: trans.__('Status') },
     { id: 'attributes.start_time', title: trans.__('Started') },
     { id: 'attributes.duration', title: trans.__('Duration') }
   ];
 }
 /** How many built-in columns there are. */
-const FIXED_COLUMN_COUNT = 4;
+const FIXED_COLUMN_COUNT = 5;
+
+/** Who logged a run: its user, else its `mlflow.user` tag. */
+export function runUser(run: IRun): string {
+  return run.info.user_id || tagValue(run, 'mlflow.user') || '';
+}
 
 export interface IRunsTableOptions {
   trans: TranslationBundle;
@@ -80,6 +87,8 @@ function sortValue(run: IRun, column: string): string | number | undefined {
   switch (column) {
     case 'attributes.run_name':
       return runName(run);
+    case 'attributes.user_id':
+      return runUser(run) || undefined;
     case 'attributes.status':
       return run.info.status;
     case 'attributes.start_time':
@@ -148,6 +157,23 @@ export class RunsTableView extends Widget {
       'aria-label': trans.__('Group runs by a parameter')
     });
     this._groupSelect.addEventListener('change', () => this._render());
+    // Team services only (the model knows who "me" is): whose runs to list.
+    this._ownerSelect = el(
+      'select',
+      'jp-mod-styled lt-OwnerFilter',
+      undefined,
+      {
+        'aria-label': trans.__('Whose runs to list')
+      }
+    );
+    this._ownerSelect.append(
+      el('option', '', trans.__('Everyone'), { value: 'everyone' }),
+      el('option', '', trans.__('Mine'), { value: 'mine' })
+    );
+    this._ownerSelect.addEventListener('change', () => {
+      void this._model.setMineOnly(this._ownerSelect.value === 'mine');
+    });
+    this._renderOwnerFilter();
     const differLabel = el('label', 'lt-Check');
     this._differBox = el('input', 'lt-OnlyDiffer', undefined, {
       type: 'checkbox'
@@ -220,6 +246,7 @@ export class RunsTableView extends Widget {
     toolbar.append(
       this._count,
       el('span', 'lt-Spacer'),
+      this._ownerSelect,
       this._columnsButton,
       this._groupSelect,
       differLabel,
@@ -319,6 +346,9 @@ export class RunsTableView extends Widget {
   }
 
   private _onModelChanged(_: ILabtrackModel, change: ModelChange): void {
+    if (change === 'filter') {
+      this._renderOwnerFilter();
+    }
     if (change === 'runs' || change === 'columns' || change === 'selection') {
       this._render();
     } else if (change === 'runSelection') {
@@ -385,16 +415,24 @@ export class RunsTableView extends Widget {
     this._copyButton.disabled = this._model.experimentIds.length === 0;
     this._syncCopyStatus();
     this._childrenBox.checked = this._model.showChildrenOfMatches;
-    this._childrenBox.disabled = !this._model.filter;
+    this._childrenBox.disabled = !this._model.searchFilter;
     this._childrenLabel.classList.toggle(
       'lt-mod-disabled',
-      !this._model.filter
+      !this._model.searchFilter
     );
     this._renderRows();
     this._renderSelectionState();
     if (!this._picker.hidden) {
       this._renderPicker();
     }
+  }
+
+  private _renderOwnerFilter(): void {
+    const me = this._model.me;
+    this._ownerSelect.hidden = me === null;
+    this._ownerSelect.value = this._model.mineOnly ? 'mine' : 'everyone';
+    this._ownerSelect.title =
+      me === null ? '' : this._trans.__('Mine: the runs logged as %1', me);
   }
 
   private _renderGroupOptions(): void {
@@ -436,7 +474,7 @@ export class RunsTableView extends Widget {
       context: this._model.contextRuns,
       compare
     });
-    const filtered = !!this._model.filter;
+    const filtered = !!this._model.searchFilter;
     const rows = (nodes: readonly IRunNode[]): Item[] =>
       flattenTree(nodes, this._expanded, filtered).map(row => ({
         kind: 'run',
@@ -477,7 +515,7 @@ export class RunsTableView extends Widget {
     const clause = sort ? orderByClause(sort.column, sort.ascending) : null;
     return searchRunsCode(
       this._model.experimentIds,
-      this._model.filter,
+      this._model.searchFilter,
       clause ? [clause] : DEFAULT_ORDER_BY
     );
   }
@@ -848,6 +886,14 @@ export class RunsTableView extends Widget {
     }
     row.append(nameCell);
 
+    const user = runUser(run);
+    row.append(
+      el('td', 'lt-User', user, {
+        role: 'gridcell',
+        title: user || undefined
+      })
+    );
+
     const statusCell = el('td', '', undefined, { role: 'gridcell' });
     statusCell.append(statusBadge(info.status));
     row.append(statusCell);
@@ -1016,6 +1062,7 @@ export class RunsTableView extends Widget {
   private _count: HTMLElement;
   private _columnsButton: HTMLButtonElement;
   private _groupSelect: HTMLSelectElement;
+  private _ownerSelect: HTMLSelectElement;
   private _differBox: HTMLInputElement;
   private _compareButton: HTMLButtonElement;
   private _clearButton: HTMLButtonElement;

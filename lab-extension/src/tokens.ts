@@ -74,6 +74,22 @@ export interface ILabtrackModel extends IDisposable {
   /** The MLflow search filter applied to runs ('' for none). */
   readonly filter: string;
 
+  /**
+   * The signed-in user on a team service (runs belong to whoever logged
+   * them), else null: then there is no "mine / everyone" choice.
+   */
+  readonly me: string | null;
+  /** List only the runs of `me` (ignored while `me` is null). */
+  readonly mineOnly: boolean;
+  setMineOnly(mine: boolean): Promise<void>;
+  /**
+   * The filter the runs are searched with: `filter`, and with `mineOnly`
+   * the clause on `tags.mlflow.user`.
+   */
+  readonly searchFilter: string;
+  /** Ask the server who the user is (once; failures leave `me` null). */
+  loadIdentity(): Promise<void>;
+
   /** The maximum number of runs fetched per experiment. */
   maxRuns: number;
 
