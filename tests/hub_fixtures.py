@@ -81,6 +81,9 @@ class Hub:
     seaweed: Seaweed
     proc: subprocess.Popen[bytes]
     tokens: dict[str, str] = field(default_factory=dict)
+    # The environment of the externally managed service (more replicas of it can be started
+    # with another JUPYTERHUB_SERVICE_URL).
+    external_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def service_url(self) -> str:
@@ -401,6 +404,7 @@ def run_hub(folder: Path, store_uri: str, seaweed: Seaweed) -> Iterator[Hub]:
             "JUPYTERHUB_HOST": "",
             "JUPYTERHUB_BASE_URL": "/",
         }
+        hub.external_env = dict(ext_env)
         external = subprocess.Popen(
             [sys.executable, "-m", "labtrack.cli", "service"],
             cwd=folder,
