@@ -447,6 +447,146 @@ def run_hub(folder: Path, store_uri: str, seaweed: Seaweed) -> Iterator[Hub]:
             stop_process(pid, timeout=5)
 
 
+# -- replicas behind a load balancer ------------------------------------------------------
+
+
+def haproxy_binary() -> str:
+    found = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
+    if not found:
+        pytest.fail("haproxy is missing: apt-get install -y haproxy (tests/run_all.sh does this)")
+    return found
+
+
+@dataclass
+class Cluster:
+    balancer: str  # http://127.0.0.1:<port>/services/labtrack-external
+    replicas: list[str]  # each replica's own URL, same path
+
+
+def request(method: str, url: str, token: str, body: Any = None) -> tuple[int, Any, dict[str, str]]:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            status, payload, raw_headers = resp.status, resp.read(), resp.headers.items()
+    except urllib.error.HTTPError as err:
+        status, payload, raw_headers = err.code, err.read(), (err.headers or {}).items()
+    headers = {name.lower(): value for name, value in raw_headers}  # haproxy lowercases them
+    try:
+        parsed = json.loads(payload) if payload else None
+    except ValueError:
+        parsed = payload
+    return status, parsed, headers
+
+
+def _wait(check: Any, timeout: float, what: str, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            if check():
+                return
+        time.sleep(0.3)
+    tail = log.read_text(errors="replace")[-4000:] if log.exists() else ""
+    pytest.fail(f"{what} not ready in {timeout}s\n{tail}")
+
+
+@contextlib.contextmanager
+def run_replicas(hub: Hub, count: int = 2) -> Iterator[Cluster]:
+    """``count`` replicas of the externally managed service (same hub identity, store and
+    bucket) behind Debian's haproxy (round-robin; each answer names its replica in
+    ``X-Labtrack-Replica``)."""
+    assert hub.external_env, "the hub fixture records the external service's environment"
+    lb_port, *ports = free_ports(count + 1)
+    folder = hub.folder / f"replicas-{uuid.uuid4().hex[:6]}"
+    folder.mkdir()
+    log_path = folder / "replicas.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - closed at teardown
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for index, port in enumerate(ports):
+            home = folder / f"replica-{index}"
+            env = {
+                **hub.external_env,
+                "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
+                "LABTRACK_HOME": str(home),
+                "JUPYTER_CONFIG_DIR": str(home / "config"),
+                "JUPYTER_DATA_DIR": str(home / "data"),
+                "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+            }
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "labtrack.cli", "service"],
+                    cwd=folder,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+        servers = "\n".join(f"    server r{i} 127.0.0.1:{port}" for i, port in enumerate(ports))
+        config = folder / "haproxy.cfg"
+        config.write_text(
+            f"""\
+global
+    maxconn 1024
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 120s
+    timeout server 120s
+frontend team
+    bind 127.0.0.1:{lb_port}
+    default_backend replicas
+backend replicas
+    balance roundrobin
+    http-response set-header X-Labtrack-Replica %[srv_name]
+{servers}
+"""
+        )
+        check = subprocess.run(
+            [haproxy_binary(), "-c", "-f", str(config)], capture_output=True, text=True
+        )
+        assert check.returncode == 0, check.stdout + check.stderr
+        procs.append(
+            subprocess.Popen(
+                [haproxy_binary(), "-db", "-f", str(config)],
+                cwd=folder,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+        replicas = [f"http://127.0.0.1:{port}/services/{EXTERNAL}" for port in ports]
+        for url in replicas:
+
+            def up(url: str = url) -> bool:
+                status, body, _ = request("GET", url + "/api/2.0/mlflow/experiments/get", "x")
+                return status == 403 and isinstance(body, dict)
+
+            _wait(up, 120, f"replica {url}", log_path)
+        balancer = f"http://127.0.0.1:{lb_port}/services/{EXTERNAL}"
+        _wait(
+            lambda: (
+                request("GET", balancer + "/api/labtrack/whoami", hub.tokens["alice"])[0] == 200
+            ),
+            60,
+            "haproxy",
+            log_path,
+        )
+        yield Cluster(balancer, replicas)
+    finally:
+        for proc in reversed(procs):
+            stop_process(proc.pid, timeout=15)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
+        log.close()
+
+
 def _fresh_pg_database() -> Iterator[str]:
     from conftest import PG_ADMIN_URL, _pg_available
 
