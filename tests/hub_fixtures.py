@@ -11,6 +11,11 @@ admin outside the team. A second service, ``test-admin``, holds a token with ``a
 ``admin:groups`` and ``tokens`` to create them and their API tokens (a user must exist before a
 token can be made for them).
 
+Users' Jupyter servers are spawned by ``SimpleLocalProcessSpawner`` (local processes of this
+test's user, one home each under the hub's folder) with the settings the team deployment guide
+documents: ``LABTRACK_TRACKING_URI`` in ``c.Spawner.environment`` and the service's access scope
+in ``c.Spawner.server_token_scopes``. ``Hub.start_server`` starts one and waits for it.
+
 Every port is free when picked (hub, hub API, proxy API, service). Teardown stops the hub by its
 pid (it stops its service and its proxy), then, if still alive, the proxy by its pid file and
 any child the hub left, and drops the database.
@@ -40,6 +45,7 @@ from seaweed_fixtures import Seaweed, free_ports, private_folder, stop_process
 
 REPO = Path(__file__).resolve().parents[1]
 HUB_START_TIMEOUT = 120
+SERVER_START_TIMEOUT = 150
 SERVICE = "labtrack"
 PASSWORD = "labtrack-test-password"  # DummyAuthenticator: one password for every user
 TEAM = ("alice", "bob")
@@ -75,6 +81,9 @@ class Hub:
     seaweed: Seaweed
     proc: subprocess.Popen[bytes]
     tokens: dict[str, str] = field(default_factory=dict)
+    # The environment of the externally managed service (more replicas of it can be started
+    # with another JUPYTERHUB_SERVICE_URL).
+    external_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def service_url(self) -> str:
@@ -101,6 +110,30 @@ class Hub:
 
     def new_token(self, user: str, note: str = "labtrack tests") -> str:
         return str(self.hub_api("POST", f"users/{user}/tokens", {"note": note})["token"])
+
+    def server_url(self, user: str) -> str:
+        """The user's Jupyter server, through the proxy."""
+        return f"{self.url}/user/{user}"
+
+    def start_server(self, user: str, timeout: float = SERVER_START_TIMEOUT) -> str:
+        """Start the user's Jupyter server (the hub's local spawner) and wait until the proxy
+        routes to it; returns its URL. Already running is fine."""
+        status, body = http(
+            "POST", f"{self.url}/hub/api/users/{user}/server", token=self.admin_token
+        )
+        if status not in (201, 202, 400):  # 400: already running
+            raise AssertionError(f"starting {user}'s server: {status} {body}\n{self.log_tail()}")
+
+        def ready() -> bool:
+            model = self.hub_api("GET", f"users/{user}")
+            server = (model.get("servers") or {}).get("")
+            return bool(server and server.get("ready"))
+
+        _wait_for(ready, timeout, f"{user}'s Jupyter server", self.log_tail)
+        return self.server_url(user)
+
+    def stop_server(self, user: str) -> None:
+        http("DELETE", f"{self.url}/hub/api/users/{user}/server", token=self.admin_token)
 
 
 def http(
@@ -177,6 +210,15 @@ def _hub_config(
             "oauth_no_confirm": True,
         },
         "admin": ADMIN,
+        "spawner": {
+            "cmd": [str(Path(sys.executable).with_name("jupyterhub-singleuser"))],
+            "home": str(folder / "home") + "/{username}",
+            "environment": {
+                # What the team deployment guide tells admins to set (c.Spawner.environment):
+                "LABTRACK_TRACKING_URI": f"http://127.0.0.1:{ports['hub']}/services/{SERVICE}",
+                "PYTHONPATH": str(REPO / "src"),
+            },
+        },
         "external": {
             "name": EXTERNAL,
             "url": f"http://127.0.0.1:{ports['external']}",
@@ -209,6 +251,21 @@ c.JupyterHub.services = [
     cfg["external"],
     {{"name": "test-admin", "api_token": cfg["admin_token"]}},
 ]
+# Users' servers: local processes (as this test's user), each in a home of its own; the
+# server's token may use the team service when its user may (c.Spawner.server_token_scopes).
+c.JupyterHub.spawner_class = "jupyterhub.spawner.SimpleLocalProcessSpawner"
+c.SimpleLocalProcessSpawner.home_dir_template = cfg["spawner"]["home"]
+c.Spawner.cmd = cfg["spawner"]["cmd"]
+c.Spawner.args = ["--allow-root"]
+c.Spawner.default_url = "/lab"
+c.Spawner.start_timeout = 120
+c.Spawner.http_timeout = 120
+c.Spawner.environment = cfg["spawner"]["environment"]
+c.Spawner.server_token_scopes = [
+    "users:activity!user",
+    "access:servers!server",
+    "access:services!service=labtrack",
+]
 c.JupyterHub.load_groups = {{"team": {{"users": []}}}}
 c.JupyterHub.load_roles = [
     {{
@@ -221,7 +278,7 @@ c.JupyterHub.load_roles = [
     }},
     {{
         "name": "test-admin",
-        "scopes": ["admin:users", "admin:groups", "tokens", "list:users"],
+        "scopes": ["admin:users", "admin:groups", "tokens", "list:users", "admin:servers"],
         "services": ["test-admin"],
     }},
 ]
@@ -347,6 +404,7 @@ def run_hub(folder: Path, store_uri: str, seaweed: Seaweed) -> Iterator[Hub]:
             "JUPYTERHUB_HOST": "",
             "JUPYTERHUB_BASE_URL": "/",
         }
+        hub.external_env = dict(ext_env)
         external = subprocess.Popen(
             [sys.executable, "-m", "labtrack.cli", "service"],
             cwd=folder,
@@ -387,6 +445,146 @@ def run_hub(folder: Path, store_uri: str, seaweed: Seaweed) -> Iterator[Hub]:
                 stop_process(int(pid_file.read_text().strip()))
         for pid in seen_children:
             stop_process(pid, timeout=5)
+
+
+# -- replicas behind a load balancer ------------------------------------------------------
+
+
+def haproxy_binary() -> str:
+    found = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
+    if not found:
+        pytest.fail("haproxy is missing: apt-get install -y haproxy (tests/run_all.sh does this)")
+    return found
+
+
+@dataclass
+class Cluster:
+    balancer: str  # http://127.0.0.1:<port>/services/labtrack-external
+    replicas: list[str]  # each replica's own URL, same path
+
+
+def request(method: str, url: str, token: str, body: Any = None) -> tuple[int, Any, dict[str, str]]:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            status, payload, raw_headers = resp.status, resp.read(), resp.headers.items()
+    except urllib.error.HTTPError as err:
+        status, payload, raw_headers = err.code, err.read(), (err.headers or {}).items()
+    headers = {name.lower(): value for name, value in raw_headers}  # haproxy lowercases them
+    try:
+        parsed = json.loads(payload) if payload else None
+    except ValueError:
+        parsed = payload
+    return status, parsed, headers
+
+
+def _wait(check: Any, timeout: float, what: str, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            if check():
+                return
+        time.sleep(0.3)
+    tail = log.read_text(errors="replace")[-4000:] if log.exists() else ""
+    pytest.fail(f"{what} not ready in {timeout}s\n{tail}")
+
+
+@contextlib.contextmanager
+def run_replicas(hub: Hub, count: int = 2) -> Iterator[Cluster]:
+    """``count`` replicas of the externally managed service (same hub identity, store and
+    bucket) behind Debian's haproxy (round-robin; each answer names its replica in
+    ``X-Labtrack-Replica``)."""
+    assert hub.external_env, "the hub fixture records the external service's environment"
+    lb_port, *ports = free_ports(count + 1)
+    folder = hub.folder / f"replicas-{uuid.uuid4().hex[:6]}"
+    folder.mkdir()
+    log_path = folder / "replicas.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - closed at teardown
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for index, port in enumerate(ports):
+            home = folder / f"replica-{index}"
+            env = {
+                **hub.external_env,
+                "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
+                "LABTRACK_HOME": str(home),
+                "JUPYTER_CONFIG_DIR": str(home / "config"),
+                "JUPYTER_DATA_DIR": str(home / "data"),
+                "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+            }
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "labtrack.cli", "service"],
+                    cwd=folder,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+        servers = "\n".join(f"    server r{i} 127.0.0.1:{port}" for i, port in enumerate(ports))
+        config = folder / "haproxy.cfg"
+        config.write_text(
+            f"""\
+global
+    maxconn 1024
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 120s
+    timeout server 120s
+frontend team
+    bind 127.0.0.1:{lb_port}
+    default_backend replicas
+backend replicas
+    balance roundrobin
+    http-response set-header X-Labtrack-Replica %[srv_name]
+{servers}
+"""
+        )
+        check = subprocess.run(
+            [haproxy_binary(), "-c", "-f", str(config)], capture_output=True, text=True
+        )
+        assert check.returncode == 0, check.stdout + check.stderr
+        procs.append(
+            subprocess.Popen(
+                [haproxy_binary(), "-db", "-f", str(config)],
+                cwd=folder,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+        replicas = [f"http://127.0.0.1:{port}/services/{EXTERNAL}" for port in ports]
+        for url in replicas:
+
+            def up(url: str = url) -> bool:
+                status, body, _ = request("GET", url + "/api/2.0/mlflow/experiments/get", "x")
+                return status == 403 and isinstance(body, dict)
+
+            _wait(up, 120, f"replica {url}", log_path)
+        balancer = f"http://127.0.0.1:{lb_port}/services/{EXTERNAL}"
+        _wait(
+            lambda: (
+                request("GET", balancer + "/api/labtrack/whoami", hub.tokens["alice"])[0] == 200
+            ),
+            60,
+            "haproxy",
+            log_path,
+        )
+        yield Cluster(balancer, replicas)
+    finally:
+        for proc in reversed(procs):
+            stop_process(proc.pid, timeout=15)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
+        log.close()
 
 
 def _fresh_pg_database() -> Iterator[str]:

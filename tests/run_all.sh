@@ -39,6 +39,16 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+step "load balancer"
+# labtrack service replicas are tested behind a real load balancer: Debian's haproxy.
+if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null
+  else
+    echo "haproxy is missing: sudo apt-get install haproxy" >&2; exit 1
+  fi
+fi
+
 step "postgresql"
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   if command -v pg_ctlcluster >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

@@ -153,6 +153,10 @@ def run_seaweed(folder: Path) -> Iterator[Seaweed]:
         "-s3",
         f"-s3.port={s3}",
         f"-s3.port.grpc={s3_g}",
+        # The Iceberg and Lance catalogs listen on fixed default ports (8181, 9101): a second
+        # SeaweedFS on the machine (another test session) would exit at start. Not used here.
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
     ]
     with open(log, "wb") as out:
         proc = subprocess.Popen(

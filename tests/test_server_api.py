@@ -285,6 +285,14 @@ def test_version_and_server_info(fetch: Fetch) -> None:
     assert json_of(fetch("ajax-api/3.0/mlflow/server-info")) == info
 
 
+def test_whoami_in_solo_mode_is_no_team(fetch: Fetch) -> None:
+    """Solo runs carry the client's account name, so the dashboard offers no "mine" filter."""
+    body = json_of(fetch("api/labtrack/whoami"))
+    assert body["team"] is False
+    assert isinstance(body["user"], str)
+    assert body["user"]
+
+
 def test_openapi_is_served(fetch: Fetch) -> None:
     r = fetch("openapi.yaml")
     assert r.code == 200

@@ -30,6 +30,7 @@ import {
   ISearchRunsRequest,
   ISearchRunsResponse,
   ISeriesOptions,
+  IWhoAmI,
   INVALID_RESPONSE,
   RunViewType,
   LabtrackAPIError,
@@ -422,6 +423,19 @@ export async function getChanges(
   );
 }
 
+/** Who the server takes the user to be, and whether it serves a team. */
+export async function whoAmI(
+  settings?: ServerConnection.ISettings,
+  trans?: TranslationBundle
+): Promise<IWhoAmI> {
+  return requestAPI<IWhoAmI>(
+    'api/labtrack/whoami',
+    { method: 'GET' },
+    settings,
+    trans
+  );
+}
+
 /** How many runs of each experiment match `filter` (exact, whatever the page size). */
 export async function countRuns(
   experimentIds: string[],
@@ -744,6 +758,7 @@ export function createAPI(
     getMetricSeries: (runIds, metricKey, options) =>
       getMetricSeries(runIds, metricKey, options, settings, trans),
     getChanges: cursor => getChanges(cursor, settings, trans),
+    whoAmI: () => whoAmI(settings, trans),
     searchRegisteredModels: () => searchRegisteredModels(settings, trans),
     getRegisteredModel: name => getRegisteredModel(name, settings, trans),
     searchModelVersions: name => searchModelVersions(name, settings, trans),

@@ -110,7 +110,10 @@ const modelPlugin: JupyterFrontEndPlugin<LabtrackModel> = {
         });
     }
     // Follow the change feed once the lab is up (runs stay live).
-    void app.restored.then(() => model.startLive());
+    void app.restored.then(() => {
+      model.startLive();
+      void model.loadIdentity();
+    });
     return model;
   }
 };

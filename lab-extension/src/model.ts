@@ -46,6 +46,19 @@ const MAX_CHILDREN_OF = 1000;
 const MAX_PARENT_LEVELS = 8;
 
 /**
+ * `filter` narrowed to the runs of `user` (their `mlflow.user` tag), or
+ * `filter` itself when `user` is null. MLflow's filters are clauses joined
+ * by AND, so appending one keeps the meaning of the rest.
+ */
+export function mineFilter(filter: string, user: string | null): string {
+  if (user === null) {
+    return filter;
+  }
+  const clause = `tags.\`mlflow.user\` = ${quoteFilterValue(user)}`;
+  return filter ? `${filter} AND ${clause}` : clause;
+}
+
+/**
  * The default `ILabtrackModel`.
  *
  * Responses that arrive after a newer request was started for the same
@@ -234,6 +247,45 @@ export class LabtrackModel implements ILabtrackModel {
   async deleteRunTag(runId: string, key: string): Promise<void> {
     await this._api.deleteRunTag(runId, key);
     await this._afterRunAction([runId]);
+  }
+
+  get me(): string | null {
+    return this._me;
+  }
+
+  get mineOnly(): boolean {
+    return this._mineOnly && this._me !== null;
+  }
+
+  async setMineOnly(mine: boolean): Promise<void> {
+    if (mine === this._mineOnly) {
+      return;
+    }
+    this._mineOnly = mine;
+    this._runsTotal = null;
+    this._emit('filter');
+    if (this._me !== null) {
+      await this.refreshRuns();
+    }
+  }
+
+  get searchFilter(): string {
+    return mineFilter(this._filter, this.mineOnly ? this._me : null);
+  }
+
+  async loadIdentity(): Promise<void> {
+    try {
+      const reply = await this._api.whoAmI();
+      this._me = reply.team && reply.user ? reply.user : null;
+    } catch (reason) {
+      // An older server has no whoami: no "mine" filter, nothing else lost.
+      console.warn('labtrack: could not tell who the user is', reason);
+      this._me = null;
+    }
+    this._emit('filter');
+    if (this._mineOnly && this._me !== null) {
+      await this.refreshRuns();
+    }
   }
 
   get maxRuns(): number {
@@ -461,7 +513,7 @@ export class LabtrackModel implements ILabtrackModel {
     }
     const runs: IRun[] = [];
     let pageToken: string | undefined;
-    const filter = composeFilter(this._filter, this._quick, Date.now());
+    const filter = composeFilter(this.searchFilter, this._quick, Date.now());
     this._effectiveFilter = filter;
     const view = this._viewArgs();
     // The exact total, beside the pages (a list is capped at `maxRuns`).
@@ -815,6 +867,8 @@ export class LabtrackModel implements ILabtrackModel {
   private _filter = '';
   private _effectiveFilter = '';
   private _quick: IQuickFilters = NO_QUICK_FILTERS;
+  private _me: string | null = null;
+  private _mineOnly = false;
   private _selectedRuns = new Map<string, IRun>();
   private _view: DashboardView = 'runs';
   private _detailRunId: string | null = null;

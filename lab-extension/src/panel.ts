@@ -523,7 +523,9 @@ export class DashboardPanel extends Panel {
     } else if (runs.length === 0 && !badFilter) {
       empty = model.effectiveFilter
         ? this._trans.__('No runs match this filter.')
-        : this._trans.__('No runs in this experiment yet.');
+        : model.mineOnly
+          ? this._trans.__('You have no runs in this experiment yet.')
+          : this._trans.__('No runs in this experiment yet.');
     }
     this._renderStatus(
       this._runsStatus,

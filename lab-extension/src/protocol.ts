@@ -230,6 +230,13 @@ export interface IChangesResponse {
   changes?: IChange[];
 }
 
+/** Who the server takes the browser's user to be (`api/labtrack/whoami`). */
+export interface IWhoAmI {
+  user: string;
+  /** True on a team service: runs belong to the authenticated user. */
+  team: boolean;
+}
+
 export interface IRunCountsResponse {
   /** Experiment id -> matching runs (0 for an unknown id). */
   counts: Record<string, number>;
@@ -302,6 +309,7 @@ export interface ILabtrackAPI {
     options: ISeriesOptions
   ): Promise<IMetricSeries[]>;
   getChanges(cursor: number | null): Promise<IChangesResponse>;
+  whoAmI(): Promise<IWhoAmI>;
   searchRegisteredModels(): Promise<IRegisteredModel[]>;
   getRegisteredModel(name: string): Promise<IRegisteredModel>;
   searchModelVersions(name: string): Promise<IModelVersion[]>;

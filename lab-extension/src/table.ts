@@ -19,7 +19,8 @@ import {
   formatTime,
   runDuration,
   runName,
-  statusBadge
+  statusBadge,
+  tagValue
 } from './dom';
 import { downloadText, runsCSV, safeFileName } from './csv';
 import { runViewType } from './runfilters';
@@ -52,13 +53,19 @@ function fixedColumns(
 ): { id: string; title: string }[] {
   return [
     { id: 'attributes.run_name', title: trans.__('Run') },
+    { id: 'attributes.user_id', title: trans.__('User') },
     { id: 'attributes.status', title: trans.__('Status') },
     { id: 'attributes.start_time', title: trans.__('Started') },
     { id: 'attributes.duration', title: trans.__('Duration') }
   ];
 }
 /** How many built-in columns there are. */
-const FIXED_COLUMN_COUNT = 4;
+const FIXED_COLUMN_COUNT = 5;
+
+/** Who logged a run: its user, else its `mlflow.user` tag. */
+export function runUser(run: IRun): string {
+  return run.info.user_id || tagValue(run, 'mlflow.user') || '';
+}
 
 export interface IRunsTableOptions {
   trans: TranslationBundle;
@@ -84,6 +91,8 @@ function sortValue(run: IRun, column: string): string | number | undefined {
   switch (column) {
     case 'attributes.run_name':
       return runName(run);
+    case 'attributes.user_id':
+      return runUser(run) || undefined;
     case 'attributes.status':
       return run.info.status;
     case 'attributes.start_time':
@@ -176,6 +185,23 @@ export class RunsTableView extends Widget {
       'aria-label': trans.__('Group runs by a parameter')
     });
     this._groupSelect.addEventListener('change', () => this._render());
+    // Team services only (the model knows who "me" is): whose runs to list.
+    this._ownerSelect = el(
+      'select',
+      'jp-mod-styled lt-OwnerFilter',
+      undefined,
+      {
+        'aria-label': trans.__('Whose runs to list')
+      }
+    );
+    this._ownerSelect.append(
+      el('option', '', trans.__('Everyone'), { value: 'everyone' }),
+      el('option', '', trans.__('Mine'), { value: 'mine' })
+    );
+    this._ownerSelect.addEventListener('change', () => {
+      void this._model.setMineOnly(this._ownerSelect.value === 'mine');
+    });
+    this._renderOwnerFilter();
     const differLabel = el('label', 'lt-Check');
     this._differBox = el('input', 'lt-OnlyDiffer', undefined, {
       type: 'checkbox'
@@ -248,6 +274,7 @@ export class RunsTableView extends Widget {
     toolbar.append(
       this._count,
       el('span', 'lt-Spacer'),
+      this._ownerSelect,
       this._columnsButton,
       this._groupSelect,
       differLabel,
@@ -362,6 +389,9 @@ export class RunsTableView extends Widget {
   }
 
   private _onModelChanged(_: ILabtrackModel, change: ModelChange): void {
+    if (change === 'filter') {
+      this._renderOwnerFilter();
+    }
     if (change === 'runs' || change === 'columns' || change === 'selection') {
       this._render();
       this._filterBar.render();
@@ -447,6 +477,14 @@ export class RunsTableView extends Widget {
     if (!this._picker.hidden) {
       this._renderPicker();
     }
+  }
+
+  private _renderOwnerFilter(): void {
+    const me = this._model.me;
+    this._ownerSelect.hidden = me === null;
+    this._ownerSelect.value = this._model.mineOnly ? 'mine' : 'everyone';
+    this._ownerSelect.title =
+      me === null ? '' : this._trans.__('Mine: the runs logged as %1', me);
   }
 
   private _renderGroupOptions(): void {
@@ -983,6 +1021,14 @@ export class RunsTableView extends Widget {
     }
     row.append(nameCell);
 
+    const user = runUser(run);
+    row.append(
+      el('td', 'lt-User', user, {
+        role: 'gridcell',
+        title: user || undefined
+      })
+    );
+
     const statusCell = el('td', '', undefined, { role: 'gridcell' });
     statusCell.append(statusBadge(info.status));
     row.append(statusCell);
@@ -1153,6 +1199,7 @@ export class RunsTableView extends Widget {
   private _count: HTMLElement;
   private _columnsButton: HTMLButtonElement;
   private _groupSelect: HTMLSelectElement;
+  private _ownerSelect: HTMLSelectElement;
   private _differBox: HTMLInputElement;
   private _compareButton: HTMLButtonElement;
   private _clearButton: HTMLButtonElement;

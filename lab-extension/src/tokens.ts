@@ -94,6 +94,22 @@ export interface ILabtrackModel extends IDisposable {
   setRunTag(runId: string, key: string, value: string): Promise<void>;
   deleteRunTag(runId: string, key: string): Promise<void>;
 
+  /**
+   * The signed-in user on a team service (runs belong to whoever logged
+   * them), else null: then there is no "mine / everyone" choice.
+   */
+  readonly me: string | null;
+  /** List only the runs of `me` (ignored while `me` is null). */
+  readonly mineOnly: boolean;
+  setMineOnly(mine: boolean): Promise<void>;
+  /**
+   * The filter the runs are searched with: `filter`, and with `mineOnly`
+   * the clause on `tags.mlflow.user`.
+   */
+  readonly searchFilter: string;
+  /** Ask the server who the user is (once; failures leave `me` null). */
+  loadIdentity(): Promise<void>;
+
   /** The maximum number of runs fetched per experiment. */
   maxRuns: number;
 

@@ -56,6 +56,7 @@ export class FakeAPI implements ILabtrackAPI {
     this._call('getMetricSeries', args);
   getChanges: ILabtrackAPI['getChanges'] = (...args) =>
     this._call('getChanges', args);
+  whoAmI: ILabtrackAPI['whoAmI'] = (...args) => this._call('whoAmI', args);
   searchRegisteredModels: ILabtrackAPI['searchRegisteredModels'] = (...args) =>
     this._call('searchRegisteredModels', args);
   getRegisteredModel: ILabtrackAPI['getRegisteredModel'] = (...args) =>

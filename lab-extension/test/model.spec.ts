@@ -449,4 +449,42 @@ describe('LabtrackModel', () => {
       expect(model.runs).toHaveLength(1);
     });
   });
+
+  describe('mine / everyone', () => {
+    it('narrows the search to my runs on a team service', async () => {
+      api.on('whoAmI', async () => ({ user: "o'neil", team: true }));
+      await model.loadIdentity();
+      expect(model.me).toBe("o'neil");
+      await model.selectExperiment('1');
+      await model.setFilter('metrics.loss < 1');
+      expect(model.mineOnly).toBe(false);
+      expect(api.callsOf('searchRunsPage').at(-1)?.[1]).toBe(
+        'metrics.loss < 1'
+      );
+      await model.setMineOnly(true);
+      const mine = "metrics.loss < 1 AND tags.`mlflow.user` = 'o\\'neil'";
+      expect(model.searchFilter).toBe(mine);
+      expect(api.callsOf('searchRunsPage').at(-1)?.[1]).toBe(mine);
+      expect(api.callsOf('countRuns').at(-1)?.[1]).toBe(mine);
+      // The typed filter stays the user's own.
+      expect(model.filter).toBe('metrics.loss < 1');
+      await model.setFilter('');
+      expect(api.callsOf('searchRunsPage').at(-1)?.[1]).toBe(
+        "tags.`mlflow.user` = 'o\\'neil'"
+      );
+    });
+
+    it('offers no choice off a team service or when whoami fails', async () => {
+      api.on('whoAmI', async () => ({ user: 'someone', team: false }));
+      await model.loadIdentity();
+      expect(model.me).toBeNull();
+      await model.setMineOnly(true);
+      expect(model.mineOnly).toBe(false);
+      expect(model.searchFilter).toBe('');
+      const other = new LabtrackModel({ api: new FakeAPI() });
+      await other.loadIdentity(); // no handler: the request fails
+      expect(other.me).toBeNull();
+      other.dispose();
+    });
+  });
 });

@@ -105,6 +105,7 @@ LABTRACK_CHANGES = _get(LABTRACK + "/changes")
 LABTRACK_PROJECTS_DESCRIBE = _get(LABTRACK + "/projects/describe")
 LABTRACK_PROJECTS_RUN = _post(LABTRACK + "/projects/run")
 LABTRACK_RUNS_HEARTBEAT = _post(LABTRACK + "/runs/heartbeat")
+LABTRACK_WHOAMI = _get(LABTRACK + "/whoami")
 
 # ---- model registry -----------------------------------------------------------------------
 

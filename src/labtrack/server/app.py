@@ -10,6 +10,13 @@ Configuration (``jupyter_server_config.py`` / command line, section ``LabtrackAp
 - ``heartbeat_timeout``: seconds after which a RUNNING run whose writer stopped beating is
   marked KILLED (``$LABTRACK_HEARTBEAT_TIMEOUT``, default 600; 0 turns the sweep off).
 
+A Jupyter server of a team (JupyterHub with ``labtrack service``): when
+``$LABTRACK_TRACKING_URI`` is an http(s) URL (``c.Spawner.environment`` sets it to the service's
+URL), the extension opens no store and forwards its routes to that service with the server's
+hub token (:mod:`labtrack.server.team_proxy`); kernels inherit that URI and get
+``MLFLOW_TRACKING_URI``/``MLFLOW_TRACKING_TOKEN`` too, so ``import labtrack`` and ``import
+mlflow`` log to the team with no setup.
+
 Environment for kernels and terminals: when the extension loads it sets
 ``LABTRACK_TRACKING_URI`` (and ``LABTRACK_ARTIFACT_ROOT``) in the server's own environment if
 they are not set yet. Kernels and terminals inherit the server's environment, so code running in
@@ -30,7 +37,15 @@ from tornado.ioloop import IOLoop
 from traitlets import Bool, Float, Int, Unicode, default
 from traitlets import Callable as CallableTrait
 
-from labtrack.config import ARTIFACT_ROOT_ENV, STORE_URI_ENV, TRACKING_URI_ENV
+from labtrack.config import (
+    ARTIFACT_ROOT_ENV,
+    MLFLOW_TRACKING_URI_ENV,
+    STORE_URI_ENV,
+    TRACKING_TOKEN_ENVS,
+    TRACKING_URI_ENV,
+    first_env,
+    is_http_uri,
+)
 
 if TYPE_CHECKING:
     from labtrack.artifact_store.store import ArtifactStore
@@ -125,6 +140,22 @@ class LabtrackApp(ExtensionApp):
         "(a client's user_id or mlflow.user tag naming someone else is overridden or refused).",
     ).tag(config=True)
 
+    team_service_url = Unicode(
+        help="The team's labtrack service (e.g. http://hub.internal/services/labtrack): the "
+        "dashboard's routes are forwarded there and kernels log there. Default: "
+        "$LABTRACK_TRACKING_URI when it is an http(s) URL (not in team_mode itself).",
+    ).tag(config=True)
+
+    team_service_token = Unicode(
+        help="The hub token sent to the team service. Default: $LABTRACK_TRACKING_TOKEN, "
+        "$MLFLOW_TRACKING_TOKEN, else the server's own $JUPYTERHUB_API_TOKEN (its scopes come "
+        "from c.Spawner.server_token_scopes).",
+    ).tag(config=True)
+
+    team_proxy_timeout = Int(
+        300, help="Seconds a forwarded request may take (artifact downloads included)."
+    ).tag(config=True)
+
     service_factory = CallableTrait(
         default_value=_default_service_factory,
         help="Callable (store_uri: str, artifact_root: str) -> service, called once, lazily, "
@@ -155,6 +186,17 @@ class LabtrackApp(ExtensionApp):
 
         return config.default_artifact_root(self.store_uri)
 
+    @default("team_service_url")
+    def _default_team_service_url(self) -> str:
+        uri = os.environ.get(TRACKING_URI_ENV, "")
+        if self.team_mode or not is_http_uri(uri):
+            return ""
+        return uri
+
+    @default("team_service_token")
+    def _default_team_service_token(self) -> str:
+        return first_env(TRACKING_TOKEN_ENVS) or ""
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     def initialize_settings(self) -> None:
@@ -165,6 +207,11 @@ class LabtrackApp(ExtensionApp):
         self._service_lock = threading.Lock()
         self._artifact_store: ArtifactStore | None = None
         self._artifact_lock = threading.Lock()
+        if self.team_service_url:
+            if self.export_environment:
+                self._export_team_environment()
+            self.log.info("labtrack: using the team service %s", self.team_service_url)
+            return
         if self.export_environment:
             os.environ.setdefault(TRACKING_URI_ENV, self.store_uri)
             os.environ.setdefault(ARTIFACT_ROOT_ENV, self.artifact_root)
@@ -199,7 +246,20 @@ class LabtrackApp(ExtensionApp):
             if killed:
                 self.log.info("labtrack: marked %d silent runs KILLED", len(killed))
 
+    def _export_team_environment(self) -> None:
+        """Kernels and terminals inherit the server's environment: the team's URI for labtrack
+        and mlflow, and the token (mlflow reads only ``MLFLOW_TRACKING_TOKEN``)."""
+        os.environ.setdefault(TRACKING_URI_ENV, self.team_service_url)
+        os.environ.setdefault(MLFLOW_TRACKING_URI_ENV, self.team_service_url)
+        if self.team_service_token:
+            os.environ.setdefault("MLFLOW_TRACKING_TOKEN", self.team_service_token)
+
     def initialize_handlers(self) -> None:
+        if self.team_service_url:
+            from labtrack.server.team_proxy import proxy_handlers
+
+            self.handlers.extend(proxy_handlers(self.route_prefix or "labtrack"))
+            return
         from labtrack.server.mount import mounted_handlers
 
         self.handlers.extend(mounted_handlers(self.route_prefix, team=self.team_mode))

@@ -34,6 +34,12 @@ def server_info_rpc(_service: None, _request: RpcRequest) -> Mapping[str, Any]:
     return {"store_type": "SqlStore", "workspaces_enabled": False}
 
 
+def whoami_rpc(_service: None, request: RpcRequest) -> Mapping[str, Any]:
+    # Solo mode: runs carry the client's account name, not the Jupyter user, so "mine" means
+    # nothing here; team mode (team_routes) answers team=True.
+    return {"user": request.user, "team": False}
+
+
 def openapi_text() -> str:
     return resources.files("labtrack.server").joinpath("openapi.yaml").read_text("utf-8")
 

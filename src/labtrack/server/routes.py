@@ -48,7 +48,12 @@ from labtrack.entities import endpoints as ep
 from labtrack.entities.endpoints import GREEDY_PARAMS, Endpoint
 from labtrack.server.artifact_handlers import ArtifactHandler, ArtifactListHandler
 from labtrack.server.base import LabtrackHandler, NotFoundHandler
-from labtrack.server.info_handlers import OpenAPIHandler, server_info_rpc, version_rpc
+from labtrack.server.info_handlers import (
+    OpenAPIHandler,
+    server_info_rpc,
+    version_rpc,
+    whoami_rpc,
+)
 from labtrack.server.rpc import BareRpcFunc, RpcFunc, RpcHandler
 
 PREFIX = "labtrack"
@@ -109,6 +114,7 @@ CORE_ROUTES: list[Route] = [
     serve(ep.VERSION, version_rpc, service=False),
     *handled_at(OpenAPIHandler, ep.OPENAPI),
     serve(ep.SERVER_INFO, server_info_rpc, service=False),
+    serve(ep.LABTRACK_WHOAMI, whoami_rpc, service=False),
     *handled_at(ArtifactListHandler, ep.ARTIFACT_LIST),
     *handled_at(ArtifactHandler, ep.ARTIFACT_DOWNLOAD, ep.ARTIFACT_UPLOAD, ep.ARTIFACT_DELETE),
 ]

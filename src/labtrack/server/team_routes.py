@@ -7,7 +7,9 @@ team service anyone could log runs under a colleague's name that way, so here:
 - ``runs/create``: ``user_id`` and the ``mlflow.user`` tag are set to the authenticated user,
   whatever the client sent;
 - ``runs/set-tag`` and ``runs/log-batch``: setting ``mlflow.user`` to another name is refused
-  (403 PERMISSION_DENIED), and ``runs/delete-tag`` of ``mlflow.user`` too.
+  (403 PERMISSION_DENIED), and ``runs/delete-tag`` of ``mlflow.user`` too;
+- ``whoami`` says ``team: true``: runs here belong to the authenticated user, so the dashboard
+  offers its "mine / everyone" filter.
 
 The rules wrap the RPC functions of the route table, so the handlers themselves stay the same
 in both modes.
@@ -23,7 +25,7 @@ from labtrack.entities import endpoints as ep
 from labtrack.entities import system_tags
 from labtrack.errors import LabtrackException
 from labtrack.server.routes import Route
-from labtrack.server.rpc import RpcFunc, RpcRequest
+from labtrack.server.rpc import BareRpcFunc, RpcFunc, RpcRequest
 
 
 def _denied(message: str) -> LabtrackException:
@@ -99,6 +101,19 @@ def _log_batch(func: RpcFunc) -> RpcFunc:
     return log_batch
 
 
+def _whoami(func: BareRpcFunc) -> BareRpcFunc:
+    @functools.wraps(func)
+    def whoami(service: None, req: RpcRequest) -> Any:
+        answer = func(service, req)
+        base = dict(answer) if isinstance(answer, Mapping) else {}
+        return {**base, "user": _authenticated(req), "team": True}
+
+    return whoami
+
+
+# Routes served without the tracking service (their function takes None).
+_BARE_RULES = {(ep.LABTRACK_WHOAMI.method, ep.LABTRACK_WHOAMI.path): _whoami}
+
 _RULES = {
     (e.method, e.path): rule
     for e, rule in (
@@ -122,6 +137,11 @@ def team_routes(routes: Sequence[Route]) -> list[Route]:
     for route in routes:
         if route.path in _SOLO_ONLY:
             continue
+        bare_rule = _BARE_RULES.get((route.method, route.path))
+        if bare_rule is not None and route.rpc is not None and not route.needs_service:
+            found.add((route.method, route.path))
+            bare = cast("BareRpcFunc", route.rpc)
+            route = Route(route.method, route.path, rpc=bare_rule(bare), needs_service=False)
         rule = _RULES.get((route.method, route.path))
         if rule is not None and route.rpc is not None and route.needs_service:
             found.add((route.method, route.path))
@@ -129,7 +149,7 @@ def team_routes(routes: Sequence[Route]) -> list[Route]:
             func = cast("RpcFunc", route.rpc)
             route = Route(route.method, route.path, rpc=rule(func), needs_service=True)
         out.append(route)
-    missing = set(_RULES) - found
+    missing = (set(_RULES) | set(_BARE_RULES)) - found
     if missing:
         raise RuntimeError(f"team rules for routes that are not RPC routes: {sorted(missing)}")
     return out

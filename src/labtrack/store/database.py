@@ -35,6 +35,10 @@ T = TypeVar("T")
 STATEMENT_CACHE = 16
 # conn.info key: the runs whose summaries this transaction made stale.
 _STALE_SUMMARIES = "labtrack.stale_run_summaries"
+# conn.info key: the changes this transaction appends to the feed when it commits.
+_PENDING_CHANGES = "labtrack.pending_changes"
+# PostgreSQL advisory lock (any constant of our own): writers number their changes in turn.
+_CHANGE_FEED_LOCK = 0x6C74_6368  # "ltch"
 # Attempts of a write that can lose a PostgreSQL race for a new row (``write_retrying``).
 _RACE_ATTEMPTS = 5
 
@@ -190,8 +194,27 @@ class Database:
                 # In one order: each refresh locks its run row (PostgreSQL).
                 for run_id in sorted(conn.info.pop(_STALE_SUMMARIES, ())):
                     refresh_summary(conn, run_id)
+                self._append_changes(conn, conn.info.pop(_PENDING_CHANGES, ()))
             finally:
                 conn.info.pop(_STALE_SUMMARIES, None)  # the info dict outlives the checkout
+                conn.info.pop(_PENDING_CHANGES, None)
+
+    @staticmethod
+    def _append_changes(conn: Connection, changes: Sequence[dict[str, Any]]) -> None:
+        """Number and append this transaction's changes, last thing before it commits.
+
+        Pollers move their cursor past the highest number they saw, so numbers must follow
+        commit order. On PostgreSQL concurrent writers (threads, replicas) would otherwise
+        draw 10 and 11, commit 11 first, and a poll in between would skip 10 for good; a
+        transaction-scoped advisory lock, held from the INSERT to the COMMIT, makes them take
+        turns for that last step only. SQLite has one writer at a time already."""
+        if not changes:
+            return
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_CHANGE_FEED_LOCK})")
+        statement = _change_statement(conn.dialect)
+        for change in changes:
+            statement.run(conn, change)
 
     def write_retrying(self, work: Callable[[Connection], T]) -> T:
         """``work(conn)`` in a write transaction, run again from the start when the database
@@ -215,9 +238,10 @@ class Database:
     def record_change(
         self, conn: Connection, kind: str, experiment_id: int | None, run_id: str | None = None
     ) -> None:
-        """Append to the change feed, in the writer's transaction."""
+        """Append to the change feed, in the writer's transaction (numbered when it commits:
+        see ``_append_changes``)."""
         change = {"time": now_ms(), "kind": kind, "experiment_id": experiment_id}
-        _change_statement(conn.dialect).run(conn, {**change, "run_uuid": run_id})
+        conn.info.setdefault(_PENDING_CHANGES, []).append({**change, "run_uuid": run_id})
 
     def changes_since(
         self, cursor: int | None, limit: int = 1000
