@@ -880,6 +880,7 @@ def test_search_json_of_runs_from_revision_0001_and_runs_with_inputs(tmp_path):
     # Back to what revision 0001 left: no run_json column.
     with st.engine.begin() as conn:
         conn.execute(text("ALTER TABLE runs DROP COLUMN run_json"))
+        conn.execute(text("DROP TABLE permissions"))  # revision 0003's
         conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
     st.dispose()
 

@@ -28,7 +28,12 @@ from tornado.ioloop import IOLoop
 from traitlets import Bool, Int, Unicode, default
 from traitlets import Callable as CallableTrait
 
-from labtrack.config import ARTIFACT_ROOT_ENV, STORE_URI_ENV, TRACKING_URI_ENV
+from labtrack.config import (
+    ARTIFACT_ROOT_ENV,
+    DEFAULT_PERMISSION_ENV,
+    STORE_URI_ENV,
+    TRACKING_URI_ENV,
+)
 
 if TYPE_CHECKING:
     from labtrack.artifact_store.store import ArtifactStore
@@ -109,6 +114,16 @@ class LabtrackApp(ExtensionApp):
         "(a client's user_id or mlflow.user tag naming someone else is overridden or refused).",
     ).tag(config=True)
 
+    default_permission = Unicode(
+        help="Team mode: the permission level everyone admitted holds on experiments and "
+        "registered models nobody granted them anything on (MLflow's levels: READ, USE, EDIT, "
+        "MANAGE, NO_PERMISSIONS). Default: $LABTRACK_DEFAULT_PERMISSION, else READ.",
+    ).tag(config=True)
+
+    @default("default_permission")
+    def _default_default_permission(self) -> str:
+        return os.environ.get(DEFAULT_PERMISSION_ENV) or "READ"
+
     service_factory = CallableTrait(
         default_value=_default_service_factory,
         help="Callable (store_uri: str, artifact_root: str) -> service, called once, lazily, "
@@ -153,7 +168,13 @@ class LabtrackApp(ExtensionApp):
     def initialize_handlers(self) -> None:
         from labtrack.server.mount import mounted_handlers
 
-        self.handlers.extend(mounted_handlers(self.route_prefix, team=self.team_mode))
+        self.handlers.extend(
+            mounted_handlers(
+                self.route_prefix,
+                team=self.team_mode,
+                default_permission=self.default_permission,
+            )
+        )
 
     async def stop_extension(self) -> None:
         executor = getattr(self, "executor", None)

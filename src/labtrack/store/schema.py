@@ -340,3 +340,18 @@ changes = Table(
     Column("experiment_id", Integer),
     Column("run_uuid", RUN_ID),
 )
+
+# Team mode: who holds which MLflow permission level on an experiment or a registered model
+# (revision 0003). ``resource_id``: an experiment's id as text, or a registered model's name.
+# ``grantee_kind``: ``user`` (a hub user's name) or ``group`` (a hub group's name).
+permissions = Table(
+    "permissions",
+    metadata,
+    Column("resource_type", String(32), primary_key=True),
+    Column("resource_id", NAME, primary_key=True),
+    Column("grantee_kind", String(16), primary_key=True),
+    Column("grantee", NAME, primary_key=True),
+    Column("permission", String(32), nullable=False),
+    # "What does bob hold": the grants API lists by grantee.
+    Index("ix_permissions_grantee", "grantee_kind", "grantee"),
+)
