@@ -48,6 +48,7 @@ BareRpcFunc: TypeAlias = Callable[[None, "RpcRequest"], RpcResult]
 DECODES_BODY = "_labtrack_decodes_body"
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def decodes_body(func: F) -> F:
@@ -100,12 +101,21 @@ class RpcRequest:
         self.path_args: dict[str, str] = dict(path_args or {})
         # Team mode: the hub user with their groups and admin flag (solo: just the name).
         self.principal = principal or Principal(user)
+        self._memo: dict[str, Any] = {}
         self._fields: dict[str, Any] | None = None
         if fields is not None or body is None:
             self._fields = {**(fields or {}), **self.path_args}
         self.body = body
         self.user = user
         self.method = method
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()`` once per request: a body decoded for the permission check is the
+        body the function then uses (one decode, and the check and the write see the same
+        run)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return cast(T, self._memo[key])
 
     @property
     def fields(self) -> dict[str, Any]:
