@@ -75,3 +75,21 @@ def test_searches_are_filtered() -> None:
 
 def test_unused_route_type_is_a_route() -> None:
     assert isinstance(all_routes()[0], Route)
+
+
+def test_the_default_permission_is_validated() -> None:
+    from labtrack.errors import LabtrackException
+    from labtrack.server.mount import mounted_handlers
+
+    assert mounted_handlers("", team=True, default_permission="no_permissions")
+    with pytest.raises(LabtrackException, match="default_permission"):
+        mounted_handlers("", team=True, default_permission="OWNER")
+
+
+def test_the_default_permission_comes_from_the_environment(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from labtrack.server.app import LabtrackApp
+
+    monkeypatch.setenv("LABTRACK_DEFAULT_PERMISSION", "EDIT")
+    assert LabtrackApp().default_permission == "EDIT"
+    monkeypatch.delenv("LABTRACK_DEFAULT_PERMISSION")
+    assert LabtrackApp().default_permission == "READ"

@@ -178,3 +178,28 @@ def test_searches_show_only_what_the_viewer_may_read(service, perms) -> None:  #
     }
     # The admin sees everything.
     assert "hidden" in [e.name for e in _as(service, ADMIN).search_experiments()]
+
+
+def test_model_versions_and_logged_models_searches_are_filtered(service, perms) -> None:  # type: ignore[no-untyped-def]
+    alice = _as(service, ALICE)
+    bob = _as(service, BOB)
+    alice.registry.create_registered_model("private")
+    alice.registry.create_registered_model("public")
+    for name in ("private", "public"):
+        alice.registry.create_model_version(name, "models:/elsewhere/1")
+    perms.set_grant(ALICE, Resource(REGISTERED_MODEL, "private"), GROUP, "team", "NO_PERMISSIONS")
+    assert [mv.name for mv in bob.registry.search_model_versions()] == ["public"]
+    assert {mv.name for mv in alice.registry.search_model_versions()} == {"private", "public"}
+    # A page of one counts only what bob sees: one page, no token for a hidden row.
+    page = bob.registry.search_model_versions(max_results=1)
+    assert [mv.name for mv in page] == ["public"]
+    assert page.token is None
+
+    hidden = alice.create_experiment("models-hidden")
+    shown = alice.create_experiment("models-shown")
+    perms.set_grant(ALICE, Resource(EXPERIMENT, hidden), USER, "bob", "NO_PERMISSIONS")
+    for eid in (hidden, shown):
+        alice.logged_models.create_logged_model(eid, name=f"m-{eid}")
+    found = bob.logged_models.search_logged_models([hidden, shown])
+    assert [m.experiment_id for m in found] == [shown]
+    assert len(alice.logged_models.search_logged_models([hidden, shown])) == 2

@@ -295,3 +295,50 @@ def test_without_read_an_experiment_is_invisible_everywhere(hub: Hub) -> None:
         hub, "POST", MLFLOW + "/logged-models/search", "bob", body={"experiment_ids": [eid]}
     )
     assert models.get("models", []) == []
+
+
+def test_registered_models_follow_their_own_permissions(hub: Hub) -> None:
+    name = f"model-{uuid.uuid4().hex[:8]}"
+    ok(hub, "POST", MLFLOW + "/registered-models/create", "alice", body={"name": name})
+    ok(
+        hub,
+        "POST",
+        MLFLOW + "/model-versions/create",
+        "alice",
+        body={"name": name, "source": "models:/elsewhere/1"},
+    )
+    # bob reads (the default) but neither deletes nor adds versions.
+    ok(hub, "GET", MLFLOW + f"/registered-models/get?name={name}", "bob")
+    denied(hub, "DELETE", MLFLOW + "/registered-models/delete", "bob", body={"name": name})
+    denied(
+        hub,
+        "POST",
+        MLFLOW + "/model-versions/create",
+        "bob",
+        body={"name": name, "source": "models:/elsewhere/2"},
+    )
+    denied(
+        hub,
+        "POST",
+        MLFLOW + "/registered-models/set-tag",
+        "bob",
+        body={"name": name, "key": "k", "value": "v"},
+    )
+    got = ok(hub, "GET", MLFLOW + f"/registered-models/get?name={name}", "alice")
+    assert got["registered_model"]["latest_versions"][0]["version"] == "1"
+    assert "tags" not in got["registered_model"] or not got["registered_model"]["tags"]
+    # Hidden from bob: not in either search, not by name.
+    body = {
+        "username": "bob",
+        "resource_type": "registered_model",
+        "resource_id": name,
+        "permission": "NO_PERMISSIONS",
+    }
+    ok(hub, "POST", MLFLOW3 + "/users/permissions/grant", "alice", body=body)
+    models = ok(hub, "GET", MLFLOW + f"/registered-models/search?filter=name='{name}'", "bob")
+    assert models.get("registered_models", []) == []
+    versions = ok(hub, "GET", MLFLOW + f"/model-versions/search?filter=name='{name}'", "bob")
+    assert versions.get("model_versions", []) == []
+    denied(hub, "GET", MLFLOW + f"/registered-models/get?name={name}", "bob")
+    mine = ok(hub, "GET", MLFLOW + f"/model-versions/search?filter=name='{name}'", "alice")
+    assert len(mine["model_versions"]) == 1
