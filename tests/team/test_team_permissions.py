@@ -194,6 +194,22 @@ def test_a_hub_group_is_a_grantee(hub: Hub) -> None:
         ("group", "team", "EDIT"),
     }
     assert listing["my_permission"] == "EDIT"
+    # Another user's effective level counts their hub groups (the service asks the hub).
+    query = f"username=bob&resource_type=experiment&resource_id={eid}"
+    got = ok(hub, "GET", MLFLOW3 + f"/users/permissions/get?{query}", "alice")
+    assert got == {"allowed": True, "permission": "EDIT"}
+    got = ok(
+        hub, "GET", MLFLOW3 + f"/users/permissions/get?{query.replace('bob', 'carol')}", "alice"
+    )
+    assert got == {"allowed": False, "permission": "READ"}
+    # Only a MANAGE holder asks about others.
+    denied(
+        hub,
+        "GET",
+        MLFLOW3
+        + f"/users/permissions/get?username=alice&resource_type=experiment&resource_id={eid}",
+        "bob",
+    )
     mine = ok(hub, "GET", MLFLOW3 + "/users/current/permissions", "bob")
     assert {
         "resource_type": "experiment",
