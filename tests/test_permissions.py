@@ -203,3 +203,14 @@ def test_model_versions_and_logged_models_searches_are_filtered(service, perms) 
     found = bob.logged_models.search_logged_models([hidden, shown])
     assert [m.experiment_id for m in found] == [shown]
     assert len(alice.logged_models.search_logged_models([hidden, shown])) == 2
+
+
+def test_changing_a_grant_keeps_its_id(service, perms) -> None:  # type: ignore[no-untyped-def]
+    """MLflow's roles API names a group's grant by number: updating it must not renumber it."""
+    eid = _as(service, ALICE).create_experiment("numbered")
+    exp = Resource(EXPERIMENT, eid)
+    first = perms.set_grant(ALICE, exp, GROUP, "team", "EDIT")
+    second = perms.set_grant(ALICE, exp, GROUP, "team", "READ")
+    assert first.id == second.id
+    assert second.permission == "READ"
+    assert service.store.permissions.by_id(first.id)["permission"] == "READ"

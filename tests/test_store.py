@@ -881,6 +881,7 @@ def test_search_json_of_runs_from_revision_0001_and_runs_with_inputs(tmp_path):
     with st.engine.begin() as conn:
         conn.execute(text("ALTER TABLE runs DROP COLUMN run_json"))
         conn.execute(text("DROP TABLE permissions"))  # revision 0003's
+        conn.execute(text("DROP TABLE hub_group_roles"))
         conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
     st.dispose()
 

@@ -358,3 +358,34 @@ def test_registered_models_follow_their_own_permissions(hub: Hub) -> None:
     denied(hub, "GET", MLFLOW + f"/registered-models/get?name={name}", "bob")
     mine = ok(hub, "GET", MLFLOW + f"/model-versions/search?filter=name='{name}'", "alice")
     assert len(mine["model_versions"]) == 1
+
+
+def test_hub_groups_are_mlflows_roles(hub: Hub) -> None:
+    eid = _experiment(hub, "alice")
+    run_id = _run(hub, "alice", eid)["info"]["run_id"]
+    point = {"key": "r", "value": 1.0, "timestamp": 1, "step": 0}
+    # bob's groups are his roles.
+    roles = _mlflow_auth(hub, "bob", "roles")["roles"]
+    assert set(roles) == {"team"}
+    team = str(roles["team"])
+    assert _mlflow_auth(hub, "carol", "roles").get("error")  # not admitted
+    # bob may not grant his role anything on alice's experiment...
+    out = _mlflow_auth(hub, "bob", "add-role-permission", team, "experiment", eid, "EDIT")
+    assert "PERMISSION_DENIED" in out["error"] or "403" in out["error"], out
+    # ...alice (MANAGE) may, with MLflow's own client.
+    added = _mlflow_auth(hub, "alice", "add-role-permission", team, "experiment", eid, "EDIT")
+    grant_id, role_id, pattern, level = added["role_permission"]
+    assert (str(role_id), pattern, level) == (team, eid, "EDIT")
+    listed = _mlflow_auth(hub, "bob", "list-role-permissions", team)["role_permissions"]
+    assert [grant_id, "experiment", eid, "EDIT"] in listed
+    ok(hub, "POST", MLFLOW + "/runs/log-batch", "bob", body={"run_id": run_id, "metrics": [point]})
+    updated = _mlflow_auth(hub, "alice", "update-role-permission", str(grant_id), "READ")
+    assert updated["role_permission"] == [grant_id, role_id, eid, "READ"]
+    denied(
+        hub, "POST", MLFLOW + "/runs/log-batch", "bob", body={"run_id": run_id, "metrics": [point]}
+    )
+    out = _mlflow_auth(hub, "bob", "remove-role-permission", str(grant_id))
+    assert "PERMISSION_DENIED" in out["error"] or "403" in out["error"], out
+    assert _mlflow_auth(hub, "alice", "remove-role-permission", str(grant_id)) == {"removed": True}
+    listed = _mlflow_auth(hub, "bob", "list-role-permissions", team)["role_permissions"]
+    assert [p for p in listed if p[2] == eid] == []

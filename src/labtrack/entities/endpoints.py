@@ -161,3 +161,11 @@ USERS_CURRENT_PERMISSIONS = _get(MLFLOW_3 + "/users/current/permissions")
 # The grants on one experiment or registered model (users and hub groups): the permissions
 # dialog of the lab UI.
 LABTRACK_PERMISSIONS = _get(LABTRACK + "/permissions")
+# MLflow 3.17's roles API: a role is a hub group (membership stays the hub's).
+ROLES_CREATE = _post(MLFLOW_3 + "/roles/create")
+ROLES_GET = _get(MLFLOW_3 + "/roles/get")
+ROLES_LIST = _get(MLFLOW_3 + "/roles/list")
+ROLES_PERMISSIONS_ADD = _post(MLFLOW_3 + "/roles/permissions/add")
+ROLES_PERMISSIONS_REMOVE = _delete(MLFLOW_3 + "/roles/permissions/remove")
+ROLES_PERMISSIONS_LIST = _get(MLFLOW_3 + "/roles/permissions/list")
+ROLES_PERMISSIONS_UPDATE = _patch(MLFLOW_3 + "/roles/permissions/update")

@@ -34,7 +34,7 @@ from labtrack.entities.permissions import (
     Principal,
     denied,
 )
-from labtrack.errors import invalid
+from labtrack.errors import invalid, not_found
 from labtrack.server.routes import Route, serve
 from labtrack.server.rpc import RpcRequest
 from labtrack.service.permissions import Grant, PermissionService, Resource
@@ -201,6 +201,118 @@ def resource_permissions(service: TrackingService, req: RpcRequest) -> dict[str,
     }
 
 
+# ---- MLflow's roles API: a role is a hub group ---------------------------------------------
+
+
+def _role_id(req: RpcRequest, key: str = "role_id") -> int:
+    value = req.get_int(key, required=True)
+    assert value is not None
+    return value
+
+
+def _role_group(perms: PermissionService, role_id: int) -> str:
+    group = perms.store.group_of_role(role_id)
+    if group is None:
+        raise not_found(f"No role with id {role_id}.")
+    return group
+
+
+def _role_permission_json(role_id: int, g: Grant) -> dict[str, Any]:
+    return {
+        "id": g.id,
+        "role_id": role_id,
+        "resource_type": g.resource_type,
+        "resource_pattern": g.resource_id,
+        "permission": g.permission,
+    }
+
+
+def _role_json(perms: PermissionService, role_id: int, group: str) -> dict[str, Any]:
+    grants = [Grant(**r) for r in perms.store.find(kind=GROUP, grantee=group)]
+    return {
+        "id": role_id,
+        "name": group,
+        "workspace": WORKSPACE,
+        "description": f"JupyterHub group {group!r}",
+        "permissions": [_role_permission_json(role_id, g) for g in grants],
+    }
+
+
+def _may_see_role(me: Principal, group: str) -> None:
+    if not (me.is_admin or group in me.groups):
+        raise denied(f"Permission denied: {me.name!r} is not in the group {group!r}.")
+
+
+def create_role(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
+    """Register a hub group as a role (admins). Its members are the hub's to manage."""
+    perms = _perms(service)
+    if not req.principal.is_admin:
+        raise denied("Permission denied: only admins register a hub group as a role.")
+    group = req.str_required("name")
+    return {"role": _role_json(perms, perms.store.register_group(group), group)}
+
+
+def get_role(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
+    perms = _perms(service)
+    role_id = _role_id(req)
+    group = _role_group(perms, role_id)
+    _may_see_role(req.principal, group)
+    return {"role": _role_json(perms, role_id, group)}
+
+
+def list_roles(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
+    """Registered roles: all of them for admins, one's own groups' for others (one's groups
+    are registered as roles on the way)."""
+    perms = _perms(service)
+    me = req.principal
+    for group in me.groups:
+        perms.store.register_group(group)
+    roles = [(i, g) for i, g in perms.store.roles() if me.is_admin or g in me.groups]
+    return {"roles": [_role_json(perms, i, g) for i, g in roles]}
+
+
+def add_role_permission(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
+    perms = _perms(service)
+    role_id = _role_id(req)
+    group = _role_group(perms, role_id)
+    resource = perms.resource(req.get_str("resource_type"), req.get_str("resource_pattern"))
+    grant = perms.set_grant(req.principal, resource, GROUP, group, req.get_str("permission"))
+    return {"role_permission": _role_permission_json(role_id, grant)}
+
+
+def _role_grant(perms: PermissionService, req: RpcRequest) -> tuple[int, Grant, Resource]:
+    row = perms.store.by_id(_role_id(req, "role_permission_id"))
+    if row is None or row["grantee_kind"] != GROUP:
+        raise not_found("No such role permission.")
+    grant = Grant(**row)
+    role_id = perms.store.register_group(grant.grantee)
+    return role_id, grant, perms.resource(grant.resource_type, grant.resource_id)
+
+
+def remove_role_permission(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
+    perms = _perms(service)
+    _, grant, resource = _role_grant(perms, req)
+    perms.delete_grant(req.principal, resource, GROUP, grant.grantee)
+    return {}
+
+
+def list_role_permissions(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
+    perms = _perms(service)
+    role_id = _role_id(req)
+    group = _role_group(perms, role_id)
+    _may_see_role(req.principal, group)
+    return {"role_permissions": _role_json(perms, role_id, group)["permissions"]}
+
+
+def update_role_permission(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
+    perms = _perms(service)
+    role_id, grant, resource = _role_grant(perms, req)
+    updated = perms.set_grant(
+        req.principal, resource, GROUP, grant.grantee, req.get_str("permission")
+    )
+    return {"role_permission": _role_permission_json(role_id, updated)}
+
+
 ROUTES: list[Route] = [
     serve(ep.USERS_CURRENT, current_user),
     serve(ep.USERS_PERMISSIONS_GRANT, grant_permission),
@@ -209,6 +321,13 @@ ROUTES: list[Route] = [
     serve(ep.USERS_PERMISSIONS_LIST, list_user_permissions),
     serve(ep.USERS_CURRENT_PERMISSIONS, list_current_user_permissions),
     serve(ep.LABTRACK_PERMISSIONS, resource_permissions),
+    serve(ep.ROLES_CREATE, create_role),
+    serve(ep.ROLES_GET, get_role),
+    serve(ep.ROLES_LIST, list_roles),
+    serve(ep.ROLES_PERMISSIONS_ADD, add_role_permission),
+    serve(ep.ROLES_PERMISSIONS_REMOVE, remove_role_permission),
+    serve(ep.ROLES_PERMISSIONS_LIST, list_role_permissions),
+    serve(ep.ROLES_PERMISSIONS_UPDATE, update_role_permission),
 ]
 
 __all__ = ["ROUTES", "hub_principal"]

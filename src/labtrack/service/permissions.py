@@ -60,6 +60,7 @@ class Grant:
     grantee_kind: str
     grantee: str
     permission: str
+    id: int = 0  # numbers the grant for MLflow's roles API
 
 
 class PermissionService:
@@ -163,7 +164,10 @@ class PermissionService:
                 f"{resource.describe()} and cannot grant {wanted.name}."
             )
         self.store.put(resource.type, resource.id, kind, grantee, wanted.name)
-        return Grant(resource.type, resource.id, kind, grantee, wanted.name)
+        found = self.store.find(
+            resource_type=resource.type, resource_id=resource.id, kind=kind, grantee=grantee
+        )
+        return Grant(**found[0])
 
     def get_grant(self, principal: Principal, resource: Resource, kind: str, grantee: str) -> Grant:
         """A grant on the resource. Readers of the resource may see grants on it (the
@@ -176,7 +180,11 @@ class PermissionService:
         if level is None:
             who = f"{kind} {grantee!r}"
             raise not_found(f"No permission of {who} on {resource.describe()}.")
-        return Grant(resource.type, resource.id, kind, grantee, level)
+        return Grant(
+            **self.store.find(
+                resource_type=resource.type, resource_id=resource.id, kind=kind, grantee=grantee
+            )[0]
+        )
 
     def delete_grant(
         self, principal: Principal, resource: Resource, kind: str, grantee: str

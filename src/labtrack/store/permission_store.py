@@ -29,7 +29,7 @@ from sqlalchemy import (
 
 from labtrack.entities.permissions import GROUP, READABLE, USER, Principal, Viewer
 from labtrack.store import schema as s
-from labtrack.store.database import Database, upsert
+from labtrack.store.database import Database, dialect_insert, insert_ignore
 
 _p = s.permissions.c
 
@@ -62,20 +62,20 @@ def readable_clause(
 def grant_in(
     conn: Connection, resource_type: str, resource_id: str, kind: str, grantee: str, level: str
 ) -> None:
-    """Set a grant inside the caller's transaction (a creator's MANAGE with the creation)."""
-    upsert(
-        conn,
-        s.permissions,
-        [
-            {
-                "resource_type": resource_type,
-                "resource_id": resource_id,
-                "grantee_kind": kind,
-                "grantee": grantee,
-                "permission": level,
-            }
-        ],
-        ("resource_type", "resource_id", "grantee_kind", "grantee"),
+    """Set a grant inside the caller's transaction (a creator's MANAGE with the creation).
+    Changing a grant keeps its ``id`` (MLflow's role permission id)."""
+    stmt = dialect_insert(conn.dialect.name)(s.permissions).values(
+        resource_type=resource_type,
+        resource_id=resource_id,
+        grantee_kind=kind,
+        grantee=grantee,
+        permission=level,
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["resource_type", "resource_id", "grantee_kind", "grantee"],
+            set_={"permission": stmt.excluded.permission},
+        )
     )
 
 
@@ -154,7 +154,7 @@ class PermissionStore:
         resource_id: str | None = None,
         kind: str | None = None,
         grantee: str | None = None,
-    ) -> list[dict[str, str]]:
+    ) -> list[dict[str, Any]]:
         """Grants matching every given field, in a stable order."""
         conditions = [
             column == value
@@ -170,6 +170,34 @@ class PermissionStore:
         stmt = stmt.order_by(_p.resource_type, _p.resource_id, _p.grantee_kind, _p.grantee)
         with self.db.read() as conn:
             return [dict(r._mapping) for r in conn.execute(stmt)]
+
+    def by_id(self, grant_id: int) -> dict[str, Any] | None:
+        with self.db.read() as conn:
+            row = conn.execute(select(s.permissions).where(_p.id == grant_id)).first()
+        return None if row is None else dict(row._mapping)
+
+    # ---- hub groups as MLflow roles ---------------------------------------------------
+
+    def register_group(self, group: str) -> int:
+        """The role number of a hub group (registered on first use)."""
+        r = s.hub_group_roles.c
+        with self.db.write() as conn:
+            insert_ignore(conn, s.hub_group_roles, [{"group_name": group}])
+            return int(conn.execute(select(r.role_id).where(r.group_name == group)).scalar_one())
+
+    def group_of_role(self, role_id: int) -> str | None:
+        r = s.hub_group_roles.c
+        with self.db.read() as conn:
+            name = conn.execute(select(r.group_name).where(r.role_id == role_id)).scalar()
+        return None if name is None else str(name)
+
+    def roles(self) -> list[tuple[int, str]]:
+        r = s.hub_group_roles.c
+        with self.db.read() as conn:
+            return [
+                (int(a), str(b))
+                for a, b in conn.execute(select(r.role_id, r.group_name).order_by(r.role_id))
+            ]
 
     def readable_experiment_ids(self, viewer: Viewer | None, ids: Sequence[int]) -> set[int]:
         """Which of these experiments ``viewer`` may read (one query)."""
