@@ -281,6 +281,13 @@ c.JupyterHub.load_roles = [
         "scopes": ["admin:users", "admin:groups", "tokens", "list:users", "admin:servers"],
         "services": ["test-admin"],
     }},
+    {{
+        # The service reads users' groups and admin flags (get_user_permission on another
+        # user).
+        "name": "labtrack-service",
+        "scopes": ["read:users:groups", "read:users:name"],
+        "services": ["labtrack", "labtrack-external"],
+    }},
 ]
 """
 
@@ -427,6 +434,21 @@ def run_hub(folder: Path, store_uri: str, seaweed: Seaweed) -> Iterator[Hub]:
         hub.hub_api("POST", "groups/team/users", {"users": list(TEAM)})
         for user in (*TEAM, OUTSIDER, ADMIN):
             hub.tokens[user] = hub.new_token(user)
+        # The team logs to the Default experiment: a hub admin grants the group EDIT there
+        # (everyone else's default is READ), as a deployment would.
+        status, body = http(
+            "POST",
+            f"{hub.service_url}/api/3.0/mlflow/users/permissions/grant",
+            token=hub.tokens[ADMIN],
+            body={
+                "group_name": "team",
+                "resource_type": "experiment",
+                "resource_id": "0",
+                "permission": "EDIT",
+            },
+        )
+        if status != 200:
+            raise AssertionError(f"granting the team EDIT on experiment 0: {status} {body}")
         yield hub
     finally:
         if external is not None:

@@ -157,6 +157,7 @@ def test_store_lists_deleted_runs_by_deletion_time(service: Any) -> None:
 def test_store_deletes_an_experiment_once_its_runs_are_gone(service: Any) -> None:
     store = service.store
     eid = service.create_experiment("doomed", tags={"k": "v"})
+    store.permissions.put("experiment", eid, "user", "bob", "EDIT")
     run_id = _full_run(service, eid)
     model_ids = [m for m in _model_ids(store) if _model_experiment(store, m) == eid]
     service.delete_experiment(eid)
@@ -169,6 +170,7 @@ def test_store_deletes_an_experiment_once_its_runs_are_gone(service: Any) -> Non
     for table in (s.experiments, s.experiment_tags, s.datasets, s.logged_models):
         assert _rows(store, table, experiment_id=int(eid)) == 0
     assert _rows(store, s.logged_model_tags) == _rows(store, s.logged_model_params) == 0
+    assert _rows(store, s.permissions, resource_id=eid) == 0  # no grant outlives it
     with pytest.raises(LabtrackException) as exc:
         store.hard_deletes.delete_experiment("0")
     assert "not in the deleted lifecycle stage" in exc.value.message

@@ -889,6 +889,8 @@ def test_search_json_of_runs_from_revision_0001_and_runs_with_inputs(tmp_path):
         conn.execute(text("ALTER TABLE runs DROP COLUMN run_json"))
         conn.execute(text("ALTER TABLE metric_chunks DROP COLUMN settled"))
         conn.execute(text("ALTER TABLE runs DROP COLUMN heartbeat_time"))
+        conn.execute(text("DROP TABLE permissions"))  # revision 0006's
+        conn.execute(text("DROP TABLE hub_group_roles"))
         conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
     st.dispose()
 
@@ -1074,6 +1076,8 @@ def test_upgrading_to_0004_keeps_chunks_in_order_and_settles_big_ones(store_uri,
             conn.execute(text("DROP SEQUENCE metric_chunk_seq"))
         conn.execute(text("ALTER TABLE metric_chunks DROP COLUMN settled"))
         conn.execute(text("ALTER TABLE runs DROP COLUMN heartbeat_time"))
+        conn.execute(text("DROP TABLE permissions"))
+        conn.execute(text("DROP TABLE hub_group_roles"))
         conn.execute(text("UPDATE alembic_version SET version_num = '0003'"))
     st.dispose()
 

@@ -41,7 +41,9 @@ class CompatEnv:
 _SPEC3 = os.environ.get("LABTRACK_MLFLOW3_SPEC") or "mlflow==3.17.2"
 _SPEC2 = os.environ.get("LABTRACK_MLFLOW2_SPEC") or "mlflow==2.22.5"
 ENVS = {
-    "mlflow3": CompatEnv("mlflow3", (_SPEC3, "scikit-learn"), 3),
+    # Flask-WTF: mlflow's ``auth`` extra, which ``get_app_client("basic-auth")`` imports
+    # (the team permission tests drive MLflow's own auth client).
+    "mlflow3": CompatEnv("mlflow3", (_SPEC3, "scikit-learn", "Flask-WTF<2"), 3),
     "mlflow2": CompatEnv("mlflow2", (_SPEC2, "scikit-learn"), 2),
     # ``mlflow server`` with its basic-auth app on PostgreSQL (benchmarks/bench_team.py).
     "mlflow3_server": CompatEnv(

@@ -154,3 +154,23 @@ ARTIFACT_LIST = _get(MLFLOW_ARTIFACTS + "/artifacts")
 ARTIFACT_DOWNLOAD = _get(MLFLOW_ARTIFACTS + "/artifacts/{artifact_path}")
 ARTIFACT_UPLOAD = Endpoint("PUT", MLFLOW_ARTIFACTS + "/artifacts/{artifact_path}")
 ARTIFACT_DELETE = _delete(MLFLOW_ARTIFACTS + "/artifacts/{artifact_path}")
+
+# ---- team mode: permissions (MLflow 3.17's auth API, plus labtrack's listing) -------------
+
+USERS_CURRENT = _get(MLFLOW + "/users/current")
+USERS_PERMISSIONS_GRANT = _post(MLFLOW_3 + "/users/permissions/grant")
+USERS_PERMISSIONS_REVOKE = _post(MLFLOW_3 + "/users/permissions/revoke")
+USERS_PERMISSIONS_GET = _get(MLFLOW_3 + "/users/permissions/get")
+USERS_PERMISSIONS_LIST = _get(MLFLOW_3 + "/users/permissions/list")
+USERS_CURRENT_PERMISSIONS = _get(MLFLOW_3 + "/users/current/permissions")
+# The grants on one experiment or registered model (users and hub groups): the permissions
+# dialog of the lab UI.
+LABTRACK_PERMISSIONS = _get(LABTRACK + "/permissions")
+# MLflow 3.17's roles API: a role is a hub group (membership stays the hub's).
+ROLES_CREATE = _post(MLFLOW_3 + "/roles/create")
+ROLES_GET = _get(MLFLOW_3 + "/roles/get")
+ROLES_LIST = _get(MLFLOW_3 + "/roles/list")
+ROLES_PERMISSIONS_ADD = _post(MLFLOW_3 + "/roles/permissions/add")
+ROLES_PERMISSIONS_REMOVE = _delete(MLFLOW_3 + "/roles/permissions/remove")
+ROLES_PERMISSIONS_LIST = _get(MLFLOW_3 + "/roles/permissions/list")
+ROLES_PERMISSIONS_UPDATE = _patch(MLFLOW_3 + "/roles/permissions/update")

@@ -39,6 +39,7 @@ from traitlets import Callable as CallableTrait
 
 from labtrack.config import (
     ARTIFACT_ROOT_ENV,
+    DEFAULT_PERMISSION_ENV,
     MLFLOW_TRACKING_URI_ENV,
     STORE_URI_ENV,
     TRACKING_TOKEN_ENVS,
@@ -155,6 +156,15 @@ class LabtrackApp(ExtensionApp):
     team_proxy_timeout = Int(
         300, help="Seconds a forwarded request may take (artifact downloads included)."
     ).tag(config=True)
+    default_permission = Unicode(
+        help="Team mode: the permission level everyone admitted holds on experiments and "
+        "registered models nobody granted them anything on (MLflow's levels: READ, USE, EDIT, "
+        "MANAGE, NO_PERMISSIONS). Default: $LABTRACK_DEFAULT_PERMISSION, else READ.",
+    ).tag(config=True)
+
+    @default("default_permission")
+    def _default_default_permission(self) -> str:
+        return os.environ.get(DEFAULT_PERMISSION_ENV) or "READ"
 
     service_factory = CallableTrait(
         default_value=_default_service_factory,
@@ -262,7 +272,13 @@ class LabtrackApp(ExtensionApp):
             return
         from labtrack.server.mount import mounted_handlers
 
-        self.handlers.extend(mounted_handlers(self.route_prefix, team=self.team_mode))
+        self.handlers.extend(
+            mounted_handlers(
+                self.route_prefix,
+                team=self.team_mode,
+                default_permission=self.default_permission,
+            )
+        )
 
     async def stop_extension(self) -> None:
         stopping = getattr(self, "_stopping", None)

@@ -22,7 +22,7 @@ import functools
 import json
 from collections.abc import Callable
 from http.client import responses
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import orjson
 import tornado.web
@@ -34,6 +34,7 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado.ioloop import IOLoop
 from tornado.web import HTTPError
 
+from labtrack.entities.permissions import Principal
 from labtrack.entities.wire import float_from_json, float_to_json
 from labtrack.errors import LabtrackException, is_database_conflict
 
@@ -206,6 +207,29 @@ class LabtrackHandler(ExtensionHandlerMixin, APIHandler):
         user = self.current_user
         return str(getattr(user, "username", None) or getattr(user, "name", None) or "")
 
+    @property
+    def principal(self) -> Principal:
+        """The user with their hub groups and admin flag (team mode; solo: the name)."""
+        user = self.current_user
+        groups = getattr(user, "groups", None) or ()
+        return Principal(
+            self.username,
+            tuple(str(g) for g in groups),
+            bool(getattr(user, "is_admin", False)),
+        )
+
+    # Team mode: {HTTP method: rule} for a handler class serving its own routes (set by
+    # labtrack.server.access on a subclass); checked in ``prepare``, before any body byte.
+    access_rules: ClassVar[dict[str, Any] | None] = None
+
+    async def check_access(self) -> None:
+        rules = self.access_rules
+        if rules is None:
+            return
+        from labtrack.server.access import check_handler_access
+
+        await check_handler_access(self, rules)
+
     def body_limit(self) -> int:
         """Largest accepted request body for this request, in bytes."""
         return int(self.labtrack.max_json_body_bytes)
@@ -262,6 +286,7 @@ class LabtrackHandler(ExtensionHandlerMixin, APIHandler):
         if callable(set_max):
             set_max(max(limit, int(self.labtrack.max_upload_bytes)))
         self._body_limit = limit
+        await self.check_access()
 
     def data_received(self, chunk: bytes) -> Any:
         """Default body handling: buffer up to ``body_limit()`` bytes."""

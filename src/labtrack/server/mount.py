@@ -28,16 +28,23 @@ def _clean_prefix(prefix: str) -> str:
     return prefix
 
 
-def mounted_handlers(prefix: str = PREFIX, *, team: bool = False) -> list[HandlerSpec]:
+def mounted_handlers(
+    prefix: str = PREFIX, *, team: bool = False, default_permission: str = "READ"
+) -> list[HandlerSpec]:
     """Tornado handler specs (relative to the server's base_url) with every route under
     ``prefix`` (``""``: at the base_url itself). ``team``: the run's user is the
-    authenticated user (see :mod:`labtrack.server.team_routes`)."""
+    authenticated user (see :mod:`labtrack.server.team_routes`), every route is checked
+    against the caller's permissions (:mod:`labtrack.server.access`, with
+    ``default_permission`` for everyone admitted), and the permissions API is served."""
     prefix = _clean_prefix(prefix)
     routes = None
     if team:
+        from labtrack.entities.permissions import parse_permission
+        from labtrack.server.access import access_routes
         from labtrack.server.team_routes import team_routes
 
-        routes = team_routes(all_routes())
+        default = parse_permission(default_permission, "default_permission")
+        routes = access_routes(team_routes(all_routes(team=True)), default)
     specs = build_handlers(routes)
     if prefix == PREFIX:
         return specs

@@ -65,6 +65,8 @@ ROUTE_MODULES = (
     "labtrack.server.project_handlers",
 )
 TRACKING_MODULE = ROUTE_MODULES[0]
+# Served by ``labtrack service`` (team mode) only: the permissions API.
+TEAM_ROUTE_MODULES = ("labtrack.server.permission_handlers",)
 AJAX_FROM, AJAX_TO = "/api/", "/ajax-api/"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -120,10 +122,11 @@ CORE_ROUTES: list[Route] = [
 ]
 
 
-def all_routes() -> list[Route]:
-    """The core routes plus the ``ROUTES`` of each module in ``ROUTE_MODULES`` present."""
+def all_routes(*, team: bool = False) -> list[Route]:
+    """The core routes plus the ``ROUTES`` of each module in ``ROUTE_MODULES`` present
+    (``team``: and of ``TEAM_ROUTE_MODULES``)."""
     routes = list(CORE_ROUTES)
-    for name in ROUTE_MODULES:
+    for name in ROUTE_MODULES + (TEAM_ROUTE_MODULES if team else ()):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast, overload
 
 from tornado.web import HTTPError
 
+from labtrack.entities.permissions import Principal
 from labtrack.errors import LabtrackException
 from labtrack.server.base import (
     LabtrackHandler,
@@ -49,6 +50,7 @@ BareRpcFunc: TypeAlias = Callable[[None, "RpcRequest"], RpcResult]
 DECODES_BODY = "_labtrack_decodes_body"
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def decodes_body(func: F) -> F:
@@ -96,14 +98,26 @@ class RpcRequest:
         method: str = "GET",
         path_args: Mapping[str, str] | None = None,
         body: bytes | None = None,
+        principal: Principal | None = None,
     ) -> None:
         self.path_args: dict[str, str] = dict(path_args or {})
+        # Team mode: the hub user with their groups and admin flag (solo: just the name).
+        self.principal = principal or Principal(user)
+        self._memo: dict[str, Any] = {}
         self._fields: dict[str, Any] | None = None
         if fields is not None or body is None:
             self._fields = {**(fields or {}), **self.path_args}
         self.body = body
         self.user = user
         self.method = method
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()`` once per request: a body decoded for the permission check is the
+        body the function then uses (one decode, and the check and the write see the same
+        run)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return cast(T, self._memo[key])
 
     @property
     def fields(self) -> dict[str, Any]:
@@ -114,7 +128,13 @@ class RpcRequest:
 
     def with_fields(self, fields: Mapping[str, Any]) -> RpcRequest:
         """The same request with these fields (a function that decoded the body itself)."""
-        return RpcRequest(fields, user=self.user, method=self.method, path_args=self.path_args)
+        return RpcRequest(
+            fields,
+            user=self.user,
+            method=self.method,
+            path_args=self.path_args,
+            principal=self.principal,
+        )
 
     def __contains__(self, key: str) -> bool:
         return self.fields.get(key) is not None
@@ -293,6 +313,7 @@ class RpcHandler(LabtrackHandler):
             raise HTTPError(405, f"Method {method} is not supported on {self.request.path}")
         func, needs_service = entry
         user = self.username
+        principal = self.principal
         app = self.labtrack
         raw_body = getattr(func, DECODES_BODY, False) and method not in ("GET", "HEAD")
 
@@ -301,11 +322,19 @@ class RpcHandler(LabtrackHandler):
         def call() -> bytes:
             if raw_body:
                 request = RpcRequest(
-                    user=user, method=method, path_args=path_kwargs, body=self.json_body_bytes()
+                    user=user,
+                    method=method,
+                    path_args=path_kwargs,
+                    body=self.json_body_bytes(),
+                    principal=principal,
                 )
             else:
                 request = RpcRequest(
-                    self.request_fields(), user=user, method=method, path_args=path_kwargs
+                    self.request_fields(),
+                    user=user,
+                    method=method,
+                    path_args=path_kwargs,
+                    principal=principal,
                 )
             if needs_service:
                 result = cast(RpcFunc, func)(app.get_service(), request)

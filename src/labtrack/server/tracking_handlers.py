@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from labtrack.service.tracking import TrackingService
 
 MAX_SERIES_RUNS = 200
+# The decoded log-batch body, shared with team mode's permission check (RpcRequest.memo).
+LOG_BATCH_MEMO = "log_batch"
 
 
 def _metric(item: dict[str, Any]) -> Metric:
@@ -180,7 +182,8 @@ def delete_tag(service: TrackingService, req: RpcRequest) -> None:
 @decodes_body
 def log_batch(service: TrackingService, req: RpcRequest) -> None:
     # Columns per series, not a Metric per point: up to 1,000 points arrive per request.
-    decoded = decode_log_batch(req.body) if req.body is not None else None
+    body = req.body
+    decoded = req.memo(LOG_BATCH_MEMO, lambda: decode_log_batch(body)) if body is not None else None
     if decoded is None:  # not plainly typed: the general rules decide, and word any error
         columns = wire.metric_columns_from_json(req.get_objects("metrics"))
     else:

@@ -243,7 +243,7 @@ class LoggedModelService:
             SEARCH_DEFAULT_RESULTS if max_results is None else max_results, SEARCH_MAX_RESULTS
         )
         return self.store.search(
-            [str(e) for e in experiment_ids],
+            self.tracking.readable_experiment_ids([str(e) for e in experiment_ids]),
             parse_filter(filter_string),
             limit,
             parse_order_by(order_by),

@@ -200,8 +200,12 @@ class RegistryService:
         tags: dict[str, str] | None = None,
         description: str | None = None,
     ) -> RegisteredModel:
+        viewer = self.tracking.viewer
         return self.store.create_registered_model(
-            _name(name), _tags(tags), _optional_text(description, "description")
+            _name(name),
+            _tags(tags),
+            _optional_text(description, "description"),
+            owner=viewer.principal.name if viewer else None,
         )
 
     def get_registered_model(self, name: str) -> RegisteredModel:
@@ -236,7 +240,9 @@ class RegistryService:
             SEARCH_REGISTERED_MODELS_DEFAULT if max_results is None else max_results,
             SEARCH_REGISTERED_MODELS_MAX,
         )
-        return self.store.search_registered_models(filter_string, limit, order_by, page_token)
+        return self.store.search_registered_models(
+            filter_string, limit, order_by, page_token, self.tracking.viewer
+        )
 
     def get_latest_versions(
         self, name: str, stages: Sequence[str] | None = None
@@ -387,7 +393,9 @@ class RegistryService:
             SEARCH_MODEL_VERSIONS_DEFAULT if max_results is None else max_results,
             SEARCH_MODEL_VERSIONS_MAX,
         )
-        return self.store.search_model_versions(filter_string, limit, order_by, page_token)
+        return self.store.search_model_versions(
+            filter_string, limit, order_by, page_token, self.tracking.viewer
+        )
 
     # ---- aliases ------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from labtrack.entities import (
     system_tags,
 )
 from labtrack.entities import validation as v
+from labtrack.entities.permissions import Viewer
 from labtrack.entities.points import CHART_POINTS, Points
 from labtrack.errors import LabtrackException, invalid, not_found
 from labtrack.store.tracking_store import (
@@ -188,8 +189,26 @@ def _search_args(
 
 
 class TrackingService:
-    def __init__(self, store: TrackingStore) -> None:
+    def __init__(self, store: TrackingStore, viewer: Viewer | None = None) -> None:
         self.store = store
+        # Team mode: whose request this is; searches, counts and the change feed keep only
+        # what they may read, and what they create is theirs to MANAGE. None: solo mode.
+        self.viewer = viewer
+
+    def as_viewer(self, viewer: Viewer | None) -> TrackingService:
+        """The same service for one team-mode request (cheap: shares the store)."""
+        return TrackingService(self.store, viewer)
+
+    def readable_experiment_ids(self, experiment_ids: Sequence[str]) -> list[str]:
+        """The given experiment ids the viewer may read, in the given order (all of them in
+        solo mode). Ids that are not experiment ids are kept: the search words their error."""
+        if self.viewer is None or self.viewer.principal.is_admin:
+            return list(experiment_ids)
+        numeric = {e: int(e) for e in experiment_ids if str(e).strip().isdigit()}
+        allowed = self.store.permissions.readable_experiment_ids(
+            self.viewer, sorted(set(numeric.values()))
+        )
+        return [e for e in experiment_ids if e not in numeric or numeric[e] in allowed]
 
     @classmethod
     def open(cls, store_uri: str, artifact_root: str | None = None) -> TrackingService:
@@ -224,31 +243,43 @@ class TrackingService:
         themselves) is never a file a client may create or replace, and a deleted owner takes
         no writes. Team mode checks its permissions on the owner's experiment.
         """
-        segments = rel.split("/") if rel else []
-        for i, segment in enumerate(segments):
-            if segment != "artifacts" or i == 0 or i + 1 >= len(segments):
-                continue
-            owner_id, folder = segments[i - 1], "/".join(segments[: i + 1])
-            if owner_id.startswith("m-") and i >= 2 and segments[i - 2] == "models":
-                owner = self._model_owner(owner_id, folder)
-            else:
-                owner = self._run_owner(owner_id, folder)
-            if owner is not None:
-                return owner
+        owner = self._find_owner(rel, writing=True)
+        if owner is not None:
+            return owner
         raise invalid(
             f"Artifact path {rel!r} is not inside a run's or a logged model's artifact folder "
             "(<experiment>/<run_id>/artifacts/<file> or "
             "<experiment>/models/<model_id>/artifacts/<file>)."
         )
 
-    def _run_owner(self, run_id: str, folder: str) -> ArtifactOwner | None:
+    def artifact_reader(self, rel: str) -> ArtifactOwner | None:
+        """The run or logged model whose artifact folder is ``rel`` or holds it (for reads:
+        team mode checks READ on its experiment); ``None`` outside every such folder."""
+        return self._find_owner(rel, writing=False)
+
+    def _find_owner(self, rel: str, *, writing: bool) -> ArtifactOwner | None:
+        segments = rel.split("/") if rel else []
+        for i, segment in enumerate(segments):
+            # A write names a file inside the folder; a read may name the folder itself.
+            if segment != "artifacts" or i == 0 or (writing and i + 1 >= len(segments)):
+                continue
+            owner_id, folder = segments[i - 1], "/".join(segments[: i + 1])
+            if owner_id.startswith("m-") and i >= 2 and segments[i - 2] == "models":
+                owner = self._model_owner(owner_id, folder)
+            else:
+                owner = self._run_owner(owner_id, folder, writing)
+            if owner is not None:
+                return owner
+        return None
+
+    def _run_owner(self, run_id: str, folder: str, writing: bool = True) -> ArtifactOwner | None:
         try:
             info = self.store.get_run(run_id).info
         except LabtrackException:
             return None
         if uri_to_relpath(info.artifact_uri) != folder:
             return None
-        if info.lifecycle_stage != "active":
+        if writing and info.lifecycle_stage != "active":
             raise invalid(f"The run {run_id} is deleted: its artifacts take no writes.")
         closed = info.status not in (RunStatus.RUNNING.value, RunStatus.SCHEDULED.value)
         return ArtifactOwner("run", run_id, info.experiment_id, folder, closed)
@@ -278,7 +309,8 @@ class TrackingService:
             v.validate_key("tag", k): v.validate_tag_value(k, val)
             for k, val in (tags or {}).items()
         }
-        return self.store.create_experiment(name, artifact_location, clean)
+        owner = self.viewer.principal.name if self.viewer else None
+        return self.store.create_experiment(name, artifact_location, clean, owner)
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         return self.store.get_experiment(experiment_id)
@@ -301,7 +333,7 @@ class TrackingService:
             1000 if max_results is None else max_results, MAX_EXPERIMENTS_PAGE
         )
         return self.store.search_experiments(
-            _view_type(view_type), max_results, filter_string, order_by, page_token
+            _view_type(view_type), max_results, filter_string, order_by, page_token, self.viewer
         )
 
     def delete_experiment(self, experiment_id: str) -> None:
@@ -513,6 +545,7 @@ class TrackingService:
         page_token: str | None = None,
     ) -> PagedList:
         eids, view, limit = _search_args(experiment_ids, run_view_type, max_results)
+        eids = self.readable_experiment_ids(eids)
         return self.store.search_runs(eids, filter_string, view, limit, order_by, page_token)
 
     def search_runs_json(
@@ -526,6 +559,7 @@ class TrackingService:
     ) -> tuple[list[bytes], str | None]:
         """``search_runs`` with each run encoded as MLflow's JSON (for REST answers)."""
         eids, view, limit = _search_args(experiment_ids, run_view_type, max_results)
+        eids = self.readable_experiment_ids(eids)
         return self.store.search_runs_json(eids, filter_string, view, limit, order_by, page_token)
 
     def count_runs(
@@ -537,7 +571,11 @@ class TrackingService:
         """Runs per experiment matching the filter (what a runs list shows as its total)."""
         if len(experiment_ids) > MAX_COUNT_EXPERIMENTS:
             raise invalid(f"At most {MAX_COUNT_EXPERIMENTS} experiments per request.")
-        return self.store.count_runs(experiment_ids, filter_string, _view_type(run_view_type))
+        return self.store.count_runs(
+            self.readable_experiment_ids(experiment_ids),
+            filter_string,
+            _view_type(run_view_type),
+        )
 
     def changes_since(self, cursor: int | None, limit: int = 1000) -> tuple[int, list[dict]]:
-        return self.store.changes_since(cursor, limit)
+        return self.store.changes_since(cursor, limit, self.viewer)

@@ -18,10 +18,11 @@ from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, or_, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 
+from labtrack.entities.permissions import Viewer
 from labtrack.errors import invalid, is_database_conflict
 from labtrack.store import schema as s
 from labtrack.store.checkpoints import WalCheckpointer
@@ -244,10 +245,16 @@ class Database:
         conn.info.setdefault(_PENDING_CHANGES, []).append({**change, "run_uuid": run_id})
 
     def changes_since(
-        self, cursor: int | None, limit: int = 1000
+        self, cursor: int | None, limit: int = 1000, viewer: Viewer | None = None
     ) -> tuple[int, list[dict[str, Any]]]:
         """Changes after ``cursor`` (oldest first) and the new cursor; ``None`` asks only for
-        the current cursor. Cheap to poll."""
+        the current cursor. Cheap to poll.
+
+        ``viewer`` (team mode): changes of experiments they may not read are left out (in
+        SQL, so ``limit`` counts what they see); changes naming no experiment (the registry's)
+        say nothing but that something changed and stay in."""
+        from labtrack.store.permission_store import readable_clause
+
         c = s.changes.c
         with self.read() as conn:
             if cursor is None:
@@ -255,13 +262,29 @@ class Database:
                 return int(head), []
             rows = conn.execute(
                 select(c.seq, c.time, c.kind, c.experiment_id, c.run_uuid)
-                .where(c.seq > cursor)
+                .where(
+                    c.seq > cursor,
+                    or_(
+                        c.experiment_id.is_(None),
+                        readable_clause(viewer, "experiment", c.experiment_id),
+                    ),
+                )
                 .order_by(c.seq)
                 .limit(limit)
             ).all()
+            filtered = viewer is not None and not viewer.principal.is_admin
+            if filtered and len(rows) < limit:
+                # Nothing more the viewer may see up to the head: skip past what they may not,
+                # so that the next poll does not scan it again.
+                head = conn.execute(select(func.max(c.seq))).scalar() or cursor
+                if not rows:
+                    return max(int(head), cursor), []
+                rows_cursor = max(int(head), int(rows[-1].seq))
+            else:
+                rows_cursor = int(rows[-1].seq) if rows else cursor
         if not rows:
             return cursor, []
-        return int(rows[-1].seq), [
+        return rows_cursor, [
             {
                 "seq": r.seq,
                 "time": r.time,

@@ -18,7 +18,7 @@ from sqlalchemy.pool import NullPool
 from labtrack.errors import LabtrackException
 
 # The alembic revision this code expects; tests check it equals the migrations' head.
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 
 _BUSY_TIMEOUT_MS = 30_000
 _IMMEDIATE = "labtrack_immediate"

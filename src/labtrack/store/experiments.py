@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from labtrack.entities import Experiment, PagedList, ViewType
 from labtrack.entities.artifact_uris import experiment_artifact_uri
+from labtrack.entities.permissions import EXPERIMENT, MANAGE, USER, Viewer
 from labtrack.errors import already_exists, invalid, not_found
 from labtrack.store import schema as s
 from labtrack.store.database import (
@@ -20,6 +21,7 @@ from labtrack.store.database import (
     parse_experiment_id,
     upsert,
 )
+from labtrack.store.permission_store import grant_in, readable_clause
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
@@ -92,7 +94,9 @@ class Experiments:
         name: str,
         artifact_location: str | None = None,
         tags: dict[str, str] | None = None,
+        owner: str | None = None,
     ) -> str:
+        """``owner`` (team mode): the creator, who gets MANAGE in the same transaction."""
         t = now_ms()
         try:
             with self.db.write() as conn:
@@ -123,6 +127,8 @@ class Experiments:
                         insert(s.experiment_tags),
                         [{"experiment_id": exp_id, "key": k, "value": v} for k, v in tags.items()],
                     )
+                if owner:
+                    grant_in(conn, EXPERIMENT, str(exp_id), USER, owner, MANAGE.name)
                 self.db.record_change(conn, "experiment", exp_id)
         except IntegrityError as exc:
             raise already_exists(f"Experiment '{name}' already exists.") from exc
@@ -152,13 +158,16 @@ class Experiments:
         filter_string: str | None = None,
         order_by: list[str] | None = None,
         page_token: str | None = None,
+        viewer: Viewer | None = None,
     ) -> PagedList:
+        """``viewer`` (team mode): only the experiments they may read, filtered before paging."""
         from labtrack.store.search.sql import apply_experiment_order, experiment_filter_clauses
 
         offset = decode_page_token(page_token)
         stmt = select(s.experiments.c.experiment_id).where(
             s.experiments.c.lifecycle_stage.in_(view_type.stages()),
             *experiment_filter_clauses(filter_string),
+            readable_clause(viewer, EXPERIMENT, s.experiments.c.experiment_id),
         )
         stmt = apply_experiment_order(stmt, order_by).offset(offset).limit(max_results + 1)
         with self.db.read() as conn:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, delete, func, or_, select
 
+from labtrack.entities.permissions import EXPERIMENT
 from labtrack.errors import invalid, not_found
 from labtrack.store import schema as s
 from labtrack.store.database import Database, mark_run_stale, now_ms
+from labtrack.store.permission_store import drop_in
 
 # Rows keyed by run id (run_input_tags before run_inputs: its foreign key names them).
 _RUN_CHILD_TABLES = (
@@ -178,6 +180,8 @@ class HardDeletes:
             conn.execute(delete(s.experiment_tags).where(s.experiment_tags.c.experiment_id == eid))
             conn.execute(delete(s.datasets).where(s.datasets.c.experiment_id == eid))
             conn.execute(delete(s.experiments).where(e.experiment_id == eid))
+            # Its grants go too: a later experiment given the same id starts with none.
+            drop_in(conn, EXPERIMENT, str(eid))
             self.db.record_change(conn, "experiment", eid)
         return models
 

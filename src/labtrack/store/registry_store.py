@@ -21,6 +21,7 @@ from sqlalchemy import Connection, delete, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from labtrack.entities import ModelVersion, PagedList, RegisteredModel
+from labtrack.entities.permissions import MANAGE, REGISTERED_MODEL, USER, Viewer
 from labtrack.errors import already_exists, invalid, not_found
 from labtrack.store import schema as s
 from labtrack.store.database import (
@@ -32,6 +33,7 @@ from labtrack.store.database import (
     upsert,
 )
 from labtrack.store.logged_model_store import record_model_version
+from labtrack.store.permission_store import drop_in, grant_in, readable_clause, rename_in
 
 if TYPE_CHECKING:
     from labtrack.store.tracking_store import TrackingStore
@@ -185,7 +187,9 @@ class RegistryStore:
         name: str,
         tags: dict[str, str] | None = None,
         description: str | None = None,
+        owner: str | None = None,
     ) -> RegisteredModel:
+        """``owner`` (team mode): the creator, who gets MANAGE in the same transaction."""
         t = now_ms()
         try:
             with self.db.write() as conn:
@@ -201,6 +205,8 @@ class RegistryStore:
                         insert(s.registered_model_tags),
                         [{"name": name, "key": k, "value": v} for k, v in tags.items()],
                     )
+                if owner:
+                    grant_in(conn, REGISTERED_MODEL, name, USER, owner, MANAGE.name)
                 self._record(conn)
         except IntegrityError as exc:
             raise already_exists(f"Registered Model (name={name}) already exists.") from exc
@@ -238,6 +244,7 @@ class RegistryStore:
                     .where(_rm.name == name)
                     .values(name=new_name, last_updated_time=now_ms())
                 )
+                rename_in(conn, REGISTERED_MODEL, name, new_name)
                 self._record(conn)
         except IntegrityError as exc:
             raise already_exists(f"Registered Model (name={new_name}) already exists.") from exc
@@ -253,6 +260,7 @@ class RegistryStore:
             conn.execute(delete(s.registered_model_tags).where(_rmt.name == name))
             conn.execute(delete(s.model_versions).where(_mv.name == name))
             conn.execute(delete(s.registered_models).where(_rm.name == name))
+            drop_in(conn, REGISTERED_MODEL, name)
             self._record(conn)
 
     def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
@@ -279,6 +287,7 @@ class RegistryStore:
         max_results: int = 100,
         order_by: list[str] | None = None,
         page_token: str | None = None,
+        viewer: Viewer | None = None,
     ) -> PagedList:
         from labtrack.store.search.sql import (
             apply_registered_model_order,
@@ -286,7 +295,10 @@ class RegistryStore:
         )
 
         offset = decode_page_token(page_token)
-        stmt = select(_rm.name).where(*registered_model_filter_clauses(filter_string))
+        stmt = select(_rm.name).where(
+            *registered_model_filter_clauses(filter_string),
+            readable_clause(viewer, REGISTERED_MODEL, _rm.name),
+        )
         stmt = apply_registered_model_order(stmt, order_by).offset(offset).limit(max_results + 1)
         with self.db.read() as conn:
             names: list[str] = list(conn.execute(stmt).scalars())
@@ -496,6 +508,7 @@ class RegistryStore:
         max_results: int = 10_000,
         order_by: list[str] | None = None,
         page_token: str | None = None,
+        viewer: Viewer | None = None,
     ) -> PagedList:
         from labtrack.store.search.sql import (
             apply_model_version_order,
@@ -504,7 +517,9 @@ class RegistryStore:
 
         offset = decode_page_token(page_token)
         stmt = select(_mv.name, _mv.version).where(
-            _mv.current_stage != STAGE_DELETED, *model_version_filter_clauses(filter_string)
+            _mv.current_stage != STAGE_DELETED,
+            *model_version_filter_clauses(filter_string),
+            readable_clause(viewer, REGISTERED_MODEL, _mv.name),
         )
         stmt = apply_model_version_order(stmt, order_by).offset(offset).limit(max_results + 1)
         with self.db.read() as conn:

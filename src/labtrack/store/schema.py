@@ -377,3 +377,31 @@ changes = Table(
     Column("experiment_id", Integer),
     Column("run_uuid", RUN_ID),
 )
+
+# Team mode: who holds which MLflow permission level on an experiment or a registered model
+# (revision 0003). ``resource_id``: an experiment's id as text, or a registered model's name.
+# ``grantee_kind``: ``user`` (a hub user's name) or ``group`` (a hub group's name). ``id``
+# numbers a grant for MLflow's roles API (``role_permission_id``).
+permissions = Table(
+    "permissions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("resource_type", String(32), nullable=False),
+    Column("resource_id", NAME, nullable=False),
+    Column("grantee_kind", String(16), nullable=False),
+    Column("grantee", NAME, nullable=False),
+    Column("permission", String(32), nullable=False),
+    UniqueConstraint(
+        "resource_type", "resource_id", "grantee_kind", "grantee", name="uq_permissions_grant"
+    ),
+    # "What does bob hold": the grants API lists by grantee.
+    Index("ix_permissions_grantee", "grantee_kind", "grantee"),
+)
+
+# Team mode: hub groups registered as MLflow roles (the roles API names roles by number).
+hub_group_roles = Table(
+    "hub_group_roles",
+    metadata,
+    Column("role_id", Integer, primary_key=True, autoincrement=True),
+    Column("group_name", NAME, nullable=False, unique=True),
+)

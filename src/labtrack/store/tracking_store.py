@@ -27,6 +27,7 @@ from labtrack.entities import (
     RunInfo,
     ViewType,
 )
+from labtrack.entities.permissions import Viewer
 from labtrack.store.database import Database, encode_page_token, now_ms
 from labtrack.store.experiments import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, Experiments
 from labtrack.store.hard_delete import HardDeletes
@@ -40,6 +41,7 @@ from labtrack.store.metrics import (
     write_metrics,
     write_series,
 )
+from labtrack.store.permission_store import PermissionStore
 from labtrack.store.run_search import SEARCH_MAX_RESULTS, RunSearch
 from labtrack.store.runs import Runs, log_params, require_active_run, set_run_tags
 
@@ -74,6 +76,7 @@ class TrackingStore:
         self.metrics = Metrics(self.db)
         self.run_search = RunSearch(self.db)
         self.hard_deletes = HardDeletes(self.db)
+        self.permissions = PermissionStore(self.db)
         self.artifact_root = self.db.settle_artifact_root(artifact_root)
         self.experiments.ensure_default()
 
@@ -87,8 +90,9 @@ class TrackingStore:
         name: str,
         artifact_location: str | None = None,
         tags: dict[str, str] | None = None,
+        owner: str | None = None,
     ) -> str:
-        return self.experiments.create(name, artifact_location, tags)
+        return self.experiments.create(name, artifact_location, tags, owner)
 
     def get_experiment(self, experiment_id: str | int) -> Experiment:
         return self.experiments.get(experiment_id)
@@ -103,8 +107,11 @@ class TrackingStore:
         filter_string: str | None = None,
         order_by: list[str] | None = None,
         page_token: str | None = None,
+        viewer: Viewer | None = None,
     ) -> PagedList:
-        return self.experiments.search(view_type, max_results, filter_string, order_by, page_token)
+        return self.experiments.search(
+            view_type, max_results, filter_string, order_by, page_token, viewer
+        )
 
     def delete_experiment(self, experiment_id: str | int) -> None:
         self.experiments.delete(experiment_id)
@@ -282,6 +289,6 @@ class TrackingStore:
     # ---- change feed --------------------------------------------------------------------
 
     def changes_since(
-        self, cursor: int | None, limit: int = 1000
+        self, cursor: int | None, limit: int = 1000, viewer: Viewer | None = None
     ) -> tuple[int, list[dict[str, Any]]]:
-        return self.db.changes_since(cursor, limit)
+        return self.db.changes_since(cursor, limit, viewer)
