@@ -175,7 +175,9 @@ def test_large_artifact_transfers_show_progress_bars(executed):
     bars = [o.data for o in cell.outputs if "data" in o and WIDGET_VIEW in o.data]
     assert len(bars) == 2  # one upload, one download
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-    progress = [m["state"] for m in state.values() if m["model_name"] == "IntProgressModel"]
+    # ipywidgets' IntProgress, or tqdm's FloatProgress when tqdm is installed
+    bar_models = ("IntProgressModel", "FloatProgressModel")
+    progress = [m["state"] for m in state.values() if m["model_name"] in bar_models]
     size = 6 * 1024 * 1024
     assert [(p["value"], p["max"], p["bar_style"]) for p in progress] == [
         (size, size, "success"),

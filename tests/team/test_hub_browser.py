@@ -211,6 +211,19 @@ def alice_logged_a_run(hub: Hub, browser: Browser) -> Iterator[Page]:
         page.screenshot(path=str(RESULTS / "team-00-alice-notebook-failed.png"))
         raise
     page.screenshot(path=str(RESULTS / "team-01-alice-notebook.png"))
+    # alice created the experiment (MANAGE); her team holds READ by default: she lets bob log.
+    status, body = http(
+        "POST",
+        hub.service_url + "/api/3.0/mlflow/users/permissions/grant",
+        token=hub.tokens["alice"],
+        body={
+            "resource_type": "experiment",
+            "resource_id": _experiment_id(hub),
+            "permission": "EDIT",
+            "username": "bob",
+        },
+    )
+    assert status == 200, body
     # bob logs a run of his own in the same experiment (his client, his token).
     status, body = http(
         "POST",
@@ -265,13 +278,9 @@ def test_bob_sees_alices_run(hub: Hub, browser: Browser, alice_logged_a_run: Pag
         page.context.close()
 
 
-@pytest.mark.xfail(
-    reason="per-experiment permissions (READ/EDIT/MANAGE) are built on branch perm: until it "
-    "is merged every team member may delete any run",
-    strict=False,
-)
 def test_bob_cannot_delete_alices_run(hub: Hub, alice_logged_a_run: Page) -> None:
-    # A run of alice's of its own: if bob's delete goes through, nothing else is lost.
+    """EDIT lets bob log to alice's experiment, not delete her runs (MLflow's can_delete is
+    MANAGE's). A run of alice's of its own: if bob's delete went through, nothing else is lost."""
     status, body = http(
         "POST",
         hub.service_url + MLFLOW + "/runs/create",

@@ -321,7 +321,7 @@ def test_registered_models_follow_their_own_permissions(hub: Hub) -> None:
         "POST",
         MLFLOW + "/model-versions/create",
         "alice",
-        body={"name": name, "source": "models:/elsewhere/1"},
+        body={"name": name, "source": "mlflow-artifacts:/0/r/artifacts/model"},
     )
     # bob reads (the default) but neither deletes nor adds versions.
     ok(hub, "GET", MLFLOW + f"/registered-models/get?name={name}", "bob")
@@ -331,7 +331,7 @@ def test_registered_models_follow_their_own_permissions(hub: Hub) -> None:
         "POST",
         MLFLOW + "/model-versions/create",
         "bob",
-        body={"name": name, "source": "models:/elsewhere/2"},
+        body={"name": name, "source": "mlflow-artifacts:/0/r/artifacts/model2"},
     )
     denied(
         hub,

@@ -49,12 +49,15 @@ def _package_location(model_uri: str) -> tuple[str | None, str]:
         rest = model_uri[len("runs:") :].lstrip("/")
         run_id, _, path = rest.partition("/")
         path = path.strip("/")
-        entries = client.list_artifacts(run_id, path or None)
-        if any(os.path.basename(e.path) == "MLmodel" for e in entries):
+        # A logged model the run produced first (MLflow 3), as download_model resolves it:
+        # editing the copy the server shows under the run's folder would shadow the model.
+        uri = _run_logged_model_uri(client, run_id, path, model_uri)
+        if uri is None:
+            entries = client.list_artifacts(run_id, path or None)
+            if not any(os.path.basename(e.path) == "MLmodel" for e in entries):
+                raise LabtrackException(f"No model at {model_uri!r}.", "RESOURCE_DOES_NOT_EXIST")
             base = client.get_run(run_id).info.artifact_uri.rstrip("/")
             uri = f"{base}/{path}" if path else base
-        else:
-            uri = _run_logged_model_uri(client, run_id, path, model_uri)
     elif model_uri.startswith("mlflow-artifacts:"):
         uri = model_uri
     else:
@@ -62,14 +65,15 @@ def _package_location(model_uri: str) -> tuple[str | None, str]:
     return uri, client.download_artifact_uri(uri, tempfile.mkdtemp(prefix="labtrack-model-"))
 
 
-def _run_logged_model_uri(client: Any, run_id: str, path: str, model_uri: str) -> str:
+def _run_logged_model_uri(client: Any, run_id: str, path: str, model_uri: str) -> str | None:
+    """The location of the newest logged model named ``path`` the run produced, if any."""
     run = client.get_run(run_id)
     name_filter = f"source_run_id = '{run_id}'"
     if path:
         name_filter += " AND name = '" + path.replace("'", "''") + "'"
     found = list(client.search_logged_models([run.info.experiment_id], name_filter, 10).items)
     if not found:
-        raise LabtrackException(f"No model at {model_uri!r}.", "RESOURCE_DOES_NOT_EXIST")
+        return None
     return str(max(found, key=lambda m: m.creation_timestamp).artifact_location)
 
 

@@ -134,19 +134,19 @@ def _download_run_model(uri: str, dst: str, c: Any) -> str:
     path = path.strip("/")
     if not run_id:
         raise invalid(f"Invalid model URI {uri!r}: runs:/<run_id>/<path>.")
-    entries = c.list_artifacts(run_id, path or None)
-    if any(os.path.basename(e.path) == "MLmodel" for e in entries):
-        return c.download_artifacts(run_id, path, dst)
-    # MLflow 3: the model is a logged model produced by the run, named after the path.
+    # MLflow 3 first: a logged model the run produced, named after the path. (The server
+    # also shows such a model under the run's folder for MLflow 2 clients, so a listing of
+    # the run cannot tell the two apart.)
     run = c.get_run(run_id)
     name_filter = f"source_run_id = '{run_id}'"
     if path:
         name_filter += " AND name = '" + path.replace("'", "''") + "'"
     found = c.search_logged_models([run.info.experiment_id], name_filter, 10)
     models = list(found.items if hasattr(found, "items") else found)
-    if not models:
-        if entries:
-            return c.download_artifacts(run_id, path, dst)
-        raise not_found(f"No model at {uri!r}: no MLmodel in the run's artifacts at {path!r}.")
-    latest = max(models, key=lambda m: m.creation_timestamp)
-    return _download_dir(c, latest.artifact_location, dst)
+    if models:
+        latest = max(models, key=lambda m: m.creation_timestamp)
+        return _download_dir(c, latest.artifact_location, dst)
+    entries = c.list_artifacts(run_id, path or None)
+    if entries:
+        return c.download_artifacts(run_id, path, dst)
+    raise not_found(f"No model at {uri!r}: no MLmodel in the run's artifacts at {path!r}.")

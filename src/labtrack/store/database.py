@@ -260,6 +260,12 @@ class Database:
             if cursor is None:
                 head = conn.execute(select(func.max(c.seq))).scalar() or 0
                 return int(head), []
+            filtered = viewer is not None and not viewer.principal.is_admin
+            # The head is read before the rows: changes commit in seq order, so every change
+            # up to it is visible to the next statement. (Read after, on PostgreSQL's READ
+            # COMMITTED, it could name a change that committed after the rows were read,
+            # and the cursor would skip the ones between for good.)
+            head = conn.execute(select(func.max(c.seq))).scalar() or cursor if filtered else 0
             rows = conn.execute(
                 select(c.seq, c.time, c.kind, c.experiment_id, c.run_uuid)
                 .where(
@@ -272,11 +278,9 @@ class Database:
                 .order_by(c.seq)
                 .limit(limit)
             ).all()
-            filtered = viewer is not None and not viewer.principal.is_admin
             if filtered and len(rows) < limit:
                 # Nothing more the viewer may see up to the head: skip past what they may not,
                 # so that the next poll does not scan it again.
-                head = conn.execute(select(func.max(c.seq))).scalar() or cursor
                 if not rows:
                     return max(int(head), cursor), []
                 rows_cursor = max(int(head), int(rows[-1].seq))
