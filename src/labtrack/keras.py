@@ -9,22 +9,18 @@ saved with is recorded (``keras_backend``); load it under a backend that can run
 from __future__ import annotations
 
 import os
-import platform
 from typing import Any
 
 from labtrack.autologging.keras import autolog  # MLflow's mlflow.keras.autolog
 from labtrack.errors import LabtrackException
-from labtrack.models.model import (
-    PYFUNC,
-    Model,
-    ModelInfo,
-    add_package_code_to_path,
-    copy_code_paths,
-    default_requirements,
-    finish_package,
-    prepare_dir,
-    pyfunc_env_conf,
+from labtrack.models.flavor_package import (
+    FlavorFiles,
+    flavor_confs,
+    load_flavor_model,
+    log_flavor_model,
+    save_flavor_model,
 )
+from labtrack.models.model import Model, ModelInfo
 from labtrack.models.signature import ModelSignature
 
 FLAVOR_NAME = "keras"
@@ -51,37 +47,34 @@ def save_model(
         raise LabtrackException(
             f"Not a Keras model: {type(model).__name__}.", "INVALID_PARAMETER_VALUE"
         )
-    local = prepare_dir(path)
-    code = copy_code_paths(local, code_paths)
-    package = mlflow_model or Model()
-    os.makedirs(os.path.join(local, DATA_DIR), exist_ok=True)
-    model.save(os.path.join(local, DATA_DIR, MODEL_FILE))
-    package.add_flavor(
-        PYFUNC,
-        loader_module="mlflow.keras",
-        data=DATA_DIR,
-        code=code,
-        env=pyfunc_env_conf(),
-        python_version=platform.python_version(),
-    )
-    package.add_flavor(
+
+    def write(local: str) -> FlavorFiles:
+        os.makedirs(os.path.join(local, DATA_DIR), exist_ok=True)
+        model.save(os.path.join(local, DATA_DIR, MODEL_FILE))
+        return FlavorFiles(
+            pyfunc_conf={"data": DATA_DIR},
+            flavor_conf={
+                "data": DATA_DIR,
+                "keras_version": str(keras.__version__),
+                "keras_backend": keras.backend.backend(),
+                "save_exported_model": False,
+            },
+            packages=["keras", keras.backend.backend()],
+            predict=lambda data: model.predict(data, verbose=0),
+        )
+
+    return save_flavor_model(
+        path,
         FLAVOR_NAME,
-        data=DATA_DIR,
-        keras_version=str(keras.__version__),
-        keras_backend=keras.backend.backend(),
-        save_exported_model=False,
-        code=code,
-    )
-    return finish_package(
-        local,
-        package,
-        input_example=input_example,
+        "mlflow.keras",
+        write,
         signature=signature,
-        predict=lambda data: model.predict(data, verbose=0),
-        requirements=default_requirements(["keras", keras.backend.backend()]),
+        input_example=input_example,
         pip_requirements=pip_requirements,
         extra_pip_requirements=extra_pip_requirements,
         metadata=metadata,
+        mlflow_model=mlflow_model,
+        code_paths=code_paths,
     )
 
 
@@ -102,44 +95,13 @@ def log_model(
     code_paths: list[str] | None = None,
 ) -> ModelInfo:
     """Package a Keras model and log it (an MLflow 3 logged model of the active run)."""
-    from labtrack.models.logging import log_packaged_model
-
-    def save(path: str, package: Model) -> Model:
-        return save_model(
-            model,
-            path,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=pip_requirements,
-            extra_pip_requirements=extra_pip_requirements,
-            metadata=metadata,
-            mlflow_model=package,
-            code_paths=code_paths,
-        )
-
-    return log_packaged_model(
-        save,
-        name,
-        artifact_path=artifact_path,
-        registered_model_name=registered_model_name,
-        tags=tags,
-        params=params,
-        model_type=model_type,
-        step=step,
-    )
+    return log_flavor_model(save_model, locals())
 
 
 def _load_from_dir(path: str, meta: Model) -> Any:
     import keras
 
-    conf = meta.flavors.get(FLAVOR_NAME)
-    pyfunc_conf = meta.flavors.get(PYFUNC, {})
-    if conf is None and not pyfunc_conf:
-        raise LabtrackException(
-            f"Model at {path!r} has no '{FLAVOR_NAME}' flavor.", "RESOURCE_DOES_NOT_EXIST"
-        )
-    conf = conf or {}
-    add_package_code_to_path(path, conf, pyfunc_conf)
+    conf, _ = flavor_confs(path, meta, FLAVOR_NAME)
     target = os.path.join(path, conf.get("data") or DATA_DIR, MODEL_FILE)
     if not os.path.isfile(target):
         raise LabtrackException(
@@ -152,10 +114,7 @@ def _load_from_dir(path: str, meta: Model) -> Any:
 
 def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None) -> Any:
     """The Keras model of a package."""
-    from labtrack.models.uris import download_model
-
-    local = download_model(model_uri, dst_path)
-    return _load_from_dir(local, Model.load(local))
+    return load_flavor_model(model_uri, dst_path, _load_from_dir)
 
 
 class _KerasWrapper:

@@ -10,23 +10,18 @@ only load models you trust.
 from __future__ import annotations
 
 import os
-import platform
 from typing import Any
 
 from labtrack.autologging.lightgbm import autolog  # MLflow's mlflow.lightgbm.autolog
 from labtrack.errors import LabtrackException
-from labtrack.models.model import (
-    PYFUNC,
-    Model,
-    ModelInfo,
-    add_package_code_to_path,
-    copy_code_paths,
-    default_requirements,
-    finish_package,
-    pickler,
-    prepare_dir,
-    pyfunc_env_conf,
+from labtrack.models.flavor_package import (
+    FlavorFiles,
+    flavor_confs,
+    load_flavor_model,
+    log_flavor_model,
+    save_flavor_model,
 )
+from labtrack.models.model import Model, ModelInfo, pickler
 from labtrack.models.signature import ModelSignature
 
 FLAVOR_NAME = "lightgbm"
@@ -54,48 +49,43 @@ def save_model(
     """Package a LightGBM ``Booster`` or scikit-learn API model at ``path``."""
     import lightgbm
 
-    local = prepare_dir(path)
-    code = copy_code_paths(local, code_paths)
-    model = mlflow_model or Model()
-    if isinstance(lgb_model, lightgbm.Booster):
-        filename = BOOSTER_FILE
-        lgb_model.save_model(os.path.join(local, filename))
-    elif isinstance(lgb_model, lightgbm.LGBMModel):
-        filename = PICKLE_FILE
-        with open(os.path.join(local, filename), "wb") as f:
-            pickler().dump(lgb_model, f)
-    else:
-        raise LabtrackException(
-            f"Not a LightGBM model: {type(lgb_model).__name__} (a lightgbm.Booster or an "
-            "LGBMModel such as LGBMClassifier).",
-            "INVALID_PARAMETER_VALUE",
+    def write(local: str) -> FlavorFiles:
+        if isinstance(lgb_model, lightgbm.Booster):
+            filename = BOOSTER_FILE
+            lgb_model.save_model(os.path.join(local, filename))
+        elif isinstance(lgb_model, lightgbm.LGBMModel):
+            filename = PICKLE_FILE
+            with open(os.path.join(local, filename), "wb") as f:
+                pickler().dump(lgb_model, f)
+        else:
+            raise LabtrackException(
+                f"Not a LightGBM model: {type(lgb_model).__name__} (a lightgbm.Booster or an "
+                "LGBMModel such as LGBMClassifier).",
+                "INVALID_PARAMETER_VALUE",
+            )
+        return FlavorFiles(
+            pyfunc_conf={"data": filename},
+            flavor_conf={
+                "data": filename,
+                "lgb_version": str(lightgbm.__version__),
+                "model_class": _model_class(lgb_model),
+            },
+            packages=["lightgbm"] + (["cloudpickle"] if filename == PICKLE_FILE else []),
+            predict=lgb_model.predict,
         )
-    model.add_flavor(
-        PYFUNC,
-        loader_module="mlflow.lightgbm",
-        data=filename,
-        code=code,
-        env=pyfunc_env_conf(),
-        python_version=platform.python_version(),
-    )
-    model.add_flavor(
+
+    return save_flavor_model(
+        path,
         FLAVOR_NAME,
-        data=filename,
-        lgb_version=str(lightgbm.__version__),
-        model_class=_model_class(lgb_model),
-        code=code,
-    )
-    packages = ["lightgbm"] + (["cloudpickle"] if filename == PICKLE_FILE else [])
-    return finish_package(
-        local,
-        model,
-        input_example=input_example,
+        "mlflow.lightgbm",
+        write,
         signature=signature,
-        predict=lgb_model.predict,
-        requirements=default_requirements(packages),
+        input_example=input_example,
         pip_requirements=pip_requirements,
         extra_pip_requirements=extra_pip_requirements,
         metadata=metadata,
+        mlflow_model=mlflow_model,
+        code_paths=code_paths,
     )
 
 
@@ -116,42 +106,11 @@ def log_model(
     code_paths: list[str] | None = None,
 ) -> ModelInfo:
     """Package a LightGBM model and log it (an MLflow 3 logged model of the active run)."""
-    from labtrack.models.logging import log_packaged_model
-
-    def save(path: str, model: Model) -> Model:
-        return save_model(
-            lgb_model,
-            path,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=pip_requirements,
-            extra_pip_requirements=extra_pip_requirements,
-            metadata=metadata,
-            mlflow_model=model,
-            code_paths=code_paths,
-        )
-
-    return log_packaged_model(
-        save,
-        name,
-        artifact_path=artifact_path,
-        registered_model_name=registered_model_name,
-        tags=tags,
-        params=params,
-        model_type=model_type,
-        step=step,
-    )
+    return log_flavor_model(save_model, locals())
 
 
 def _load_from_dir(path: str, meta: Model) -> Any:
-    conf = meta.flavors.get(FLAVOR_NAME)
-    pyfunc_conf = meta.flavors.get(PYFUNC, {})
-    if conf is None and not pyfunc_conf:
-        raise LabtrackException(
-            f"Model at {path!r} has no '{FLAVOR_NAME}' flavor.", "RESOURCE_DOES_NOT_EXIST"
-        )
-    conf = conf or {}
-    add_package_code_to_path(path, conf, pyfunc_conf)
+    conf, pyfunc_conf = flavor_confs(path, meta, FLAVOR_NAME)
     filename = conf.get("data") or pyfunc_conf.get("data") or BOOSTER_FILE
     target = os.path.join(path, filename)
     if str(conf.get("model_class", "lightgbm.basic.Booster")).endswith(".Booster"):
@@ -166,10 +125,7 @@ def _load_from_dir(path: str, meta: Model) -> Any:
 
 def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None) -> Any:
     """The LightGBM model of a package (a ``Booster``, or the scikit-learn API estimator)."""
-    from labtrack.models.uris import download_model
-
-    local = download_model(model_uri, dst_path)
-    return _load_from_dir(local, Model.load(local))
+    return load_flavor_model(model_uri, dst_path, _load_from_dir)
 
 
 class _LightGBMWrapper:

@@ -24,18 +24,15 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from labtrack.errors import LabtrackException
+from labtrack.models.flavor_package import FlavorFiles, log_flavor_model, save_flavor_model
 from labtrack.models.model import (
     PYFUNC,
     Model,
     ModelInfo,
     add_package_code_to_path,
     conda_env,
-    copy_code_paths,
     default_requirements,
-    finish_package,
     pickler,
-    prepare_dir,
-    pyfunc_env_conf,
 )
 from labtrack.models.signature import ModelSignature, enforce_params, enforce_schema
 
@@ -286,39 +283,40 @@ def save_model(
                 "INVALID_PARAMETER_VALUE",
             )
         python_model = _FunctionModel(python_model)
-    local = prepare_dir(path)
-    model = mlflow_model or Model()
-    with open(os.path.join(local, PYTHON_MODEL_FILE), "wb") as f:
-        cloudpickle.dump(python_model, f)
-    conf: dict[str, Any] = {
-        "loader_module": CUSTOM_LOADER,
-        "python_model": PYTHON_MODEL_FILE,
-        "cloudpickle_version": getattr(cloudpickle, "__version__", None),
-        "artifacts": _copy_artifacts(local, artifacts or {}),
-        "code": copy_code_paths(local, code_paths),
-        "streamable": False,
-        "env": pyfunc_env_conf(),
-        "python_version": platform.python_version(),
-    }
-    if model_config:
-        conf["model_config"] = dict(model_config)
-    model.add_flavor(PYFUNC, **conf)
 
-    def predict(example: Any) -> Any:
-        # This process already has the model's code: its sys.path is left alone.
-        impl = _load_pyfunc(local, model, model_config)
-        return impl.predict(example)
+    def write(local: str) -> FlavorFiles:
+        with open(os.path.join(local, PYTHON_MODEL_FILE), "wb") as f:
+            cloudpickle.dump(python_model, f)
+        conf: dict[str, Any] = {
+            "python_model": PYTHON_MODEL_FILE,
+            "cloudpickle_version": getattr(cloudpickle, "__version__", None),
+            "artifacts": _copy_artifacts(local, artifacts or {}),
+            "streamable": False,
+        }
+        if model_config:
+            conf["model_config"] = dict(model_config)
 
-    return finish_package(
-        local,
-        model,
-        input_example=input_example,
+        def predict(example: Any) -> Any:
+            # This process already has the model's code: its sys.path is left alone.
+            impl = _load_pyfunc(local, Model(flavors={PYFUNC: conf}), model_config)
+            return impl.predict(example)
+
+        return FlavorFiles(
+            pyfunc_conf=conf, flavor_conf=None, packages=["cloudpickle"], predict=predict
+        )
+
+    return save_flavor_model(
+        path,
+        FLAVOR_NAME,
+        CUSTOM_LOADER,
+        write,
         signature=signature,
-        predict=predict,
-        requirements=default_requirements(["cloudpickle"]),
+        input_example=input_example,
         pip_requirements=pip_requirements,
         extra_pip_requirements=extra_pip_requirements,
         metadata=metadata,
+        mlflow_model=mlflow_model,
+        code_paths=code_paths,
     )
 
 
@@ -341,33 +339,7 @@ def log_model(
     code_paths: list[str] | None = None,
 ) -> ModelInfo:
     """Package a custom model and log it (an MLflow 3 logged model of the active run)."""
-    from labtrack.models.logging import log_packaged_model
-
-    def save(path: str, model: Model) -> Model:
-        return save_model(
-            path,
-            python_model=python_model,
-            artifacts=artifacts,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=pip_requirements,
-            extra_pip_requirements=extra_pip_requirements,
-            metadata=metadata,
-            model_config=model_config,
-            mlflow_model=model,
-            code_paths=code_paths,
-        )
-
-    return log_packaged_model(
-        save,
-        name,
-        artifact_path=artifact_path,
-        registered_model_name=registered_model_name,
-        tags=tags,
-        params=params,
-        model_type=model_type,
-        step=step,
-    )
+    return log_flavor_model(save_model, locals())
 
 
 def get_model_dependencies(model_uri: str) -> str:

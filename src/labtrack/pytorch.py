@@ -10,23 +10,24 @@ Loading a pickle runs code from the package: only load models you trust.
 from __future__ import annotations
 
 import os
-import platform
 from typing import Any
 
 from labtrack.autologging.pytorch import autolog  # MLflow's mlflow.pytorch.autolog
 from labtrack.errors import LabtrackException
+from labtrack.models.flavor_package import (
+    FlavorFiles,
+    load_flavor_model,
+    log_flavor_model,
+    save_flavor_model,
+)
 from labtrack.models.model import (
     PYFUNC,
     Model,
     ModelInfo,
     add_package_code_to_path,
     conda_env,
-    copy_code_paths,
     default_requirements,
-    finish_package,
     pickler,
-    prepare_dir,
-    pyfunc_env_conf,
 )
 from labtrack.models.signature import ModelSignature
 
@@ -66,41 +67,37 @@ def save_model(
         raise LabtrackException(
             "pytorch_model must be a torch.nn.Module.", "INVALID_PARAMETER_VALUE"
         )
-    local = prepare_dir(path)
-    code = copy_code_paths(local, code_paths)
-    data = os.path.join(local, DATA_DIR)
-    os.makedirs(data)
-    if isinstance(pytorch_model, torch.jit.ScriptModule):
-        # TorchScript modules cannot be pickled; torch.jit.save writes the archive MLflow
-        # writes, and torch.load recognises it when the package is loaded.
-        torch.jit.save(pytorch_model, os.path.join(data, MODEL_FILE))
-    else:
-        torch.save(pytorch_model, os.path.join(data, MODEL_FILE), pickle_module=pickler())
-    with open(os.path.join(data, PICKLE_MODULE_INFO), "w", encoding="utf-8") as f:
-        f.write(PICKLE_MODULE_NAME)
-    model = mlflow_model or Model()
-    model.add_flavor(
-        PYFUNC,
-        loader_module="mlflow.pytorch",
-        data=DATA_DIR,
-        pickle_module_name=PICKLE_MODULE_NAME,
-        code=code,
-        env=pyfunc_env_conf(),
-        python_version=platform.python_version(),
-    )
-    model.add_flavor(
-        FLAVOR_NAME, model_data=DATA_DIR, pytorch_version=str(torch.__version__), code=code
-    )
-    return finish_package(
-        local,
-        model,
-        input_example=input_example,
+
+    def write(local: str) -> FlavorFiles:
+        data = os.path.join(local, DATA_DIR)
+        os.makedirs(data)
+        if isinstance(pytorch_model, torch.jit.ScriptModule):
+            # TorchScript modules cannot be pickled; torch.jit.save writes the archive MLflow
+            # writes, and torch.load recognises it when the package is loaded.
+            torch.jit.save(pytorch_model, os.path.join(data, MODEL_FILE))
+        else:
+            torch.save(pytorch_model, os.path.join(data, MODEL_FILE), pickle_module=pickler())
+        with open(os.path.join(data, PICKLE_MODULE_INFO), "w", encoding="utf-8") as f:
+            f.write(PICKLE_MODULE_NAME)
+        return FlavorFiles(
+            pyfunc_conf={"data": DATA_DIR, "pickle_module_name": PICKLE_MODULE_NAME},
+            flavor_conf={"model_data": DATA_DIR, "pytorch_version": str(torch.__version__)},
+            packages=["torch", "cloudpickle"],
+            predict=_predict_with(pytorch_model),
+        )
+
+    return save_flavor_model(
+        path,
+        FLAVOR_NAME,
+        "mlflow.pytorch",
+        write,
         signature=signature,
-        predict=_predict_with(pytorch_model),
-        requirements=default_requirements(["torch", "cloudpickle"]),
+        input_example=input_example,
         pip_requirements=pip_requirements,
         extra_pip_requirements=extra_pip_requirements,
         metadata=metadata,
+        mlflow_model=mlflow_model,
+        code_paths=code_paths,
     )
 
 
@@ -121,31 +118,7 @@ def log_model(
     code_paths: list[str] | None = None,
 ) -> ModelInfo:
     """Package a module and log it (an MLflow 3 logged model of the active run)."""
-    from labtrack.models.logging import log_packaged_model
-
-    def save(path: str, model: Model) -> Model:
-        return save_model(
-            pytorch_model,
-            path,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=pip_requirements,
-            extra_pip_requirements=extra_pip_requirements,
-            metadata=metadata,
-            mlflow_model=model,
-            code_paths=code_paths,
-        )
-
-    return log_packaged_model(
-        save,
-        name,
-        artifact_path=artifact_path,
-        registered_model_name=registered_model_name,
-        tags=tags,
-        params=params,
-        model_type=model_type,
-        step=step,
-    )
+    return log_flavor_model(save_model, locals())
 
 
 def _load_from_dir(path: str, meta: Model) -> Any:
@@ -177,10 +150,7 @@ def _is_torchscript(path: str) -> bool:
 
 def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None) -> Any:
     """The ``torch.nn.Module`` of a package."""
-    from labtrack.models.uris import download_model
-
-    local = download_model(model_uri, dst_path)
-    return _load_from_dir(local, Model.load(local))
+    return load_flavor_model(model_uri, dst_path, _load_from_dir)
 
 
 class _TorchWrapper:

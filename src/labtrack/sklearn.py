@@ -8,24 +8,18 @@ Loading a pickle runs code from the package: only load models you trust.
 from __future__ import annotations
 
 import os
-import platform
 from typing import Any
 
 from labtrack.autologging.sklearn import autolog  # MLflow's mlflow.sklearn.autolog
 from labtrack.errors import LabtrackException
-from labtrack.models.model import (
-    PYFUNC,
-    Model,
-    ModelInfo,
-    add_package_code_to_path,
-    conda_env,
-    copy_code_paths,
-    default_requirements,
-    finish_package,
-    pickler,
-    prepare_dir,
-    pyfunc_env_conf,
+from labtrack.models.flavor_package import (
+    FlavorFiles,
+    flavor_confs,
+    load_flavor_model,
+    log_flavor_model,
+    save_flavor_model,
 )
+from labtrack.models.model import PYFUNC, Model, ModelInfo, conda_env, default_requirements, pickler
 from labtrack.models.signature import ModelSignature
 
 FLAVOR_NAME = "sklearn"
@@ -62,49 +56,45 @@ def save_model(
         raise LabtrackException(
             f"The model has no method {pyfunc_predict_fn!r}.", "INVALID_PARAMETER_VALUE"
         )
-    local = prepare_dir(path)
-    code = copy_code_paths(local, code_paths)
-    model = mlflow_model or Model()
     filename = "model.skops" if serialization_format == "skops" else "model.pkl"
-    target = os.path.join(local, filename)
-    if serialization_format == "skops":
-        import skops.io
 
-        skops.io.dump(sk_model, target)
-    else:
-        import pickle
+    def write(local: str) -> FlavorFiles:
+        target = os.path.join(local, filename)
+        if serialization_format == "skops":
+            import skops.io
 
-        with open(target, "wb") as f:
-            (pickler() if serialization_format == "cloudpickle" else pickle).dump(sk_model, f)
-    model.add_flavor(
-        PYFUNC,
-        loader_module="mlflow.sklearn",
-        model_path=filename,
-        predict_fn=pyfunc_predict_fn,
-        code=code,
-        env=pyfunc_env_conf(),
-        python_version=platform.python_version(),
-    )
-    model.add_flavor(
+            skops.io.dump(sk_model, target)
+        else:
+            import pickle
+
+            with open(target, "wb") as f:
+                (pickler() if serialization_format == "cloudpickle" else pickle).dump(sk_model, f)
+        packages = ["scikit-learn"]
+        if serialization_format != "pickle":
+            packages.append(serialization_format)
+        return FlavorFiles(
+            pyfunc_conf={"model_path": filename, "predict_fn": pyfunc_predict_fn},
+            flavor_conf={
+                "pickled_model": filename,
+                "sklearn_version": str(sklearn.__version__),
+                "serialization_format": serialization_format,
+            },
+            packages=packages,
+            predict=getattr(sk_model, pyfunc_predict_fn),
+        )
+
+    return save_flavor_model(
+        path,
         FLAVOR_NAME,
-        pickled_model=filename,
-        sklearn_version=str(sklearn.__version__),
-        serialization_format=serialization_format,
-        code=code,
-    )
-    packages = ["scikit-learn", "cloudpickle" if serialization_format == "cloudpickle" else None]
-    if serialization_format == "skops":
-        packages.append("skops")
-    return finish_package(
-        local,
-        model,
-        input_example=input_example,
+        "mlflow.sklearn",
+        write,
         signature=signature,
-        predict=getattr(sk_model, pyfunc_predict_fn),
-        requirements=default_requirements([p for p in packages if p]),
+        input_example=input_example,
         pip_requirements=pip_requirements,
         extra_pip_requirements=extra_pip_requirements,
         metadata=metadata,
+        mlflow_model=mlflow_model,
+        code_paths=code_paths,
     )
 
 
@@ -127,44 +117,11 @@ def log_model(
     code_paths: list[str] | None = None,
 ) -> ModelInfo:
     """Package ``sk_model`` and log it (an MLflow 3 logged model of the active run)."""
-    from labtrack.models.logging import log_packaged_model
-
-    def save(path: str, model: Model) -> Model:
-        return save_model(
-            sk_model,
-            path,
-            serialization_format=serialization_format,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=pip_requirements,
-            extra_pip_requirements=extra_pip_requirements,
-            pyfunc_predict_fn=pyfunc_predict_fn,
-            metadata=metadata,
-            mlflow_model=model,
-            code_paths=code_paths,
-        )
-
-    return log_packaged_model(
-        save,
-        name,
-        artifact_path=artifact_path,
-        registered_model_name=registered_model_name,
-        tags=tags,
-        params=params,
-        model_type=model_type,
-        step=step,
-    )
+    return log_flavor_model(save_model, locals())
 
 
 def _load_from_dir(path: str, meta: Model) -> Any:
-    conf = meta.flavors.get(FLAVOR_NAME)
-    pyfunc_conf = meta.flavors.get(PYFUNC, {})
-    if conf is None and not pyfunc_conf:
-        raise LabtrackException(
-            f"Model at {path!r} has no '{FLAVOR_NAME}' flavor.", "RESOURCE_DOES_NOT_EXIST"
-        )
-    conf = conf or {}
-    add_package_code_to_path(path, conf, pyfunc_conf)
+    conf, pyfunc_conf = flavor_confs(path, meta, FLAVOR_NAME)
     filename = conf.get("pickled_model") or pyfunc_conf.get("model_path") or "model.pkl"
     fmt = conf.get("serialization_format", "pickle")
     target = os.path.join(path, filename)
@@ -184,10 +141,7 @@ def _load_from_dir(path: str, meta: Model) -> Any:
 
 def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None) -> Any:
     """The scikit-learn object of a package. Unpickles it: load only models you trust."""
-    from labtrack.models.uris import download_model
-
-    local = download_model(model_uri, dst_path)
-    return _load_from_dir(local, Model.load(local))
+    return load_flavor_model(model_uri, dst_path, _load_from_dir)
 
 
 class _SklearnWrapper:

@@ -9,22 +9,18 @@ the class to rebuild on load, as MLflow does; both load in MLflow and labtrack
 from __future__ import annotations
 
 import os
-import platform
 from typing import Any
 
 from labtrack.autologging.xgboost import autolog  # MLflow's mlflow.xgboost.autolog
 from labtrack.errors import LabtrackException
-from labtrack.models.model import (
-    PYFUNC,
-    Model,
-    ModelInfo,
-    add_package_code_to_path,
-    copy_code_paths,
-    default_requirements,
-    finish_package,
-    prepare_dir,
-    pyfunc_env_conf,
+from labtrack.models.flavor_package import (
+    FlavorFiles,
+    flavor_confs,
+    load_flavor_model,
+    log_flavor_model,
+    save_flavor_model,
 )
+from labtrack.models.model import Model, ModelInfo
 from labtrack.models.signature import ModelSignature
 
 FLAVOR_NAME = "xgboost"
@@ -63,43 +59,39 @@ def save_model(
             "XGBModel such as XGBClassifier).",
             "INVALID_PARAMETER_VALUE",
         )
-    local = prepare_dir(path)
-    code = copy_code_paths(local, code_paths)
-    model = mlflow_model or Model()
     filename = f"model.{model_format}"
-    xgb_model.save_model(os.path.join(local, filename))
-    model.add_flavor(
-        PYFUNC,
-        loader_module="mlflow.xgboost",
-        data=filename,
-        code=code,
-        env=pyfunc_env_conf(),
-        python_version=platform.python_version(),
-    )
-    model.add_flavor(
-        FLAVOR_NAME,
-        data=filename,
-        model_class=_model_class(xgb_model),
-        model_format=model_format,
-        xgb_version=str(xgboost.__version__),
-        code=code,
-    )
 
     def predict(data: Any) -> Any:
         if isinstance(xgb_model, xgboost.Booster):
             return xgb_model.predict(xgboost.DMatrix(data))
         return xgb_model.predict(data)
 
-    return finish_package(
-        local,
-        model,
-        input_example=input_example,
+    def write(local: str) -> FlavorFiles:
+        xgb_model.save_model(os.path.join(local, filename))
+        return FlavorFiles(
+            pyfunc_conf={"data": filename},
+            flavor_conf={
+                "data": filename,
+                "model_class": _model_class(xgb_model),
+                "model_format": model_format,
+                "xgb_version": str(xgboost.__version__),
+            },
+            packages=["xgboost"],
+            predict=predict,
+        )
+
+    return save_flavor_model(
+        path,
+        FLAVOR_NAME,
+        "mlflow.xgboost",
+        write,
         signature=signature,
-        predict=predict,
-        requirements=default_requirements(["xgboost"]),
+        input_example=input_example,
         pip_requirements=pip_requirements,
         extra_pip_requirements=extra_pip_requirements,
         metadata=metadata,
+        mlflow_model=mlflow_model,
+        code_paths=code_paths,
     )
 
 
@@ -121,32 +113,7 @@ def log_model(
     model_format: str = MODEL_FORMAT,
 ) -> ModelInfo:
     """Package an XGBoost model and log it (an MLflow 3 logged model of the active run)."""
-    from labtrack.models.logging import log_packaged_model
-
-    def save(path: str, model: Model) -> Model:
-        return save_model(
-            xgb_model,
-            path,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=pip_requirements,
-            extra_pip_requirements=extra_pip_requirements,
-            metadata=metadata,
-            mlflow_model=model,
-            code_paths=code_paths,
-            model_format=model_format,
-        )
-
-    return log_packaged_model(
-        save,
-        name,
-        artifact_path=artifact_path,
-        registered_model_name=registered_model_name,
-        tags=tags,
-        params=params,
-        model_type=model_type,
-        step=step,
-    )
+    return log_flavor_model(save_model, locals())
 
 
 _ALLOWED_CLASSES = (
@@ -163,14 +130,7 @@ _ALLOWED_CLASSES = (
 def _load_from_dir(path: str, meta: Model) -> Any:
     import xgboost
 
-    conf = meta.flavors.get(FLAVOR_NAME)
-    pyfunc_conf = meta.flavors.get(PYFUNC, {})
-    if conf is None and not pyfunc_conf:
-        raise LabtrackException(
-            f"Model at {path!r} has no '{FLAVOR_NAME}' flavor.", "RESOURCE_DOES_NOT_EXIST"
-        )
-    conf = conf or {}
-    add_package_code_to_path(path, conf, pyfunc_conf)
+    conf, pyfunc_conf = flavor_confs(path, meta, FLAVOR_NAME)
     filename = conf.get("data") or pyfunc_conf.get("data") or MODEL_FILE
     # Only XGBoost's own classes are rebuilt: the class name comes from the package.
     name = str(conf.get("model_class", "xgboost.core.Booster")).rsplit(".", 1)[-1]
@@ -186,10 +146,7 @@ def _load_from_dir(path: str, meta: Model) -> Any:
 
 def load_model(model_uri: str | os.PathLike[str], dst_path: str | None = None) -> Any:
     """The XGBoost model of a package (a ``Booster``, or the scikit-learn API estimator)."""
-    from labtrack.models.uris import download_model
-
-    local = download_model(model_uri, dst_path)
-    return _load_from_dir(local, Model.load(local))
+    return load_flavor_model(model_uri, dst_path, _load_from_dir)
 
 
 class _XGBoostWrapper:

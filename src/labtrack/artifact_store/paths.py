@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Iterator
 from urllib.parse import unquote, unquote_to_bytes
 
 from labtrack.errors import LabtrackException
@@ -123,6 +124,20 @@ def join_relpath(*parts: str | None) -> str:
     """Join already-relative pieces, validating each; empty pieces are skipped."""
     cleaned = [clean_relpath(p) for p in parts]
     return "/".join(p for p in cleaned if p)
+
+
+def local_files(local_dir: str) -> Iterator[tuple[str, str]]:
+    """The files below the local folder ``local_dir``, folder by folder in name order: each
+    file's path and its path relative to ``local_dir`` (``/``-separated). Folder symlinks are
+    not followed (no loops); file symlinks count as files; anything else is passed over."""
+    for folder, dirnames, filenames in os.walk(local_dir):
+        dirnames.sort()
+        sub = os.path.relpath(folder, local_dir)
+        sub = "" if sub == "." else sub.replace(os.sep, "/")
+        for name in sorted(filenames):
+            path = os.path.join(folder, name)
+            if os.path.isfile(path):
+                yield path, f"{sub}/{name}" if sub else name
 
 
 def resolve_local(root_real: str, rel: str) -> str:

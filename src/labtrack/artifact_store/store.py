@@ -27,7 +27,7 @@ from urllib.parse import unquote, urlsplit
 
 import fsspec
 
-from labtrack.artifact_store.paths import clean_relpath, join_relpath, resolve_local
+from labtrack.artifact_store.paths import clean_relpath, join_relpath, local_files, resolve_local
 from labtrack.artifact_store.uris import uri_scheme, uri_to_relpath
 from labtrack.errors import LabtrackException
 
@@ -419,18 +419,11 @@ class ArtifactStore:
             raise LabtrackException(f"No such directory: {local}", "RESOURCE_DOES_NOT_EXIST")
         base = clean_relpath(artifact_path)
         written = []
-        for dirpath, dirnames, filenames in os.walk(local):
-            dirnames.sort()
-            sub = os.path.relpath(dirpath, local)
-            sub_rel = "" if sub == "." else sub.replace(os.sep, "/")
-            for name in sorted(filenames):
-                src = os.path.join(dirpath, name)
-                if not os.path.isfile(src):
-                    continue
-                dest = join_relpath(base, sub_rel, name)
-                with open(src, "rb") as f:
-                    self.put_stream(dest, f)
-                written.append(dest)
+        for src, rel in local_files(local):
+            dest = join_relpath(base, rel)
+            with open(src, "rb") as f:
+                self.put_stream(dest, f)
+            written.append(dest)
         return written
 
     def download(self, path: str | None, dst_dir: str | os.PathLike[str]) -> str:

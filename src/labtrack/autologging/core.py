@@ -17,8 +17,8 @@ import functools
 import inspect
 import logging
 import warnings
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 _log = logging.getLogger("labtrack.autologging")
@@ -45,12 +45,45 @@ class AutologConfig:
     extra_tags: dict[str, str] | None = None
     options: dict[str, Any] = field(default_factory=dict)  # flavor-specific
 
+    @classmethod
+    def from_arguments(
+        cls, flavor: str, arguments: Mapping[str, Any], options: dict[str, Any] | None = None
+    ) -> AutologConfig:
+        """The options of a flavor's ``autolog()`` call: ``arguments`` are its own arguments
+        (``locals()``), whose common options (``log_models``, ``silent``...) are taken by name
+        (one it lacks keeps its default); ``options`` are the flavor's own."""
+        names = {f.name for f in fields(cls)} - {"flavor", "disable", "options"}
+        common = {name: arguments[name] for name in names if name in arguments}
+        common["extra_tags"] = dict(common.get("extra_tags") or {})
+        return cls(flavor, **common, options=dict(options or {}))
+
 
 _configs: dict[str, AutologConfig] = {}
 _INHERITED = object()  # marks a patch set on a class that inherited the method
 # (owner, attribute) -> the original attribute, to restore on disable and to avoid
 # patching twice.
 _patches: dict[str, dict[tuple[Any, str], Any]] = {}
+
+
+def enabling(
+    flavor: str, *, disable: bool, silent: bool, missing: str | None, hint: str = ""
+) -> bool:
+    """The start of every flavor's ``autolog()``; True when it goes on to enable the flavor.
+    ``disable=True`` turns the flavor off (its patches restored). ``missing`` names the library
+    when it is not installed (None when it is): nothing is enabled, and ``lt.<flavor>.autolog()``
+    warns unless ``silent``."""
+    if disable:
+        _turn_off(flavor)
+        return False
+    if missing is not None:
+        if not silent:
+            warnings.warn(
+                f"lt.{flavor}.autolog() needs {missing}, which is not installed: nothing is "
+                f"logged automatically.{' ' + hint if hint else ''}",
+                stacklevel=3,
+            )
+        return False
+    return True
 
 
 def set_config(config: AutologConfig) -> None:
@@ -276,3 +309,6 @@ def disable(flavor: str) -> None:
     if config is not None:
         config.disable = True
     unpatch_all(flavor)
+
+
+_turn_off = disable  # ``enabling``'s keyword ``disable`` hides the function there

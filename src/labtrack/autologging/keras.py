@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
-import warnings
 from typing import Any
 
 from labtrack.autologging import core
-from labtrack.autologging.core import AutologConfig, Session, guard
+from labtrack.autologging.core import AutologConfig, guard
+from labtrack.autologging.session import RunSession
 
 FLAVOR = "keras"
-AUTOLOGGING_TAG = "mlflow.autologging"
-INPUT_EXAMPLE_ROWS = 5
 # fit() arguments logged as params (MLflow's list); data and callbacks are not params.
 _FIT_PARAMS = (
     "batch_size",
@@ -59,37 +57,17 @@ def autolog(
     """Enable Keras autologging (a warned no-op when Keras is not installed).
     ``save_exported_model`` is accepted; models are saved in the ``.keras`` format."""
     del save_exported_model
-    if disable:
-        core.disable(FLAVOR)
-        return
-    if not available():
-        if not silent:
-            warnings.warn(
-                "lt.keras.autolog() needs Keras 3, which is not installed: nothing is logged "
-                "automatically.",
-                stacklevel=2,
-            )
+    missing = None if available() else "Keras 3"
+    if not core.enabling(FLAVOR, disable=disable, silent=silent, missing=missing):
         return
     import keras
 
-    core.set_config(
-        AutologConfig(
-            FLAVOR,
-            log_input_examples=log_input_examples,
-            log_model_signatures=log_model_signatures,
-            log_models=log_models,
-            log_datasets=log_datasets,
-            exclusive=exclusive,
-            disable_for_unsupported_versions=disable_for_unsupported_versions,
-            silent=silent,
-            extra_tags=dict(extra_tags or {}),
-            options={
-                "log_every_epoch": log_every_epoch,
-                "log_every_n_steps": None if not log_every_n_steps else int(log_every_n_steps),
-                "registered_model_name": registered_model_name,
-            },
-        )
-    )
+    options = {
+        "log_every_epoch": log_every_epoch,
+        "log_every_n_steps": None if not log_every_n_steps else int(log_every_n_steps),
+        "registered_model_name": registered_model_name,
+    }
+    core.set_config(AutologConfig.from_arguments(FLAVOR, locals(), options))
     core.patch(FLAVOR, keras.Model, "fit", FitSession)
 
 
@@ -160,7 +138,7 @@ def _rows(x: Any) -> Any:
     return None
 
 
-class FitSession(Session):
+class FitSession(RunSession):
     def before(self) -> None:
         from labtrack.client import fluent as lt
 
@@ -168,11 +146,7 @@ class FitSession(Session):
         signature = inspect.signature(self.original)
         values = signature.bind_partial(model, *self.args, **self.kwargs).arguments
         self.x, self.y = values.get("x"), values.get("y")
-        active = lt.active_run()
-        if active is None:
-            tags = {AUTOLOGGING_TAG: FLAVOR, **(self.config.extra_tags or {})}
-            active = self.started = lt.start_run(tags=tags)
-        self.run_id = active.info.run_id
+        run_id = self.start_run()
         params: dict[str, Any] = {}
         for name in _FIT_PARAMS:
             if name in values:
@@ -185,7 +159,7 @@ class FitSession(Session):
         with guard(self.config, "logging the model summary"):
             lines: list[str] = []
             model.summary(print_fn=lambda line, *args, **kwargs: lines.append(line))
-            lt.current_client().log_text(self.run_id, "\n".join(lines), "model_summary.txt")
+            lt.current_client().log_text(run_id, "\n".join(lines), "model_summary.txt")
         if self.config.log_datasets:
             with guard(self.config, "logging the training dataset"):
                 from labtrack import data
@@ -202,34 +176,18 @@ class FitSession(Session):
         # fit's 6th argument, is left alone: that call logs no metrics).
         if "callbacks" in self.kwargs or "callbacks" not in values:
             user = list(values.get("callbacks") or ())
-            self.kwargs["callbacks"] = [*user, _callback(self.config, self.run_id)]
+            self.kwargs["callbacks"] = [*user, _callback(self.config, run_id)]
 
     def after(self, result: Any) -> None:
         if not self.config.log_models:
             return
         with guard(self.config, "logging the model"):
             from labtrack import keras as labtrack_keras
-            from labtrack.models.signature import infer_signature
 
             model = self.target
-            rows = _rows(self.x)
-            signature = example = None
-            if rows is not None:
-                sample = rows[:INPUT_EXAMPLE_ROWS]
-                if self.config.log_model_signatures:
-                    signature = infer_signature(sample, model.predict(sample, verbose=0))
-                if self.config.log_input_examples:
-                    example = sample
-            labtrack_keras.log_model(
+            self.log_trained_model(
+                labtrack_keras,
                 model,
-                name="model",
-                signature=signature,
-                input_example=example,
-                registered_model_name=self.config.options.get("registered_model_name"),
+                _rows(self.x),
+                lambda sample: model.predict(sample, verbose=0),
             )
-
-    def close(self, failed: bool) -> None:
-        from labtrack.client import fluent as lt
-
-        if self.started is not None:
-            lt.end_run("FAILED" if failed else "FINISHED")

@@ -17,16 +17,13 @@ tagged ``mlflow.autologging=lightgbm``) gets:
 from __future__ import annotations
 
 import inspect
-import warnings
 from typing import Any
 
 from labtrack.autologging import core
-from labtrack.autologging.core import AutologConfig, Session, guard
+from labtrack.autologging.core import AutologConfig, guard
+from labtrack.autologging.session import RunSession, estimator_tags, param_text
 
 FLAVOR = "lightgbm"
-AUTOLOGGING_TAG = "mlflow.autologging"
-INPUT_EXAMPLE_ROWS = 5
-MAX_PARAM_VALUE = 6000  # MLflow's limit on a param value's length
 # train() arguments that are data or code, not settings: never logged as params.
 _NOT_PARAMS = {
     "params",
@@ -60,45 +57,20 @@ def autolog(
     extra_tags: dict[str, str] | None = None,
 ) -> None:
     """Enable LightGBM autologging (a warned no-op when LightGBM is not installed)."""
-    if disable:
-        core.disable(FLAVOR)
-        return
-    if not available():
-        if not silent:
-            warnings.warn(
-                "lt.lightgbm.autolog() needs LightGBM, which is not installed: nothing is "
-                "logged automatically.",
-                stacklevel=2,
-            )
+    missing = None if available() else "LightGBM"
+    if not core.enabling(FLAVOR, disable=disable, silent=silent, missing=missing):
         return
     import lightgbm
     import lightgbm.engine
     import lightgbm.sklearn
 
-    core.set_config(
-        AutologConfig(
-            FLAVOR,
-            log_input_examples=log_input_examples,
-            log_model_signatures=log_model_signatures,
-            log_models=log_models,
-            log_datasets=log_datasets,
-            exclusive=exclusive,
-            disable_for_unsupported_versions=disable_for_unsupported_versions,
-            silent=silent,
-            extra_tags=dict(extra_tags or {}),
-            options={"registered_model_name": registered_model_name},
-        )
-    )
+    options = {"registered_model_name": registered_model_name}
+    core.set_config(AutologConfig.from_arguments(FLAVOR, locals(), options))
     # ``train`` is reachable under three names; each is patched, all restore on disable.
     for module in (lightgbm, lightgbm.engine, lightgbm.sklearn):
         if hasattr(module, "train"):
             core.patch_function_session(FLAVOR, module, "train", TrainSession)
     core.patch_class_tree(FLAVOR, lightgbm.LGBMModel, "fit", EstimatorFitSession)
-
-
-def _text(value: Any) -> str:
-    text = str(value)
-    return text if len(text) <= MAX_PARAM_VALUE else text[: MAX_PARAM_VALUE - 3] + "..."
 
 
 def _recorder(run_id: str, trained: list[int]) -> Any:
@@ -134,20 +106,7 @@ def _as_frame_or_array(data: Any) -> Any:
     return None
 
 
-def _dataset(x: Any, y: Any, name: str | None = None) -> Any:
-    import numpy as np
-    import pandas as pd
-
-    from labtrack import data
-
-    if isinstance(x, pd.DataFrame):
-        return data.from_pandas(x, name=name)
-    if isinstance(x, np.ndarray):
-        return data.from_numpy(x, targets=None if y is None else np.asarray(y), name=name)
-    return None
-
-
-class _LightGBMSession(Session):
+class _LightGBMSession(RunSession):
     """What both entry points share: the run, the recorder, and the logging after training."""
 
     trained: list[int]  # iterations run, as the recorder saw them
@@ -156,29 +115,8 @@ class _LightGBMSession(Session):
         super().__init__(*args)
         self.trained = [0]
 
-    def start_run(self) -> str:
-        from labtrack.client import fluent as lt
-
-        active = lt.active_run()
-        if active is None:
-            tags = {AUTOLOGGING_TAG: FLAVOR, **(self.config.extra_tags or {})}
-            active = self.started = lt.start_run(tags=tags)
-        self.run_id = active.info.run_id
-        return active.info.run_id
-
     def add_recorder(self, callbacks: Any) -> list[Any]:
         return [*(callbacks or ()), _recorder(str(self.run_id), self.trained)]
-
-    def log_inputs(self, named: list[tuple[Any, Any, str]]) -> None:
-        from labtrack.client import fluent as lt
-
-        if not self.config.log_datasets:
-            return
-        for x, y, context in named:
-            with guard(self.config, f"logging the {context} dataset"):
-                dataset = _dataset(x, y)
-                if dataset is not None:
-                    lt.log_input(dataset, context=context)
 
     def log_results(self, booster: Any, model: Any, example_source: Any) -> None:
         from labtrack.client import fluent as lt
@@ -200,33 +138,9 @@ class _LightGBMSession(Session):
                 client.log_dict(run_id, importance, f"feature_importance_{kind}.json")
         if config.log_models:
             with guard(config, "logging the model"):
-                self._log_model(model, example_source)
+                from labtrack import lightgbm as labtrack_lightgbm
 
-    def _log_model(self, model: Any, example_source: Any) -> None:
-        from labtrack import lightgbm as labtrack_lightgbm
-        from labtrack.models.signature import infer_signature
-
-        config = self.config
-        example = signature = None
-        if example_source is not None:
-            sample = example_source[:INPUT_EXAMPLE_ROWS]
-            if config.log_model_signatures:
-                signature = infer_signature(sample, model.predict(sample))
-            if config.log_input_examples:
-                example = sample
-        labtrack_lightgbm.log_model(
-            model,
-            name="model",
-            signature=signature,
-            input_example=example,
-            registered_model_name=config.options.get("registered_model_name"),
-        )
-
-    def close(self, failed: bool) -> None:
-        from labtrack.client import fluent as lt
-
-        if self.started is not None:
-            lt.end_run("FAILED" if failed else "FINISHED")
+                self.log_trained_model(labtrack_lightgbm, model, example_source)
 
 
 class TrainSession(_LightGBMSession):
@@ -239,14 +153,14 @@ class TrainSession(_LightGBMSession):
         values = bound.arguments
         self.train_set = values.get("train_set")
         self.start_run()
-        params = {str(k): _text(v) for k, v in dict(values.get("params") or {}).items()}
+        params = {str(k): param_text(v) for k, v in dict(values.get("params") or {}).items()}
         for key, value in values.items():
             if key not in _NOT_PARAMS and key != "kwargs":
-                params.setdefault(key, _text(value))
+                params.setdefault(key, param_text(value))
         if "num_boost_round" not in params:
             default = inspect.signature(self.original).parameters.get("num_boost_round")
             if default is not None and default.default is not inspect.Parameter.empty:
-                params["num_boost_round"] = _text(default.default)
+                params["num_boost_round"] = param_text(default.default)
         lt.log_params(params)
         # The recorder goes in as a keyword. ``callbacks`` given positionally (train's 9th
         # argument: rare) is left alone, and that call logs no per-iteration metrics.
@@ -274,13 +188,8 @@ class EstimatorFitSession(_LightGBMSession):
         values = bound.arguments
         self.x, self.y = values.get("X"), values.get("y")
         self.start_run()
-        lt.log_params({k: _text(v) for k, v in est.get_params(deep=False).items()})
-        lt.set_tags(
-            {
-                "estimator_name": type(est).__name__,
-                "estimator_class": f"{type(est).__module__}.{type(est).__name__}",
-            }
-        )
+        lt.log_params({k: param_text(v) for k, v in est.get_params(deep=False).items()})
+        lt.set_tags(estimator_tags(est))
         if "callbacks" in self.kwargs or "callbacks" not in values:
             self.kwargs["callbacks"] = self.add_recorder(values.get("callbacks"))
         inputs = [(self.x, self.y, "train")]

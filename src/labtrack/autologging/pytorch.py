@@ -15,15 +15,14 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
 from labtrack.autologging import core
-from labtrack.autologging.core import AutologConfig, Session, guard
+from labtrack.autologging.core import AutologConfig, guard
+from labtrack.autologging.session import RunSession
 
 FLAVOR = "pytorch"
-AUTOLOGGING_TAG = "mlflow.autologging"
 LATEST_CHECKPOINT_TAG = "mlflow.latest_checkpoint_artifact"
 
 
@@ -63,18 +62,10 @@ def autolog(
 ) -> None:
     """Enable PyTorch Lightning autologging with MLflow's options. A no-op with a warning
     without Lightning."""
-    if disable:
-        core.disable(FLAVOR)
-        return
-    pl = lightning_module()
-    if pl is None:
-        if not silent:
-            warnings.warn(
-                "lt.pytorch.autolog() needs PyTorch Lightning ('lightning' or "
-                "'pytorch_lightning'), which is not installed: nothing is logged automatically. "
-                "Log plain PyTorch loops with lt.log_metric.",
-                stacklevel=2,
-            )
+    pl: Any = None if disable else lightning_module()
+    missing = "PyTorch Lightning ('lightning' or 'pytorch_lightning')" if pl is None else None
+    hint = "Log plain PyTorch loops with lt.log_metric."
+    if not core.enabling(FLAVOR, disable=disable, silent=silent, missing=missing, hint=hint):
         return
     if checkpoint_mode not in ("min", "max"):
         raise ValueError(f"checkpoint_mode must be 'min' or 'max', not {checkpoint_mode!r}.")
@@ -85,28 +76,18 @@ def autolog(
             "checkpoint_save_freq must be 'epoch' or a positive number of steps, "
             f"not {checkpoint_save_freq!r}."
         )
-    core.set_config(
-        AutologConfig(
-            FLAVOR,
-            log_models=log_models,
-            log_datasets=log_datasets,
-            exclusive=exclusive,
-            disable_for_unsupported_versions=disable_for_unsupported_versions,
-            silent=silent,
-            extra_tags=dict(extra_tags or {}),
-            options={
-                "log_every_n_epoch": max(1, int(log_every_n_epoch)),
-                "log_every_n_step": None if log_every_n_step is None else max(1, log_every_n_step),
-                "registered_model_name": registered_model_name,
-                "checkpoint": checkpoint,
-                "checkpoint_monitor": checkpoint_monitor,
-                "checkpoint_mode": checkpoint_mode,
-                "checkpoint_save_best_only": checkpoint_save_best_only,
-                "checkpoint_save_weights_only": checkpoint_save_weights_only,
-                "checkpoint_save_freq": checkpoint_save_freq,
-            },
-        )
-    )
+    options = {
+        "log_every_n_epoch": max(1, int(log_every_n_epoch)),
+        "log_every_n_step": None if log_every_n_step is None else max(1, log_every_n_step),
+        "registered_model_name": registered_model_name,
+        "checkpoint": checkpoint,
+        "checkpoint_monitor": checkpoint_monitor,
+        "checkpoint_mode": checkpoint_mode,
+        "checkpoint_save_best_only": checkpoint_save_best_only,
+        "checkpoint_save_weights_only": checkpoint_save_weights_only,
+        "checkpoint_save_freq": checkpoint_save_freq,
+    }
+    core.set_config(AutologConfig.from_arguments(FLAVOR, locals(), options))
     core.patch(FLAVOR, pl.Trainer, "fit", TrainerFitSession)
 
 
@@ -262,16 +243,12 @@ def _callback(config: AutologConfig, run_id: str) -> Any:
     return _LabtrackAutolog()
 
 
-class TrainerFitSession(Session):
+class TrainerFitSession(RunSession):
     def before(self) -> None:
         from labtrack.client import fluent as lt
 
         trainer = self.target
-        active = lt.active_run()
-        if active is None:
-            tags = {AUTOLOGGING_TAG: FLAVOR, **(self.config.extra_tags or {})}
-            active = self.started = lt.start_run(tags=tags)
-        self.run_id = active.info.run_id
+        run_id = self.start_run()
         module: Any = self.args[0] if self.args else self.kwargs.get("model")
         self.module = module
         params: dict[str, Any] = {"epochs": trainer.max_epochs}
@@ -282,26 +259,19 @@ class TrainerFitSession(Session):
         lt.log_params(params)
         with guard(self.config, "logging the model summary"):
             summary = lightning_module().utilities.model_summary.ModelSummary(module, max_depth=-1)
-            lt.current_client().log_text(self.run_id, str(summary), "model_summary.txt")
-        trainer.callbacks.append(_callback(self.config, active.info.run_id))
+            lt.current_client().log_text(run_id, str(summary), "model_summary.txt")
+        trainer.callbacks.append(_callback(self.config, run_id))
 
     def after(self, result: Any) -> None:
         from labtrack import pytorch as labtrack_pytorch
 
         if self.config.log_models and self.module is not None:
             with guard(self.config, "logging the model"):
-                labtrack_pytorch.log_model(
-                    self.module,
-                    name="model",
-                    registered_model_name=self.config.options.get("registered_model_name"),
-                )
+                self.log_trained_model(labtrack_pytorch, self.module)
 
     def close(self, failed: bool) -> None:
-        from labtrack.client import fluent as lt
-
         trainer = self.target
         trainer.callbacks[:] = [
             c for c in trainer.callbacks if type(c).__name__ != "_LabtrackAutolog"
         ]
-        if self.started is not None:
-            lt.end_run("FAILED" if failed else "FINISHED")
+        super().close(failed)

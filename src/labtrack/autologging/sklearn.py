@@ -35,14 +35,19 @@ from collections import defaultdict
 from typing import Any
 
 from labtrack.autologging import core
-from labtrack.autologging.core import AutologConfig, Session, guard
+from labtrack.autologging.core import AutologConfig, guard
+from labtrack.autologging.session import (
+    AUTOLOGGING_TAG,
+    INPUT_EXAMPLE_ROWS,
+    RunSession,
+    dataset_of,
+    estimator_tags,
+    param_text,
+)
 from labtrack.errors import LabtrackException, invalid
 
 FLAVOR = "sklearn"
 _log = logging.getLogger("labtrack.autologging")
-AUTOLOGGING_TAG = "mlflow.autologging"
-MAX_PARAM_VALUE = 6000  # MLflow's limit on a param value's length
-INPUT_EXAMPLE_ROWS = 5
 # Data-preparation steps are not models: MLflow does not log their fits unless they are part
 # of a Pipeline (which is logged as a whole).
 _EXCLUDED_MODULES = (
@@ -80,26 +85,14 @@ def autolog(
         return
     if max_tuning_runs is not None and max_tuning_runs < 0:
         raise invalid(f"max_tuning_runs must be non-negative, not {max_tuning_runs}.")
-    core.set_config(
-        AutologConfig(
-            FLAVOR,
-            log_input_examples=log_input_examples,
-            log_model_signatures=log_model_signatures,
-            log_models=log_models,
-            log_datasets=log_datasets,
-            exclusive=exclusive,
-            disable_for_unsupported_versions=disable_for_unsupported_versions,
-            silent=silent,
-            extra_tags=dict(extra_tags or {}),
-            options={
-                "max_tuning_runs": max_tuning_runs,
-                "log_post_training_metrics": log_post_training_metrics,
-                "serialization_format": serialization_format,
-                "registered_model_name": registered_model_name,
-                "pos_label": pos_label,
-            },
-        )
-    )
+    options = {
+        "max_tuning_runs": max_tuning_runs,
+        "log_post_training_metrics": log_post_training_metrics,
+        "serialization_format": serialization_format,
+        "registered_model_name": registered_model_name,
+        "pos_label": pos_label,
+    }
+    core.set_config(AutologConfig.from_arguments(FLAVOR, locals(), options))
     _patch_sklearn(log_post_training_metrics)
 
 
@@ -163,32 +156,18 @@ def _fit_inputs(method: Any, args: tuple, kwargs: dict) -> tuple[Any, Any, Any]:
 
 
 def _param_values(params: dict[str, Any]) -> dict[str, str]:
-    out = {}
-    for key, value in params.items():
-        text = str(value)
-        out[key] = text if len(text) <= MAX_PARAM_VALUE else text[: MAX_PARAM_VALUE - 3] + "..."
-    return out
+    return {key: param_text(value) for key, value in params.items()}
 
 
 def _dataset(x: Any, y: Any) -> Any:
-    import numpy as np
-    import pandas as pd
-
-    from labtrack import data
-
-    if isinstance(x, pd.DataFrame):
-        return data.from_pandas(x)
     if hasattr(x, "toarray"):  # a scipy sparse matrix
         x = x.toarray()
-    if isinstance(x, np.ndarray):
-        if y is not None and hasattr(y, "toarray"):
-            y = y.toarray()
-        targets = np.asarray(y) if y is not None else None
-        return data.from_numpy(x, targets=targets)
-    return None
+    if y is not None and hasattr(y, "toarray"):
+        y = y.toarray()
+    return dataset_of(x, y)
 
 
-class FitSession(Session):
+class FitSession(RunSession):
     """Autolog around one ``fit``: run, params, dataset before; metrics, model after."""
 
     def before(self) -> None:
@@ -197,20 +176,11 @@ class FitSession(Session):
         config = self.config
         est = self.target
         self.x, self.y, self.sample_weight = _fit_inputs(self.original, self.args, self.kwargs)
-        active = lt.active_run()
-        if active is None:
-            tags = {AUTOLOGGING_TAG: FLAVOR, **(config.extra_tags or {})}
-            active = self.started = lt.start_run(tags=tags)
-        self.run_id = active.info.run_id
+        self.start_run()
         with guard(config, "logging params"):
             lt.log_params(_param_values(est.get_params(deep=not _is_search(est))))
         with guard(config, "logging tags"):
-            lt.set_tags(
-                {
-                    "estimator_name": type(est).__name__,
-                    "estimator_class": f"{type(est).__module__}.{type(est).__name__}",
-                }
-            )
+            lt.set_tags(estimator_tags(est))
         self.dataset = None
         if config.log_datasets:
             with guard(config, "logging the training dataset"):
@@ -238,12 +208,6 @@ class FitSession(Session):
         if config.options.get("log_post_training_metrics") and self.run_id:
             with guard(config, "tracking the model for post-training metrics"):
                 _model_runs[est] = self.run_id
-
-    def close(self, failed: bool) -> None:
-        from labtrack.client import fluent as lt
-
-        if self.started is not None:
-            lt.end_run("FAILED" if failed else "FINISHED")
 
 
 def _log_model(est: Any, name: str, example: Any, config: AutologConfig, params: Any) -> None:
@@ -375,11 +339,7 @@ def _child_runs(est: Any, results: Any, config: AutologConfig, dataset: Any) -> 
         if rank not in results.columns:
             rank = next((c for c in results.columns if c.startswith("rank_test_")), None)
         results = results.nsmallest(limit, rank, keep="first") if rank else results.head(limit)
-    tags = {
-        AUTOLOGGING_TAG: FLAVOR,
-        "estimator_name": type(seed).__name__,
-        "estimator_class": f"{type(seed).__module__}.{type(seed).__name__}",
-    }
+    tags = {AUTOLOGGING_TAG: FLAVOR, **estimator_tags(seed)}
     for _, row in results.iterrows():
         params = dict(base)
         params.update(row.get("params", {}) or {})

@@ -12,15 +12,13 @@ model flavor yet (``trainer.save_model`` + ``lt.log_artifacts`` keeps the files)
 from __future__ import annotations
 
 import importlib.util
-import warnings
 from typing import Any
 
 from labtrack.autologging import core
-from labtrack.autologging.core import AutologConfig, Session, guard
+from labtrack.autologging.core import AutologConfig, guard
+from labtrack.autologging.session import MAX_PARAM_VALUE, RunSession
 
 FLAVOR = "transformers"
-AUTOLOGGING_TAG = "mlflow.autologging"
-MAX_PARAM_VALUE = 6000  # MLflow's limit on a param value's length
 
 
 def available() -> bool:
@@ -38,30 +36,12 @@ def autolog(
 ) -> None:
     """Enable ``Trainer`` autologging (a warned no-op without ``transformers``).
     ``log_models`` and ``log_datasets`` are accepted and not used."""
-    if disable:
-        core.disable(FLAVOR)
-        return
-    if not available():
-        if not silent:
-            warnings.warn(
-                "lt.transformers.autolog() needs Hugging Face transformers, which is not "
-                "installed: nothing is logged automatically.",
-                stacklevel=2,
-            )
+    missing = None if available() else "Hugging Face transformers"
+    if not core.enabling(FLAVOR, disable=disable, silent=silent, missing=missing):
         return
     import transformers
 
-    core.set_config(
-        AutologConfig(
-            FLAVOR,
-            log_models=log_models,
-            log_datasets=log_datasets,
-            exclusive=exclusive,
-            disable_for_unsupported_versions=disable_for_unsupported_versions,
-            silent=silent,
-            extra_tags=dict(extra_tags or {}),
-        )
-    )
+    core.set_config(AutologConfig.from_arguments(FLAVOR, locals()))
     core.patch(FLAVOR, transformers.Trainer, "train", TrainSession)
 
 
@@ -98,26 +78,19 @@ def _callback(config: AutologConfig, run_id: str) -> Any:
     return _LabtrackTrainerAutolog()
 
 
-class TrainSession(Session):
+class TrainSession(RunSession):
     def before(self) -> None:
         from labtrack.client import fluent as lt
 
         trainer = self.target
-        active = lt.active_run()
-        if active is None:
-            tags = {AUTOLOGGING_TAG: FLAVOR, **(self.config.extra_tags or {})}
-            active = self.started = lt.start_run(tags=tags)
-        self.run_id = active.info.run_id
+        run_id = self.start_run()
         with guard(self.config, "logging params"):
             lt.log_params(_params(trainer))
-        self.callback = _callback(self.config, active.info.run_id)
+        self.callback = _callback(self.config, run_id)
         trainer.add_callback(self.callback)
 
     def close(self, failed: bool) -> None:
-        from labtrack.client import fluent as lt
-
         callback = getattr(self, "callback", None)
         if callback is not None:
             self.target.remove_callback(callback)
-        if self.started is not None:
-            lt.end_run("FAILED" if failed else "FINISHED")
+        super().close(failed)

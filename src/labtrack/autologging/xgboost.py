@@ -21,16 +21,13 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
-import warnings
 from typing import Any
 
 from labtrack.autologging import core
-from labtrack.autologging.core import AutologConfig, Session, guard
+from labtrack.autologging.core import AutologConfig, guard
+from labtrack.autologging.session import RunSession, estimator_tags, param_text
 
 FLAVOR = "xgboost"
-AUTOLOGGING_TAG = "mlflow.autologging"
-INPUT_EXAMPLE_ROWS = 5
-MAX_PARAM_VALUE = 6000  # MLflow's limit on a param value's length
 # train() arguments that are data or code, not settings: never logged as params.
 _NOT_PARAMS = {
     "params",
@@ -64,49 +61,24 @@ def autolog(
     extra_tags: dict[str, str] | None = None,
 ) -> None:
     """Enable XGBoost autologging (a warned no-op when XGBoost is not installed)."""
-    if disable:
-        core.disable(FLAVOR)
-        return
-    if not available():
-        if not silent:
-            warnings.warn(
-                "lt.xgboost.autolog() needs XGBoost, which is not installed: nothing is "
-                "logged automatically.",
-                stacklevel=2,
-            )
+    missing = None if available() else "XGBoost"
+    if not core.enabling(FLAVOR, disable=disable, silent=silent, missing=missing):
         return
     import xgboost
     import xgboost.sklearn
     import xgboost.training
 
-    core.set_config(
-        AutologConfig(
-            FLAVOR,
-            log_input_examples=log_input_examples,
-            log_model_signatures=log_model_signatures,
-            log_models=log_models,
-            log_datasets=log_datasets,
-            exclusive=exclusive,
-            disable_for_unsupported_versions=disable_for_unsupported_versions,
-            silent=silent,
-            extra_tags=dict(extra_tags or {}),
-            options={
-                "importance_types": list(importance_types or ["weight"]),
-                "registered_model_name": registered_model_name,
-                "model_format": model_format,
-            },
-        )
-    )
+    options = {
+        "importance_types": list(importance_types or ["weight"]),
+        "registered_model_name": registered_model_name,
+        "model_format": model_format,
+    }
+    core.set_config(AutologConfig.from_arguments(FLAVOR, locals(), options))
     # ``train`` is reachable under three names; each is patched, all restore on disable.
     for module in (xgboost, xgboost.training, xgboost.sklearn):
         if hasattr(module, "train"):
             core.patch_function_session(FLAVOR, module, "train", TrainSession)
     core.patch_class_tree(FLAVOR, xgboost.XGBModel, "fit", EstimatorFitSession)
-
-
-def _text(value: Any) -> str:
-    text = str(value)
-    return text if len(text) <= MAX_PARAM_VALUE else text[: MAX_PARAM_VALUE - 3] + "..."
 
 
 def _last(values: Any) -> float:
@@ -133,20 +105,7 @@ def _recorder(run_id: str, trained: list[int]) -> Any:
     return _Recorder()
 
 
-def _dataset(x: Any, y: Any) -> Any:
-    import numpy as np
-    import pandas as pd
-
-    from labtrack import data
-
-    if isinstance(x, pd.DataFrame):
-        return data.from_pandas(x)
-    if isinstance(x, np.ndarray):
-        return data.from_numpy(x, targets=None if y is None else np.asarray(y))
-    return None
-
-
-class _XGBoostSession(Session):
+class _XGBoostSession(RunSession):
     """What both entry points share: the run, and the logging after training."""
 
     stopping = False  # early stopping was asked for
@@ -154,16 +113,6 @@ class _XGBoostSession(Session):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.trained = [0]  # iterations run, as the recorder saw them
-
-    def start_run(self) -> str:
-        from labtrack.client import fluent as lt
-
-        active = lt.active_run()
-        if active is None:
-            tags = {AUTOLOGGING_TAG: FLAVOR, **(self.config.extra_tags or {})}
-            active = self.started = lt.start_run(tags=tags)
-        self.run_id = active.info.run_id
-        return active.info.run_id
 
     def log_results(self, booster: Any, model: Any, example_source: Any) -> None:
         from labtrack.client import fluent as lt
@@ -184,34 +133,14 @@ class _XGBoostSession(Session):
                 client.log_dict(run_id, importance, f"feature_importance_{kind}.json")
         if config.log_models:
             with guard(config, "logging the model"):
-                self._log_model(model, example_source)
+                from labtrack import xgboost as labtrack_xgboost
 
-    def _log_model(self, model: Any, example_source: Any) -> None:
-        from labtrack import xgboost as labtrack_xgboost
-        from labtrack.models.signature import infer_signature
-
-        config = self.config
-        example = signature = None
-        if example_source is not None:
-            sample = example_source[:INPUT_EXAMPLE_ROWS]
-            if config.log_model_signatures:
-                signature = infer_signature(sample, model.predict(sample))
-            if config.log_input_examples:
-                example = sample
-        labtrack_xgboost.log_model(
-            model,
-            name="model",
-            signature=signature,
-            input_example=example,
-            registered_model_name=config.options.get("registered_model_name"),
-            model_format=config.options.get("model_format", "ubj"),
-        )
-
-    def close(self, failed: bool) -> None:
-        from labtrack.client import fluent as lt
-
-        if self.started is not None:
-            lt.end_run("FAILED" if failed else "FINISHED")
+                self.log_trained_model(
+                    labtrack_xgboost,
+                    model,
+                    example_source,
+                    model_format=config.options.get("model_format", "ubj"),
+                )
 
 
 class TrainSession(_XGBoostSession):
@@ -223,14 +152,14 @@ class TrainSession(_XGBoostSession):
         signature = inspect.signature(self.original)
         values = signature.bind_partial(*self.args, **self.kwargs).arguments
         self.start_run()
-        params = {str(k): _text(v) for k, v in dict(values.get("params") or {}).items()}
+        params = {str(k): param_text(v) for k, v in dict(values.get("params") or {}).items()}
         for name, parameter in signature.parameters.items():
             if name in _NOT_PARAMS or name in params:
                 continue
             if name in values:
-                params[name] = _text(values[name])
+                params[name] = param_text(values[name])
             elif parameter.default is not inspect.Parameter.empty:
-                params[name] = _text(parameter.default)
+                params[name] = param_text(parameter.default)
         lt.log_params(params)
         self.stopping = values.get("early_stopping_rounds") is not None
         # ``callbacks`` is keyword-only in ``train``: the recorder joins the user's list.
@@ -257,24 +186,14 @@ class EstimatorFitSession(_XGBoostSession):
         self.start_run()
         # deep=True: XGBoost's estimators keep their settings on XGBModel's signature
         est_params = est.get_params()
-        lt.log_params({k: _text(v) for k, v in est_params.items() if k != "callbacks"})
-        lt.set_tags(
-            {
-                "estimator_name": type(est).__name__,
-                "estimator_class": f"{type(est).__module__}.{type(est).__name__}",
-            }
-        )
+        lt.log_params({k: param_text(v) for k, v in est_params.items() if k != "callbacks"})
+        lt.set_tags(estimator_tags(est))
         self.stopping = est_params.get("early_stopping_rounds") is not None
-        if self.config.log_datasets:
-            inputs = [(self.x, self.y, "train")]
-            for pair in self.eval_set:
-                if isinstance(pair, tuple) and len(pair) == 2 and pair[0] is not self.x:
-                    inputs.append((pair[0], pair[1], "eval"))
-            for x, y, context in inputs:
-                with guard(self.config, f"logging the {context} dataset"):
-                    dataset = _dataset(x, y)
-                    if dataset is not None:
-                        lt.log_input(dataset, context=context)
+        inputs = [(self.x, self.y, "train")]
+        for pair in self.eval_set:
+            if isinstance(pair, tuple) and len(pair) == 2 and pair[0] is not self.x:
+                inputs.append((pair[0], pair[1], "eval"))
+        self.log_inputs(inputs)
 
     def after(self, result: Any) -> None:
         from labtrack.client import fluent as lt

@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
-from labtrack.artifact_store.paths import join_relpath
+from labtrack.artifact_store.paths import join_relpath, local_files
 from labtrack.artifact_store.store import CHUNK_SIZE, ArtifactStore, FileInfo
 from labtrack.client.backends import (
     ArtifactsBackend,
@@ -80,20 +80,11 @@ class LocalArtifacts:
         if not os.path.isdir(local_dir):
             raise LabtrackException(f"No such directory: {local_dir}", "RESOURCE_DOES_NOT_EXIST")
         done = 0
-        for folder, dirnames, filenames in os.walk(local_dir):
-            dirnames.sort()
-            sub = os.path.relpath(folder, local_dir)
-            sub_rel = "" if sub == "." else sub.replace(os.sep, "/")
-            for name in sorted(filenames):
-                src = os.path.join(folder, name)
-                if not os.path.isfile(src):
-                    continue
-                with open(src, "rb") as f:
-                    self.store.put_stream(
-                        join_relpath(rel, sub_rel, name), _counted(f, progress, done)
-                    )
-                done += os.path.getsize(src)
-                progress(done)
+        for src, sub in local_files(local_dir):
+            with open(src, "rb") as f:
+                self.store.put_stream(join_relpath(rel, sub), _counted(f, progress, done))
+            done += os.path.getsize(src)
+            progress(done)
 
 
 def _counted(f: IO[bytes], progress: BytesDone, done: int = 0) -> Iterator[bytes]:

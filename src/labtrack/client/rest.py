@@ -14,10 +14,11 @@ import os
 import posixpath
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from labtrack.artifact_store.paths import local_files
 from labtrack.artifact_store.store import FileInfo
 from labtrack.artifact_store.uris import uri_to_relpath
 from labtrack.client.backends import (
@@ -196,10 +197,7 @@ class RestBackend:
             order_by=order_by or None,
             page_token=page_token,
         )
-        return PagedList(
-            [wire.experiment_from_json(e) for e in resp.get("experiments", [])],
-            resp.get("next_page_token"),
-        )
+        return _page(resp, "experiments", wire.experiment_from_json)
 
     def delete_experiment(self, experiment_id: str) -> None:
         self.call(ep.EXPERIMENTS_DELETE, experiment_id=experiment_id)
@@ -338,10 +336,7 @@ class RestBackend:
                 max_results=max_results,
                 page_token=page_token,
             )
-            return PagedList(
-                [wire.metric_from_json(m) for m in resp.get("metrics", [])],
-                resp.get("next_page_token"),
-            )
+            return _page(resp, "metrics", wire.metric_from_json)
         items: list[Metric] = []
         token = page_token
         while True:
@@ -392,9 +387,7 @@ class RestBackend:
             order_by=order_by or None,
             page_token=page_token,
         )
-        return PagedList(
-            [wire.run_from_json(r) for r in resp.get("runs", [])], resp.get("next_page_token")
-        )
+        return _page(resp, "runs", wire.run_from_json)
 
     def changes_since(self, cursor: int | None, limit: int = 1000) -> tuple[int, list[dict]]:
         resp = self.call(ep.LABTRACK_CHANGES, cursor=cursor, limit=limit)
@@ -479,22 +472,11 @@ class RestArtifacts:
         overwrite: bool = False,
     ) -> None:
         done = 0
-        for folder, dirnames, files in os.walk(local_dir):
-            dirnames.sort()
-            sub = os.path.relpath(folder, local_dir)
-            sub = "" if sub == "." else sub.replace(os.sep, "/")
-            for name in sorted(files):
-                src = os.path.join(folder, name)
-                if not os.path.isfile(src):
-                    continue
-                self.upload_file(
-                    src,
-                    posixpath.join(rel, sub, name) if sub else posixpath.join(rel, name),
-                    overwrite=overwrite,
-                )
-                done += os.path.getsize(src)
-                if progress is not None:
-                    progress(done)
+        for src, sub in local_files(local_dir):
+            self.upload_file(src, posixpath.join(rel, sub), overwrite=overwrite)
+            done += os.path.getsize(src)
+            if progress is not None:
+                progress(done)
 
 
 class RestRegistry:
@@ -557,10 +539,7 @@ class RestRegistry:
             order_by=order_by or None,
             page_token=page_token,
         )
-        return PagedList(
-            [wire.registered_model_from_json(m) for m in resp.get("registered_models", [])],
-            resp.get("next_page_token"),
-        )
+        return _page(resp, "registered_models", wire.registered_model_from_json)
 
     def get_latest_versions(
         self, name: str, stages: Sequence[str] | None = None
@@ -652,10 +631,7 @@ class RestRegistry:
             order_by=order_by or None,
             page_token=page_token,
         )
-        return PagedList(
-            [wire.model_version_from_json(m) for m in resp.get("model_versions", [])],
-            resp.get("next_page_token"),
-        )
+        return _page(resp, "model_versions", wire.model_version_from_json)
 
     def set_registered_model_alias(self, name: str, alias: str, version: object) -> None:
         self._b.call(ep.REGISTERED_MODELS_SET_ALIAS, name=name, alias=alias, version=str(version))
@@ -747,10 +723,7 @@ class RestLoggedModels:
             page_token=page_token,
             datasets=[dict(d) for d in datasets] if datasets else None,
         )
-        return PagedList(
-            [wire.logged_model_from_json(m) for m in resp.get("models", [])],
-            resp.get("next_page_token"),
-        )
+        return _page(resp, "models", wire.logged_model_from_json)
 
     def log_model_inputs(self, run_id: str, model_ids: Sequence[str]) -> None:
         self._b.call(ep.RUNS_LOG_INPUTS, run_id=run_id, models=[{"model_id": m} for m in model_ids])
@@ -775,6 +748,11 @@ def rest_backend(uri: str, token: str | None = None) -> Backend:
     artifacts: ArtifactsBackend = RestArtifacts(tracking)
     checked: TrackingBackend = tracking
     return Backend(checked, registry, logged_models, artifacts)
+
+
+def _page(resp: Mapping[str, Any], key: str, parse: Callable[[Any], Any]) -> PagedList:
+    """A search answer (``resp[key]``'s items, parsed, and its ``next_page_token``)."""
+    return PagedList([parse(item) for item in resp.get(key, [])], resp.get("next_page_token"))
 
 
 def _key_values(items: dict[str, str] | None) -> list[dict[str, str]]:
