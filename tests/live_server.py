@@ -22,6 +22,7 @@ class LiveServer:
     store_uri: str
     artifact_root: str
     log_path: Path
+    pid: int = 0  # the jupyter server process (fault tests kill it)
 
 
 def _free_port() -> int:
@@ -86,7 +87,7 @@ def start_live_server(
             raise RuntimeError(f"jupyter server did not start:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.2)
     try:
-        yield LiveServer(url, token, store_uri, artifact_root, log_path)
+        yield LiveServer(url, token, store_uri, artifact_root, log_path, proc.pid)
     finally:
         proc.terminate()
         try:
@@ -113,3 +114,17 @@ def post_json(server: LiveServer, path: str, body: bytes | dict) -> tuple[int, d
             return resp.status, json.loads(resp.read() or b"{}")
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read() or b"{}")
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    """Everything the server sends on ``sock`` until it closes (or resets) the connection."""
+    answer = b""
+    while True:
+        try:
+            data = sock.recv(65536)
+        except OSError:
+            break
+        if not data:
+            break
+        answer += data
+    return answer

@@ -1,8 +1,9 @@
-"""Many writers into one run over REST: every acknowledged point stored exactly once, no errors.
+"""Many writers over REST: every acknowledged point stored exactly once, no errors.
 
 16 client processes (as distributed training logs) send disjoint step ranges of one metric to
-one run, on SQLite and on PostgreSQL. On SQLite, writers used to fight in SQLite's busy handler:
-some waited past its 30 s timeout and got 500 "database is locked", and their points were lost.
+one run, and (as a sweep does) to runs of their own, on SQLite and on PostgreSQL. On SQLite,
+writers used to fight in SQLite's busy handler: some waited past its 30 s timeout and got 500
+"database is locked", and their points were lost.
 On both, every batch used to read every merged chunk to look for duplicates (merges of
 interleaved writers spanned every range), and on PostgreSQL writers took turns on the run's row
 for the whole transaction.
@@ -57,13 +58,21 @@ def _client(server: LiveServer, run_id: str, index: int, out: multiprocessing.Qu
     out.put((latencies, failures))
 
 
-def test_sixteen_writer_processes_into_one_run_lose_nothing(server: LiveServer) -> None:
-    status, body = post_json(server, f"{M}/runs/create", {"experiment_id": "0"})
-    assert status == 200, body
-    run_id = body["run"]["info"]["run_id"]
+def _run_ids(server: LiveServer, count: int) -> list[str]:
+    ids = []
+    for _ in range(count):
+        status, body = post_json(server, f"{M}/runs/create", {"experiment_id": "0"})
+        assert status == 200, body
+        ids.append(body["run"]["info"]["run_id"])
+    return ids
+
+
+def _write(server: LiveServer, run_ids: list[str]) -> list[float]:
+    """16 processes, writer ``i`` into ``run_ids[i % len(run_ids)]``: their latencies, after
+    checking that no call failed (no 5xx, no "database is locked")."""
     out: multiprocessing.Queue = multiprocessing.Queue()
     procs = [
-        multiprocessing.Process(target=_client, args=(server, run_id, i, out))
+        multiprocessing.Process(target=_client, args=(server, run_ids[i % len(run_ids)], i, out))
         for i in range(CLIENTS)
     ]
     for p in procs:
@@ -71,9 +80,11 @@ def test_sixteen_writer_processes_into_one_run_lose_nothing(server: LiveServer) 
     results = [out.get(timeout=600) for _ in procs]
     for p in procs:
         p.join(60)
-    failures = [f for _, fs in results for f in fs]
-    latencies = sorted(x for lat, _ in results for x in lat)
-    assert failures == []
+    assert [f for _, fs in results for f in fs] == []
+    return sorted(x for lat, _ in results for x in lat)
+
+
+def _steps(server: LiveServer, run_id: str) -> list[int]:
     steps: list[int] = []
     token = None
     while True:
@@ -85,11 +96,25 @@ def test_sixteen_writer_processes_into_one_run_lose_nothing(server: LiveServer) 
         steps.extend(m["step"] for m in page.get("metrics", []))
         token = page.get("next_page_token")
         if not token:
-            break
+            return sorted(steps)
+
+
+def test_sixteen_writer_processes_into_runs_of_their_own_lose_nothing(server: LiveServer) -> None:
+    run_ids = _run_ids(server, CLIENTS)
+    _write(server, run_ids)
+    for index, run_id in enumerate(run_ids):
+        first = index * BATCHES * POINTS
+        assert _steps(server, run_id) == list(range(first, first + BATCHES * POINTS))
+
+
+def test_sixteen_writer_processes_into_one_run_lose_nothing(server: LiveServer) -> None:
+    (run_id,) = _run_ids(server, 1)
+    latencies = _write(server, [run_id])
     # Every point exactly once.
-    assert sorted(steps) == list(range(CLIENTS * BATCHES * POINTS))
+    assert _steps(server, run_id) == list(range(CLIENTS * BATCHES * POINTS))
     # The run's latest point (its summary) is the greatest step, whoever wrote it last.
     status, got = _get(server, f"{M}/runs/get", {"run_id": run_id})
+    assert status == 200, got
     top = CLIENTS * BATCHES * POINTS - 1
     assert got["run"]["data"]["metrics"] == [
         {"key": "loss", "value": top * 0.5, "timestamp": 1_700_000_000_000, "step": top}

@@ -478,6 +478,14 @@ def test_logged_model_routes(fetch: Fetch) -> None:
     assert_error(fetch(f"{M}/logged-models/{model_id}/tags/u", "DELETE", body="x"), 400)
 
 
+@pytest.mark.parametrize("params", [[], [{"key": "a", "value": "1"}]])
+def test_params_of_a_missing_logged_model_are_404_even_when_empty(fetch: Fetch, params) -> None:
+    """An empty list used to be answered 200 for any model id (nothing to write, no lookup)."""
+    missing = "m-" + "0" * 32
+    r = fetch(f"{M}/logged-models/{missing}/params", "POST", json_body={"params": params})
+    assert_error(r, 404, "RESOURCE_DOES_NOT_EXIST")
+
+
 def test_log_model_and_artifact_list_routes(fetch: Fetch, labtrack_app: Any) -> None:
     info = _run(fetch)
     run_id = info["run_id"]

@@ -1094,3 +1094,30 @@ def test_upgrading_to_0004_keeps_chunks_in_order_and_settles_big_ones(store_uri,
         assert st.read_points(rid, "m").steps.tolist() == list(range(2200))
     finally:
         st.dispose()
+
+
+def test_the_search_statement_cache_is_bounded_by_what_it_holds(tmp_path):
+    """Each distinct search is cached (a new literal is a new entry); entries used to be
+    bounded only by count (256), and one 100-condition search held ~1.35 MB: distinct literals
+    alone could pin ~345 MB. The cache is also bounded by the filter characters it holds."""
+    from labtrack.store import run_search
+    from labtrack.store.tracking_store import TrackingStore
+
+    # One backend is enough: the cache holds statements before any dialect compiles them.
+    store = TrackingStore(f"sqlite:///{tmp_path / 'db'}", str(tmp_path / "artifacts"))
+    cache = run_search._statement_cache
+    run_id = store.create_run("0", "u", 1, {}, "r").info.run_id
+    store.log_batch(run_id, params=[("p0", "v0-0")])
+    for k in range(20):
+        found = store.search_runs(
+            ["0"], " and ".join(f"params.p{i} = 'v{k}-{i}'" for i in range(100))
+        )
+        assert [r.info.run_id for r in found] == []
+        assert cache.chars <= run_search.CACHE_FILTER_CHARS
+    assert len(cache) < 15
+    # Short searches stay cached: the same one again is answered from the cache.
+    assert [r.info.run_id for r in store.search_runs(["0"], "params.p0 = 'v0-0'")] == [run_id]
+    size = len(cache)
+    assert [r.info.run_id for r in store.search_runs(["0"], "params.p0 = 'v0-0'")] == [run_id]
+    assert len(cache) == size
+    store.dispose()
