@@ -155,6 +155,10 @@ def _tags(run: dict) -> dict[str, str]:
     return {t["key"]: t["value"] for t in run["data"].get("tags", [])}
 
 
+def _model_tags(answer: dict) -> dict[str, str]:
+    return {t["key"]: t["value"] for t in answer["model"]["info"].get("tags", [])}
+
+
 def test_run_user_is_the_authenticated_user_whatever_the_client_claims(hub: Hub) -> None:
     run = _create_run(hub, "alice", user_id="bob", tags=[{"key": "mlflow.user", "value": "bob"}])
     assert run["info"]["user_id"] == "alice"
@@ -401,6 +405,32 @@ def test_real_mlflow_client_logs_as_the_token_owner(hub: Hub, tmp_path: Path) ->
     assert status == 200, run
     rel = run["run"]["info"]["artifact_uri"].split(":", 1)[1].lstrip("/")
     assert "files/hello.txt" in [k.split(f"{rel}/", 1)[-1] for k in _s3_keys(hub, rel)]
+    # The logged model mlflow 3 created is alice's too (its client tagged it "mallory").
+    model_id = out["model_uri"].split("/")[-1]
+    status, model = api(hub, "GET", MLFLOW + f"/logged-models/{model_id}", user="bob")
+    assert status == 200, model
+    assert _model_tags(model)["mlflow.user"] == "alice"
+
+
+def test_a_logged_models_user_tag_is_the_authenticated_user(hub: Hub) -> None:
+    status, model = api(
+        hub,
+        "POST",
+        MLFLOW + "/logged-models",
+        user="alice",
+        body={"experiment_id": "0", "tags": [{"key": "mlflow.user", "value": "bob"}]},
+    )
+    assert status == 200, model
+    assert _model_tags(model)["mlflow.user"] == "alice"
+    model_id = model["model"]["info"]["model_id"]
+    path = MLFLOW + f"/logged-models/{model_id}/tags"
+    status, body = api(
+        hub, "PATCH", path, user="alice", body={"tags": [{"key": "mlflow.user", "value": "bob"}]}
+    )
+    assert status == 403, body
+    assert body["error_code"] == "PERMISSION_DENIED"
+    status, got = api(hub, "GET", MLFLOW + f"/logged-models/{model_id}", user="alice")
+    assert _model_tags(got)["mlflow.user"] == "alice"
 
 
 def test_real_mlflow2_client_cannot_name_another_user(hub: Hub) -> None:
