@@ -28,6 +28,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -37,7 +38,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -517,12 +518,96 @@ def _wait(check: Any, timeout: float, what: str, log: Path) -> None:
     pytest.fail(f"{what} not ready in {timeout}s\n{tail}")
 
 
+def start_replica(hub: Hub, home: Path, port: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
+    """One more process of the externally managed service (same hub identity, store and
+    bucket), listening on ``port``; its output goes to ``log``."""
+    assert hub.external_env, "the hub fixture records the external service's environment"
+    env = {
+        **hub.external_env,
+        "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
+        "LABTRACK_HOME": str(home),
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_DATA_DIR": str(home / "data"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "labtrack.cli", "service"],
+        cwd=home.parent,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def replica_up(url: str) -> bool:
+    """Whether the service at ``url`` serves (an anonymous request gets MLflow's 403)."""
+    status, body, _ = request("GET", url + "/api/2.0/mlflow/experiments/get", "x")
+    return status == 403 and isinstance(body, dict)
+
+
+class Replica:
+    """One replica of the externally managed service, as a process of its own in ``folder``
+    (stopped on exit of the ``with`` block if still running)."""
+
+    def __init__(self, hub: Hub, folder: Path) -> None:
+        (port,) = free_ports(1)
+        self.url = f"http://127.0.0.1:{port}/services/labtrack-external"
+        self.log_path = folder / "replica.log"
+        self._log = self.log_path.open("wb")
+        self.proc = start_replica(hub, folder / "home", port, self._log)
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if replica_up(self.url):
+                    break
+            except OSError:
+                pass
+            assert self.proc.poll() is None, self.log_tail()
+            assert time.monotonic() < deadline, self.log_tail()
+            time.sleep(0.3)
+
+    def log_tail(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def stop_and_time(self) -> float:
+        """SIGTERM; seconds until the process has exited (0 is its exit status)."""
+        started = time.monotonic()
+        os.kill(self.proc.pid, signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"still running 60 s after SIGTERM\n{self.log_tail()}")
+        elapsed = time.monotonic() - started
+        assert code == 0, self.log_tail()
+        return elapsed
+
+    def __enter__(self) -> Replica:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            stop_process(self.proc.pid, timeout=15)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=5)
+        self._log.close()
+
+
+@pytest.fixture
+def replica(hub: Hub, tmp_path: Path) -> Iterator[Replica]:
+    running = Replica(hub, tmp_path)
+    try:
+        yield running
+    finally:
+        running.close()
+
+
 @contextlib.contextmanager
 def run_replicas(hub: Hub, count: int = 2) -> Iterator[Cluster]:
     """``count`` replicas of the externally managed service (same hub identity, store and
     bucket) behind Debian's haproxy (round-robin; each answer names its replica in
     ``X-Labtrack-Replica``)."""
-    assert hub.external_env, "the hub fixture records the external service's environment"
     lb_port, *ports = free_ports(count + 1)
     folder = hub.folder / f"replicas-{uuid.uuid4().hex[:6]}"
     folder.mkdir()
@@ -531,25 +616,7 @@ def run_replicas(hub: Hub, count: int = 2) -> Iterator[Cluster]:
     procs: list[subprocess.Popen[bytes]] = []
     try:
         for index, port in enumerate(ports):
-            home = folder / f"replica-{index}"
-            env = {
-                **hub.external_env,
-                "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
-                "LABTRACK_HOME": str(home),
-                "JUPYTER_CONFIG_DIR": str(home / "config"),
-                "JUPYTER_DATA_DIR": str(home / "data"),
-                "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-            }
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "labtrack.cli", "service"],
-                    cwd=folder,
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
+            procs.append(start_replica(hub, folder / f"replica-{index}", port, log))
         servers = "\n".join(f"    server r{i} 127.0.0.1:{port}" for i, port in enumerate(ports))
         config = folder / "haproxy.cfg"
         config.write_text(
@@ -585,12 +652,7 @@ backend replicas
         )
         replicas = [f"http://127.0.0.1:{port}/services/{EXTERNAL}" for port in ports]
         for url in replicas:
-
-            def up(url: str = url) -> bool:
-                status, body, _ = request("GET", url + "/api/2.0/mlflow/experiments/get", "x")
-                return status == 403 and isinstance(body, dict)
-
-            _wait(up, 120, f"replica {url}", log_path)
+            _wait(lambda url=url: replica_up(url), 120, f"replica {url}", log_path)
         balancer = f"http://127.0.0.1:{lb_port}/services/{EXTERNAL}"
         _wait(
             lambda: (

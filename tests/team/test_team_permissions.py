@@ -313,6 +313,45 @@ def test_without_read_an_experiment_is_invisible_everywhere(hub: Hub) -> None:
     assert models.get("models", []) == []
 
 
+def test_without_read_logged_models_their_files_and_grants_are_denied(hub: Hub) -> None:
+    """The routes the test above leaves out: a logged model by id and its files, the GET form
+    of experiments/search, and the experiment's grants."""
+    eid = _experiment(hub, "alice")
+    status, body = _grant(hub, "alice", eid, "NO_PERMISSIONS", group_name="team")
+    assert status == 200, body
+    model = ok(
+        hub,
+        "POST",
+        MLFLOW + "/logged-models",
+        "alice",
+        body={"experiment_id": eid, "name": "hidden-model"},
+    )["model"]["info"]
+    model_id = model["model_id"]
+    rel = model["artifact_uri"].split(":", 1)[1].lstrip("/")
+    ok(hub, "PUT", f"{ARTIFACTS}/{rel}/MLmodel", "alice", raw=b"flavors: {}")
+    assert (
+        ok(hub, "GET", MLFLOW + f"/logged-models/{model_id}", "alice")["model"]["info"]["model_id"]
+        == model_id
+    )
+
+    denied(hub, "GET", MLFLOW + f"/logged-models/{model_id}", "bob")
+    denied(hub, "GET", f"{ARTIFACTS}?path={rel}", "bob")
+    denied(hub, "GET", f"{ARTIFACTS}/{rel}/MLmodel", "bob")
+    denied(
+        hub, "GET", f"/api/labtrack/permissions?resource_type=experiment&resource_id={eid}", "bob"
+    )
+    found = ok(hub, "GET", MLFLOW + "/experiments/search?max_results=50000", "bob")
+    assert eid not in [e["experiment_id"] for e in found.get("experiments", [])]
+    # bob cannot write to it either (EDIT would be needed; he holds nothing).
+    denied(
+        hub,
+        "PATCH",
+        MLFLOW + f"/logged-models/{model_id}/tags",
+        "bob",
+        body={"tags": [{"key": "k", "value": "v"}]},
+    )
+
+
 def test_registered_models_follow_their_own_permissions(hub: Hub) -> None:
     name = f"model-{uuid.uuid4().hex[:8]}"
     ok(hub, "POST", MLFLOW + "/registered-models/create", "alice", body={"name": name})

@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -57,6 +59,88 @@ def test_no_token_and_wrong_token_are_refused(hub: Hub) -> None:
     assert body["error_code"] == "PERMISSION_DENIED"
 
 
+def _not_created(hub: Hub, name: str) -> None:
+    status, body = api(
+        hub, "GET", MLFLOW + f"/experiments/get-by-name?experiment_name={name}", user="alice"
+    )
+    assert status == 404, body
+
+
+def _refused(status: int, body: object) -> None:
+    assert status in (401, 403), (status, body)
+    assert isinstance(body, dict), body
+    assert body["error_code"] in ("UNAUTHENTICATED", "PERMISSION_DENIED"), body
+
+
+def test_an_expired_token_is_refused_and_changes_nothing(hub: Hub) -> None:
+    token = str(
+        hub.hub_api("POST", "users/alice/tokens", {"note": "expires", "expires_in": 1})["token"]
+    )
+    time.sleep(2.5)
+    name = f"expired-{uuid.uuid4().hex[:8]}"
+    status, body = api(
+        hub, "POST", MLFLOW + "/experiments/create", token=token, body={"name": name}
+    )
+    _refused(status, body)
+    _not_created(hub, name)
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "token",
+        "Bearer ",
+        "token  ",
+        "token abc def",
+        "Basic YWxpY2U6bGFidHJhY2stdGVzdC1wYXNzd29yZA==",  # alice's hub password
+        "token " + "0" * 4000,
+        "token \u00e9\u00e8",
+        "Bearer\ttoken",
+    ],
+    ids=lambda value: value[:14].encode("unicode_escape").decode(),
+)
+def test_malformed_credentials_are_refused_and_change_nothing(hub: Hub, authorization: str) -> None:
+    name = f"malformed-{uuid.uuid4().hex[:8]}"
+    status, body = http(
+        "POST",
+        hub.service_url + MLFLOW + "/experiments/create",
+        raw=json.dumps({"name": name}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": authorization},
+    )
+    _refused(status, body)
+    _not_created(hub, name)
+
+
+def test_a_token_in_the_url_is_not_accepted(hub: Hub) -> None:
+    name = f"url-token-{uuid.uuid4().hex[:8]}"
+    status, body = http(
+        "POST",
+        f"{hub.service_url}{MLFLOW}/experiments/create?token={hub.tokens['alice']}",
+        body={"name": name},
+    )
+    _refused(status, body)
+    _not_created(hub, name)
+
+
+def test_a_member_token_without_the_access_scope_is_refused(hub: Hub) -> None:
+    """alice is in the team, but a token she made with only ``read:users:name`` lacks
+    ``access:services!service=labtrack``: 403, and nothing written."""
+    token = str(
+        hub.hub_api(
+            "POST",
+            "users/alice/tokens",
+            {"note": "narrow", "scopes": ["read:users:name!user=alice"]},
+        )["token"]
+    )
+    name = f"narrow-{uuid.uuid4().hex[:8]}"
+    status, body = api(
+        hub, "POST", MLFLOW + "/experiments/create", token=token, body={"name": name}
+    )
+    assert status == 403, body
+    assert body["error_code"] == "PERMISSION_DENIED"
+    _not_created(hub, name)
+
+
 # -- the run's user is the authenticated user ----------------------------------------------------
 
 
@@ -69,6 +153,10 @@ def _create_run(hub: Hub, user: str, **fields):  # type: ignore[no-untyped-def]
 
 def _tags(run: dict) -> dict[str, str]:
     return {t["key"]: t["value"] for t in run["data"].get("tags", [])}
+
+
+def _model_tags(answer: dict) -> dict[str, str]:
+    return {t["key"]: t["value"] for t in answer["model"]["info"].get("tags", [])}
 
 
 def test_run_user_is_the_authenticated_user_whatever_the_client_claims(hub: Hub) -> None:
@@ -117,6 +205,73 @@ def test_mlflow_user_tag_cannot_be_rewritten(hub: Hub) -> None:
     assert status == 200, resp
     status, got = api(hub, "GET", MLFLOW + f"/runs/get?run_id={run_id}", user="alice")
     assert _tags(got["run"])["mlflow.user"] == "alice"
+
+
+def _grants(hub: Hub, kind: str, resource: str) -> set[tuple[str, str]]:
+    query = f"resource_type={kind}&resource_id={resource}"
+    status, body = api(hub, "GET", f"/api/labtrack/permissions?{query}", user="alice")
+    assert status == 200, body
+    return {(p["grantee"], p["permission"]) for p in body["permissions"]}
+
+
+def test_no_write_route_takes_the_users_name_from_the_client(hub: Hub) -> None:
+    """``user_id`` (and MLflow 2's ``run_uuid``-era fields) sent by the client name nobody: on
+    every write that could carry a user, the authenticated user is the one recorded."""
+    status, created = api(
+        hub,
+        "POST",
+        MLFLOW + "/experiments/create",
+        user="alice",
+        body={"name": f"claims-{uuid.uuid4().hex[:8]}", "user_id": "bob", "owner": "bob"},
+    )
+    assert status == 200, created
+    eid = created["experiment_id"]
+    # The creator holds MANAGE: alice, not the bob her client named.
+    assert _grants(hub, "experiment", eid) == {("alice", "MANAGE")}
+    run_id = _create_run(hub, "alice", experiment_id=eid)["info"]["run_id"]
+    for path, body in [
+        ("/runs/update", {"run_id": run_id, "user_id": "bob", "run_name": "renamed"}),
+        (
+            "/runs/log-metric",
+            {"run_id": run_id, "key": "m", "value": 1, "timestamp": 1, "user_id": "bob"},
+        ),
+        ("/runs/log-parameter", {"run_id": run_id, "key": "p", "value": "1", "user_id": "bob"}),
+        ("/runs/set-tag", {"run_id": run_id, "key": "t", "value": "v", "user_id": "bob"}),
+        (
+            "/runs/log-batch",
+            {
+                "run_id": run_id,
+                "user_id": "bob",
+                "tags": [{"key": "mlflow.source.name", "value": "x"}],
+            },
+        ),
+    ]:
+        status, resp = api(hub, "POST", MLFLOW + path, user="alice", body=body)
+        assert status == 200, (path, resp)
+    status, got = api(hub, "GET", MLFLOW + f"/runs/get?run_id={run_id}", user="bob")
+    assert status == 200, got
+    assert got["run"]["info"]["user_id"] == "alice"
+    assert _tags(got["run"])["mlflow.user"] == "alice"
+
+    model = f"claims-{uuid.uuid4().hex[:8]}"
+    status, body = api(
+        hub,
+        "POST",
+        MLFLOW + "/registered-models/create",
+        user="alice",
+        body={"name": model, "user_id": "bob"},
+    )
+    assert status == 200, body
+    status, body = api(
+        hub,
+        "POST",
+        MLFLOW + "/model-versions/create",
+        user="alice",
+        body={"name": model, "source": f"runs:/{run_id}/model", "run_id": run_id, "user_id": "bob"},
+    )
+    assert status == 200, body
+    assert body["model_version"]["user_id"] == "alice"
+    assert _grants(hub, "registered_model", model) == {("alice", "MANAGE")}
 
 
 def test_outsider_cannot_write_or_upload(hub: Hub) -> None:
@@ -250,6 +405,50 @@ def test_real_mlflow_client_logs_as_the_token_owner(hub: Hub, tmp_path: Path) ->
     assert status == 200, run
     rel = run["run"]["info"]["artifact_uri"].split(":", 1)[1].lstrip("/")
     assert "files/hello.txt" in [k.split(f"{rel}/", 1)[-1] for k in _s3_keys(hub, rel)]
+    # The logged model mlflow 3 created is alice's too (its client tagged it "mallory").
+    model_id = out["model_uri"].split("/")[-1]
+    status, model = api(hub, "GET", MLFLOW + f"/logged-models/{model_id}", user="bob")
+    assert status == 200, model
+    assert _model_tags(model)["mlflow.user"] == "alice"
+
+
+def test_a_logged_models_user_tag_is_the_authenticated_user(hub: Hub) -> None:
+    status, model = api(
+        hub,
+        "POST",
+        MLFLOW + "/logged-models",
+        user="alice",
+        body={"experiment_id": "0", "tags": [{"key": "mlflow.user", "value": "bob"}]},
+    )
+    assert status == 200, model
+    assert _model_tags(model)["mlflow.user"] == "alice"
+    model_id = model["model"]["info"]["model_id"]
+    path = MLFLOW + f"/logged-models/{model_id}/tags"
+    status, body = api(
+        hub, "PATCH", path, user="alice", body={"tags": [{"key": "mlflow.user", "value": "bob"}]}
+    )
+    assert status == 403, body
+    assert body["error_code"] == "PERMISSION_DENIED"
+    status, got = api(hub, "GET", MLFLOW + f"/logged-models/{model_id}", user="alice")
+    assert _model_tags(got)["mlflow.user"] == "alice"
+
+
+def test_real_mlflow2_client_cannot_name_another_user(hub: Hub) -> None:
+    from mlflow_compat.envs import ensure_env
+
+    env = {"MLFLOW_TRACKING_URI": hub.service_url, "MLFLOW_TRACKING_TOKEN": hub.tokens["alice"]}
+    # The client's own account names someone else; retries off: refusals come at once.
+    env |= {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "LOGNAME": "mallory", "USER": "mallory"}
+    experiment = f"team-mlflow2-{uuid.uuid4().hex[:6]}"
+    out = _run_client(str(ensure_env("mlflow2")), "mlflow2_team.py", env, experiment)
+    assert out == {
+        "refused_set_tag": True,
+        "refused_set_tags": True,
+        "refused_log_batch": True,
+        "refused_delete_tag": True,
+        "fluent": ["alice", "alice"],
+        "client": ["alice", "alice"],
+    }
 
 
 def test_real_mlflow_client_without_access_is_refused(hub: Hub) -> None:

@@ -192,13 +192,18 @@ def test_kernels_log_to_the_team_service_with_no_setup(hub: Hub, alice_server: s
         "    lt.log_metric('loss', 0.5)\n"
         "print(json.dumps({'run_id': run.info.run_id,\n"
         "    'uri': os.environ.get('MLFLOW_TRACKING_URI'),\n"
-        "    'has_mlflow_token': bool(os.environ.get('MLFLOW_TRACKING_TOKEN'))}))\n"
+        "    'has_mlflow_token': bool(os.environ.get('MLFLOW_TRACKING_TOKEN')),\n"
+        "    'credentials': sorted(k for k, v in os.environ.items() if k.startswith('AWS_')\n"
+        "        or k in ('LABTRACK_STORE_URI', 'LABTRACK_ARTIFACT_ROOT')\n"
+        "        or 'postgresql' in v.lower())}))\n"
     )
     printed = asyncio.run(_execute(alice_server, hub.tokens["alice"], code))
     facts = json.loads(printed.strip().splitlines()[-1])
     # mlflow in the same kernel would find the service and a token too.
     assert facts["uri"] == hub.service_url
     assert facts["has_mlflow_token"] is True
+    # ...and no storage or database credentials: only the service holds those.
+    assert facts["credentials"] == []
     status, got = http(
         "GET",
         hub.service_url + MLFLOW + f"/runs/get?run_id={facts['run_id']}",

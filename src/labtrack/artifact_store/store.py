@@ -365,6 +365,15 @@ class ArtifactStore:
 
     def open_read(self, path: str) -> IO[bytes]:
         """Open a file for reading (binary). Missing -> RESOURCE_DOES_NOT_EXIST."""
+        return self.open_sized(path)[0]
+
+    def open_sized(self, path: str) -> tuple[IO[bytes], int]:
+        """A file open for reading and its size in bytes (what a download's Content-Length
+        says). Missing -> RESOURCE_DOES_NOT_EXIST.
+
+        An object store's file fetches at most ``CHUNK_SIZE`` ahead of what was read: s3fs's
+        default read-ahead block is 50 MiB, so serving any object under that size would have
+        held all of it in memory, per download."""
         rel, full = self._full(path)
         info = self._info(full)
         if info is None:
@@ -372,17 +381,19 @@ class ArtifactStore:
         if info.get("type") == "directory":
             raise _invalid(f"Artifact {rel!r} is a directory")
         if not self.is_local:
-            return self.fs.open(full, "rb")
+            f = self.fs.open(full, "rb", block_size=CHUNK_SIZE, cache_type="readahead")
+            return f, int(getattr(f, "size", None) or info.get("size") or 0)
         try:
             fd = os.open(full, os.O_RDONLY | _NOFOLLOW | _BINARY)
         except FileNotFoundError as exc:
             raise _missing(rel) from exc
         except OSError as exc:  # ELOOP: the final component became a symlink
             raise _invalid(f"Cannot open artifact {rel!r}") from exc
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             os.close(fd)
             raise _invalid(f"Artifact {rel!r} is not a regular file")
-        return os.fdopen(fd, "rb")
+        return os.fdopen(fd, "rb"), st.st_size
 
     def read_bytes(self, path: str) -> bytes:
         with self.open_read(path) as f:

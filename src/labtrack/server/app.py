@@ -26,6 +26,7 @@ turn this off.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 from collections.abc import Callable
@@ -281,22 +282,25 @@ class LabtrackApp(ExtensionApp):
         )
 
     async def stop_extension(self) -> None:
+        """Stop serving promptly (SIGTERM: the hub, Kubernetes and systemd stop this way).
+
+        Requests still queued for a worker thread are cancelled (they never ran, so they wrote
+        nothing; their clients see the connection close and retry); those already running
+        finish in their threads, which the interpreter joins at exit. The store is closed from
+        a thread of its own, not queued behind the requests it would otherwise wait for."""
         stopping = getattr(self, "_stopping", None)
         if stopping is not None:
             stopping.set()
         executor = getattr(self, "executor", None)
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
         service = getattr(self, "_service", None)
         if service is not None:
             self._service = None
             try:
-                if executor is not None:
-                    await IOLoop.current().run_in_executor(executor, _close_service, service)
-                else:
-                    _close_service(service)
+                await asyncio.to_thread(_close_service, service)
             except Exception:  # pragma: no cover - best effort at shutdown
                 self.log.exception("labtrack: error while closing the service")
-        if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
 
     # -- lazily built collaborators (called from worker threads) ---------------------------
 

@@ -13,9 +13,8 @@ and they are not deleted.
 
 from __future__ import annotations
 
-import os
 import posixpath
-from typing import IO, Any
+from typing import Any
 from urllib.parse import quote
 
 from labtrack.artifact_store.paths import clean_relpath
@@ -203,14 +202,14 @@ class ArtifactHandler(_RunModelReads, LabtrackHandler):
         rel = self._rel()
         store = self.labtrack.artifact_store
         try:
-            f: IO[bytes] = await self.run_blocking(store.open_read, rel)
+            f, size = await self.run_blocking(store.open_sized, rel)
         except LabtrackException as exc:
             model_rel = None
             if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
                 model_rel = await self.run_blocking(self._run_model_path, rel)
             if model_rel is None:
                 raise
-            f = await self.run_blocking(store.open_read, model_rel)
+            f, size = await self.run_blocking(store.open_sized, model_rel)
         try:
             ctype = safe_content_type(rel)
             self.set_header("Content-Type", ctype)
@@ -218,20 +217,15 @@ class ArtifactHandler(_RunModelReads, LabtrackHandler):
             self.set_header("X-Content-Type-Options", "nosniff")
             self.set_header("Content-Security-Policy", "default-src 'none'; sandbox")
             self.set_header("Cache-Control", "no-store")
-            try:
-                size = os.fstat(f.fileno()).st_size
-            except (OSError, AttributeError, ValueError):
-                size = None
-            if size is not None:
-                self.set_header("Content-Length", str(size))
+            # The size the store reports (a file's, or an object's in the bucket): clients
+            # show progress by it and tell a complete download from a cut-off one.
+            self.set_header("Content-Length", str(size))
             remaining = size
-            while remaining is None or remaining > 0:
-                want = CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining)
-                chunk = await self.run_blocking(f.read, want)
+            while remaining > 0:
+                chunk = await self.run_blocking(f.read, min(CHUNK_SIZE, remaining))
                 if not chunk:
-                    break
-                if remaining is not None:
-                    remaining -= len(chunk)
+                    break  # shorter than announced (replaced meanwhile): the client sees it
+                remaining -= len(chunk)
                 self.write(chunk)
                 await self.flush()
         finally:

@@ -17,6 +17,7 @@ code matching its status, anything else as 500 ``INTERNAL_ERROR`` (details only 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import json
@@ -31,7 +32,6 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.auth.utils import HTTP_METHOD_TO_AUTH_ACTION
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
-from tornado.ioloop import IOLoop
 from tornado.web import HTTPError
 
 from labtrack.entities.permissions import Principal
@@ -182,6 +182,10 @@ def _check_text(data: Any) -> None:
                 ) from None
         else:
             stack.extend(_children(node))
+
+
+def _stopping() -> LabtrackException:
+    return LabtrackException("The service is stopping; try again.", "TEMPORARILY_UNAVAILABLE")
 
 
 @tornado.web.stream_request_body
@@ -348,10 +352,21 @@ class LabtrackHandler(ExtensionHandlerMixin, APIHandler):
         self.finish(dumps({} if obj is None else obj))
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run blocking work (database, files) in the extension's thread pool."""
-        return await IOLoop.current().run_in_executor(
-            self.labtrack.executor, functools.partial(fn, *args, **kwargs)
-        )
+        """Run blocking work (database, files) in the extension's thread pool.
+
+        While the server stops, the pool takes no more work and drops what waits in its queue
+        (``LabtrackApp.stop_extension``): such a request never ran, and its client gets 503
+        TEMPORARILY_UNAVAILABLE, which clients retry (on another replica)."""
+        try:
+            future = self.labtrack.executor.submit(functools.partial(fn, *args, **kwargs))
+        except RuntimeError:  # "cannot schedule new futures after shutdown"
+            raise _stopping() from None
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            if future.cancelled():
+                raise _stopping() from None
+            raise
 
     _VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 

@@ -8,6 +8,9 @@ team service anyone could log runs under a colleague's name that way, so here:
   whatever the client sent;
 - ``runs/set-tag`` and ``runs/log-batch``: setting ``mlflow.user`` to another name is refused
   (403 PERMISSION_DENIED), and ``runs/delete-tag`` of ``mlflow.user`` too;
+- logged models the same (MLflow 3's clients tag them with the local account's name too):
+  ``mlflow.user`` is the authenticated user on create, and another name is refused when
+  setting tags;
 - ``whoami`` says ``team: true``: runs here belong to the authenticated user, so the dashboard
   offers its "mine / everyone" filter.
 
@@ -46,21 +49,48 @@ def _user_tags_in(items: Iterable[Any]) -> list[Any]:
     ]
 
 
+def _with_own_user_tag(req: RpcRequest, user: str) -> dict[str, Any]:
+    """The request's fields with any ``mlflow.user`` tag replaced by ``user``'s."""
+    fields = dict(req.fields)
+    tags = [
+        t
+        for t in req.get_objects("tags")
+        if not (isinstance(t, Mapping) and t.get("key") == system_tags.USER)
+    ]
+    fields["tags"] = [*tags, {"key": system_tags.USER, "value": user}]
+    return fields
+
+
 def _create_run(func: RpcFunc) -> RpcFunc:
     @functools.wraps(func)
     def create_run(service: Any, req: RpcRequest) -> Any:
         user = _authenticated(req)
-        fields = dict(req.fields)
+        fields = _with_own_user_tag(req, user)
         fields["user_id"] = user
-        tags = [
-            t
-            for t in req.get_objects("tags")
-            if not (isinstance(t, Mapping) and t.get("key") == system_tags.USER)
-        ]
-        fields["tags"] = [*tags, {"key": system_tags.USER, "value": user}]
         return func(service, req.with_fields(fields))
 
     return create_run
+
+
+def _create_logged_model(func: RpcFunc) -> RpcFunc:
+    """MLflow 3's clients tag a logged model with the local account's name, as a run."""
+
+    @functools.wraps(func)
+    def create_logged_model(service: Any, req: RpcRequest) -> Any:
+        return func(service, req.with_fields(_with_own_user_tag(req, _authenticated(req))))
+
+    return create_logged_model
+
+
+def _set_tags(func: RpcFunc) -> RpcFunc:
+    @functools.wraps(func)
+    def set_tags(service: Any, req: RpcRequest) -> Any:
+        user = _authenticated(req)
+        if any(value != user for value in _user_tags_in(req.get_list("tags"))):
+            raise _denied(f"The tag {system_tags.USER} names its user: only {user!r}.")
+        return func(service, req)
+
+    return set_tags
 
 
 def _set_tag(func: RpcFunc) -> RpcFunc:
@@ -121,6 +151,8 @@ _RULES = {
         (ep.RUNS_SET_TAG, _set_tag),
         (ep.RUNS_DELETE_TAG, _delete_tag),
         (ep.RUNS_LOG_BATCH, _log_batch),
+        (ep.LOGGED_MODELS_CREATE, _create_logged_model),
+        (ep.LOGGED_MODELS_SET_TAGS, _set_tags),
     )
 }
 
