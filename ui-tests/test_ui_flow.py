@@ -89,7 +89,7 @@ def test_dashboard_compare_detail_artifacts_registry(
     expect(detail.locator(".lt-NoteBody h1")).to_contain_text("Baseline")
     expect(detail.locator('td[data-param="optimizer"]')).to_have_text("adam")
     expect(detail.locator('td[data-tag="team"]')).to_have_text("vision")
-    expect(detail.locator('.lt-MetricChart[data-metric="loss"] canvas')).to_have_count(1)
+    expect(detail.locator('.lt-ChartCard[data-metric="loss"] canvas')).to_have_count(1)
 
     # Artifact previews: image, CSV as a table, HTML in a sandbox, JSON.
     artifacts = detail.locator(".lt-Artifacts")
@@ -174,7 +174,7 @@ def test_live_update_of_a_running_run(
         expect(latest).not_to_have_text(first, timeout=4000)
         second = latest.inner_text()
         expect(latest).not_to_have_text(second, timeout=4000)
-        expect(detail.locator('.lt-MetricChart[data-metric="live_loss"] canvas')).to_have_count(1)
+        expect(detail.locator('.lt-ChartCard[data-metric="live_loss"] canvas')).to_have_count(1)
         page.screenshot(path=str(results_dir / "15-live-run.png"))
         logger.terminate()
         logger.wait(timeout=20)
