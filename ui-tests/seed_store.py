@@ -174,3 +174,18 @@ for name, c in (("eval-strong", 1.0), ("eval-weak", 0.01)):
             with tempfile.TemporaryDirectory() as tmp:
                 (Path(tmp) / "lift_curve.png").write_bytes(png(96, 64))
                 lt.log_artifact(str(Path(tmp) / "lift_curve.png"))
+
+# A grid search (compare view's box and contour plots): lr x depth, a text param, a score
+# logged over epochs; one run lacks depth (left out of the contour, "(not set)" in boxes).
+lt.set_experiment("ui-grid")
+for lr in (0.001, 0.01, 0.1):
+    for depth in (2, 4, 8):
+        time.sleep(0.01)
+        with lt.start_run(run_name=f"g-{lr}-{depth}"):
+            lt.log_params({"lr": lr, "depth": depth, "optimizer": "adam" if depth < 8 else "sgd"})
+            final = round(0.5 + 0.1 * (lr * 10 + depth / 4), 4)
+            for epoch in range(5):
+                lt.log_metric("score", round(final - 0.05 * (4 - epoch), 4), step=epoch)
+with lt.start_run(run_name="g-no-depth"):
+    lt.log_params({"lr": 0.05, "optimizer": "adam"})
+    lt.log_metric("score", 0.6, step=0)

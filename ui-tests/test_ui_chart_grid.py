@@ -105,3 +105,48 @@ def test_chart_grid_and_metric_csv(
         compare.get_by_role("button", name="Reset charts").click()
         expect(cards.nth(0)).to_have_attribute("data-metric", "accuracy")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_run_page_chart_grid(
+    page: Page, lab_server: LabServer, results_dir: Path, theme: str
+) -> None:
+    """A run's page shows its metrics as a chart grid: each chart's metric is chosen, charts
+    are added and removed, and the arrangement is kept for the runs of the experiment."""
+    problems: list[str] = []
+    with lab_theme(lab_server, theme):
+        dashboard = open_dashboard(page, lab_server)
+        experiment_item(page, "ui-demo").click()
+        dashboard.locator('.lt-run-row[data-run-name="r1"] .lt-RunNameText').click()
+        detail = dashboard.locator(".lt-RunDetail")
+        expect(detail.locator(".lt-RunTitle")).to_have_text("r1")
+        grid = detail.locator(".lt-ChartGridSection")
+        cards = grid.locator(".lt-ChartCard")
+        # One chart per metric of the run to begin with, sorted.
+        expect(cards).to_have_count(2)
+        expect(cards.nth(0)).to_have_attribute("data-metric", "accuracy")
+        expect(cards.nth(1)).to_have_attribute("data-metric", "loss")
+        expect(cards.nth(1).locator(".lt-GridChart")).to_have_attribute("data-series-count", "1")
+        # Chart 1 shows loss too; a third chart of accuracy is added.
+        grid.get_by_label("Metric of chart 1").select_option("loss")
+        expect(cards.nth(0)).to_have_attribute("data-metric", "loss")
+        expect(cards.nth(0).locator(".lt-GridChart")).to_have_attribute("data-series-count", "1")
+        grid.get_by_label("Add a chart of a metric").select_option("accuracy")
+        expect(cards).to_have_count(3)
+        grid.scroll_into_view_if_needed()
+        measure(page, "run page chart grid", problems)
+        page.screenshot(path=str(results_dir / f"96-run-chart-grid-{theme}.png"))
+
+        # Another run of the experiment: the same arrangement, its own curves.
+        dashboard.locator('.lt-ViewTab[data-view="runs"]').click()
+        dashboard.locator('.lt-run-row[data-run-name="r2"] .lt-RunNameText').click()
+        expect(detail.locator(".lt-RunTitle")).to_have_text("r2")
+        expect(cards).to_have_count(3)
+        expect(cards.nth(0)).to_have_attribute("data-metric", "loss")
+        expect(cards.nth(2)).to_have_attribute("data-metric", "accuracy")
+        expect(cards.nth(0).locator(".lt-GridChart")).to_have_attribute("data-series-count", "1")
+        # Reset goes back to one chart per metric.
+        grid.get_by_role("button", name="Reset charts").click()
+        expect(cards).to_have_count(2)
+        expect(cards.nth(0)).to_have_attribute("data-metric", "accuracy")
+    assert not problems, "\n".join(problems)

@@ -198,6 +198,12 @@ def test_every_view_has_readable_contrast(
         measure(page, "compare", problems)
         dashboard.locator(".lt-SideBySide").scroll_into_view_if_needed()
         measure(page, "compare (diff table)", problems)
+        # The box and contour plots (two runs: the contour says why there is none).
+        box = dashboard.locator(".lt-BoxPlotSection")
+        expect(box.locator(".lt-VegaPlot")).to_have_attribute("data-drawn", "true")
+        expect(dashboard.locator(".lt-ContourSection .lt-PlotNote")).not_to_be_empty()
+        box.scroll_into_view_if_needed()
+        measure(page, "compare (box and contour plots)", problems)
         page.screenshot(path=str(results_dir / f"31-contrast-compare-{theme}.png"))
 
         # Run detail.

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import Page, expect
-from test_ui_dashboard import experiment_item, open_dashboard
+from test_ui_dashboard import experiment_item, open_dashboard, open_more
 from test_ui_tree import lab_theme
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def test_keyboard_and_copy_as_code(
         dashboard.locator('.lt-SortButton[data-column="metrics.loss"]').click()
         dashboard.locator('.lt-SortButton[data-column="metrics.loss"]').click()  # descending
         expect(rows.locator(".lt-RunNameText")).to_have_text(["r2", "r1"])
-        dashboard.get_by_role("button", name="Copy as code").click()
+        open_more(dashboard).get_by_role("button", name="Copy as code").click()
         code = (
             'lt.search_runs(experiment_ids=["1"], '
             "filter_string=\"params.optimizer = 'adam'\", "
@@ -63,7 +63,7 @@ def test_keyboard_and_copy_as_code(
         # Another sort: the message no longer describes the table and goes.
         dashboard.locator('.lt-SortButton[data-column="metrics.loss"]').click()
         expect(dashboard.locator(".lt-CopiedCode")).to_have_count(0)
-        dashboard.get_by_role("button", name="Copy as code").click()
+        open_more(dashboard).get_by_role("button", name="Copy as code").click()
         expect(dashboard.locator(".lt-CopiedCode")).to_contain_text(
             'order_by=["attributes.start_time DESC"]'
         )

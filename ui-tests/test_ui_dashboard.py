@@ -40,6 +40,14 @@ def open_dashboard(page: Page, server: LabServer) -> Locator:
     return dashboard
 
 
+def open_more(dashboard: Locator) -> Locator:
+    """Open the runs toolbar's "More" menu; returns its panel."""
+    dashboard.get_by_role("button", name="More").click()
+    panel = dashboard.locator(".lt-OverflowPanel")
+    expect(panel).to_be_visible()
+    return panel
+
+
 def experiment_item(page: Page, name: str) -> Locator:
     return page.locator(f'.lt-experiment-item[data-experiment-name="{name}"]')
 

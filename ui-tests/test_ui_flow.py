@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from playwright.sync_api import Page, expect
-from test_ui_dashboard import experiment_item, open_dashboard, open_lab
+from test_ui_dashboard import experiment_item, open_dashboard, open_lab, open_more
 
 if TYPE_CHECKING:
     from conftest import LabServer
@@ -44,9 +44,10 @@ def test_dashboard_compare_detail_artifacts_registry(
     expect(rows).to_have_count(2)
 
     # Group by a param, then sort by a metric.
-    dashboard.locator(".lt-GroupBy").select_option("params.lr")
+    open_more(dashboard).locator(".lt-GroupBy").select_option("params.lr")
     expect(dashboard.locator(".lt-GroupRow")).to_have_count(2)
     dashboard.locator(".lt-GroupBy").select_option("")
+    dashboard.get_by_role("button", name="More").click()  # closed
     dashboard.locator('.lt-SortButton[data-column="metrics.loss"]').click()
     expect(rows.locator(".lt-RunNameText")).to_have_text(["r1", "r2"])
     page.screenshot(path=str(results_dir / "10-runs-table.png"))
@@ -88,7 +89,7 @@ def test_dashboard_compare_detail_artifacts_registry(
     expect(detail.locator(".lt-NoteBody h1")).to_contain_text("Baseline")
     expect(detail.locator('td[data-param="optimizer"]')).to_have_text("adam")
     expect(detail.locator('td[data-tag="team"]')).to_have_text("vision")
-    expect(detail.locator('.lt-MetricChart[data-metric="loss"] canvas')).to_have_count(1)
+    expect(detail.locator('.lt-ChartCard[data-metric="loss"] canvas')).to_have_count(1)
 
     # Artifact previews: image, CSV as a table, HTML in a sandbox, JSON.
     artifacts = detail.locator(".lt-Artifacts")
@@ -173,7 +174,7 @@ def test_live_update_of_a_running_run(
         expect(latest).not_to_have_text(first, timeout=4000)
         second = latest.inner_text()
         expect(latest).not_to_have_text(second, timeout=4000)
-        expect(detail.locator('.lt-MetricChart[data-metric="live_loss"] canvas')).to_have_count(1)
+        expect(detail.locator('.lt-ChartCard[data-metric="live_loss"] canvas')).to_have_count(1)
         page.screenshot(path=str(results_dir / "15-live-run.png"))
         logger.terminate()
         logger.wait(timeout=20)

@@ -79,7 +79,7 @@ def test_charts_extend_while_a_run_logs(
             # The run page: the chart's x axis follows the new steps.
             row.locator(".lt-RunNameText").click()
             detail = dashboard.locator(".lt-RunDetail")
-            chart = detail.locator('.lt-MetricChart[data-metric="live_loss"] .lt-ChartPlot')
+            chart = detail.locator('.lt-ChartCard[data-metric="live_loss"] .lt-ChartPlot')
             expect(chart.locator("canvas")).to_have_count(1)
             page.wait_for_function(
                 "el => el.dataset.xMax !== undefined && el.dataset.xMax !== ''",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 from test_ui_contrast import measure
-from test_ui_dashboard import experiment_item, open_dashboard
+from test_ui_dashboard import experiment_item, open_dashboard, open_more
 from test_ui_tree import lab_theme
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ def test_filters_delete_restore_and_csv(
         dashboard.locator('.lt-SortButton[data-column="attributes.run_name"]').click()
         expect(names(dashboard)).to_have_text(["alpha", "beta", "gamma"])
         with page.expect_download() as download_info:
-            dashboard.get_by_role("button", name="Download CSV").click()
+            open_more(dashboard).get_by_role("button", name="Download CSV").click()
         download = download_info.value
         assert download.suggested_filename == f"{experiment}-runs.csv"
         table = list(csv.DictReader(io.StringIO(Path(download.path()).read_text())))

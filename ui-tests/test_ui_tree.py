@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
-from test_ui_dashboard import experiment_item, open_dashboard
+from test_ui_dashboard import experiment_item, open_dashboard, open_more
 
 if TYPE_CHECKING:
     from conftest import LabServer
@@ -131,7 +131,7 @@ def test_filter_keeps_the_tree(page: Page, lab_server: LabServer, results_dir: P
     filter_input.fill("attributes.run_name = 'sweep'")
     filter_input.press("Enter")
     expect(names(dashboard)).to_have_text(["sweep"])
-    show = dashboard.locator(".lt-ShowChildren")
+    show = open_more(dashboard).locator(".lt-ShowChildren")
     expect(show).to_be_enabled()
     show.check()
     expect(names(dashboard)).to_have_text(["sweep", "trial-2", "trial-1", "trial-0"])

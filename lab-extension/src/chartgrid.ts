@@ -1,6 +1,7 @@
 /**
- * The compare view's chart grid: an "Add chart" choice and a card per
- * chart (its metric, CSV download, remove); state in `chartgridmodel.ts`.
+ * A chart grid (the compare view's and the run page's): an "Add chart"
+ * choice and a card per chart (its metric, CSV download, remove); state in
+ * `chartgridmodel.ts`.
  */
 
 import { TranslationBundle } from '@jupyterlab/translation';
@@ -44,8 +45,11 @@ export class ChartGrid implements IDisposable {
     private _grid: ChartGridModel,
     private _trans: TranslationBundle,
     private _runsOf: () => readonly IRun[],
-    private _isHidden: (runId: string) => boolean = () => false
+    private _isHidden: (runId: string) => boolean = () => false,
+    texts: { noMetrics?: string } = {}
   ) {
+    this._noMetrics =
+      texts.noMetrics ?? _trans.__('The compared runs logged no metrics.');
     const trans = _trans;
     this.node = el(
       'section',
@@ -98,7 +102,7 @@ export class ChartGrid implements IDisposable {
     this._cards.clear();
   }
 
-  /** Show the compared runs' charts (`metrics`: the keys they logged). */
+  /** Show the runs' charts (`metrics`: the keys they logged). */
   render(metrics: readonly string[]): void {
     this._metrics = metrics;
     const trans = this._trans;
@@ -152,7 +156,7 @@ export class ChartGrid implements IDisposable {
           'p',
           'lt-Empty',
           metrics.length === 0
-            ? trans.__('The compared runs logged no metrics.')
+            ? this._noMetrics
             : trans.__('No charts: add one for a metric.')
         )
       );
@@ -281,6 +285,7 @@ export class ChartGrid implements IDisposable {
     }
   }
 
+  private _noMetrics: string;
   private _metrics: readonly string[] = [];
   private _cards = new Map<string, ICard>();
   private _add: HTMLSelectElement;

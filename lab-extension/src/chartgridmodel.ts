@@ -3,7 +3,7 @@
  * metric (as MLflow's model-metrics view), the layout kept per experiment
  * in the browser's local storage; and a chart's metric as CSV at full
  * resolution (every point, `metrics/get-history`). The view is
- * `chartgrid.ts`.
+ * `chartgrid.ts`; the compare view and the run page each have one.
  */
 
 import { IDisposable } from '@lumino/disposable';
@@ -26,7 +26,10 @@ export interface IChartSpec {
   readonly metric: string;
 }
 
-/** Layouts by experiment key (the listed experiment ids, comma-joined). */
+/**
+ * Layouts by key: the listed experiment ids, comma-joined (compare view), or
+ * `run:<experiment id>` (run pages).
+ */
 export type ChartLayouts = Record<string, IChartSpec[]>;
 
 /** Where layouts are kept. */
@@ -68,7 +71,10 @@ export function localLayoutStore(
 export class ChartGridModel implements IDisposable {
   constructor(options: ChartGridModel.IOptions) {
     this._api = options.api;
-    this._model = options.model;
+    const model = options.model;
+    this._keyOf =
+      options.key ?? (() => (model ? model.experimentIds.join(',') : ''));
+    this._defaultCharts = options.defaultCharts ?? DEFAULT_CHARTS;
     this._store = options.store ?? localLayoutStore();
     this._maxPoints = options.maxPoints ?? (() => DEFAULT_MAX_POINTS);
   }
@@ -89,7 +95,7 @@ export class ChartGridModel implements IDisposable {
   }
 
   private get _key(): string {
-    return this._model.experimentIds.join(',');
+    return this._keyOf();
   }
 
   /**
@@ -103,7 +109,7 @@ export class ChartGridModel implements IDisposable {
       return saved;
     }
     return metrics
-      .slice(0, DEFAULT_CHARTS)
+      .slice(0, this._defaultCharts)
       .map((metric, i) => ({ id: `c${i}`, metric }));
   }
 
@@ -184,7 +190,8 @@ export class ChartGridModel implements IDisposable {
   }
 
   private _api: ILabtrackAPI;
-  private _model: ILabtrackModel;
+  private _keyOf: () => string;
+  private _defaultCharts: number;
   private _store: ILayoutStore;
   private _maxPoints: () => number;
   private _isDisposed = false;
@@ -194,7 +201,15 @@ export class ChartGridModel implements IDisposable {
 export namespace ChartGridModel {
   export interface IOptions {
     api: ILabtrackAPI;
-    model: ILabtrackModel;
+    /** The shared model: layouts are kept per listed experiments. */
+    model?: ILabtrackModel;
+    /**
+     * The layout's key instead (e.g. `run:<experiment id>` for run pages,
+     * kept apart from the compare view's layouts).
+     */
+    key?: () => string;
+    /** Charts shown before the user arranged any (default 4). */
+    defaultCharts?: number;
     /** Where layouts are kept (local storage by default). */
     store?: ILayoutStore;
     maxPoints?: () => number;

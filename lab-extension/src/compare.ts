@@ -1,7 +1,8 @@
 /**
  * The compare view: metric curves of the selected runs (uPlot), parallel
- * coordinates, a param-vs-metric scatter and a side-by-side table that
- * highlights differences.
+ * coordinates, a param-vs-metric scatter, box and contour plots
+ * (`compareplotsview.ts`) and a side-by-side table that highlights
+ * differences.
  */
 
 import { TranslationBundle } from '@jupyterlab/translation';
@@ -11,6 +12,11 @@ import { Widget } from '@lumino/widgets';
 import { ChartGrid, downloadMetricCSV } from './chartgrid';
 import { experimentLabel } from './rundetail/header';
 import { CompareModel, ICurvesChange } from './comparemodel';
+import {
+  BoxPlotSection,
+  ContourSection,
+  IPlotSource
+} from './compareplotsview';
 import { IRun } from './protocol';
 import {
   CurveChart,
@@ -174,6 +180,16 @@ export class CompareView extends Widget {
     this._evaluation = new EvaluationCompare(trans);
     const plots = el('div', 'lt-PlotRow');
     plots.append(parSection, scatterSection);
+    const source: IPlotSource = {
+      runs: () => this._runs,
+      isHidden: id => model.marks.isHidden(id),
+      differingParams: () => this._differingParams(),
+      metric: () => this._metricSelect.value
+    };
+    this._box = new BoxPlotSection(trans, source, this._compare);
+    this._contour = new ContourSection(trans, source);
+    const morePlots = el('div', 'lt-PlotRow');
+    morePlots.append(this._box.node, this._contour.node);
 
     this._grid = new ChartGrid(
       this._compare.grid,
@@ -188,6 +204,7 @@ export class CompareView extends Widget {
       this._chartBox,
       this._grid.node,
       plots,
+      morePlots,
       this._evaluation.node,
       tableSection
     );
@@ -204,6 +221,8 @@ export class CompareView extends Widget {
     }
     this._chart.dispose();
     this._grid.dispose();
+    this._box.dispose();
+    this._contour.dispose();
     this._model.changed.disconnect(this._onModelChanged, this);
     this._model.runsChanged.disconnect(this._onRunsChanged, this);
     this._model.marks.changed.disconnect(this._onMarks, this);
@@ -501,6 +520,8 @@ export class CompareView extends Widget {
       this._scatterSelect.value = current;
     }
     this._renderScatter();
+    this._box.render();
+    this._contour.render();
   }
 
   private _renderScatter(): void {
@@ -604,6 +625,8 @@ export class CompareView extends Widget {
   private _fetchStarted = 0;
   private _chart: CurveChart;
   private _grid: ChartGrid;
+  private _box: BoxPlotSection;
+  private _contour: ContourSection;
   private _curves: ICurve[] = [];
   private _zoom: { min: number; max: number } | null = null;
   private _stale = true;

@@ -15,6 +15,7 @@ import {
   toAPIError
 } from './protocol';
 import { ChartGridModel } from './chartgridmodel';
+import { IRunHistory } from './compareplots';
 import { IDLE } from './model';
 import { ILabtrackModel, ILoadState } from './tokens';
 
@@ -155,6 +156,30 @@ export class CompareModel implements IDisposable {
       this._state = { loading: false, error: toAPIError(reason) };
     }
     this._emit({ keepZoom });
+  }
+
+  /**
+   * A metric's logged values per shown compared run (the downsampled
+   * series: up to `maxPoints` per run), for the box plot per run; runs
+   * without the metric are left out. Indices keep the runs' colors.
+   */
+  async fetchHistories(metric: string): Promise<IRunHistory[]> {
+    const runs = [...this.runs];
+    const hidden = this._model.marks;
+    const shown = runs.filter(r => !hidden.isHidden(r.info.run_id));
+    if (shown.length === 0 || !metric) {
+      return [];
+    }
+    const series = await this._api.getMetricSeries(
+      shown.map(r => r.info.run_id),
+      metric,
+      { maxPoints: this._maxPoints(), x: 'step' }
+    );
+    const byRun = new Map(series.map(s => [s.run_id, s]));
+    return runs.flatMap((run, index) => {
+      const s = byRun.get(run.info.run_id);
+      return s ? [{ run, index, values: s.values.map(metricNumber) }] : [];
+    });
   }
 
   private _emit(change: ICurvesChange): void {

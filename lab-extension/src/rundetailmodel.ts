@@ -1,6 +1,6 @@
 /**
  * The state of the run detail view: one run, its notes, its artifact folder
- * and preview, and the metric series of its charts. The view renders this
+ * and preview, and its chart grid's layouts. The view renders this
  * model and calls its methods; only the model talks to the server.
  */
 
@@ -8,18 +8,15 @@ import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import {
-  DEFAULT_MAX_POINTS,
   IFileInfo,
   ILabtrackAPI,
   ILoggedModel,
   IModelVersion,
   IRun,
   LabtrackAPIError,
-  metricNumber,
   toAPIError
 } from './protocol';
-import { metricCSV } from './csv';
-import { runName } from './dom';
+import { ChartGridModel, ILayoutStore } from './chartgridmodel';
 import { IModelSummary, summarizeMLmodel } from './mlmodel';
 import { IDLE } from './model';
 import { PARENT_TAG, parentRunId, quoteFilterValue } from './runtree';
@@ -27,9 +24,8 @@ import { ILoadState } from './tokens';
 
 /** The tag MLflow keeps a run's markdown notes in. */
 export const NOTE_TAG = 'mlflow.note.content';
-/** At most this many metric charts on the detail page. */
+/** Metric charts on a run's page before the user arranges them. */
 export const MAX_CHARTS = 8;
-/** Points per chart series. */
 
 /**
  * What changed: `run` (another run, or its loading state), `live` (the same
@@ -68,29 +64,25 @@ export interface IArtifactPreview {
   readonly error: LabtrackAPIError | null;
 }
 
-/** One metric of the run, decoded for a chart. */
-export interface IRunSeries {
-  readonly key: string;
-  readonly xs: number[];
-  readonly ys: number[];
-  readonly mins?: number[];
-  readonly maxs?: number[];
-  /** A live refresh (charts keep their zoom). */
-  readonly live: boolean;
-}
-
 export class RunDetailModel implements IDisposable {
   constructor(options: RunDetailModel.IOptions) {
     this._api = options.api;
+    this.grid = new ChartGridModel({
+      api: options.api,
+      key: () => `run:${this._run?.info.experiment_id ?? ''}`,
+      defaultCharts: MAX_CHARTS,
+      store: options.layoutStore
+    });
   }
+
+  /**
+   * The run's chart grid (`chartgrid.ts`): layouts kept per experiment,
+   * apart from the compare view's.
+   */
+  readonly grid: ChartGridModel;
 
   get changed(): ISignal<RunDetailModel, RunDetailChange> {
     return this._changed;
-  }
-
-  /** A chart's series arrived (one emission per metric). */
-  get seriesChanged(): ISignal<RunDetailModel, IRunSeries> {
-    return this._seriesChanged;
   }
 
   /** The id of the run shown (or being loaded). */
@@ -99,16 +91,6 @@ export class RunDetailModel implements IDisposable {
   }
 
   /** The run, once loaded. */
-  /** Every point of one of the run's metrics as CSV (`metrics/get-history`). */
-  async metricCSV(key: string): Promise<string> {
-    const run = this.run;
-    if (!run) {
-      return '';
-    }
-    const series = await this._api.getMetricHistory(run.info.run_id, key);
-    return metricCSV([series], new Map([[run.info.run_id, runName(run)]]));
-  }
-
   get run(): IRun | null {
     return this._run;
   }
@@ -120,14 +102,6 @@ export class RunDetailModel implements IDisposable {
   /** The run's markdown notes ('' for none). */
   get note(): string {
     return this._run?.data.tags?.find(t => t.key === NOTE_TAG)?.value ?? '';
-  }
-
-  /** The metrics that get a chart (sorted, at most `MAX_CHARTS`). */
-  get chartKeys(): string[] {
-    return (this._run?.data.metrics ?? [])
-      .map(m => m.key)
-      .sort((a, b) => a.localeCompare(b))
-      .slice(0, MAX_CHARTS);
   }
 
   /** The run's parent run (null for a top-level run, or until loaded). */
@@ -196,6 +170,7 @@ export class RunDetailModel implements IDisposable {
       return;
     }
     this._isDisposed = true;
+    this.grid.dispose();
     Signal.clearData(this);
   }
 
@@ -340,7 +315,6 @@ export class RunDetailModel implements IDisposable {
         void this._readRelatives(run);
         void this._readLoggedModels(run);
       }
-      await this._readSeries(run, live);
     } catch (reason) {
       if (ticket !== this._runTicket) {
         return;
@@ -442,31 +416,6 @@ export class RunDetailModel implements IDisposable {
     this._emit('relatives');
   }
 
-  /** Fetch each chart's series in turn (a slow one does not block the run). */
-  private async _readSeries(run: IRun, live: boolean): Promise<void> {
-    const runId = run.info.run_id;
-    for (const key of this.chartKeys) {
-      try {
-        const [series] = await this._api.getMetricSeries([runId], key, {
-          maxPoints: DEFAULT_MAX_POINTS
-        });
-        if (!series || this._run?.info.run_id !== runId || this._isDisposed) {
-          continue;
-        }
-        this._seriesChanged.emit({
-          key,
-          live,
-          xs: series.steps,
-          ys: series.values.map(metricNumber),
-          mins: series.mins?.map(metricNumber),
-          maxs: series.maxs?.map(metricNumber)
-        });
-      } catch (reason) {
-        console.warn('labtrack: metric chart failed', reason);
-      }
-    }
-  }
-
   private _emit(change: RunDetailChange): void {
     if (!this._isDisposed) {
       this._changed.emit(change);
@@ -490,12 +439,13 @@ export class RunDetailModel implements IDisposable {
   private _previewTicket = 0;
   private _isDisposed = false;
   private _changed = new Signal<RunDetailModel, RunDetailChange>(this);
-  private _seriesChanged = new Signal<RunDetailModel, IRunSeries>(this);
 }
 
 export namespace RunDetailModel {
   export interface IOptions {
     /** The server client (`createAPI()` from `api.ts`, a stub in tests). */
     api: ILabtrackAPI;
+    /** Where chart layouts are kept (local storage by default). */
+    layoutStore?: ILayoutStore;
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The runs table's second toolbar row: status, start-time and lifecycle
  * filters (composed with the typed filter by the model), delete and restore
- * of the selected runs, and the CSV download of the table.
+ * of the selected runs, and the CSV download of the table (shown in the
+ * table's "More" menu).
  */
 
 import { Dialog, showDialog } from '@jupyterlab/apputils';
@@ -93,7 +94,7 @@ export class RunsFilterBar {
       () => void this._restoreSelected(),
       'lt-RestoreRuns'
     );
-    this._download = button(
+    this.download = button(
       trans.__('Download CSV'),
       () => this._downloadCSV(),
       'lt-DownloadRunsCSV',
@@ -115,13 +116,14 @@ export class RunsFilterBar {
       el('span', 'lt-Spacer'),
       this._message,
       this._delete,
-      this._restore,
-      this._download
+      this._restore
     );
     this.render();
   }
 
   readonly node: HTMLElement;
+  /** The CSV download (placed by the table in its "More" menu). */
+  readonly download: HTMLButtonElement;
 
   /** Follow the model: filter values, selection counts. */
   render(): void {
@@ -144,7 +146,7 @@ export class RunsFilterBar {
     this._restore.textContent = trans.__('Restore (%1)', deleted);
     this._restore.hidden = deleted === 0;
     this._restore.disabled = this._busy;
-    this._download.disabled =
+    this.download.disabled =
       model.experimentIds.length === 0 || model.runs.length === 0;
   }
 
@@ -157,8 +159,10 @@ export class RunsFilterBar {
     // Named by aria-label: a wrapping label's name would include the
     // selected option's text.
     const wrapper = el('span', 'lt-FilterField');
+    // The visible label hides in a narrow pane (CSS): the title stays.
     const select = el('select', `jp-mod-styled ${className}`, undefined, {
-      'aria-label': label
+      'aria-label': label,
+      title: label
     });
     for (const [value, text] of options) {
       select.append(el('option', '', text, { value }));
@@ -242,7 +246,6 @@ export class RunsFilterBar {
   private _reset: HTMLButtonElement;
   private _delete: HTMLButtonElement;
   private _restore: HTMLButtonElement;
-  private _download: HTMLButtonElement;
   private _message: HTMLElement;
   private _busy = false;
 }

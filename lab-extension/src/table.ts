@@ -26,6 +26,7 @@ import { downloadText, runsCSV, safeFileName } from './csv';
 import { runViewType } from './runfilters';
 import { RunsFilterBar } from './runsfilterbar';
 import { SavedViewsBar } from './viewsbar';
+import { OverflowMenu } from './toolbarmenu';
 import { ITreeRow, buildRunTree, flattenTree, IRunNode } from './runtree';
 import { ILabtrackModel, ModelChange } from './tokens';
 
@@ -271,17 +272,16 @@ export class RunsTableView extends Widget {
       role: 'status',
       'aria-live': 'polite'
     });
+    // Two rows at 1280 px: the first has the count, saved views, columns
+    // and Compare (the second the filters); grouping and the less used
+    // actions and options are under "More".
+    this._more = new OverflowMenu(trans);
     toolbar.append(
       this._count,
       el('span', 'lt-Spacer'),
       this._ownerSelect,
       this._columnsButton,
-      this._groupSelect,
-      differLabel,
-      this._childrenLabel,
-      this._selectAllButton,
-      this._clearButton,
-      this._copyButton,
+      this._more.node,
       this._compareButton,
       this._copyStatus
     );
@@ -348,7 +348,18 @@ export class RunsTableView extends Widget {
 
     this._filterBar = new RunsFilterBar(model, trans, () => this.downloadCSV());
     this._viewsBar = new SavedViewsBar(model, trans, this);
-    this._filterBar.node.prepend(this._viewsBar.node);
+    this._count.after(this._viewsBar.node);
+    const groupLabel = el('label', 'lt-FilterField', trans.__('Group by'));
+    groupLabel.append(this._groupSelect);
+    this._more.add(
+      groupLabel,
+      this._selectAllButton,
+      this._clearButton,
+      this._copyButton,
+      this._filterBar.download,
+      differLabel,
+      this._childrenLabel
+    );
     this.node.append(
       toolbar,
       this._filterBar.node,
@@ -1189,6 +1200,7 @@ export class RunsTableView extends Widget {
   private _filterBar: RunsFilterBar;
   private _viewsBar: SavedViewsBar;
   private _copyStatus: HTMLElement;
+  private _more: OverflowMenu;
   private _copied: string | null = null;
   private _childrenLabel: HTMLElement;
   private _frame = 0;

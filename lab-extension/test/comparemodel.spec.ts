@@ -116,4 +116,19 @@ describe('CompareModel', () => {
     expect(compare.curves[0].xs).toEqual([0, 1]);
     expect(emitted).toHaveLength(1);
   });
+
+  it('reads each shown run’s history of a metric for the box plot', async () => {
+    model.setSelectedRuns([run('a'), run('none'), run('h'), run('b')]);
+    model.marks.setHidden(run('h'), true);
+    const histories = await compare.fetchHistories('loss');
+    // Hidden runs are not asked for; runs without the metric have no box.
+    expect(api.callsOf('getMetricSeries')).toEqual([
+      [['a', 'none', 'b'], 'loss', { maxPoints: 250, x: 'step' }]
+    ]);
+    expect(histories.map(h => [h.run.info.run_id, h.index, h.values])).toEqual([
+      ['a', 0, [2, Infinity]],
+      ['b', 3, [2, Infinity]]
+    ]);
+    expect(await compare.fetchHistories('')).toEqual([]);
+  });
 });

@@ -1,8 +1,9 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
 
+import { ChartLayouts, ILayoutStore } from '../src/chartgridmodel';
 import { IMetricSeries, IRun } from '../src/protocol';
 import {
-  IRunSeries,
+  MAX_CHARTS,
   NOTE_TAG,
   RunDetailChange,
   RunDetailModel
@@ -23,7 +24,7 @@ describe('RunDetailModel', () => {
   let api: FakeAPI;
   let detail: RunDetailModel;
   let changes: RunDetailChange[];
-  let drawn: IRunSeries[];
+  let layouts: ChartLayouts;
   let runs: Map<string, IRun>;
 
   beforeEach(() => {
@@ -41,18 +42,21 @@ describe('RunDetailModel', () => {
       })
       .on('listRunArtifacts', async () => [])
       .on('getMetricSeries', async (ids, key) => [series(ids[0], key)]);
-    detail = new RunDetailModel({ api });
+    layouts = {};
+    const store: ILayoutStore = {
+      load: () => JSON.parse(JSON.stringify(layouts)),
+      save: next => {
+        layouts = JSON.parse(JSON.stringify(next));
+      }
+    };
+    detail = new RunDetailModel({ api, layoutStore: store });
     changes = [];
-    drawn = [];
     detail.changed.connect((_, change) => {
       changes.push(change);
     });
-    detail.seriesChanged.connect((_, s) => {
-      drawn.push(s);
-    });
   });
 
-  it('loads a run: loading, then the run, its artifacts and chart series', async () => {
+  it('loads a run: loading, then the run and its artifacts', async () => {
     const done = detail.load('r1');
     expect(detail.state.loading).toBe(true);
     expect(detail.run).toBeNull();
@@ -63,28 +67,26 @@ describe('RunDetailModel', () => {
     expect(changes.slice(0, 2)).toEqual(['run', 'run']);
     expect(changes).toContain('artifacts');
     expect(api.callsOf('listRunArtifacts')).toEqual([['r1', '']]);
-    // One chart per metric, sorted; wire NaN strings decoded.
-    expect(detail.chartKeys).toEqual(['acc', 'loss']);
-    expect(drawn.map(s => s.key)).toEqual(['acc', 'loss']);
-    expect(drawn[0].ys[1]).toBeNaN();
-    expect(drawn[0].live).toBe(false);
+    // Charts are the grid's (it fetches them): none read with the run.
+    expect(api.callsOf('getMetricSeries')).toEqual([]);
   });
 
-  it('gives a metric of the shown run as CSV, every point', async () => {
-    expect(await detail.metricCSV('loss')).toBe('');
-    api.on('getMetricHistory', async (runId, key) => ({
-      run_id: runId,
-      key,
-      steps: [0, 1, 2],
-      timestamps: [1, 2, 3],
-      values: [3, 2, 1]
-    }));
+  it('keeps the run page chart layout per experiment, apart from compare', async () => {
+    const metrics = Array.from({ length: 10 }, (_, i) => `m${i}`);
     await detail.load('r1');
-    expect(await detail.metricCSV('loss')).toBe(
-      'run_id,run_name,key,step,timestamp,value\r\n' +
-        'r1,run-r1,loss,0,1,3\r\nr1,run-r1,loss,1,2,2\r\nr1,run-r1,loss,2,3,1\r\n'
-    );
-    expect(api.callsOf('getMetricHistory')).toEqual([['r1', 'loss']]);
+    // Up to MAX_CHARTS charts before the user arranges them.
+    expect(detail.grid.layout(metrics)).toHaveLength(MAX_CHARTS);
+    detail.grid.setMetric(metrics, 'c0', 'm9');
+    expect(Object.keys(layouts)).toEqual(['run:1']);
+    // Another run of the experiment shows the same arrangement.
+    runs.set('r3', run('r3', { experimentId: '1' }));
+    await detail.load('r3');
+    expect(detail.grid.layout(metrics)[0].metric).toBe('m9');
+    // A run of another experiment has its own.
+    runs.set('r4', run('r4', { experimentId: '2' }));
+    await detail.load('r4');
+    expect(detail.grid.layout(metrics)[0].metric).toBe('m0');
+    expect(detail.grid.isSaved).toBe(false);
   });
 
   it('loading the shown run again does not fetch it again', async () => {
@@ -108,13 +110,12 @@ describe('RunDetailModel', () => {
 
   it('refresh re-reads the run as a live change; a failure keeps the run', async () => {
     await detail.load('r1');
+    await flush(); // the run's relatives and logged models are read
     changes.length = 0;
-    drawn.length = 0;
     runs.set('r1', run('r1', { status: 'FAILED', metrics: { loss: 0.1 } }));
     await detail.refresh();
     expect(changes).toEqual(['live']);
     expect(detail.run?.info.status).toBe('FAILED');
-    expect(drawn.every(s => s.live)).toBe(true);
     // The folder listing is left alone by a live refresh.
     expect(api.callsOf('listRunArtifacts')).toHaveLength(1);
 
@@ -147,6 +148,7 @@ describe('RunDetailModel', () => {
 
   it('saves notes as the note tag, then reads the run again', async () => {
     await detail.load('r1');
+    await flush(); // the run's relatives and logged models are read
     changes.length = 0;
     api.on('setRunTag', async (id, key, value) => {
       runs.set(id, run(id, { tags: { [key]: value } }));
@@ -159,6 +161,7 @@ describe('RunDetailModel', () => {
 
   it('a failed note save rejects and changes nothing', async () => {
     await detail.load('r1');
+    await flush(); // the run's relatives and logged models are read
     changes.length = 0;
     api.on('setRunTag', () => Promise.reject(apiError('read only')));
     await expect(detail.saveNote('x')).rejects.toThrow('read only');

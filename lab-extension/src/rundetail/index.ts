@@ -13,12 +13,12 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { downloadText, safeFileName } from '../csv';
+import { ChartGrid } from '../chartgrid';
+import { IRun } from '../protocol';
 import { el } from '../dom';
-import { IRunSeries, RunDetailChange, RunDetailModel } from '../rundetailmodel';
+import { RunDetailChange, RunDetailModel } from '../rundetailmodel';
 import { ILabtrackModel, ModelChange } from '../tokens';
 import { ArtifactBrowser } from './artifacts';
-import { RunCharts } from './charts';
 import { RunHeader, RunOverview, RunRelatives } from './header';
 import { LoggedModelsSection } from './models';
 import { NotesSection } from './notes';
@@ -37,6 +37,13 @@ export interface IRunDetailOptions {
   rendermime?: IRenderMimeRegistry | null;
   /** Open a file (server-root relative path) in JupyterLab. */
   openPath?: (path: string) => void;
+}
+
+/** The run's metric keys, sorted. */
+function metricKeys(run: IRun): string[] {
+  return (run.data.metrics ?? [])
+    .map(m => m.key)
+    .sort((a, b) => a.localeCompare(b));
 }
 
 export class RunDetailView extends Widget {
@@ -65,19 +72,21 @@ export class RunDetailView extends Widget {
     );
     this._datasets = new DatasetsSection(model, options.trans);
     this._tags = new TagEditor(model, options.trans);
-    this._charts = new RunCharts(options.trans, key => {
-      void this._detail.metricCSV(key).then(
-        text => downloadText(text, `${safeFileName(key, 'metric')}.csv`),
-        reason => console.warn('labtrack: could not download', key, reason)
-      );
-    });
+    // The run's metrics as a grid of charts (its own metric each, layout
+    // kept per experiment), as on the compare view.
+    this._charts = new ChartGrid(
+      this._detail.grid,
+      options.trans,
+      () => (this._detail.run ? [this._detail.run] : []),
+      () => false,
+      { noMetrics: options.trans.__('This run logged no metrics.') }
+    );
     this._artifacts = new ArtifactBrowser(this._detail, options.trans);
     this._models = new LoggedModelsSection(this._detail, options.trans);
 
     model.changed.connect(this._onModelChanged, this);
     model.runsChanged.connect(this._onRunsChanged, this);
     this._detail.changed.connect(this._onDetailChanged, this);
-    this._detail.seriesChanged.connect(this._onSeries, this);
   }
 
   dispose(): void {
@@ -91,7 +100,6 @@ export class RunDetailView extends Widget {
     this._model.changed.disconnect(this._onModelChanged, this);
     this._model.runsChanged.disconnect(this._onRunsChanged, this);
     this._detail.changed.disconnect(this._onDetailChanged, this);
-    this._detail.seriesChanged.disconnect(this._onSeries, this);
     super.dispose();
   }
 
@@ -146,16 +154,11 @@ export class RunDetailView extends Widget {
     }
   }
 
-  private _onSeries(_: RunDetailModel, series: IRunSeries): void {
-    this._charts.draw(series);
-  }
-
   /** Another run (or its loading state): render the whole page. */
   private _render(): void {
     const trans = this._trans;
     const detail = this._detail;
     const run = detail.run;
-    this._charts.clear();
     if (detail.runId === null) {
       this._content.replaceChildren(
         el(
@@ -189,7 +192,7 @@ export class RunDetailView extends Widget {
     this._evaluation.render(run);
     this._datasets.render(run);
     this._tags.render(run);
-    this._charts.ensure(run, detail.chartKeys);
+    this._charts.render(metricKeys(run));
     this._models.reset();
     this._models.render();
     this._artifacts.render();
@@ -232,7 +235,7 @@ export class RunDetailView extends Widget {
     this._evaluation.render(run);
     this._datasets.render(run);
     this._tags.render(run);
-    this._charts.ensure(run, this._detail.chartKeys);
+    this._charts.render(metricKeys(run));
   }
 
   private _model: ILabtrackModel;
@@ -248,7 +251,7 @@ export class RunDetailView extends Widget {
   private _evaluation: EvaluationSection;
   private _datasets: DatasetsSection;
   private _tags: TagEditor;
-  private _charts: RunCharts;
+  private _charts: ChartGrid;
   private _artifacts: ArtifactBrowser;
   private _models: LoggedModelsSection;
 }
