@@ -82,6 +82,8 @@ def test_dashboard_lists_experiments_and_runs(
     expect(r1.locator('td[data-metric="accuracy"]')).to_have_text("0.875")
     expect(r1.locator(".lt-Time")).not_to_be_empty()
     expect(dashboard.locator(".lt-RunsCount")).to_have_text("2 runs")
+    # Solo mode (one user, no grants): no permissions dialog to open.
+    expect(dashboard.locator(".lt-PermissionsButton")).to_be_hidden()
     page.screenshot(path=str(results_dir / "02-dashboard-runs.png"))
 
     # The MLflow filter goes to the server and narrows the table.

@@ -28,6 +28,8 @@ import { LabtrackModel } from './model';
 import { DashboardPanel, createDashboard } from './panel';
 import { RegistryModel } from './registrymodel';
 import { projectsPlugin } from './projects/plugin';
+import { createPermissionsAPI } from './permissions/api';
+import { showPermissionsDialog } from './permissions/dialog';
 import { RunDetailModel } from './rundetailmodel';
 import { SavedViewsByKey } from './savedviews';
 import { LabtrackSidebar } from './sidebar';
@@ -156,6 +158,10 @@ const dashboardPlugin: JupyterFrontEndPlugin<void> = {
     }
     const openPath = (path: string) =>
       void app.commands.execute('docmanager:open', { path });
+    const permissionsAPI = createPermissionsAPI(
+      app.serviceManager.serverSettings,
+      trans
+    );
     const tracker = new WidgetTracker<MainAreaWidget<DashboardPanel>>({
       namespace: 'labtrack'
     });
@@ -194,7 +200,14 @@ const dashboardPlugin: JupyterFrontEndPlugin<void> = {
             },
             translator,
             rendermime,
-            openPath
+            openPath,
+            openPermissions: resource =>
+              void showPermissionsDialog({
+                api: permissionsAPI,
+                resource,
+                me: model.me,
+                trans
+              })
           });
           void tracker.add(dashboard);
         }

@@ -21,6 +21,7 @@ import { CompareView } from './compare';
 import { CompareModel } from './comparemodel';
 import { el } from './dom';
 import { labtrackIcon } from './icons';
+import { OpenPermissions } from './permissions/protocol';
 import { IExperiment, LabtrackAPIError } from './protocol';
 import { RegistryView } from './registry';
 import { RegistryModel } from './registrymodel';
@@ -50,6 +51,11 @@ export interface IDashboardOptions {
   rendermime?: IRenderMimeRegistry | null;
   /** Open a server-root relative path in JupyterLab (docmanager). */
   openPath?: (path: string) => void;
+  /**
+   * Open the permissions dialog of an experiment or a registered model; its
+   * buttons show in team mode only (when the model knows who `me` is).
+   */
+  openPermissions?: OpenPermissions | null;
 }
 
 const VIEWS: DashboardView[] = ['runs', 'compare', 'run', 'models'];
@@ -133,7 +139,28 @@ export class DashboardPanel extends Panel {
       this._tabs.append(tab);
     }
     this._tabs.addEventListener('keydown', this._onTabsKeydown);
-    header.append(this._runsHeading, this._createFilterForm(), this._tabs);
+    // Team mode: the listed experiment's permissions (everyone may look;
+    // the dialog lets MANAGE holders change them).
+    this._openPermissions = options.openPermissions ?? null;
+    this._permissionsButton = el(
+      'button',
+      'jp-Button jp-mod-styled lt-PermissionsButton',
+      trans.__('Permissions…'),
+      { type: 'button', 'aria-haspopup': 'dialog' }
+    );
+    this._permissionsButton.addEventListener('click', () => {
+      const experiment = this._model.selectedExperiment;
+      if (experiment && this._openPermissions) {
+        this._openPermissions({
+          type: 'experiment',
+          id: experiment.experiment_id,
+          name: experiment.name
+        });
+      }
+    });
+    const title = el('div', 'lt-RunsTitle');
+    title.append(this._runsHeading, this._permissionsButton);
+    header.append(title, this._createFilterForm(), this._tabs);
     this._runsStatus = el('div', 'lt-StatusArea');
     // Errors that concern the whole dashboard (e.g. no server extension).
     this._banner = el('div', 'lt-Banner');
@@ -155,7 +182,8 @@ export class DashboardPanel extends Panel {
       models: new RegistryView(model, {
         registry: models.registry,
         trans,
-        rendermime: options.rendermime
+        rendermime: options.rendermime,
+        openPermissions: options.openPermissions
       })
     };
     const main = new Panel();
@@ -220,13 +248,15 @@ export class DashboardPanel extends Panel {
         this._renderSelection();
         this._renderRuns();
         break;
-      case 'runs':
-        this._renderRuns();
-        break;
       case 'filter':
+        // `me` arrives with the filter state (whoami): team mode is known.
+        this._renderPermissionsButton();
         if (this._filterInput.value.trim() !== this._model.filter) {
           this._filterInput.value = this._model.filter;
         }
+        break;
+      case 'runs':
+        this._renderRuns();
         break;
       case 'view':
         this._renderView();
@@ -468,6 +498,21 @@ export class DashboardPanel extends Panel {
       names.length > 0
         ? this._trans.__('Runs of %1', names.join(' + '))
         : this._trans.__('Runs');
+    this._renderPermissionsButton();
+  }
+
+  /** Shown in team mode while exactly one experiment is listed. */
+  private _renderPermissionsButton(): void {
+    const experiment = this._model.selectedExperiment;
+    const shown =
+      this._openPermissions !== null &&
+      this._model.me !== null &&
+      experiment !== null &&
+      this._model.experimentIds.length === 1;
+    this._permissionsButton.hidden = !shown;
+    this._permissionsButton.title = experiment
+      ? this._trans.__('Who may read, use, edit and manage %1', experiment.name)
+      : '';
   }
 
   /** Arrow keys, Home and End move between experiments (a roving tab stop). */
@@ -544,6 +589,8 @@ export class DashboardPanel extends Panel {
   private _experimentsStatus: HTMLElement;
   private _experimentList: HTMLUListElement;
   private _runsHeading: HTMLElement;
+  private _permissionsButton: HTMLButtonElement;
+  private _openPermissions: OpenPermissions | null;
   private _runsStatus: HTMLElement;
   private _filterInput!: HTMLInputElement;
   private _filterError!: HTMLElement;

@@ -11,6 +11,7 @@ import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import { button, el, formatTime } from './dom';
+import { OpenPermissions } from './permissions/protocol';
 import { IModelDetail, RegistryChange, RegistryModel } from './registrymodel';
 import { ILabtrackModel } from './tokens';
 
@@ -19,6 +20,8 @@ export interface IRegistryOptions {
   registry: RegistryModel;
   trans: TranslationBundle;
   rendermime?: IRenderMimeRegistry | null;
+  /** The permissions dialog (team mode: shown when the model knows `me`). */
+  openPermissions?: OpenPermissions | null;
 }
 
 /** The serve command of a model reference (alias, else version). */
@@ -39,6 +42,7 @@ export class RegistryView extends Widget {
     this._model = model;
     this._registry = options.registry;
     this._rendermime = options.rendermime ?? null;
+    this._openPermissions = options.openPermissions ?? null;
     const trans = (this._trans = options.trans);
     this.addClass('lt-RegistryView');
     const listPane = el('section', 'lt-ModelsPane', undefined, {
@@ -172,7 +176,22 @@ export class RegistryView extends Widget {
       return;
     }
     const { versions, aliases } = detail;
-    const title = el('h2', 'lt-PaneHeading lt-ModelTitle', name);
+    const title = el('div', 'lt-SectionHeader lt-ModelTitleRow');
+    title.append(el('h2', 'lt-PaneHeading lt-ModelTitle', name));
+    const openPermissions = this._openPermissions;
+    if (openPermissions && this._model.me !== null) {
+      title.append(
+        button(
+          trans.__('Permissions…'),
+          () => openPermissions({ type: 'registered_model', id: name, name }),
+          'lt-PermissionsButton',
+          {
+            'aria-haspopup': 'dialog',
+            title: trans.__('Who may read, use, edit and manage %1', name)
+          }
+        )
+      );
+    }
     const description = el('div', 'lt-ModelDescription');
     this._description = description;
     this._renderDescription(description, detail, false);
@@ -423,6 +442,7 @@ export class RegistryView extends Widget {
   private _registry: RegistryModel;
   private _trans: TranslationBundle;
   private _rendermime: IRenderMimeRegistry | null;
+  private _openPermissions: OpenPermissions | null;
   private _description: HTMLElement | null = null;
   private _list: HTMLElement;
   private _detail: HTMLElement;

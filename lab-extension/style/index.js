@@ -10,3 +10,4 @@ import './actions.css';
 import 'uplot/dist/uPlot.min.css';
 import './projects.css';
 import './evaluation.css';
+import './permissions.css';

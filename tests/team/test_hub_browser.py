@@ -10,14 +10,13 @@ Screenshots: ui-tests/test-results/team-*.png.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from hub_fixtures import PASSWORD, Hub, http
+from hub_browser import RESULTS, hub_login, new_page, no_news, open_lab
+from hub_fixtures import Hub, http
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -26,59 +25,10 @@ Browser = playwright_api.Browser
 Page = playwright_api.Page
 expect = playwright_api.expect
 
-RESULTS = Path(__file__).resolve().parents[2] / "ui-tests" / "test-results"
-CHROMIUM = os.environ.get("LABTRACK_UI_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 MLFLOW = "/api/2.0/mlflow"
 EXPERIMENT = f"team-ui-{uuid.uuid4().hex[:6]}"
 ALICE_RUN = f"alice-nb-{uuid.uuid4().hex[:6]}"
 BOB_RUN = f"bob-run-{uuid.uuid4().hex[:6]}"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} not found: apt-get install -y chromium")
-        pytest.skip(f"{CHROMIUM} not found")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
-
-
-def _page(browser: Browser) -> Page:
-    context = browser.new_context(viewport={"width": 1400, "height": 850})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    return page
-
-
-def hub_login(page: Page, hub: Hub, user: str) -> None:
-    """The hub's own login page (DummyAuthenticator's form), as a person would use it."""
-    page.goto(f"{hub.url}/hub/login")
-    page.locator("#username_input").fill(user)
-    page.locator("#password_input").fill(PASSWORD)
-    page.locator("#login_submit").click()
-
-
-def open_lab(page: Page, hub: Hub, user: str) -> None:
-    """Log in and wait for the user's JupyterLab (the hub spawns it if it is not running)."""
-    hub_login(page, hub, user)
-    page.wait_for_url(f"**/user/{user}/lab**", timeout=180_000)
-    page.goto(f"{hub.server_url(user)}/lab?reset")
-    expect(page.locator(".jp-Launcher")).to_be_visible(timeout=120_000)
 
 
 def open_dashboard(page: Page) -> playwright_api.Locator:
@@ -93,15 +43,6 @@ def open_dashboard(page: Page) -> playwright_api.Locator:
     item.click()
     expect(item).to_have_attribute("aria-pressed", "true")
     return dashboard
-
-
-def _no_news(hub: Hub, user: str) -> None:
-    """No "get notified about news?" toast over the screenshots (the user's own lab config)."""
-    labconfig = hub.folder / "home" / user / ".jupyter" / "labconfig"
-    labconfig.mkdir(parents=True, exist_ok=True)
-    (labconfig / "page_config.json").write_text(
-        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
-    )
 
 
 NOTEBOOK_CELL = f"""\
@@ -194,10 +135,10 @@ def _run_first_cell(page: Page) -> None:
 def alice_logged_a_run(hub: Hub, browser: Browser) -> Iterator[Page]:
     """alice, in the browser: hub login, her JupyterLab, a notebook cell logging a run."""
     for user in ("alice", "bob", "carol"):
-        _no_news(hub, user)
+        no_news(hub, user)
     hub.start_server("alice")
     _write_notebook(hub, "alice", "team-run.ipynb", NOTEBOOK_CELL)
-    page = _page(browser)
+    page = new_page(browser)
     try:
         open_lab(page, hub, "alice")
         page.goto(f"{hub.server_url('alice')}/lab/tree/team-run.ipynb?reset")
@@ -264,7 +205,7 @@ def test_alice_sees_her_notebook_run_under_her_name(hub: Hub, alice_logged_a_run
 
 
 def test_bob_sees_alices_run(hub: Hub, browser: Browser, alice_logged_a_run: Page) -> None:
-    page = _page(browser)
+    page = new_page(browser)
     try:
         open_lab(page, hub, "bob")
         dashboard = open_dashboard(page)
@@ -303,7 +244,7 @@ def test_bob_cannot_delete_alices_run(hub: Hub, alice_logged_a_run: Page) -> Non
 
 def test_carol_is_refused(hub: Hub, browser: Browser) -> None:
     """carol has a hub account but is outside the team: the hub refuses her the service."""
-    page = _page(browser)
+    page = new_page(browser)
     try:
         hub_login(page, hub, "carol")
         page.wait_for_url(lambda url: "/hub/login" not in url)
@@ -314,7 +255,7 @@ def test_carol_is_refused(hub: Hub, browser: Browser) -> None:
         assert response.status == 403, page.content()[:2000]
         page.screenshot(path=str(RESULTS / "team-05-carol-refused.png"))
         # alice, with the same flow, gets in (the browser's OAuth cookie for the service).
-        ctx = _page(page.context.browser)  # type: ignore[arg-type]
+        ctx = new_page(page.context.browser)  # type: ignore[arg-type]
         try:
             hub_login(ctx, hub, "alice")
             ctx.wait_for_url(lambda url: "/hub/login" not in url)
