@@ -10,6 +10,7 @@ measured here.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -108,3 +109,29 @@ def test_every_view_has_readable_contrast(
     assert not problems, f"{len(problems)} texts below WCAG contrast in {theme}:\n" + "\n".join(
         problems
     )
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_an_error_box_is_readable(
+    page: Page, lab_server: LabServer, results_dir: Path, theme: str
+) -> None:
+    """The error box (a server's MLflow error shown in the dashboard): its red title and its
+    message stay readable on the box's background in both themes."""
+    page.route(
+        re.compile(r".*/labtrack/api/2\.0/mlflow/experiments/search.*"),
+        lambda route: route.fulfill(
+            status=400,
+            content_type="application/json",
+            body='{"error_code": "INVALID_PARAMETER_VALUE", "message": "a bad value"}',
+        ),
+    )
+    with lab_theme(lab_server, theme):
+        dashboard = open_dashboard(page, lab_server)
+        error = dashboard.locator(".lt-error")
+        expect(error.locator(".lt-ErrorMessage")).to_have_text("a bad value")
+        page.mouse.move(1, 1)
+        page.wait_for_timeout(300)
+        result = page.evaluate(CONTRAST_JS, [".lt-error"])
+        page.screenshot(path=str(results_dir / f"34-contrast-error-{theme}.png"))
+    assert result["checked"] >= 2, result  # the title and the message at least
+    assert not result["offenders"], result["offenders"]
