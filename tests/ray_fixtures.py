@@ -19,9 +19,10 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,6 +81,19 @@ def _processes(*markers: str) -> list:
     return found
 
 
+def _cpu_seconds(procs: Iterable[Any]) -> float:
+    """CPU time of these processes and of the children they reaped (the jobs' processes): a
+    figure the machine's load does not inflate, unlike wall time."""
+    import psutil
+
+    total = 0.0
+    for p in procs:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            t = p.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
 def _stop(*markers: str) -> None:
     """Every process of our cluster names its temp dir or GCS address on its command line;
     workers are the raylet's children. Terminate those (and their children), then kill what is
@@ -94,6 +108,7 @@ def _stop(*markers: str) -> None:
                 family.setdefault(child.pid, child)
         except psutil.NoSuchProcess:
             continue
+    print(f"ray cluster used {_cpu_seconds(family.values()):.1f} CPU-seconds")
     for p in family.values():
         with contextlib.suppress(psutil.NoSuchProcess):
             p.terminate()
