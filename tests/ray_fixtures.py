@@ -112,7 +112,8 @@ def _stop(*markers: str) -> None:
     for p in family.values():
         with contextlib.suppress(psutil.NoSuchProcess):
             p.terminate()
-    _gone, alive = psutil.wait_procs(list(family.values()), timeout=10)
+    # (Ray's autoscaler monitor ignores SIGTERM: it is killed after this wait.)
+    _gone, alive = psutil.wait_procs(list(family.values()), timeout=5)
     for p in alive:
         with contextlib.suppress(psutil.NoSuchProcess):
             p.kill()
