@@ -37,6 +37,36 @@ def labtrack_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "labtrack.cli", *args]
 
 
+def start_labtrack(
+    cwd: Path, *args: str, env: dict[str, str], terminal: bool = False
+) -> subprocess.Popen[str]:
+    """``labtrack ARGS`` in the background, output captured; ``terminal``: in a session of its
+    own, so a signal sent to it reaches labtrack only, as from a terminal."""
+    return subprocess.Popen(
+        labtrack_argv(*args),
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=terminal,
+    )
+
+
+def run_script(
+    script: Path, env: dict[str, str], cwd: Path, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``python SCRIPT`` with this interpreter (a user's script calling ``lt.projects.run``)."""
+    return subprocess.run(
+        [sys.executable, str(script)],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def labtrack_run(
     tmp_path: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:

@@ -18,6 +18,10 @@ step "python environment"
 "$venv/bin/python" -m pip install -q -e ".[test]"
 # The pytorch flavor's tests: this machine kind serves the 2.13.0 CPU build from a local file.
 "$venv/bin/python" -m pip install -q "torch==2.13.0" "lightning>=2.4" "transformers>=4.40" "accelerate>=1.1"
+# labtrack run --backend ray runs against a real Ray cluster (tests/test_projects_ray.py): the
+# version tested. A broken install stops here, not as skipped tests.
+"$venv/bin/python" -m pip install -q "ray[default]==2.60.0"
+"$venv/bin/python" -c "import ray.job_submission"
 export PATH="$venv/bin:$PATH"
 
 step "team-mode tools"

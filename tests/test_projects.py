@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,8 +15,9 @@ import pytest
 from projects_helpers import (
     all_runs,
     clean_env,
-    labtrack_argv,
     labtrack_run,
+    run_script,
+    start_labtrack,
     store_client,
     write_project,
 )
@@ -147,14 +149,8 @@ def _gone(pid: int) -> bool:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupt_kills_the_child_group_and_marks_the_run_killed(tmp_path, project, sig):
-    proc = subprocess.Popen(
-        labtrack_argv("run", str(project), "-e", "sleep"),
-        env=clean_env(tmp_path),
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # so the signal reaches labtrack only, as from a terminal
+    proc = start_labtrack(
+        project, "run", str(project), "-e", "sleep", env=clean_env(tmp_path), terminal=True
     )
     try:
         child = int(_wait_for(project / "child.pid"))
@@ -316,20 +312,26 @@ def test_a_folder_without_mlproject_runs_its_scripts(tmp_path):
     assert runs[1].data.params == {"b": "two words"}
 
 
-@pytest.mark.slow
-def test_git_urls_subdirectories_and_versions(tmp_path):
-    repo = tmp_path / "repo"
+def _git_project(repo: Path, step: str) -> str:
+    """A git repository (branch main) with a project in ``sub/`` whose command runs ``step``;
+    the commit."""
     write_project(
         repo,
         {
             "sub/MLproject": "entry_points: {main: {command: 'python step.py'}}",
-            "sub/step.py": "import labtrack as lt\nlt.log_param('version', 'one')\n",
+            "sub/step.py": step,
         },
     )
     _git(repo, "init", "-q", "-b", "main")
     _git(repo, "add", ".")
     _git(repo, "commit", "-q", "-m", "one")
-    first = _git(repo, "rev-parse", "HEAD")
+    return _git(repo, "rev-parse", "HEAD")
+
+
+@pytest.mark.slow
+def test_git_urls_subdirectories_and_versions(tmp_path):
+    repo = tmp_path / "repo"
+    first = _git_project(repo, "import labtrack as lt\nlt.log_param('version', 'one')\n")
     (repo / "sub" / "step.py").write_text("import labtrack as lt\nlt.log_param('version', 'two')\n")
     _git(repo, "commit", "-q", "-am", "two")
     second = _git(repo, "rev-parse", "HEAD")
@@ -388,14 +390,7 @@ with lt.start_run(run_name="parent") as parent:
 print("parent", parent.info.run_id)
 """
     )
-    res = subprocess.run(
-        [sys.executable, str(script)],
-        env=clean_env(tmp_path),
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    res = run_script(script, clean_env(tmp_path), project)
     assert res.returncode == 0, res.stderr
     assert "FAILED (exit code 3)" in res.stdout
     runs = {r.info.run_name: r for r in all_runs(tmp_path)}
@@ -448,3 +443,88 @@ def test_path_and_uri_parameters_and_literal_braces(tmp_path):
         {"data": "mine.csv", "out": "file:///tmp"}, project, cwd=project
     )
     assert given["data"] == str(project / "mine.csv")
+
+
+def test_a_bare_repository_by_file_url_and_no_credentials_in_the_tags(tmp_path):
+    repo = tmp_path / "repo"
+    commit = _git_project(repo, "import labtrack as lt\nlt.log_param('ran', 'yes')\n")
+    bare = tmp_path / "bare.git"
+    _git(tmp_path, "clone", "-q", "--bare", str(repo), str(bare))
+    # What `git clone https://<token>@host/...` leaves behind as the origin.
+    _git(repo, "remote", "add", "origin", "https://ghp_s3cret@github.example/team/repo.git")
+
+    from_bare = labtrack_run(tmp_path, f"file://{bare}#sub", "--version", "main")
+    assert from_bare.returncode == 0, from_bare.stderr
+    from_folder = labtrack_run(tmp_path, f"{repo}#sub")
+    assert from_folder.returncode == 0, from_folder.stderr
+    first, second = sorted(all_runs(tmp_path), key=lambda r: r.info.start_time)
+    assert first.data.params == {"ran": "yes"}
+    assert first.data.tags["mlflow.source.git.repoURL"] == f"file://{bare}"
+    assert first.data.tags["mlflow.source.git.commit"] == commit
+    assert first.data.tags["mlflow.source.git.branch"] == "main"
+    assert second.data.tags["mlflow.source.git.repoURL"] == "https://github.example/team/repo.git"
+    for run in (first, second):
+        assert not [v for v in run.data.tags.values() if "s3cret" in v]
+
+
+@pytest.mark.parametrize(
+    ("url", "recorded"),
+    [
+        ("https://ghp_tok@github.com/o/r.git", "https://github.com/o/r.git"),
+        ("git+https://u:pw@host.example/r.git#sub", "git+https://host.example/r.git#sub"),
+        ("ssh://git:pw@host.example:22/r.git", "ssh://git@host.example:22/r.git"),
+        ("git@github.com:o/r.git", "git@github.com:o/r.git"),
+        ("file:///srv/r.git#a/b", "file:///srv/r.git#a/b"),
+    ],
+)
+def test_git_urls_are_recorded_without_credentials(url, recorded):
+    from labtrack.projects.sources import without_credentials
+
+    assert without_credentials(url) == recorded
+
+
+def test_experiment_id_picks_the_experiment_and_an_unknown_one_is_refused(tmp_path, project):
+    exp_id = store_client(tmp_path).create_experiment("picked")
+    res = labtrack_run(tmp_path, str(project), "-P", "label=x", "--experiment-id", exp_id)
+    assert res.returncode == 0, res.stderr
+    (run,) = all_runs(tmp_path)
+    assert run.info.experiment_id == exp_id
+    res = labtrack_run(tmp_path, str(project), "-P", "label=x", "--experiment-id", "424242")
+    assert res.returncode == 2
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "424242" in res.stderr
+    assert len(all_runs(tmp_path)) == 1
+
+
+def test_docker_env_without_docker_or_its_daemon_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    """The real ``docker`` client when there is one (this machine has no daemon); a PATH
+    without it for the other case."""
+    from labtrack.cli import main
+
+    monkeypatch.setenv("LABTRACK_TRACKING_URI", f"sqlite:///{tmp_path / 'store' / 'labtrack.db'}")
+    mlproject = "docker_env: {image: python:3.11}\nentry_points: {main: {command: 'x'}}"
+    project = write_project(tmp_path / "d", {"MLproject": mlproject})
+    docker = shutil.which("docker")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    assert main(["run", str(project)]) == 2
+    assert "the 'docker' command is not installed" in capsys.readouterr().err
+    if docker is None:
+        pytest.skip("no docker client on this machine for the daemon case")
+    monkeypatch.setenv("PATH", str(Path(docker).parent))
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'no-daemon.sock'}")
+    assert main(["run", str(project)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert "no Docker daemon is reachable" in err[0]
+    assert not (tmp_path / "store" / "labtrack.db").exists()
+
+
+def test_a_relative_sqlite_uri_names_the_same_store_inside_the_project(tmp_path, project):
+    # The project runs in its own folder: sqlite:///rel.db there would be another file.
+    env = clean_env(tmp_path, LABTRACK_TRACKING_URI="sqlite:///store/labtrack.db")
+    res = labtrack_run(tmp_path, str(project), "-P", "label=rel", env=env)
+    assert res.returncode == 0, res.stderr
+    (run,) = all_runs(tmp_path)
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics["alpha_seen"] == 0.5  # logged by the project itself
+    assert not (project / "store").exists()

@@ -188,3 +188,30 @@ def test_uv_builds_the_env_through_pips_configured_index(tmp_path):
     (run,) = all_runs(tmp_path)
     assert run.data.tags["mlflow.project.env"] == "uv"
     assert Path(run.data.params["prefix"]).parent == tmp_path / "home" / "envs"
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("python: [3.11\n", "python_env.yaml: invalid YAML (line"),
+        ('python: "3.11"\ndependecies: [six]\n', "python_env.yaml: unknown key 'dependecies'"),
+        ('python: "3.11"\ndependencies: six\n', "'dependencies' must be a list of requirement"),
+        ("python: {version: 3.11}\n", "'python' must be a version like '3.11'"),
+    ],
+)
+def test_a_bad_python_env_yaml_names_the_file_and_the_problem(
+    tmp_path, capsys, monkeypatch, content, problem
+):
+    from labtrack.cli import main
+
+    project = _venv_project(tmp_path, MINOR)
+    (project / "python_env.yaml").write_text(content)
+    monkeypatch.setenv("LABTRACK_TRACKING_URI", f"sqlite:///{tmp_path / 'store' / 'labtrack.db'}")
+    monkeypatch.setenv("LABTRACK_HOME", str(tmp_path / "home"))
+    assert main(["run", str(project)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert problem in lines[0]
+    assert str(project / "python_env.yaml") in lines[0]
+    assert not (tmp_path / "store" / "labtrack.db").exists()
+    assert not (tmp_path / "home" / "envs").exists()

@@ -121,7 +121,7 @@ def project(tmp_path) -> Path:
 def test_a_ray_job_runs_the_supervised_command_and_the_run_follows_it(fake_ray, project):
     from labtrack import projects
 
-    conf = {"address": "http://head:8265"}
+    conf = {"address": "http://127.0.0.1:8265"}  # a cluster on this machine: SQLite is fine
     done = projects.run(str(project), parameters={"n": 6}, backend="ray", backend_config=conf)
     assert done.wait()
     with pytest.raises(projects.ProjectRunFailed) as failed:
@@ -162,3 +162,84 @@ def test_an_unreachable_cluster_is_a_clear_error_and_leaves_no_run(fake_ray, pro
     with pytest.raises(projects.ExecutionException, match="cannot reach the Ray cluster"):
         projects.run(str(project), backend="ray", backend_config={"address": "http://unreachable"})
     assert not (tmp_path / "store" / "labtrack.db").exists()
+
+
+REMOTE_RAY = {"address": "http://ray-head.example:8265"}
+
+
+@pytest.mark.parametrize(
+    ("tracking_uri", "env", "conf", "message"),
+    [
+        # A loopback URL means the job's own node there: it would get the runs (and token).
+        (
+            "http://127.0.0.1:5000",
+            {"LABTRACK_TRACKING_TOKEN": "t"},
+            REMOTE_RAY,
+            "names this machine",
+        ),
+        ("http://localhost:5000", {}, REMOTE_RAY, "names this machine"),
+        (None, {}, REMOTE_RAY, "is on this machine"),  # the SQLite store of this machine
+        ("postgresql://lab@127.0.0.1/lab", {}, REMOTE_RAY, "is on this machine"),
+        # A database password never travels to a cluster, even one on this machine.
+        (
+            "postgresql://lab:s3cret@db.example/lab",
+            {},
+            {"address": "http://127.0.0.1:8265"},
+            "would hand the tracking database's password",
+        ),
+        # A hub server's own token opens the user's Jupyter server: never handed to a cluster,
+        # also not when it is what MLFLOW_TRACKING_TOKEN holds (the team default in kernels).
+        (
+            "https://hub.example/services/labtrack",
+            {"JUPYTERHUB_API_TOKEN": "hub-tok"},
+            REMOTE_RAY,
+            "JUPYTERHUB_API_TOKEN, which is not handed to a cluster",
+        ),
+        (
+            "https://hub.example/services/labtrack",
+            {"JUPYTERHUB_API_TOKEN": "hub-tok", "MLFLOW_TRACKING_TOKEN": "hub-tok"},
+            REMOTE_RAY,
+            "set LABTRACK_TRACKING_TOKEN",
+        ),
+    ],
+)
+def test_a_job_that_would_carry_a_credential_elsewhere_is_refused_before_any_run(
+    fake_ray, project, tmp_path, monkeypatch, tracking_uri, env, conf, message
+):
+    from labtrack import projects
+
+    if tracking_uri:
+        monkeypatch.setenv("LABTRACK_TRACKING_URI", tracking_uri)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(projects.ExecutionException, match=message) as refused:
+        projects.run(str(project), backend="ray", backend_config=conf)
+    assert "s3cret" not in str(refused.value)
+    assert "hub-tok" not in str(refused.value)
+    assert fake_ray.submitted == []
+    assert not (tmp_path / "store" / "labtrack.db").exists()
+
+
+def test_the_job_gets_a_token_only_with_the_server_url_it_is_for(fake_ray, project, monkeypatch):
+    from labtrack import projects
+    from labtrack.projects.backends.ray_jobs import tracking_variables
+
+    monkeypatch.setenv("LABTRACK_TRACKING_TOKEN", "lab-tok")
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "hub-tok")
+    server = "https://tracking.example/labtrack"
+    assert tracking_variables(server, REMOTE_RAY["address"]) == {
+        "LABTRACK_TRACKING_URI": server,
+        "MLFLOW_TRACKING_URI": server,
+        "LABTRACK_TRACKING_TOKEN": "lab-tok",
+        "MLFLOW_TRACKING_TOKEN": "lab-tok",
+    }
+    # A store the job opens itself needs no token: none is handed over.
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "mlflow-tok")
+    monkeypatch.setenv("LABTRACK_ARTIFACT_ROOT", str(project.parent / "artifacts"))
+    done = projects.run(str(project), backend="ray", backend_config={"address": "127.0.0.1:8265"})
+    assert done.wait()
+    env_vars = fake_ray.submitted[0]["env_vars"]
+    assert not {"lab-tok", "hub-tok", "mlflow-tok"} & set(env_vars.values())
+    assert env_vars["LABTRACK_TRACKING_URI"].startswith("sqlite:///")
+    assert env_vars["LABTRACK_ARTIFACT_ROOT"] == str(project.parent / "artifacts")
+    assert "MLFLOW_TRACKING_URI" not in env_vars  # MLflow's client cannot open labtrack's store

@@ -66,12 +66,15 @@ def run(
         declared, extra = entry.resolve_parameters(dict(parameters or {}), project.directory)
         manager = choose_env_manager(project, env_manager)
         command = entry.command_line(declared, extra)
-        client = TrackingClient()
+        client = TrackingClient(_absolute_store_uri(config.resolve_tracking_uri()))
+        tracking: dict[str, str] = {}
         if backend == "ray":
             from labtrack.projects.backends import ray_jobs as ray_backend
 
             ray_backend.check_config(backend_conf, manager)
             jobs = ray_backend.connect(backend_conf)
+            address = ray_backend.cluster_address(backend_conf)
+            tracking = ray_backend.tracking_variables(client.tracking_uri, address)
             environment = None
         else:
             environment = prepare_environment(project, manager, log)
@@ -84,9 +87,17 @@ def run(
         log(f"labtrack: run {run_id} (experiment {exp_id}): {command}")
         env = child_environment(client.tracking_uri, run_id, exp_id)
         if backend == "ray":
-            directory = project.directory
             return ray_backend.submit(
-                client, jobs, run_id, command, directory, env, backend_conf, synchronous, log
+                client,
+                jobs,
+                run_id,
+                command,
+                project.directory,
+                env,
+                tracking,
+                backend_conf,
+                synchronous,
+                log,
             )
         assert environment is not None
         env = environment.apply(env)
@@ -231,6 +242,18 @@ def _experiment_id(
             assert found is not None
         return found.experiment_id
     return config.first_env(config.EXPERIMENT_ID_ENVS) or "0"
+
+
+def _absolute_store_uri(uri: str) -> str:
+    """A SQLite URI with a relative path names another file once the project runs in its own
+    folder (or on a cluster): hand on the absolute one."""
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix) or uri[len(prefix) :].startswith(("/", ":memory:")):
+        return uri
+    path, sep, query = uri[len(prefix) :].partition("?")
+    if not path:
+        return uri
+    return f"{prefix}{Path(path).resolve()}{sep}{query}"
 
 
 def child_environment(tracking_uri: str, run_id: str, experiment_id: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from labtrack.projects.errors import ExecutionException
 
@@ -38,6 +39,24 @@ class ProjectSource:
 
 def is_git_url(uri: str) -> bool:
     return uri.startswith(_GIT_URL_PREFIXES)
+
+
+def without_credentials(url: str) -> str:
+    """``url`` as it may be recorded in a run's tags, which the tracking server keeps and shows:
+    an http(s) URL loses its whole user part (a token is often the user name there, as in
+    ``https://<token>@github.com/...``), any other URL its password."""
+    base, hash_, fragment = url.partition("#")
+    prefix = "git+" if base.startswith("git+") else ""
+    try:
+        parts = urlsplit(base.removeprefix(prefix))
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    netloc = host if parts.scheme in ("http", "https") else f"{user}@{host}"
+    return prefix + urlunsplit(parts._replace(netloc=netloc)) + hash_ + fragment
 
 
 def fetch_project(uri: str, version: str | None = None) -> ProjectSource:
@@ -91,10 +110,10 @@ def _clone(uri: str, repo: str, subdir: str, version: str | None, repo_url: str)
             if _git(clone, "rev-parse", "--verify", "--quiet", f"refs/remotes/origin/{version}"):
                 branch = version
         source = ProjectSource(
-            uri=uri,
+            uri=without_credentials(uri),
             directory=_subdir(uri, clone.resolve(), subdir),
             git_commit=_git(clone, "rev-parse", "HEAD"),
-            git_repo_url=repo_url,
+            git_repo_url=without_credentials(repo_url),
             git_branch=branch,
             _temp_dir=temp,
         )
@@ -124,4 +143,5 @@ def _git(cwd: Path, *args: str) -> str | None:
 
 
 def _origin(directory: Path) -> str | None:
-    return _git(directory, "config", "--get", "remote.origin.url")
+    url = _git(directory, "config", "--get", "remote.origin.url")
+    return without_credentials(url) if url else None

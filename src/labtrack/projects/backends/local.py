@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +28,30 @@ from labtrack.entities import RunStatus, system_tags
 STOP_GRACE_SECONDS = 10.0
 
 
-class _Terminated(Exception):
-    """SIGTERM reached the supervisor."""
+class Terminated(Exception):
+    """SIGTERM reached the supervisor (or ``labtrack run`` waiting on a cluster job)."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
+
+
+@contextlib.contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """On the main thread, SIGTERM raises ``Terminated`` inside the block (as Ctrl-C raises
+    KeyboardInterrupt), so the caller can stop what it started and record it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(signum: int, _frame: Any) -> None:
+        raise Terminated(signum)
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def shell_argv(command: str) -> list[str]:
@@ -80,34 +98,31 @@ def stop_group(proc: subprocess.Popen, grace: float = STOP_GRACE_SECONDS) -> Non
 
 
 def supervise(
-    argv: list[str], cwd: Path, env: Mapping[str, str], run_id: str, client: TrackingClient
+    argv: list[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    run_id: str,
+    client: TrackingClient,
+    grace: float = STOP_GRACE_SECONDS,
 ) -> int:
     """Run the project's process to its end and record how it ended. Returns the exit status
-    the caller should exit with (128 + signal number when stopped by a signal)."""
-    on_main = threading.current_thread() is threading.main_thread()
-    previous: Any = None
-    if on_main:
-
-        def terminated(signum: int, _frame: Any) -> None:
-            raise _Terminated(signum)
-
-        previous = signal.signal(signal.SIGTERM, terminated)
+    the caller should exit with (128 + signal number when stopped by a signal); ``grace`` is
+    how long a stopped project may take to exit before SIGKILL."""
     proc: subprocess.Popen | None = None
     stopped_by: int | None = None
     try:
-        proc = start(argv, cwd, env)
-        try:
-            code = proc.wait()
-        except KeyboardInterrupt:
-            stopped_by = signal.SIGINT
-        except _Terminated as exc:
-            stopped_by = exc.signum
-        if stopped_by is not None:
-            stop_group(proc)
-            code = 128 + int(stopped_by)
+        with sigterm_raises():
+            proc = start(argv, cwd, env)
+            try:
+                code = proc.wait()
+            except KeyboardInterrupt:
+                stopped_by = signal.SIGINT
+            except Terminated as exc:
+                stopped_by = exc.signum
+            if stopped_by is not None:
+                stop_group(proc, grace)
+                code = 128 + int(stopped_by)
     finally:
-        if on_main:
-            signal.signal(signal.SIGTERM, previous)
         if proc is None:  # could not even start (e.g. no shell): a failed run, not a stuck one
             client.set_terminated(run_id, RunStatus.FAILED.value)
     if stopped_by is not None:
@@ -165,6 +180,17 @@ def _main(job_json: str) -> None:
     sys.exit(code)
 
 
+def _job_stop_grace() -> float:
+    """A stopped Ray job gets SIGTERM, then SIGKILL $RAY_JOB_STOP_WAIT_TIME_S (3) seconds
+    later, this supervisor included: the project gets half of that, so the supervisor still
+    has time to record the run KILLED."""
+    try:
+        ray_wait = float(os.environ.get("RAY_JOB_STOP_WAIT_TIME_S", "3"))
+    except ValueError:
+        ray_wait = 3.0
+    return min(STOP_GRACE_SECONDS, max(0.5, ray_wait / 2))
+
+
 def _job_main(argv: list[str]) -> int:
     """``python -m labtrack.projects.backends.local RUN_ID COMMAND``: supervise COMMAND in this
     folder with this process's environment (a cluster job's entrypoint: the job's runtime
@@ -172,7 +198,16 @@ def _job_main(argv: list[str]) -> int:
     run_id, command = argv
     client = TrackingClient()
     try:
-        code = supervise(shell_argv(command), Path.cwd(), os.environ, run_id, client)
+        # Reach the store before the command starts: a job that cannot log fails at once (and
+        # the store is open when a stop leaves Ray's few seconds to record it).
+        client.get_run(run_id)
+    except Exception as exc:  # any way of not reaching it: the job's log says which
+        print(f"labtrack: cannot reach run {run_id} at {client.tracking_uri}: {exc}", flush=True)
+        return 1
+    try:
+        code = supervise(
+            shell_argv(command), Path.cwd(), os.environ, run_id, client, _job_stop_grace()
+        )
     except KeyboardInterrupt:
         code = 130
     client.flush()

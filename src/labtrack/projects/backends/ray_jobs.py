@@ -7,34 +7,42 @@ command, so the run gets its final status (and exit code) from inside the cluste
 the caller does not wait; stopping the job (Ctrl-C, ``cancel()``) makes Ray send SIGTERM to it,
 which the supervisor turns into a KILLED run. The cluster must be able to ``import labtrack``
 and reach the tracking store (an ``http(s)://`` server for a remote cluster).
+
+What the job is handed to reach the store (``tracking_variables``) follows one rule: a
+credential goes only where it is needed and good for nothing more. The tracking token travels
+only with the ``http(s)://`` tracking URI it is for; a database URI carrying a password, and a
+hub server's own ``JUPYTERHUB_API_TOKEN`` (which opens the user's Jupyter server, not just the
+tracking API), are never handed to a cluster; a tracking URI that names this machine
+(``localhost``, a SQLite file) is refused for a cluster elsewhere, where it would name the
+job's own machine. Ray keeps a job's environment variables in its job table, readable by anyone
+who can reach the cluster's dashboard.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shlex
+import socket
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from labtrack import config
 from labtrack.client.tracking_client import TrackingClient
 from labtrack.entities import RunStatus, system_tags
+from labtrack.projects.backends.local import Terminated, sigterm_raises
 from labtrack.projects.errors import ExecutionException
 from labtrack.projects.submitted import SubmittedRun
 
 CONFIG_KEYS = {"address", "python", "runtime_env", "entrypoint_num_cpus", "metadata"}
 _TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
-# Variables the job needs from the caller: the run, where to log, and the credentials for it.
-_PASSED_ENVS = (
-    *config.RUN_ID_ENVS,
-    *config.EXPERIMENT_ID_ENVS,
-    config.TRACKING_URI_ENV,
-    config.MLFLOW_TRACKING_URI_ENV,
-    config.ARTIFACT_ROOT_ENV,
-    *config.TRACKING_TOKEN_ENVS,
-)
+# The run the job logs to (the tracking variables come from ``tracking_variables``).
+_RUN_ENVS = (*config.RUN_ID_ENVS, *config.EXPERIMENT_ID_ENVS)
+# Tokens meant for a tracking server (JUPYTERHUB_API_TOKEN is not one of them: see above).
+_TRACKING_TOKENS = ("LABTRACK_TRACKING_TOKEN", "MLFLOW_TRACKING_TOKEN")
 
 
 def _job_client(address: str) -> Any:
@@ -68,10 +76,80 @@ def check_config(conf: Mapping[str, Any], env_manager: str) -> None:
         )
 
 
+def cluster_address(conf: Mapping[str, Any]) -> str:
+    return str(conf.get("address") or os.environ["RAY_ADDRESS"])
+
+
 def connect(conf: Mapping[str, Any]) -> Any:
     """The cluster's job client; called before the run is created, so an unreachable cluster
     leaves no run behind."""
-    return _job_client(str(conf.get("address") or os.environ["RAY_ADDRESS"]))
+    return _job_client(cluster_address(conf))
+
+
+def _host(uri: str) -> str | None:
+    if "://" not in uri:
+        uri = "//" + uri  # Ray also takes a bare host:port
+    try:
+        return urlsplit(uri).hostname
+    except ValueError:
+        return None
+
+
+def _names_this_machine(host: str | None) -> bool:
+    if not host or host == "auto":  # "auto": the cluster running on this machine
+        return True
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    if host in (socket.gethostname(), socket.getfqdn()):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def tracking_variables(tracking_uri: str, address: str) -> dict[str, str]:
+    """The variables that let the job log to ``tracking_uri`` from the cluster at ``address``
+    (see the module's docstring for the rules); raises before any run exists."""
+    local_cluster = _names_this_machine(_host(address))
+    if config.is_http_uri(tracking_uri):
+        if not local_cluster and _names_this_machine(_host(tracking_uri)):
+            raise ExecutionException(
+                f"the tracking server {tracking_uri} names this machine, and the Ray cluster at "
+                f"{address} is elsewhere: the job would send its runs (and token) to its own "
+                "node; set LABTRACK_TRACKING_URI to an address the cluster can reach"
+            )
+        token = config.first_env(config.TRACKING_TOKEN_ENVS)  # the one this client sends
+        if token and token == os.environ.get(config.HUB_API_TOKEN_ENV):
+            # In a hub's Jupyter server MLFLOW_TRACKING_TOKEN is that server's token by default.
+            raise ExecutionException(
+                f"the Ray job needs a token for {tracking_uri}, and the one set here is this "
+                f"server's {config.HUB_API_TOKEN_ENV}, which is not handed to a cluster (it "
+                "opens your Jupyter server too): create a token with access to the labtrack "
+                "service only (the hub's token page) and set LABTRACK_TRACKING_TOKEN to it"
+            )
+        out = {config.TRACKING_URI_ENV: tracking_uri, config.MLFLOW_TRACKING_URI_ENV: tracking_uri}
+        if token:
+            out.update(dict.fromkeys(_TRACKING_TOKENS, token))
+        return out
+    parts = urlsplit(tracking_uri)
+    if parts.password:
+        raise ExecutionException(
+            "--backend ray would hand the tracking database's password to the cluster: run a "
+            "tracking server (labtrack lab, labtrack service) and set LABTRACK_TRACKING_URI "
+            "to its http(s) URL"
+        )
+    if not local_cluster and (parts.scheme == "sqlite" or _names_this_machine(parts.hostname)):
+        raise ExecutionException(
+            f"the tracking store {tracking_uri} is on this machine, and the Ray cluster at "
+            f"{address} is elsewhere: run a tracking server and set LABTRACK_TRACKING_URI to "
+            "its http(s) URL"
+        )
+    out = {config.TRACKING_URI_ENV: tracking_uri}
+    root = os.environ.get(config.ARTIFACT_ROOT_ENV)
+    if root:
+        out[config.ARTIFACT_ROOT_ENV] = root
+    return out
 
 
 def submit(
@@ -81,15 +159,19 @@ def submit(
     command: str,
     project_dir: Path,
     env: Mapping[str, str],
+    tracking: Mapping[str, str],
     conf: Mapping[str, Any],
     synchronous: bool,
     log: Callable[[str], None],
 ) -> SubmittedRun:
-    address = str(conf.get("address") or os.environ["RAY_ADDRESS"])
+    """Submit the run's command as a Ray job; ``tracking`` is ``tracking_variables``' answer,
+    ``env`` the run's environment (only the run and experiment ids are taken from it)."""
+    address = cluster_address(conf)
     runtime_env = dict(conf.get("runtime_env") or {})
     runtime_env["working_dir"] = str(project_dir)
     env_vars = dict(runtime_env.get("env_vars") or {})
-    env_vars.update({k: env[k] for k in _PASSED_ENVS if env.get(k)})
+    env_vars.update({k: env[k] for k in _RUN_ENVS if env.get(k)})
+    env_vars.update(tracking)
     runtime_env["env_vars"] = env_vars
     python = str(conf.get("python") or "python")
     entrypoint = shlex.join([python, "-m", "labtrack.projects.backends.local", run_id, command])
@@ -107,16 +189,21 @@ def submit(
     log(f"labtrack: run {run_id} submitted to Ray at {address} as job {job_id}")
     submitted = RaySubmittedRun(run_id, client, jobs, job_id)
     if synchronous:
+        from labtrack.projects.runner import ProjectRunFailed
+
         try:
-            submitted.wait()
+            with sigterm_raises():
+                submitted.wait()
         except KeyboardInterrupt:
+            # Ctrl-C while waiting: stop the job too (its supervisor records KILLED).
             submitted.cancel()
             raise
+        except Terminated as exc:
+            submitted.cancel()
+            raise ProjectRunFailed(run_id, RunStatus.KILLED.value, 128 + exc.signum) from None
         logs = submitted.logs()
         if logs:
             print(logs, end="" if logs.endswith("\n") else "\n", flush=True)
-        from labtrack.projects.runner import ProjectRunFailed
-
         status = submitted.get_status()
         log(f"labtrack: run {run_id} {status} (Ray job {job_id}: {submitted.job_status()})")
         if status != RunStatus.FINISHED.value:
