@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
 MAX_EXPERIMENTS_PAGE = 50_000
 MAX_HISTORY_PAGE = 25_000_000
+MAX_CHANGES_PAGE = 10_000
 # Run counts are for lists of experiments a person picked (a sidebar, a dashboard).
 MAX_COUNT_EXPERIMENTS = 1000
 _INT64_MIN = -(2**63)
@@ -82,6 +83,10 @@ class ArtifactOwner:
 
 def random_run_name() -> str:
     return f"{secrets.choice(_ADJECTIVES)}-{secrets.choice(_NOUNS)}-{secrets.randbelow(1000)}"
+
+
+# ``<experiment>/<run_id>/artifacts/<file>`` or ``<experiment>/models/<model_id>/artifacts/<file>``
+_OWNED_PATH = re.compile(r"[0-9]+/(?:models/m-[0-9a-f]{32}|[a-zA-Z0-9_\-]{1,32})/artifacts/.")
 
 
 def _status(value: object) -> str:
@@ -246,6 +251,8 @@ class TrackingService:
         owner = self._find_owner(rel, writing=True)
         if owner is not None:
             return owner
+        if _OWNED_PATH.match(rel):  # the layout's form, but no such run or logged model
+            raise not_found(f"No run or logged model has its artifact folder at {rel!r}.")
         raise invalid(
             f"Artifact path {rel!r} is not inside a run's or a logged model's artifact folder "
             "(<experiment>/<run_id>/artifacts/<file> or "
@@ -578,4 +585,8 @@ class TrackingService:
         )
 
     def changes_since(self, cursor: int | None, limit: int = 1000) -> tuple[int, list[dict]]:
-        return self.store.changes_since(cursor, limit, self.viewer)
+        if cursor is not None and not 0 <= cursor <= v.MAX_INT64:
+            raise invalid(f"Invalid cursor {cursor}: a change sequence number (0 or more).")
+        return self.store.changes_since(
+            cursor, v.validate_max_results(limit, MAX_CHANGES_PAGE, "limit"), self.viewer
+        )
