@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 MAX_EXPERIMENTS_PAGE = 50_000
 MAX_HISTORY_PAGE = 25_000_000
 MAX_CHANGES_PAGE = 10_000
+MAX_SERIES_POINTS = 100_000
 # Run counts are for lists of experiments a person picked (a sidebar, a dashboard).
 MAX_COUNT_EXPERIMENTS = 1000
 _INT64_MIN = -(2**63)
@@ -537,7 +538,7 @@ class TrackingService:
         if x not in ("step", "timestamp"):
             raise invalid(f"Invalid x axis {x!r}: 'step' or 'timestamp'.")
         if max_points is not None:
-            v.validate_max_results(max_points, 100_000, "max_points")
+            v.validate_max_results(max_points, MAX_SERIES_POINTS, "max_points")
         return self.store.get_metric_series(
             v.validate_run_id(run_id), metric_key, max_points, x, x_min, x_max
         )
