@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -248,6 +249,9 @@ def test_interrupted_upload_leaves_nothing(
     assert sorted(p.name for p in (root / d).iterdir()) == ["keep.bin"]
 
 
+BAD_VALUE = "INVALID_PARAMETER_VALUE"
+
+
 @pytest.mark.parametrize(
     "path",
     [
@@ -269,8 +273,12 @@ def test_uploads_cannot_create_or_replace_the_stores_own_layout(
     run = d.split("/")[1]
     target = path.format(run=run, other="f" * 32)
     before = tree(root)
-    assert_error(fetch(f"{ART}/{target}", "PUT", b"x"), 400, "INVALID_PARAMETER_VALUE")
-    assert_error(fetch(f"{ART}/{target}", "DELETE"), 400, "INVALID_PARAMETER_VALUE")
+    # A path of the layout's form whose run or model is not there is 404 (the request is
+    # well formed; the owner is missing); any other path is 400.
+    missing_owner = re.fullmatch(r"[0-9]+/(models/m-[0-9a-f]{32}|\w+)/artifacts/.+", target)
+    status, code = (404, "RESOURCE_DOES_NOT_EXIST") if missing_owner else (400, BAD_VALUE)
+    assert_error(fetch(f"{ART}/{target}", "PUT", b"x"), status, code)
+    assert_error(fetch(f"{ART}/{target}", "DELETE"), status, code)
     assert tree(root) == before
     # Experiment 0 and its runs still work afterwards.
     assert fetch(f"{ART}/{d}/ok.txt", "PUT", b"ok").code == 200

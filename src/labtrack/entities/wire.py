@@ -440,8 +440,19 @@ def run_from_json(d: dict[str, Any]) -> Run:
     )
 
 
+def _dataset_tag(t: object) -> RunTag:
+    if not isinstance(t, dict) or not isinstance(t.get("key"), str):
+        raise invalid("Every tag of a dataset input needs a string 'key'.")
+    value = t.get("value")
+    if value is not None and not isinstance(value, str):
+        raise invalid(f"Invalid value {value!r} for a dataset input tag: expected a string.")
+    return RunTag(t["key"], value or "")
+
+
 def dataset_input_from_json(d: dict[str, Any]) -> DatasetInput:
     ds = d.get("dataset") or {}
+    if not isinstance(ds, dict):
+        raise invalid(f"Invalid dataset {ds!r}: an object is expected.")
     for field in ("name", "digest", "source_type", "source"):
         if not isinstance(ds.get(field), str):
             raise invalid(f"Dataset is missing required field '{field}'.")
@@ -454,7 +465,7 @@ def dataset_input_from_json(d: dict[str, Any]) -> DatasetInput:
             schema=ds.get("schema"),
             profile=ds.get("profile"),
         ),
-        tuple(RunTag(t["key"], t.get("value", "")) for t in d.get("tags", []) or []),
+        tuple(_dataset_tag(t) for t in d.get("tags", []) or []),
     )
 
 

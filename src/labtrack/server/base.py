@@ -340,9 +340,15 @@ class LabtrackHandler(ExtensionHandlerMixin, APIHandler):
         return parse_json_object(self.json_body_bytes())
 
     def request_fields(self) -> dict[str, Any]:
-        """GET/HEAD: the query string; other methods: the JSON body."""
-        if (self.request.method or "GET").upper() in ("GET", "HEAD"):
+        """GET/HEAD: the query string; other methods: the JSON body. A DELETE with an empty
+        body and no Content-Type has no fields but its path's (MLflow 3's client sends
+        ``logged-models/{id}`` deletes so): a DELETE is never a CORS "simple" request, so
+        this opens no cross-site write; a non-empty body must still be JSON."""
+        method = (self.request.method or "GET").upper()
+        if method in ("GET", "HEAD"):
             return self.query_fields()
+        if method == "DELETE" and not bytes(self._body).strip():
+            return {}
         return self.json_body()
 
     # -- responses --------------------------------------------------------------------------

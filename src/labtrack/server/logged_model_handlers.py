@@ -9,14 +9,13 @@ are resolved with ``logged-models/search``. Each function is thin: read fields, 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from labtrack.entities import LoggedModel, wire
 from labtrack.entities import endpoints as ep
 from labtrack.errors import invalid
-from labtrack.server.routes import Route, handled_at, serve
-from labtrack.server.rpc import RpcHandler, RpcRequest
+from labtrack.server.routes import Route, serve
+from labtrack.server.rpc import RpcRequest
 
 if TYPE_CHECKING:
     from labtrack.service.tracking import TrackingService
@@ -92,25 +91,6 @@ def search_logged_models(service: TrackingService, req: RpcRequest) -> dict[str,
     return out
 
 
-class TagDeleteHandler(RpcHandler):
-    """``DELETE logged-models/{model_id}/tags/{tag_key}``: the client sends it with no body and
-    so no Content-Type; everything it needs is in the path. A DELETE is never a CORS "simple"
-    request, so an empty, untyped body is accepted here (a non-empty one must still be JSON).
-    """
-
-    def initialize(  # type: ignore[override]
-        self,
-        name: str = "labtrack",
-        rpcs: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().initialize(name, rpcs or {"DELETE": (delete_logged_model_tag, True)})
-
-    def request_fields(self) -> dict[str, Any]:
-        if (self.request.method or "").upper() == "DELETE" and not bytes(self._body).strip():
-            return {}
-        return super().request_fields()
-
-
 ROUTES: list[Route] = [
     serve(ep.LOGGED_MODELS_CREATE, create_logged_model),
     serve(ep.LOGGED_MODELS_SEARCH, search_logged_models),
@@ -118,6 +98,6 @@ ROUTES: list[Route] = [
     serve(ep.LOGGED_MODELS_FINALIZE, finalize_logged_model),
     serve(ep.LOGGED_MODELS_DELETE, delete_logged_model),
     serve(ep.LOGGED_MODELS_SET_TAGS, set_logged_model_tags),
-    *handled_at(TagDeleteHandler, ep.LOGGED_MODELS_DELETE_TAG),
+    serve(ep.LOGGED_MODELS_DELETE_TAG, delete_logged_model_tag),
     serve(ep.LOGGED_MODELS_LOG_PARAMS, log_logged_model_params),
 ]

@@ -91,9 +91,10 @@ def restore_experiment(service: TrackingService, req: RpcRequest) -> None:
 
 
 def update_experiment(service: TrackingService, req: RpcRequest) -> None:
+    experiment_id = req.str_required("experiment_id")  # required even when nothing changes
     new_name = req.get_str("new_name")
     if new_name:
-        service.rename_experiment(req.str_required("experiment_id"), new_name)
+        service.rename_experiment(experiment_id, new_name)
 
 
 def set_experiment_tag(service: TrackingService, req: RpcRequest) -> None:

@@ -225,8 +225,8 @@ class LoggedModelService:
             raise invalid(f"At most {MAX_MODEL_PARAMS_PER_CALL} params per request.")
         if params:
             self.store.log_params(self._model_id(model_id), self._params(params))
-        else:  # nothing to write, but an unknown model is still 404 (as in MLflow)
-            self.get_logged_model(model_id)
+        else:  # nothing to write, but an unknown model is still an error (as MLflow's)
+            self.get_logged_model(self._model_id(model_id))
 
     def search_logged_models(
         self,

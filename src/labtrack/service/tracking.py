@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 
 MAX_EXPERIMENTS_PAGE = 50_000
 MAX_HISTORY_PAGE = 25_000_000
+MAX_CHANGES_PAGE = 10_000
+MAX_SERIES_POINTS = 100_000
 # Run counts are for lists of experiments a person picked (a sidebar, a dashboard).
 MAX_COUNT_EXPERIMENTS = 1000
 _INT64_MIN = -(2**63)
@@ -82,6 +84,10 @@ class ArtifactOwner:
 
 def random_run_name() -> str:
     return f"{secrets.choice(_ADJECTIVES)}-{secrets.choice(_NOUNS)}-{secrets.randbelow(1000)}"
+
+
+# ``<experiment>/<run_id>/artifacts/<file>`` or ``<experiment>/models/<model_id>/artifacts/<file>``
+_OWNED_PATH = re.compile(r"[0-9]+/(?:models/m-[0-9a-f]{32}|[a-zA-Z0-9_\-]{1,32})/artifacts/.")
 
 
 def _status(value: object) -> str:
@@ -246,6 +252,8 @@ class TrackingService:
         owner = self._find_owner(rel, writing=True)
         if owner is not None:
             return owner
+        if _OWNED_PATH.match(rel):  # the layout's form, but no such run or logged model
+            raise not_found(f"No run or logged model has its artifact folder at {rel!r}.")
         raise invalid(
             f"Artifact path {rel!r} is not inside a run's or a logged model's artifact folder "
             "(<experiment>/<run_id>/artifacts/<file> or "
@@ -530,7 +538,7 @@ class TrackingService:
         if x not in ("step", "timestamp"):
             raise invalid(f"Invalid x axis {x!r}: 'step' or 'timestamp'.")
         if max_points is not None:
-            v.validate_max_results(max_points, 100_000, "max_points")
+            v.validate_max_results(max_points, MAX_SERIES_POINTS, "max_points")
         return self.store.get_metric_series(
             v.validate_run_id(run_id), metric_key, max_points, x, x_min, x_max
         )
@@ -578,4 +586,8 @@ class TrackingService:
         )
 
     def changes_since(self, cursor: int | None, limit: int = 1000) -> tuple[int, list[dict]]:
-        return self.store.changes_since(cursor, limit, self.viewer)
+        if cursor is not None and not 0 <= cursor <= v.MAX_INT64:
+            raise invalid(f"Invalid cursor {cursor}: a change sequence number (0 or more).")
+        return self.store.changes_since(
+            cursor, v.validate_max_results(limit, MAX_CHANGES_PAGE, "limit"), self.viewer
+        )

@@ -1,0 +1,74 @@
+"""Requests the deep schemathesis pass (tests/openapi_deep.py) found the server answering wrongly:
+a 500 for a malformed field, a 200 for a request missing what it must name, a 400 where the
+request was well formed. Each answer is now MLflow's: a 4xx JSON error or the success."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from server_fixtures import *  # noqa: F403
+from server_fixtures import Fetch, assert_error, json_of
+
+M = "api/2.0/mlflow"
+
+
+def _run_id(fetch: Fetch) -> str:
+    r = fetch(f"{M}/runs/create", "POST", json_body={"experiment_id": "0"})
+    return str(json_of(r)["run"]["info"]["run_id"])
+
+
+@pytest.mark.parametrize(
+    "dataset",
+    [
+        {"dataset": [1, 2]},
+        {
+            "dataset": {"name": "d", "digest": "x", "source_type": "local", "source": "s"},
+            "tags": [{"value": "no key"}],
+        },
+        {
+            "dataset": {"name": "d", "digest": "x", "source_type": "local", "source": "s"},
+            "tags": ["not an object"],
+        },
+    ],
+)
+def test_malformed_dataset_inputs_are_400_not_500(fetch: Fetch, dataset: dict[str, Any]) -> None:
+    body = {"run_id": _run_id(fetch), "datasets": [dataset]}
+    assert_error(
+        fetch(f"{M}/runs/log-inputs", "POST", json_body=body), 400, "INVALID_PARAMETER_VALUE"
+    )
+
+
+def test_update_experiment_needs_its_id_even_with_nothing_to_change(fetch: Fetch) -> None:
+    assert_error(fetch(f"{M}/experiments/update", "POST", json_body={}), 400)
+    assert fetch(f"{M}/experiments/update", "POST", json_body={"experiment_id": "0"}).code == 200
+
+
+@pytest.mark.parametrize(
+    "query", ["cursor=-1", "cursor=0&limit=0", "cursor=0&limit=10001", "limit=-1" + "0" * 27]
+)
+def test_the_change_feed_refuses_bad_cursors_and_limits(fetch: Fetch, query: str) -> None:
+    assert_error(fetch(f"api/labtrack/changes?{query}"), 400, "INVALID_PARAMETER_VALUE")
+
+
+def test_the_change_feed_takes_its_documented_bounds(fetch: Fetch) -> None:
+    assert fetch("api/labtrack/changes?cursor=0&limit=10000").code == 200
+
+
+def test_logged_model_delete_without_a_body_and_params_of_a_missing_model(fetch: Fetch) -> None:
+    """MLflow 3's client deletes ``logged-models/{id}`` with no body and no Content-Type."""
+    r = fetch(f"{M}/logged-models", "POST", json_body={"experiment_id": "0"})
+    model_id = json_of(r)["model"]["info"]["model_id"]
+    missing = "m-" + "0" * 32
+    # No params to log, but the model must still exist (it used to answer 200 for any id).
+    path = f"{M}/logged-models/{missing}/params"
+    assert_error(fetch(path, "POST", json_body={}), 404, "RESOURCE_DOES_NOT_EXIST")
+    assert fetch(f"{M}/logged-models/{model_id}/params", "POST", json_body={}).code == 200
+    assert fetch(f"{M}/logged-models/{model_id}", "DELETE").code == 200
+    assert_error(fetch(f"{M}/logged-models/{model_id}"), 404, "RESOURCE_DOES_NOT_EXIST")
+    # A non-empty body must still be JSON.
+    r = fetch(
+        f"{M}/logged-models/{missing}", "DELETE", b"x", headers={"Content-Type": "text/plain"}
+    )
+    assert_error(r, 400, "BAD_REQUEST")
