@@ -34,6 +34,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -178,7 +179,8 @@ SCROLL_JS = """async ([rows, step]) => {
   const scroller = document.querySelector('.lt-RunsScroller');
   scroller.scrollTop = 0;
   await new Promise(r => requestAnimationFrame(r));
-  const target = rows * 30;  // ROW_HEIGHT in table.ts
+  // ROW_HEIGHT in table.ts is 30 px; stop at the end if the table is shorter.
+  const target = Math.min(rows * 30, scroller.scrollHeight - scroller.clientHeight - 1);
   const frames = [];
   let last = await new Promise(r => requestAnimationFrame(r));
   while (scroller.scrollTop < target) {
@@ -190,6 +192,17 @@ SCROLL_JS = """async ([rows, step]) => {
   const first = scroller.querySelector('.lt-run-row')?.dataset.runName ?? '';
   return [frames, first];
 }"""
+
+
+def main_thread_ms(cdp: Any) -> dict[str, float]:
+    """The renderer main thread's CPU time so far (thread time: load-independent-ish), ms."""
+    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    return {
+        "task": metrics["TaskDuration"] * 1000,
+        "script": metrics["ScriptDuration"] * 1000,
+        "layout": metrics["LayoutDuration"] * 1000,
+        "style": metrics["RecalcStyleDuration"] * 1000,
+    }
 
 
 def p95(values: list[float]) -> float:
@@ -216,11 +229,16 @@ def measure(url: str, tries: int, n_runs: int, series_runs: int) -> dict[str, li
             ).to_be_visible()
             first_rows.append(page.evaluate(FIRST_ROWS_JS, "bench-10k-runs"))
             expect(page.locator(".lt-RunsCount")).to_have_text(f"{n_runs:,} runs", timeout=120_000)
+            cdp = page.context.new_cdp_session(page)
+            cdp.send("Performance.enable", {"timeDomain": "threadTicks"})
+            before = main_thread_ms(cdp)
             frames, first = page.evaluate(SCROLL_JS, [min(SCROLL_ROWS, n_runs), 120])
+            cpu = {k: (v - before[k]) / len(frames) for k, v in main_thread_ms(cdp).items()}
             scroll_p95.append(p95(frames))
             print(
                 f"scrolled {len(frames)} frames, p95 {scroll_p95[-1]:.1f} ms, "
-                f"max {max(frames):.1f} ms; top row then {first}",
+                f"max {max(frames):.1f} ms; top row then {first}; main-thread CPU per frame: "
+                + ", ".join(f"{k} {v:.2f} ms" for k, v in cpu.items()),
                 flush=True,
             )
 
