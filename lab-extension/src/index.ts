@@ -3,6 +3,13 @@
  * live in the models (`model.ts` shared, `comparemodel.ts`,
  * `rundetailmodel.ts`, `registrymodel.ts`, all over the client `api.ts`),
  * rendering in the views (`panel.ts` and the views it holds, `sidebar.ts`).
+ *
+ * Activation stays cheap: commands, the launcher card, palette items and the
+ * sidebar register at JupyterLab's start; the dashboard (its views, models
+ * and uPlot) is loaded with `import()` when it first opens (`dashboard.ts`),
+ * the projects dialog when a project is first run, vega when a chart is
+ * first rendered. Modules this file imports statically are loaded at start:
+ * keep them light, and never re-export a view from here.
  */
 
 import {
@@ -22,15 +29,11 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { refreshIcon } from '@jupyterlab/ui-components';
 
 import { DEFAULT_MAX_POINTS, createAPI } from './api';
-import { CompareModel } from './comparemodel';
 import { labtrackIcon } from './icons';
 import { LabtrackModel } from './model';
-import { DashboardPanel, createDashboard } from './panel';
-import { RegistryModel } from './registrymodel';
+import type { DashboardPanel } from './panel';
 import { projectsPlugin } from './projects/plugin';
 import { createPermissionsAPI } from './permissions/api';
-import { showPermissionsDialog } from './permissions/dialog';
-import { RunDetailModel } from './rundetailmodel';
 import { SavedViewsByKey } from './savedviews';
 import { LabtrackSidebar } from './sidebar';
 import { CommandIDs, DashboardView, ILabtrackModel } from './tokens';
@@ -39,10 +42,13 @@ import { vegaLite6Plugin } from './vega';
 export * from './api';
 export * from './tokens';
 export { LabtrackModel } from './model';
-export { CompareModel } from './comparemodel';
-export { RegistryModel } from './registrymodel';
-export { RunDetailModel } from './rundetailmodel';
-export { DashboardPanel } from './panel';
+// Types only: a value export would put the dashboard back into the start-up
+// chunk. The classes are in `comparemodel`, `registrymodel`,
+// `rundetailmodel` and `panel`.
+export type { CompareModel } from './comparemodel';
+export type { RegistryModel } from './registrymodel';
+export type { RunDetailModel } from './rundetailmodel';
+export type { DashboardPanel } from './panel';
 export { labtrackIcon } from './icons';
 
 const PALETTE_CATEGORY = 'labtrack';
@@ -166,6 +172,34 @@ const dashboardPlugin: JupyterFrontEndPlugin<void> = {
       namespace: 'labtrack'
     });
     let dashboard: MainAreaWidget<DashboardPanel> | null = null;
+    // The dashboard being built (its code loads on first use): two quick
+    // opens share it instead of building two dashboards.
+    let building: Promise<MainAreaWidget<DashboardPanel>> | null = null;
+    const ensureDashboard = (): Promise<MainAreaWidget<DashboardPanel>> => {
+      if (dashboard && !dashboard.isDisposed) {
+        return Promise.resolve(dashboard);
+      }
+      if (!building) {
+        building = import(/* webpackChunkName: "lt-dashboard" */ './dashboard')
+          .then(({ buildDashboard }) => {
+            const widget = buildDashboard(model, {
+              api,
+              maxPoints: () => maxPoints,
+              translator,
+              rendermime,
+              openPath,
+              permissionsAPI
+            });
+            dashboard = widget;
+            void tracker.add(widget);
+            return widget;
+          })
+          .finally(() => {
+            building = null;
+          });
+      }
+      return building;
+    };
 
     app.commands.addCommand(CommandIDs.openDashboard, {
       label: args =>
@@ -186,35 +220,11 @@ const dashboardPlugin: JupyterFrontEndPlugin<void> = {
         }
       },
       execute: async args => {
-        if (!dashboard || dashboard.isDisposed) {
-          // Each dashboard gets its own view models (disposed with it).
-          dashboard = createDashboard(model, {
-            models: {
-              compare: new CompareModel({
-                api,
-                model,
-                maxPoints: () => maxPoints
-              }),
-              detail: new RunDetailModel({ api }),
-              registry: new RegistryModel({ api })
-            },
-            translator,
-            rendermime,
-            openPath,
-            openPermissions: resource =>
-              void showPermissionsDialog({
-                api: permissionsAPI,
-                resource,
-                me: model.me,
-                trans
-              })
-          });
-          void tracker.add(dashboard);
+        const widget = await ensureDashboard();
+        if (!widget.isAttached) {
+          app.shell.add(widget, 'main');
         }
-        if (!dashboard.isAttached) {
-          app.shell.add(dashboard, 'main');
-        }
-        app.shell.activateById(dashboard.id);
+        app.shell.activateById(widget.id);
         const view = args.view as DashboardView | undefined;
         if (view) {
           model.setView(view);
@@ -223,7 +233,7 @@ const dashboardPlugin: JupyterFrontEndPlugin<void> = {
         if (typeof experimentId === 'string' && experimentId) {
           await model.selectExperiment(experimentId);
         }
-        return dashboard;
+        return widget;
       }
     });
 

@@ -27,6 +27,7 @@ import { RegistryView } from './registry';
 import { RegistryModel } from './registrymodel';
 import { RunDetailView } from './rundetail';
 import { RunDetailModel } from './rundetailmodel';
+import { filterError } from './runfilters';
 import { RunsTableView } from './table';
 import {
   DashboardView,
@@ -36,6 +37,7 @@ import {
 } from './tokens';
 
 export { formatDuration, formatMetric, formatTime } from './dom';
+export { filterError };
 
 /** The models of the dashboard's views besides the shared one. */
 export interface IDashboardModels {
@@ -71,12 +73,6 @@ function viewTitle(view: DashboardView, trans: TranslationBundle): string {
     case 'models':
       return trans.__('Models');
   }
-}
-
-/** The error shown next to a filter box (bad search syntax), or null. */
-export function filterError(state: ILoadState): LabtrackAPIError | null {
-  const error = state.error;
-  return error && error.errorCode === 'INVALID_PARAMETER_VALUE' ? error : null;
 }
 
 /**

@@ -5,7 +5,18 @@
  * Pure functions, tested in `test/runfilters.spec.ts`.
  */
 
-import { RunStatus, RunViewType } from './protocol';
+import { LabtrackAPIError, RunStatus, RunViewType } from './protocol';
+import type { ILoadState } from './tokens';
+
+/**
+ * The error shown next to a filter box (bad search syntax), or null. Here, not
+ * in the dashboard, so the sidebar does not pull the dashboard's code in at
+ * JupyterLab's start.
+ */
+export function filterError(state: ILoadState): LabtrackAPIError | null {
+  const error = state.error;
+  return error && error.errorCode === 'INVALID_PARAMETER_VALUE' ? error : null;
+}
 
 /** The statuses offered (SCHEDULED is rare and stays under "all"). */
 export const STATUS_CHOICES: readonly RunStatus[] = [

@@ -11,7 +11,7 @@ import { Widget } from '@lumino/widgets';
 import { IRun } from './protocol';
 import { button, el, runDuration, runName, statusBadge } from './dom';
 import { labtrackIcon } from './icons';
-import { filterError } from './panel';
+import { filterError } from './runfilters';
 import { ILabtrackModel, ModelChange } from './tokens';
 
 export interface ISidebarOptions {

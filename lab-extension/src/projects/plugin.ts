@@ -15,7 +15,6 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { CommandIDs, ILabtrackModel } from '../tokens';
 import { createProjectsAPI } from './api';
-import { runProjectFlow } from './dialog';
 import { IProjectInputs } from './params';
 import { setRunAgainHandler } from './section';
 
@@ -48,6 +47,10 @@ export const projectsPlugin: JupyterFrontEndPlugin<void> = {
         // The dashboard may not have listed them yet: the dialog offers them all.
         await model.refreshExperiments().catch(() => undefined);
       }
+      // The dialog's code loads on first use (not at JupyterLab's start).
+      const { runProjectFlow } = await import(
+        /* webpackChunkName: "lt-projects-dialog" */ './dialog'
+      );
       return runProjectFlow({
         path,
         initial,
