@@ -827,13 +827,22 @@ export class RunsTableView extends Widget {
     }
     this._frame = requestAnimationFrame(() => {
       this._frame = 0;
-      this._renderRows();
+      this._renderRows(true);
     });
   };
 
-  /** Render only the rows in (and near) the viewport. */
-  private _renderRows(): void {
+  /**
+   * Render only the rows in (and near) the viewport. `scrolled`: only the
+   * viewport moved since the last render, so the rows already built stay
+   * (building every row of the window each frame was most of a scrolled
+   * frame's script and style time); any other change builds them anew.
+   */
+  private _renderRows(scrolled = false): void {
     const items = this._items;
+    const built = scrolled
+      ? this._builtRows
+      : new Map<number, HTMLTableRowElement>();
+    const kept = new Map<number, HTMLTableRowElement>();
     const height = this._scroller.clientHeight || 600;
     const top = this._scroller.scrollTop;
     const start = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
@@ -852,14 +861,19 @@ export class RunsTableView extends Widget {
       rows.push(spacer);
     }
     for (let i = start; i < end; i++) {
-      const item = items[i];
-      const row =
-        item.kind === 'run'
-          ? this._runRow(item.run, item.row)
-          : this._groupRow(item.label, item.count, colspan);
-      row.setAttribute('aria-rowindex', String(i + 2));
+      let row = built.get(i);
+      if (!row) {
+        const item = items[i];
+        row =
+          item.kind === 'run'
+            ? this._runRow(item.run, item.row)
+            : this._groupRow(item.label, item.count, colspan);
+        row.setAttribute('aria-rowindex', String(i + 2));
+      }
+      kept.set(i, row);
       rows.push(row);
     }
+    this._builtRows = kept;
     if (end < items.length) {
       const spacer = el('tr', 'lt-Spacer', undefined, {
         'aria-hidden': 'true'
@@ -878,6 +892,11 @@ export class RunsTableView extends Widget {
     const rowFocused = active?.tagName === 'TR';
     this._body.replaceChildren(...rows);
     // One row is the tab stop (roving tabindex): the focused one, else the first.
+    for (const row of this._body.querySelectorAll<HTMLElement>(
+      'tr[tabindex="0"]'
+    )) {
+      row.tabIndex = -1;
+    }
     const tabStop =
       (this._focusId && this._rowElement(this._focusId)) ||
       this._body.querySelector<HTMLElement>('tr.lt-run-row');
@@ -1204,6 +1223,8 @@ export class RunsTableView extends Widget {
   private _copied: string | null = null;
   private _childrenLabel: HTMLElement;
   private _frame = 0;
+  /** The rows of the last render by item index (reused while only scrolling). */
+  private _builtRows = new Map<number, HTMLTableRowElement>();
   private _scroller: HTMLElement;
   private _table: HTMLTableElement;
   private _head: HTMLTableSectionElement;
