@@ -525,13 +525,21 @@ def test_browser_oauth_cookie(hub: Hub) -> None:
     )
     assert resp.status_code == 403, resp.text[:500]
     # An open redirect is not offered: ``next`` must stay under the service prefix.
-    resp = session.get(
-        f"{hub.service_url}/oauth_login",
-        params={"next": "https://elsewhere.invalid/"},
-        allow_redirects=False,
-        timeout=30,
-    )
-    assert resp.status_code == 302
+    for _ in range(3):
+        resp = session.get(
+            f"{hub.service_url}/oauth_login",
+            params={"next": "https://elsewhere.invalid/"},
+            allow_redirects=False,
+            timeout=30,
+        )
+        # Seen once in CI: a 503 HTML page from the hub's proxy (a connection to the service
+        # reset under load), not an answer of the service (its 503s are MLflow JSON).
+        if resp.status_code != 503 or resp.headers.get("Content-Type", "").startswith(
+            "application/json"
+        ):
+            break
+        time.sleep(1)
+    assert resp.status_code == 302, (resp.status_code, resp.text[:300])
     assert "elsewhere.invalid" not in resp.headers["Location"]
 
 
