@@ -38,7 +38,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,9 @@ class Target:
     name: str
     base: str
     auth_headers: list[dict[str, str]]  # one per client (cycled)
+    # Lets every client log into the experiment the first one created (MLflow's side: its
+    # default_permission is EDIT; labtrack's team default is READ, so the team gets EDIT).
+    share_experiment: Callable[[Client, str], None] | None = None
 
 
 class Client:
@@ -145,6 +148,8 @@ def run_workload(target: Target, batches: int) -> Result:
     exp_id = setup.json(
         "POST", MLFLOW + "/experiments/create", {"name": f"bench-team-{uuid.uuid4().hex[:8]}"}
     )["experiment_id"]
+    if target.share_experiment is not None:
+        target.share_experiment(setup, exp_id)
     clients = [
         Client(target.base, target.auth_headers[i % len(target.auth_headers)])
         for i in range(LOGGERS + SEARCHERS)
@@ -234,10 +239,24 @@ def labtrack_target() -> Iterator[Target]:
             run_replicas(hub, 2) as cluster,
         ):
             tokens = [hub.tokens["alice"], hub.tokens["bob"]]
+
+            def share(owner: Client, experiment_id: str) -> None:
+                owner.json(
+                    "POST",
+                    "/api/3.0/mlflow/users/permissions/grant",
+                    {
+                        "resource_type": "experiment",
+                        "resource_id": experiment_id,
+                        "group_name": "team",
+                        "permission": "EDIT",
+                    },
+                )
+
             yield Target(
                 "labtrack service (2 replicas, haproxy)",
                 cluster.balancer,
                 [{"Authorization": f"token {t}"} for t in tokens],
+                share,
             )
     finally:
         database.close()
