@@ -163,15 +163,18 @@ RUN_PAGE_JS = """async ([name, metrics, lastStep]) => {
     const detail = document.querySelector('.lt-RunDetail');
     if (!detail || detail.querySelector('.lt-RunTitle')?.textContent !== name) return false;
     if (detail.querySelectorAll('td[data-metric-latest]').length !== metrics) return false;
-    const charts = detail.querySelectorAll('.lt-MetricChart');
-    const drawn = detail.querySelectorAll(`.lt-MetricChart [data-last-x="${lastStep}"] canvas`);
+    // The run page's chart grid: every card has drawn its run's curve.
+    const charts = detail.querySelectorAll('.lt-ChartGridSection .lt-ChartCard');
+    const drawn = detail.querySelectorAll(
+      '.lt-ChartGridSection .lt-GridChart[data-series-count="1"] canvas'
+    );
     return charts.length > 0 && drawn.length === charts.length;
   };
   while (!done()) {
     await new Promise(r => requestAnimationFrame(r));
   }
   await new Promise(r => requestAnimationFrame(r));
-  const charts = document.querySelectorAll('.lt-RunDetail .lt-MetricChart').length;
+  const charts = document.querySelectorAll('.lt-RunDetail .lt-ChartCard').length;
   return [performance.now() - t0, charts];
 }"""
 
@@ -252,7 +255,8 @@ def measure(url: str, tries: int, n_runs: int, series_runs: int) -> dict[str, li
 
             page.locator('.lt-experiment-item[data-experiment-name="bench-long-series"]').click()
             expect(page.locator(".lt-RunsCount")).to_have_text(f"{series_runs:,} runs")
-            page.locator(".lt-SelectAll").click()
+            page.get_by_role("button", name="More").click()  # Select all is in the menu
+            page.locator(".lt-OverflowPanel .lt-SelectAll").click()
             expect(page.locator(".lt-CompareButton")).to_have_text(f"Compare ({series_runs})")
             elapsed, points = page.evaluate(COMPARE_JS, series_runs)
             compare.append(elapsed)
