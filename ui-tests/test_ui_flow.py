@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -286,6 +287,10 @@ def test_registry_aliases_and_stages_are_edited_in_place(
 
         row.get_by_label("Stage of version 1").select_option("Staging")
         expect(row.get_by_label("Stage of version 1")).to_have_value("Staging")
+        # The select shows the choice at once; the request that stores it is on its way.
+        deadline = time.monotonic() + 10
+        while server_stage() != "Staging" and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert server_stage() == "Staging"
         page.screenshot(path=str(results_dir / "18-registry-editing.png"))
 
