@@ -61,6 +61,10 @@ def _remote_entry(server: LabServer) -> str:
 
 def _chunk_stems(remote_entry: str) -> dict[str, set[str]]:
     """The chunk files (name before the hash) each shared package's factory loads."""
+    assert "webpack/container/entry/labtrack" not in remote_entry, (
+        "the installed bundle is a development build: this test measures the minified bundle "
+        "users get (jlpm build:prod, then jupyter labextension develop . --overwrite)"
+    )
     names = dict(
         re.findall(r'(\d+):"([\w-]+)"', _first(r"\(\(\{([^}]*)\}\)\[e\]\|\|e\)", remote_entry))
     )
