@@ -14,9 +14,10 @@ Who is who is the hub's decision:
   by the OAuth flow (``<prefix>oauth_login`` starts it, ``<prefix>oauth_callback`` finishes
   it). The hub's answer for a token is kept ``HubIdentityProvider.token_cache_seconds``
   (default 30): a token revoked on the hub, or a user removed from the team's group, keeps
-  working that long on each replica. Each replica asks the hub once per token (and OAuth
-  session) per window: 16 clients on 2 tokens against 2 replicas cost 4 hub requests per
-  window, 0.13/s at 30 s.
+  working that long on each replica. Each replica asks the hub about once per token (and
+  OAuth session) per window (requests arriving while an expired entry is re-checked each ask):
+  the team benchmark's load, 16 clients on 2 tokens against 2 replicas, made 0.37 hub
+  requests/s at 30 s (``benchmarks/bench_team.py`` prints the count).
 - :class:`HubAuthorizer` admits a user only when the hub granted their token (or OAuth
   session) an access scope of this service (``access:services!service=<name>`` or
   ``access:services``); anyone else gets 403 in MLflow's error shape. Only labtrack's own
