@@ -32,6 +32,7 @@ import contextlib
 import http.client
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -72,6 +73,9 @@ class Target:
     # Lets every client log into the experiment the first one created (MLflow's side: its
     # default_permission is EDIT; labtrack's team default is READ, so the team gets EDIT).
     share_experiment: Callable[[Client, str], None] | None = None
+    # labtrack: how many token checks the hub has answered so far (its request log), to count
+    # what the service's token cache leaves the hub.
+    hub_calls: Callable[[], int] | None = None
 
 
 class Client:
@@ -114,6 +118,8 @@ class Result:
     failed_batches: int = 0
     search_ms: list[float] = field(default_factory=list)
     failed_searches: int = 0
+    requests: int = 0  # every request of the workload (log-batch and search)
+    hub_calls: int | None = None  # GET /hub/api/user answered meanwhile (labtrack)
 
     @property
     def pps(self) -> float:
@@ -202,6 +208,7 @@ def run_workload(target: Target, batches: int) -> Result:
     searchers = [threading.Thread(target=searcher, args=(i,)) for i in range(SEARCHERS)]
     for t in loggers + searchers:
         t.start()
+    calls_before = target.hub_calls() if target.hub_calls else None
     start.wait()
     t0 = time.perf_counter()
     for t in loggers:
@@ -210,6 +217,11 @@ def run_workload(target: Target, batches: int) -> Result:
     done.set()
     for t in searchers:
         t.join()
+    if target.hub_calls is not None and calls_before is not None:
+        time.sleep(0.5)  # the hub logs a request after answering it
+        result.hub_calls = target.hub_calls() - calls_before
+    result.requests = result.points // (KEYS * STEPS_PER_BATCH) + result.failed_batches
+    result.requests += len(result.search_ms) + result.failed_searches
     # Nothing lost: every run has all its points (the latest step of each key).
     last_step = batches * STEPS_PER_BATCH - 1
     for i, client in enumerate(clients[:LOGGERS]):
@@ -252,11 +264,16 @@ def labtrack_target() -> Iterator[Target]:
                     },
                 )
 
+            def hub_calls() -> int:
+                text = (hub.folder / "hub.log").read_text(errors="replace")
+                return len(re.findall(r"GET /hub/api/user \((?:alice|bob)@", text))
+
             yield Target(
                 "labtrack service (2 replicas, haproxy)",
                 cluster.balancer,
                 [{"Authorization": f"token {t}"} for t in tokens],
                 share,
+                hub_calls,
             )
     finally:
         database.close()
@@ -382,6 +399,13 @@ def report(results: dict[str, Result], batches: int) -> None:
             f"{name:44} {r.pps:10,.0f} {r.pct(0.5):9.1f}ms {r.pct(0.95):7.1f}ms "
             f"{len(r.search_ms):9d} {r.failed_batches}/{r.failed_searches}"
         )
+    for name, r in results.items():
+        if r.hub_calls is not None:
+            rate = r.requests / r.seconds if r.seconds else 0.0
+            print(
+                f"{name}: {r.requests} requests ({rate:,.0f}/s) made {r.hub_calls} token checks "
+                f"at the hub ({r.hub_calls / r.seconds if r.seconds else 0:.2f}/s)"
+            )
     if len(results) == 2:
         lt, ml = results.values()
         ingest = lt.pps / ml.pps if ml.pps else float("nan")

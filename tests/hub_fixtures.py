@@ -218,6 +218,13 @@ def _hub_config(
                 # What the team deployment guide tells admins to set (c.Spawner.environment):
                 "LABTRACK_TRACKING_URI": f"http://127.0.0.1:{ports['hub']}/services/{SERVICE}",
                 "PYTHONPATH": str(REPO / "src"),
+                # A lab extension bundle of one's own (a worktree's build) wins over the
+                # installed one when the tests run with $JUPYTER_PATH.
+                **(
+                    {"JUPYTER_PATH": os.environ["JUPYTER_PATH"]}
+                    if os.environ.get("JUPYTER_PATH")
+                    else {}
+                ),
             },
         },
         "external": {
@@ -284,9 +291,10 @@ c.JupyterHub.load_roles = [
     }},
     {{
         # The service reads users' groups and admin flags (get_user_permission on another
-        # user).
+        # user, effective levels in the permissions dialog) and lists user and group names
+        # (the dialog's suggestions): what docs/team-deployment.md grants it.
         "name": "labtrack-service",
-        "scopes": ["read:users:groups", "read:users:name"],
+        "scopes": ["read:users:groups", "list:users", "list:groups"],
         "services": ["labtrack", "labtrack-external"],
     }},
 ]
@@ -518,9 +526,12 @@ def _wait(check: Any, timeout: float, what: str, log: Path) -> None:
     pytest.fail(f"{what} not ready in {timeout}s\n{tail}")
 
 
-def start_replica(hub: Hub, home: Path, port: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
+def start_replica(
+    hub: Hub, home: Path, port: int, log: IO[bytes], argv: tuple[str, ...] = ()
+) -> subprocess.Popen[bytes]:
     """One more process of the externally managed service (same hub identity, store and
-    bucket), listening on ``port``; its output goes to ``log``."""
+    bucket), listening on ``port``, with ``argv`` as extra options; its output goes to
+    ``log``."""
     assert hub.external_env, "the hub fixture records the external service's environment"
     env = {
         **hub.external_env,
@@ -531,7 +542,7 @@ def start_replica(hub: Hub, home: Path, port: int, log: IO[bytes]) -> subprocess
         "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "labtrack.cli", "service"],
+        [sys.executable, "-m", "labtrack.cli", "service", *argv],
         cwd=home.parent,
         env=env,
         stdout=log,
@@ -550,12 +561,12 @@ class Replica:
     """One replica of the externally managed service, as a process of its own in ``folder``
     (stopped on exit of the ``with`` block if still running)."""
 
-    def __init__(self, hub: Hub, folder: Path) -> None:
+    def __init__(self, hub: Hub, folder: Path, argv: tuple[str, ...] = ()) -> None:
         (port,) = free_ports(1)
         self.url = f"http://127.0.0.1:{port}/services/labtrack-external"
         self.log_path = folder / "replica.log"
         self._log = self.log_path.open("wb")
-        self.proc = start_replica(hub, folder / "home", port, self._log)
+        self.proc = start_replica(hub, folder / "home", port, self._log, argv)
         deadline = time.monotonic() + 120
         while True:
             try:

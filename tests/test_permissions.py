@@ -16,6 +16,7 @@ from labtrack.entities.permissions import (
     REGISTERED_MODEL,
     USE,
     USER,
+    Decision,
     Principal,
     Viewer,
     effective_permission,
@@ -63,6 +64,34 @@ def test_the_rule_in_memory() -> None:
     # The highest of the user's and their groups' grants, whatever the default.
     assert effective_permission(BOB, ["NO_PERMISSIONS", "EDIT"], READ) is EDIT
     assert effective_permission(BOB, ["NO_PERMISSIONS"], MANAGE) is NO_PERMISSIONS
+
+
+def test_explain_says_where_the_level_comes_from(service, perms) -> None:  # type: ignore[no-untyped-def]
+    """The dialog's "effective level" is the checks' own rule: ``explain`` is what
+    ``effective`` (every check) returns the level of."""
+    eid = _as(service, ALICE).create_experiment("explained")
+    exp = Resource(EXPERIMENT, eid)
+    assert perms.explain(ALICE, exp) == Decision(MANAGE, "direct")
+    assert perms.explain(ADMIN, exp) == Decision(MANAGE, "admin")
+    assert perms.explain(BOB, exp) == Decision(READ, "default")
+    perms.set_grant(ALICE, exp, USER, "bob", "USE")
+    assert perms.explain(BOB, exp) == Decision(USE, "direct")
+    # A group's higher grant decides, and is named; on a tie one's own grant is named.
+    perms.set_grant(ALICE, exp, GROUP, "team", "EDIT")
+    assert perms.explain(BOB, exp) == Decision(EDIT, "group", "team")
+    assert perms.effective(BOB, exp) is EDIT
+    perms.set_grant(ALICE, exp, USER, "bob", "EDIT")
+    assert perms.explain(BOB, exp) == Decision(EDIT, "direct")
+    perms.set_grant(ALICE, exp, USER, "bob", "NO_PERMISSIONS")
+    perms.set_grant(ALICE, exp, GROUP, "team", "NO_PERMISSIONS")
+    assert perms.explain(BOB, exp) == Decision(NO_PERMISSIONS, "direct")
+    # Two groups: the higher one, then the first by name.
+    two = Principal("dan", ("zeta", "alpha"))
+    perms.set_grant(ALICE, exp, GROUP, "zeta", "USE")
+    perms.set_grant(ALICE, exp, GROUP, "alpha", "USE")
+    assert perms.explain(two, exp) == Decision(USE, "group", "alpha")
+    perms.set_grant(ALICE, exp, GROUP, "zeta", "EDIT")
+    assert perms.explain(two, exp) == Decision(EDIT, "group", "zeta")
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import { describe, expect, it } from '@jest/globals';
 
 import {
   GranteeKind,
+  IGranteeNames,
   IGrant,
   IPermissionResource,
   IPermissionsAPI,
@@ -86,6 +87,29 @@ class FakeTeam implements IPermissionsAPI {
       g => !(g.grantee_kind === kind && g.grantee === grantee)
     );
     this.grants.push({ grantee_kind: kind, grantee, permission: level });
+  };
+
+  /** The hub's users and groups. */
+  hubUsers = ['alice', 'bob', 'bobby', 'carol'];
+  hubGroups = ['team', 'reviewers'];
+
+  names = async (
+    resource: IPermissionResource,
+    kind: GranteeKind,
+    typed: string
+  ): Promise<IGranteeNames> => {
+    this.sent.push(['names', resource.id, kind, typed]);
+    if (this.myLevel() !== 'MANAGE') {
+      throw denied('Permission denied.');
+    }
+    const all = kind === 'user' ? this.hubUsers : this.hubGroups;
+    const hits = all.filter(n => n.includes(typed));
+    return {
+      users: kind === 'user' ? hits : [],
+      groups: kind === 'group' ? hits : [],
+      known: typed ? all.includes(typed) : null,
+      hub_answered: true
+    };
   };
 
   revoke = async (
@@ -230,7 +254,13 @@ describe('PermissionsModel', () => {
         );
       },
       grant: async () => undefined,
-      revoke: async () => undefined
+      revoke: async () => undefined,
+      names: async () => ({
+        users: [],
+        groups: [],
+        known: null,
+        hub_answered: true
+      })
     };
     const broken = new PermissionsModel({ api: failing, resource: EXPERIMENT });
     await broken.load();
@@ -269,5 +299,62 @@ describe('granteeProblem and levelRank', () => {
     expect(levelRank('NO_PERMISSIONS')).toBe(0);
     expect(levelRank('READ')).toBeLessThan(levelRank('USE'));
     expect(levelRank('EDIT')).toBeLessThan(levelRank('MANAGE'));
+  });
+});
+
+describe('PermissionsModel and the hub', () => {
+  it('suggests hub names and grants no name the hub does not know', async () => {
+    const team = new FakeTeam('alice', [ALICE_MANAGES]);
+    const model = new PermissionsModel({ api: team, resource: EXPERIMENT });
+    await model.load();
+    await model.suggest('user', 'bob');
+    expect(model.suggestions).toEqual(['bob', 'bobby']);
+    await model.suggest('group', 'te');
+    expect(model.suggestions).toEqual(['team']);
+
+    // A typo: the hub has no such user, nothing is sent to grant.
+    expect(await model.grantNew('user', 'bbo', 'READ')).toBe('unknown');
+    expect(team.sent.filter(s => s[0] === 'grant')).toEqual([]);
+    // A hub user not among the suggestions is granted all the same.
+    expect(await model.grantNew('user', ' carol ', 'USE')).toBe('granted');
+    expect(team.grants.map(g => g.grantee)).toContain('carol');
+    // A listed grantee's level changes without asking the hub again.
+    team.hubUsers = [];
+    expect(await model.grantNew('user', 'carol', 'EDIT')).toBe('granted');
+
+    // Without MANAGE nobody's names are asked for.
+    const bob = new FakeTeam('bob', [ALICE_MANAGES]);
+    const readOnly = new PermissionsModel({ api: bob, resource: EXPERIMENT });
+    await readOnly.load();
+    await readOnly.suggest('user', 'a');
+    expect(readOnly.suggestions).toEqual([]);
+    expect(bob.sent.filter(s => s[0] === 'names')).toEqual([]);
+  });
+
+  it("keeps where the caller's level comes from", async () => {
+    const team = new FakeTeam('alice', [ALICE_MANAGES]);
+    team.list = async () => ({
+      permissions: [
+        {
+          grantee_kind: 'user',
+          grantee: 'bob',
+          permission: 'USE',
+          effective: { permission: 'EDIT', source: 'group', group: 'team' },
+          hub_user: true
+        }
+      ],
+      default_permission: 'READ',
+      my_permission: 'EDIT',
+      my_source: { permission: 'EDIT', source: 'group', group: 'team' },
+      can_manage: false
+    });
+    const model = new PermissionsModel({ api: team, resource: EXPERIMENT });
+    await model.load();
+    expect(model.mySource).toEqual({
+      permission: 'EDIT',
+      source: 'group',
+      group: 'team'
+    });
+    expect(model.grants[0].effective?.permission).toBe('EDIT');
   });
 });

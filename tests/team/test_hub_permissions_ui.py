@@ -8,8 +8,11 @@ may now do. erin is a team member created here, alone in ``reviewers``: carol, t
 outsider, is not admitted by the hub at all (admission is the hub's; a grant cannot change it).
 bob, with EDIT, sees the grants read-only and the service refuses his grant (403). When an admin
 lowers alice's level while her dialog is open, her next grant shows the service's refusal.
-The registered model's dialog opens from the registry view. Screenshots light and dark
-(ui-tests/test-results/team-perm-*.png), and the contrast of every text of the dialog.
+The registered model's dialog opens from the registry view. Each row also says what its grantee
+holds in effect and why (own grant, via a hub group, team default), as the service computes it;
+the grant form suggests hub names as one types and grants no name the hub does not know.
+Screenshots light and dark (ui-tests/test-results/team-perm-*.png), and the contrast of every
+text of the dialog.
 """
 
 from __future__ import annotations
@@ -90,13 +93,13 @@ def team(hub: Hub) -> dict[str, str]:
     return {"experiment_id": eid}
 
 
-def open_dialog_of_experiment(page: Page) -> Locator:
+def open_dialog_of_experiment(page: Page, name: str = EXPERIMENT) -> Locator:
     card = page.locator(".jp-LauncherCard").filter(
         has=page.locator(".jp-LauncherCard-label", has_text="labtrack")
     )
     card.first.click()
     dashboard = page.locator(".lt-Dashboard")
-    item = dashboard.locator(f'.lt-experiment-item[data-experiment-name="{EXPERIMENT}"]')
+    item = dashboard.locator(f'.lt-experiment-item[data-experiment-name="{name}"]')
     item.click()
     expect(item).to_have_attribute("aria-pressed", "true")
     opener = dashboard.locator(".lt-RunsTitle .lt-PermissionsButton")
@@ -104,7 +107,7 @@ def open_dialog_of_experiment(page: Page) -> Locator:
     opener.focus()
     page.keyboard.press("Enter")  # keyboard: the button opens the dialog
     dialog = page.locator(".jp-Dialog")
-    expect(dialog.locator(".jp-Dialog-header")).to_contain_text(EXPERIMENT)
+    expect(dialog.locator(".jp-Dialog-header")).to_contain_text(name)
     body = dialog.locator(".lt-Permissions")
     expect(body.locator(".lt-PermissionsSummary")).to_contain_text("Your level:")
     return body
@@ -274,3 +277,81 @@ def test_bob_sees_the_grants_but_cannot_change_them(
     assert status == 403, body
     assert body["error_code"] == "PERMISSION_DENIED"
     assert not can_read(hub, MEMBER, eid)
+
+
+def test_effective_levels_and_hub_name_suggestions(
+    hub: Hub, browser: Browser, team: dict[str, str]
+) -> None:
+    """erin holds READ of her own but EDIT through ``reviewers``: her row says EDIT, via the
+    group. A grant to a name the hub does not know is marked. Typing suggests hub users; a
+    typo is not granted, and the dialog says why."""
+    name = f"perm-eff-{uuid.uuid4().hex[:6]}"
+    status, body = as_user(hub, "alice", "POST", MLFLOW + "/experiments/create", {"name": name})
+    assert status == 200, body
+    eid = str(body["experiment_id"])
+    grant_as(hub, "alice", eid, "USE", username="bob")
+    grant_as(hub, "alice", eid, "READ", username=MEMBER)
+    grant_as(hub, "alice", eid, "EDIT", group_name=REVIEWERS)
+    grant_as(hub, "alice", eid, "READ", username="ghost")
+    assert can_log(hub, MEMBER, eid)  # what the dialog will say: EDIT, via reviewers
+    hub.start_server("alice")
+    page = new_page(browser)
+    try:
+        set_theme(hub, "alice", "light")
+        open_lab(page, hub, "alice")
+        for theme in ("light", "dark"):
+            if theme == "dark":
+                set_theme(hub, "alice", "dark")
+                page.goto(f"{hub.server_url('alice')}/lab?reset")
+                expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "false")
+            body = open_dialog_of_experiment(page, name)
+            expect(body.locator(".lt-PermissionsSummary")).to_contain_text(
+                "Your level: Manage (own grant)"
+            )
+            erin = row(body, "user", MEMBER).locator(".lt-EffectiveLevel")
+            expect(erin).to_have_attribute("data-permission", "EDIT")
+            expect(erin).to_have_attribute("data-source", "group")
+            expect(erin).to_contain_text("via group reviewers")
+            expect(row(body, "user", MEMBER)).to_have_attribute("data-permission", "READ")
+            bob = row(body, "user", "bob").locator(".lt-EffectiveLevel")
+            expect(bob).to_contain_text("Use")
+            expect(bob).to_contain_text("own grant")
+            expect(row(body, "user", "ghost").locator(".lt-GranteeUnknown")).to_have_text(
+                "(not a hub user)"
+            )
+            group = row(body, "group", REVIEWERS).locator(".lt-EffectiveLevel")
+            expect(group).to_have_attribute("data-permission", "EDIT")
+
+            # Suggestions from the hub as one types.
+            field = body.locator(".lt-GrantName")
+            field.fill("bo")
+            expect(body.locator('datalist.lt-GrantNames option[value="bob"]')).to_have_count(1)
+            body.locator(".lt-GrantKind").select_option("group")
+            field.fill("review")
+            expect(
+                body.locator(f'datalist.lt-GrantNames option[value="{REVIEWERS}"]')
+            ).to_have_count(1)
+            body.locator(".lt-GrantKind").select_option("user")
+            # A typo: not a hub user, nothing granted, the dialog says so.
+            field.fill("bbo")
+            body.locator(".lt-GrantButton").click()
+            hint = body.locator(".lt-PermissionsHint")
+            expect(hint).to_have_text("“bbo” is not a hub user: nothing was granted.")
+            expect(row(body, "user", "bbo")).to_have_count(0)
+            expect(field).to_have_value("bbo")
+            page.screenshot(path=str(RESULTS / f"team-perm-05-effective-{theme}.png"))
+            check_contrast(page, f"{theme} (effective levels)")
+            page.keyboard.press("Escape")
+        status, body = as_user(
+            hub,
+            "alice",
+            "GET",
+            f"/api/labtrack/permissions?resource_type=experiment&resource_id={eid}",
+        )
+        assert all(p["grantee"] != "bbo" for p in body["permissions"])
+    except Exception:
+        page.screenshot(path=str(RESULTS / "team-perm-00-effective-failed.png"))
+        raise
+    finally:
+        set_theme(hub, "alice", None)
+        page.context.close()

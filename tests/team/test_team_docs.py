@@ -86,6 +86,10 @@ def test_the_documented_jupyterhub_config_loads(tmp_path: Path) -> None:
     scopes = Spawner(config=config).server_token_scopes
     _check_scopes_exist(scopes)
     assert access in scopes
+    # The service's own role: users' groups, and user and group names (least privilege: no
+    # read:users, no admin scope), as the test hub grants it.
+    (service_role,) = [r for r in hub.load_roles if r.get("services") == ["labtrack"]]
+    assert sorted(service_role["scopes"]) == ["list:groups", "list:users", "read:users:groups"]
 
     # The hub's managed-service environment plus the documented one: the service's argv.
     env = {

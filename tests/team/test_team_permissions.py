@@ -428,3 +428,102 @@ def test_hub_groups_are_mlflows_roles(hub: Hub) -> None:
     assert _mlflow_auth(hub, "alice", "remove-role-permission", str(grant_id)) == {"removed": True}
     listed = _mlflow_auth(hub, "bob", "list-role-permissions", team)["role_permissions"]
     assert [p for p in listed if p[2] == eid] == []
+
+
+def _listing(hub: Hub, user: str, eid: str) -> dict[str, Any]:
+    query = f"resource_type=experiment&resource_id={eid}"
+    return dict(ok(hub, "GET", f"/api/labtrack/permissions?{query}", user))
+
+
+def _rows(listing: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(r["grantee_kind"], r["grantee"]): r for r in listing["permissions"]}
+
+
+def test_the_listing_says_each_grantees_effective_level_and_its_source(hub: Hub) -> None:
+    """bob's own grant is USE, his group's EDIT: he holds EDIT, via the group, and the listing
+    says so (the same rule as the checks: bob can log). A grant to a name the hub does not know
+    is marked. Other users' effective levels (which tell their groups) are for managers."""
+    eid = _experiment(hub, "alice")
+    assert _grant(hub, "alice", eid, "USE", username="bob")[0] == 200
+    assert _grant(hub, "alice", eid, "EDIT", group_name="team")[0] == 200
+    ghost = f"ghost-{uuid.uuid4().hex[:6]}"
+    assert _grant(hub, "alice", eid, "READ", username=ghost)[0] == 200
+    listing = _listing(hub, "alice", eid)
+    rows = _rows(listing)
+    assert listing["my_source"] == {"permission": "MANAGE", "source": "direct"}
+    assert rows[("user", "alice")]["effective"] == {"permission": "MANAGE", "source": "direct"}
+    assert rows[("user", "bob")]["permission"] == "USE"
+    assert rows[("user", "bob")]["effective"] == {
+        "permission": "EDIT",
+        "source": "group",
+        "group": "team",
+    }
+    assert rows[("user", "bob")]["hub_user"] is True
+    assert rows[("group", "team")]["effective"] == {"permission": "EDIT", "source": "direct"}
+    assert rows[("user", ghost)]["hub_user"] is False
+    assert rows[("user", ghost)]["effective"] == {"permission": "READ", "source": "direct"}
+    # The checks agree: bob logs (EDIT), as the listing says.
+    _run(hub, "bob", eid)
+
+    # bob (EDIT, no MANAGE) sees his own and the groups', not alice's or the ghost's.
+    rows = _rows(bob := _listing(hub, "bob", eid))
+    assert bob["my_source"] == {"permission": "EDIT", "source": "group", "group": "team"}
+    assert rows[("user", "bob")]["effective"]["source"] == "group"
+    assert "effective" not in rows[("user", "alice")]
+    assert "hub_user" not in rows[("user", ghost)]
+    # With the group's grant gone, bob's own decides; an admin's level is the admin's.
+    ok(
+        hub,
+        "POST",
+        MLFLOW3 + "/users/permissions/revoke",
+        "alice",
+        body={"resource_type": "experiment", "resource_id": eid, "group_name": "team"},
+    )
+    assert _rows(_listing(hub, "alice", eid))[("user", "bob")]["effective"] == {
+        "permission": "USE",
+        "source": "direct",
+    }
+    assert _listing(hub, "admin", eid)["my_source"] == {"permission": "MANAGE", "source": "admin"}
+    # Someone with no grant holds the team default.
+    other = _experiment(hub, "alice")
+    assert _listing(hub, "bob", other)["my_source"] == {"permission": "READ", "source": "default"}
+
+
+def _names(hub: Hub, user: str, eid: str, **query: str) -> tuple[int, Any]:
+    q = "&".join(
+        f"{k}={v}" for k, v in {"resource_type": "experiment", "resource_id": eid, **query}.items()
+    )
+    return api(hub, "GET", f"/api/labtrack/permissions/names?{q}", user)
+
+
+def test_grantee_suggestions_come_from_the_hub_for_managers_only(hub: Hub) -> None:
+    eid = _experiment(hub, "alice")
+    status, body = _names(hub, "alice", eid, kind="user", name="bo")
+    assert status == 200, body
+    assert body["hub_answered"] is True
+    assert "bob" in body["users"]
+    assert body["known"] is False  # no hub user is called "bo"
+    status, body = _names(hub, "alice", eid, kind="user", name="bob")
+    assert body["users"][0] == "bob"
+    assert body["known"] is True
+    status, body = _names(hub, "alice", eid, kind="group", name="TE")
+    assert "team" in body["groups"]
+    assert body["users"] == []
+    assert body["known"] is False  # group names are exact: "TE" is not "team"
+    status, body = _names(hub, "alice", eid, kind="group", name="team")
+    assert body["known"] is True
+    # Both kinds at once, no exact check.
+    status, body = _names(hub, "alice", eid, name="a")
+    assert "alice" in body["users"]
+    assert "team" in body["groups"]
+    assert body["known"] is None
+    # Readers who do not manage the experiment (bob), and outsiders, get no names.
+    status, body = _names(hub, "bob", eid, kind="user", name="a")
+    assert status == 403, body
+    assert body["error_code"] == "PERMISSION_DENIED"
+    status, body = _names(hub, "carol", eid, kind="user", name="a")
+    assert status == 403, body
+    # A hub admin may (MANAGE everywhere).
+    status, body = _names(hub, "admin", eid, kind="user", name="ali")
+    assert status == 200, body
+    assert "alice" in body["users"]

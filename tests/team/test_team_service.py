@@ -433,6 +433,50 @@ def test_a_logged_models_user_tag_is_the_authenticated_user(hub: Hub) -> None:
     assert _model_tags(got)["mlflow.user"] == "alice"
 
 
+def test_a_colleague_cannot_take_over_or_delete_the_user_tag(hub: Hub) -> None:
+    """bob may edit alice's run and logged model (the team holds EDIT on experiment 0) but not
+    make them his: ``mlflow.user`` keeps the value it holds, and it cannot be deleted."""
+    run_id = _create_run(hub, "alice")["info"]["run_id"]
+    status, model = api(
+        hub, "POST", MLFLOW + "/logged-models", user="alice", body={"experiment_id": "0"}
+    )
+    assert status == 200, model
+    model_id = model["model"]["info"]["model_id"]
+    tags = MLFLOW + f"/logged-models/{model_id}/tags"
+    for method, path, body in [
+        ("POST", "/runs/set-tag", {"run_id": run_id, "key": "mlflow.user", "value": "bob"}),
+        (
+            "POST",
+            "/runs/log-batch",
+            {"run_id": run_id, "tags": [{"key": "mlflow.user", "value": "bob"}]},
+        ),
+        (
+            "PATCH",
+            f"/logged-models/{model_id}/tags",
+            {"tags": [{"key": "mlflow.user", "value": "bob"}]},
+        ),
+        ("DELETE", f"/logged-models/{model_id}/tags/mlflow.user", None),
+    ]:
+        status, resp = api(hub, method, MLFLOW + path, user="bob", body=body)
+        assert status == 403, (method, path, resp)
+        assert resp["error_code"] == "PERMISSION_DENIED"
+    # Nor alice herself deletes it.
+    status, resp = api(hub, "DELETE", tags + "/mlflow.user", user="alice")
+    assert status == 403, resp
+    # bob's other tags go through: EDIT is enough for those.
+    status, resp = api(hub, "PATCH", tags, user="bob", body={"tags": [{"key": "k", "value": "v"}]})
+    assert status == 200, resp
+    status, resp = api(
+        hub, "PATCH", tags, user="alice", body={"tags": [{"key": "mlflow.user", "value": "alice"}]}
+    )
+    assert status == 200, resp  # the value it holds: a no-op
+    status, got = api(hub, "GET", MLFLOW + f"/logged-models/{model_id}", user="alice")
+    assert _model_tags(got)["mlflow.user"] == "alice"
+    assert _model_tags(got)["k"] == "v"
+    status, got = api(hub, "GET", MLFLOW + f"/runs/get?run_id={run_id}", user="alice")
+    assert _tags(got["run"])["mlflow.user"] == "alice"
+
+
 def test_real_mlflow2_client_cannot_name_another_user(hub: Hub) -> None:
     from mlflow_compat.envs import ensure_env
 

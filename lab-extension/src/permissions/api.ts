@@ -3,7 +3,9 @@
  * the grants on one experiment or registered model
  * (`api/labtrack/permissions`), and MLflow 3.17's grant and revoke
  * (`api/3.0/mlflow/users/permissions/grant|revoke`, with `group_name`
- * instead of `username` for a hub group). Served in team mode only.
+ * instead of `username` for a hub group), and the hub's user and group names
+ * for the grant form (`api/labtrack/permissions/names`, MANAGE holders).
+ * Served in team mode only.
  */
 
 import { ServerConnection } from '@jupyterlab/services';
@@ -12,6 +14,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { requestAPI } from '../api';
 import {
   GranteeKind,
+  IGranteeNames,
   IPermissionResource,
   IPermissionsAPI,
   IResourcePermissions
@@ -66,6 +69,20 @@ export function createPermissionsAPI(
           method: 'POST',
           body: JSON.stringify(grantBody(resource, kind, grantee))
         },
+        settings,
+        trans
+      );
+    },
+    names: (resource, kind, typed) => {
+      const query = new URLSearchParams({
+        resource_type: resource.type,
+        resource_id: resource.id,
+        kind,
+        name: typed
+      });
+      return requestAPI<IGranteeNames>(
+        `api/labtrack/permissions/names?${query.toString()}`,
+        { method: 'GET' },
         settings,
         trans
       );

@@ -15,6 +15,7 @@ import { Widget } from '@lumino/widgets';
 import { button, el } from '../dom';
 import {
   GranteeKind,
+  IEffectiveLevel,
   IGrant,
   IPermissionResource,
   IPermissionsAPI,
@@ -55,6 +56,23 @@ function levelHelp(level: PermissionLevel, trans: TranslationBundle): string {
       return trans.__('changes it, logs runs');
     case 'MANAGE':
       return trans.__('deletes it, manages permissions');
+  }
+}
+
+/** Where a level comes from, as shown ("via group team", "team default"). */
+export function sourceLabel(
+  effective: IEffectiveLevel,
+  trans: TranslationBundle
+): string {
+  switch (effective.source) {
+    case 'admin':
+      return trans.__('hub admin');
+    case 'direct':
+      return trans.__('own grant');
+    case 'group':
+      return trans.__('via group %1', effective.group ?? '');
+    case 'default':
+      return trans.__('team default');
   }
 }
 
@@ -146,15 +164,24 @@ export class PermissionsBody extends Widget {
       autocomplete: 'off',
       spellcheck: 'false',
       placeholder: trans.__('hub user name'),
+      list: `${this._prefix}-names`,
       'aria-describedby': `${this._prefix}-hint`
+    });
+    // The hub's names as one types (the browser's own suggestion list).
+    this._names = el('datalist', 'lt-GrantNames', undefined, {
+      id: `${this._prefix}-names`
     });
     this._kind.addEventListener('change', () => {
       this._name.placeholder =
         this._kind.value === 'group'
           ? trans.__('hub group name')
           : trans.__('hub user name');
+      this._suggestSoon();
     });
-    this._name.addEventListener('input', () => this._setHint(''));
+    this._name.addEventListener('input', () => {
+      this._setHint('');
+      this._suggestSoon();
+    });
     this._level = el('select', 'jp-mod-styled lt-GrantLevel', undefined, {
       id: `${this._prefix}-level`
     });
@@ -176,6 +203,7 @@ export class PermissionsBody extends Widget {
     fields.append(
       field(trans.__('Grantee'), this._kind),
       field(trans.__('Name'), this._name),
+      this._names,
       field(trans.__('Level'), this._level),
       this._grantButton
     );
@@ -209,15 +237,49 @@ export class PermissionsBody extends Widget {
       return;
     }
     const kind = this._kind.value as GranteeKind;
-    const ok = await this._model.grant(
+    const name = this._name.value.trim();
+    const done = await this._model.grantNew(
       kind,
-      this._name.value,
+      name,
       this._level.value as PermissionLevel
     );
-    if (ok) {
+    if (done === 'granted') {
       this._name.value = '';
+    } else if (done === 'unknown') {
+      this._setHint(
+        kind === 'group'
+          ? trans.__('“%1” is not a hub group: nothing was granted.', name)
+          : trans.__('“%1” is not a hub user: nothing was granted.', name)
+      );
     }
     this._name.focus();
+  }
+
+  private _suggestSoon(): void {
+    if (this._suggestTimer !== null) {
+      window.clearTimeout(this._suggestTimer);
+    }
+    this._suggestTimer = window.setTimeout(() => {
+      this._suggestTimer = null;
+      void this._model.suggest(
+        this._kind.value as GranteeKind,
+        this._name.value
+      );
+    }, 150);
+  }
+
+  private _renderSuggestions(): void {
+    const names = this._model.suggestions;
+    const shown = Array.from(this._names.options).map(o => o.value);
+    if (
+      shown.length === names.length &&
+      shown.every((name, i) => name === names[i])
+    ) {
+      return; // unchanged: leave the open list alone
+    }
+    this._names.replaceChildren(
+      ...names.map(name => el('option', '', undefined, { value: name }))
+    );
   }
 
   private _setHint(text: string): void {
@@ -237,7 +299,14 @@ export class PermissionsBody extends Widget {
         ? ''
         : trans.__('Loading permissions…');
     } else {
-      const mine = levelLabel(model.myLevel!, trans);
+      const source = model.mySource;
+      const mine = source
+        ? trans.__(
+            '%1 (%2)',
+            levelLabel(model.myLevel!, trans),
+            sourceLabel(source, trans)
+          )
+        : levelLabel(model.myLevel!, trans);
       const fallback = levelLabel(model.defaultLevel!, trans);
       this._summary.textContent = model.canManage
         ? trans.__(
@@ -246,7 +315,7 @@ export class PermissionsBody extends Widget {
             fallback
           )
         : trans.__(
-            'Your level: %1 (only Manage changes permissions). Team members without a grant: %2.',
+            'Your level: %1; only Manage changes permissions. Team members without a grant: %2.',
             mine,
             fallback
           );
@@ -270,6 +339,7 @@ export class PermissionsBody extends Widget {
 
     this._renderTable();
     this._renderLevels();
+    this._renderSuggestions();
     this._form.hidden = !model.canManage;
     // Nothing is disabled while a change is in flight (a disabled control
     // drops the focus): the model ignores a second change meanwhile.
@@ -342,7 +412,8 @@ export class PermissionsBody extends Widget {
     head.append(
       el('th', '', trans.__('Who'), { scope: 'col' }),
       el('th', '', trans.__('Kind'), { scope: 'col' }),
-      el('th', '', trans.__('Level'), { scope: 'col' })
+      el('th', '', trans.__('Granted'), { scope: 'col' }),
+      el('th', '', trans.__('In effect'), { scope: 'col' })
     );
     if (model.canManage) {
       const actions = el('th', '', undefined, { scope: 'col' });
@@ -359,7 +430,7 @@ export class PermissionsBody extends Widget {
           'td',
           'lt-Empty',
           trans.__('No grants: every team member has the default level.'),
-          { colspan: model.canManage ? '4' : '3' }
+          { colspan: model.canManage ? '5' : '4' }
         )
       );
       tbody.append(row);
@@ -381,6 +452,11 @@ export class PermissionsBody extends Widget {
     const who = el('td', 'lt-Grantee', grant.grantee);
     if (model.isMine(grant)) {
       who.append(el('span', 'lt-GranteeYou', ` ${trans.__('(you)')}`));
+    }
+    if (grant.hub_user === false) {
+      who.append(
+        el('span', 'lt-GranteeUnknown', ` ${trans.__('(not a hub user)')}`)
+      );
     }
     const kind = el(
       'td',
@@ -410,7 +486,7 @@ export class PermissionsBody extends Widget {
     } else {
       level.textContent = levelLabel(grant.permission, trans);
     }
-    row.append(who, kind, level);
+    row.append(who, kind, level, this._effectiveCell(grant));
     if (model.canManage) {
       const actions = el('td', 'lt-GrantActions');
       const revoke = button(
@@ -425,6 +501,34 @@ export class PermissionsBody extends Widget {
     return row;
   }
 
+  /** What the grantee holds in effect and why, as the service computed it. */
+  private _effectiveCell(grant: IGrant): HTMLElement {
+    const trans = this._trans;
+    const effective = grant.effective;
+    const cell = el('td', 'lt-EffectiveLevel');
+    if (!effective) {
+      cell.textContent = '—';
+      cell.title = trans.__(
+        'Only those who manage permissions see what others hold through their groups.'
+      );
+      return cell;
+    }
+    cell.dataset.permission = effective.permission;
+    cell.dataset.source = effective.source;
+    const lifted =
+      grant.grantee_kind === 'user' &&
+      effective.permission !== grant.permission;
+    cell.append(
+      el(
+        'span',
+        lifted ? 'lt-EffectiveName lt-mod-lifted' : 'lt-EffectiveName',
+        levelLabel(effective.permission, trans)
+      ),
+      el('span', 'lt-EffectiveSource', sourceLabel(effective, trans))
+    );
+    return cell;
+  }
+
   private _model: PermissionsModel;
   private _trans: TranslationBundle;
   private _prefix: string;
@@ -437,6 +541,8 @@ export class PermissionsBody extends Widget {
   private _level!: HTMLSelectElement;
   private _grantButton!: HTMLButtonElement;
   private _hint!: HTMLElement;
+  private _names!: HTMLDataListElement;
+  private _suggestTimer: number | null = null;
   private _focused = false;
 }
 

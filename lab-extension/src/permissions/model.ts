@@ -13,6 +13,7 @@ import { LabtrackAPIError, toAPIError } from '../protocol';
 import { ILoadState } from '../tokens';
 import {
   GranteeKind,
+  IEffectiveLevel,
   IGrant,
   IPermissionResource,
   IPermissionsAPI,
@@ -93,6 +94,16 @@ export class PermissionsModel implements IDisposable {
     return this._myLevel;
   }
 
+  /** Where the caller's level comes from (null until loaded). */
+  get mySource(): IEffectiveLevel | null {
+    return this._mySource;
+  }
+
+  /** Hub names matching what was last typed in the grant form. */
+  get suggestions(): readonly string[] {
+    return this._suggestions;
+  }
+
   /** Whether the caller may change grants (MANAGE, or a hub admin). */
   get canManage(): boolean {
     return this._canManage;
@@ -142,6 +153,7 @@ export class PermissionsModel implements IDisposable {
       this._grants = sortGrants(reply.permissions ?? []);
       this._default = reply.default_permission;
       this._myLevel = reply.my_permission;
+      this._mySource = reply.my_source ?? null;
       this._canManage = reply.can_manage;
       this._state = { loading: false, error: null };
     } catch (reason) {
@@ -166,6 +178,56 @@ export class PermissionsModel implements IDisposable {
     return this._change(() =>
       this._api.grant(this.resource, kind, name, level)
     );
+  }
+
+  /**
+   * Grant a name typed in the form. A name with no grant here yet is first
+   * looked up in the hub: one the hub does not know is not granted
+   * ('unknown'); when the hub cannot say, the grant goes ahead.
+   */
+  async grantNew(
+    kind: GranteeKind,
+    grantee: string,
+    level: PermissionLevel
+  ): Promise<'granted' | 'unknown' | 'refused'> {
+    const name = grantee.trim();
+    const listed = this._grants.some(
+      g => g.grantee_kind === kind && g.grantee === name
+    );
+    if (!listed && !this._busy) {
+      let known: boolean | null = null;
+      try {
+        known = (await this._api.names(this.resource, kind, name)).known;
+      } catch {
+        known = null; // the grant's own answer will say what is wrong
+      }
+      if (known === false) {
+        return 'unknown';
+      }
+    }
+    return (await this.grant(kind, name, level)) ? 'granted' : 'refused';
+  }
+
+  /**
+   * Ask the hub for names containing `typed` (MANAGE holders only; an answer
+   * to an older request is dropped, a failure leaves no suggestions).
+   */
+  async suggest(kind: GranteeKind, typed: string): Promise<void> {
+    const request = ++this._suggestRequest;
+    let names: string[] = [];
+    if (this._canManage) {
+      try {
+        const reply = await this._api.names(this.resource, kind, typed.trim());
+        names = kind === 'user' ? reply.users : reply.groups;
+      } catch {
+        names = [];
+      }
+    }
+    if (request !== this._suggestRequest) {
+      return;
+    }
+    this._suggestions = names;
+    this._emit();
   }
 
   /** Remove a grant: the grantee falls back to their groups' or the default. */
@@ -209,6 +271,9 @@ export class PermissionsModel implements IDisposable {
   private _grants: IGrant[] = [];
   private _default: PermissionLevel | null = null;
   private _myLevel: PermissionLevel | null = null;
+  private _mySource: IEffectiveLevel | null = null;
+  private _suggestions: string[] = [];
+  private _suggestRequest = 0;
   private _canManage = false;
   private _state: ILoadState = { loading: false, error: null };
   private _busy = false;

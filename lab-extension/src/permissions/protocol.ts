@@ -27,10 +27,32 @@ export interface IPermissionResource {
   readonly name: string;
 }
 
+/**
+ * Where an effective level comes from, as the service's rule decided it:
+ * a hub admin, the grantee's own grant, one of their hub groups' grants
+ * (`group` names it), or the team default.
+ */
+export type LevelSource = 'admin' | 'direct' | 'group' | 'default';
+
+/** The level someone actually holds, and why (computed by the service). */
+export interface IEffectiveLevel {
+  permission: PermissionLevel;
+  source: LevelSource;
+  group?: string;
+}
+
 export interface IGrant {
   grantee_kind: GranteeKind;
   grantee: string;
+  /** The level granted here. */
   permission: PermissionLevel;
+  /**
+   * What the grantee holds in effect (their groups' grants may be higher).
+   * Given for one's own row and groups; for other users, to MANAGE holders.
+   */
+  effective?: IEffectiveLevel;
+  /** False: the hub has no user of this name (the grant decides nothing). */
+  hub_user?: boolean;
 }
 
 /** `GET api/labtrack/permissions`: the grants, the default, the caller's own. */
@@ -40,7 +62,21 @@ export interface IResourcePermissions {
   default_permission: PermissionLevel;
   /** The caller's effective level (admins: MANAGE). */
   my_permission: PermissionLevel;
+  /** Where the caller's level comes from. */
+  my_source?: IEffectiveLevel;
   can_manage: boolean;
+}
+
+/**
+ * `GET api/labtrack/permissions/names` (MANAGE holders): hub user and group
+ * names containing what was typed, and whether the hub knows that exact name
+ * (`known`; null when no kind was asked or the hub did not answer).
+ */
+export interface IGranteeNames {
+  users: string[];
+  groups: string[];
+  known: boolean | null;
+  hub_answered: boolean;
 }
 
 /** The permission routes bound to one connection (what the model is given). */
@@ -57,6 +93,11 @@ export interface IPermissionsAPI {
     kind: GranteeKind,
     grantee: string
   ): Promise<void>;
+  names(
+    resource: IPermissionResource,
+    kind: GranteeKind,
+    typed: string
+  ): Promise<IGranteeNames>;
 }
 
 /** Open the permissions dialog of a resource (wired by the plugin). */

@@ -166,6 +166,8 @@ USERS_CURRENT_PERMISSIONS = _get(MLFLOW_3 + "/users/current/permissions")
 # The grants on one experiment or registered model (users and hub groups): the permissions
 # dialog of the lab UI.
 LABTRACK_PERMISSIONS = _get(LABTRACK + "/permissions")
+# Hub user and group names matching what a MANAGE holder types (the grant form's suggestions).
+LABTRACK_PERMISSIONS_NAMES = _get(LABTRACK + "/permissions/names")
 # MLflow 3.17's roles API: a role is a hub group (membership stays the hub's).
 ROLES_CREATE = _post(MLFLOW_3 + "/roles/create")
 ROLES_GET = _get(MLFLOW_3 + "/roles/get")

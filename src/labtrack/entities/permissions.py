@@ -13,9 +13,9 @@ MANAGE         x    x   x      x      x
 ============== ==== === ====== ====== ======
 
 Grants are held by a user or a hub group on an experiment or a registered model. A
-principal's effective permission on a resource (:func:`effective_permission`): hub admins have
-MANAGE; else the highest of the grants held by the user and by their hub groups; else the
-service's default for everyone admitted (READ unless configured).
+principal's effective permission on a resource, and where it comes from (:func:`decide`): hub
+admins have MANAGE; else the highest of the grants held by the user and by their hub groups;
+else the service's default for everyone admitted (READ unless configured).
 """
 
 from __future__ import annotations
@@ -105,15 +105,54 @@ class Viewer:
     default: Permission = field(default=READ)
 
 
+@dataclass(frozen=True)
+class Held:
+    """A grant on one resource held by a principal: themselves (``USER``) or one of their
+    groups (``GROUP``, ``grantee`` naming it)."""
+
+    kind: str
+    grantee: str
+    level: str
+
+
+# Where an effective level comes from (``Decision.source``).
+SOURCE_ADMIN = "admin"  # a hub admin
+SOURCE_USER = "direct"  # the principal's own grant
+SOURCE_GROUP = "group"  # a grant to one of their hub groups (``Decision.group``)
+SOURCE_DEFAULT = "default"  # no grant: the team default
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A principal's effective level on a resource and where it comes from."""
+
+    level: Permission
+    source: str
+    group: str | None = None
+
+
+def decide(principal: Principal, held: Iterable[Held], default: Permission) -> Decision:
+    """The rule: admins MANAGE; else the highest of the grants held by the principal and by
+    their groups (``held``; on a tie their own grant, then the first group by name, is named
+    as the source); else ``default``. Every permission check goes through here."""
+    if principal.is_admin:
+        return Decision(MANAGE, SOURCE_ADMIN)
+    ranked = [(PERMISSIONS[g.level], g) for g in held if g.level in PERMISSIONS]
+    if not ranked:
+        return Decision(default, SOURCE_DEFAULT)
+    # Highest level; on a tie one's own grant, then the first group by name.
+    level, chosen = min(ranked, key=lambda p: (-p[0].rank, p[1].kind != USER, p[1].grantee))
+    if chosen.kind == USER:
+        return Decision(level, SOURCE_USER)
+    return Decision(level, SOURCE_GROUP, chosen.grantee)
+
+
 def effective_permission(
     principal: Principal, grants: Iterable[str], default: Permission
 ) -> Permission:
-    """The rule: admins MANAGE; else the highest of the grants held by the principal and by
-    their groups (``grants``); else ``default``."""
-    if principal.is_admin:
-        return MANAGE
-    best = highest(grants)
-    return default if best is None else best
+    """:func:`decide` for levels alone (``grants``: the levels held by the principal and by
+    their groups)."""
+    return decide(principal, (Held(USER, principal.name, g) for g in grants), default).level
 
 
 def denied(message: str) -> LabtrackException:

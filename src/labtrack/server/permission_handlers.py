@@ -12,29 +12,30 @@ Who may do what (the rest is :class:`labtrack.service.permissions.PermissionServ
 - grant / revoke: MANAGE on the resource, and never above one's own level;
 - get: about oneself, one's own groups, or anyone on a resource one MANAGEs;
 - list one user's grants: oneself or an admin; ``users/current/permissions``: oneself;
-- ``labtrack/permissions`` (the grants on one resource): its readers.
+- ``labtrack/permissions`` (the grants on one resource): its readers; the effective level of
+  each listed user (with its source) only for MANAGE holders (it tells their hub groups);
+- ``labtrack/permissions/names`` (hub user and group names, for the grant form): MANAGE
+  holders of that resource only (the hub's user list is not for every reader).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import urllib.error
-import urllib.parse
-import urllib.request
+import contextlib
 from typing import TYPE_CHECKING, Any
 
-from labtrack import config
 from labtrack.entities import endpoints as ep
 from labtrack.entities.permissions import (
     GROUP,
     MANAGE,
     PERMISSIONS,
+    SOURCE_USER,
     USER,
+    Decision,
     Principal,
     denied,
 )
 from labtrack.errors import invalid, not_found
+from labtrack.server import hub_directory
 from labtrack.server.routes import Route, serve
 from labtrack.server.rpc import RpcRequest
 from labtrack.service.permissions import Grant, PermissionService, Resource
@@ -71,23 +72,10 @@ def hub_principal(name: str) -> Principal | None:
     """Another hub user's groups and admin flag, from the hub's API with the service's token
     (needs the ``read:users:groups`` and ``read:users:name`` scopes on the service's role);
     ``None`` if the hub does not say."""
-    api_url = os.environ.get(config.HUB_API_URL_ENV)
-    token = os.environ.get(config.HUB_API_TOKEN_ENV)
-    if not api_url or not token:
-        return None
-    url = api_url.rstrip("/") + "/users/" + urllib.parse.quote(name, safe="")
-    if not url.startswith(("http://", "https://")):
-        return None
-    request = urllib.request.Request(  # noqa: S310 - an http(s) URL, checked above
-        url, headers={"Authorization": f"token {token}"}
-    )
     try:
-        with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 - the hub's URL
-            model = json.loads(resp.read())
-    except (urllib.error.URLError, OSError, ValueError):
+        return hub_directory.user(name)
+    except hub_directory.HubUnavailable:
         return None
-    groups = model.get("groups")
-    return Principal(name, tuple(str(g) for g in groups or ()), bool(model.get("admin")))
 
 
 def _level_of(perms: PermissionService, resource: Resource, kind: str, grantee: str) -> str:
@@ -184,21 +172,81 @@ def current_user(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
     }
 
 
+def _decision_json(decision: Decision) -> dict[str, Any]:
+    out: dict[str, Any] = {"permission": decision.level.name, "source": decision.source}
+    if decision.group is not None:
+        out["group"] = decision.group
+    return out
+
+
 def resource_permissions(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
-    """The grants on one resource, the default level, and the caller's own level."""
+    """The grants on one resource, the default level, and the caller's own level.
+
+    Each grant also carries ``effective``: the level its grantee actually holds and where it
+    comes from (``source``: ``admin``, ``direct`` (their own grant), ``group`` (with
+    ``group``: a hub group's grant is higher), ``default``), by the rule every check uses. A
+    group's is its grant (``direct``). Another user's needs their hub groups (a hub request
+    each), and says which groups they are in, so it is given to MANAGE holders only (as
+    ``users/permissions/get`` is); readers get their own and the groups'.
+    """
     perms = _perms(service)
     resource = _resource(perms, req)
-    grants = perms.list_grants(req.principal, resource=resource)
-    mine = perms.effective(req.principal, resource)
+    me = req.principal
+    grants = perms.list_grants(me, resource=resource)
+    mine = perms.explain(me, resource)
+    manager = mine.level.rank >= MANAGE.rank
+    rows = []
+    for g in grants:
+        row: dict[str, Any] = {
+            "grantee_kind": g.grantee_kind,
+            "grantee": g.grantee,
+            "permission": g.permission,
+        }
+        if g.grantee_kind == GROUP:  # a group holds what it was granted
+            row["effective"] = {"permission": g.permission, "source": SOURCE_USER}
+        elif g.grantee == me.name:
+            row["effective"] = _decision_json(mine)
+        elif manager:
+            # The hub not answering leaves the row without (the dialog says so).
+            with contextlib.suppress(hub_directory.HubUnavailable):
+                known = hub_directory.user(g.grantee)
+                row["effective"] = _decision_json(
+                    perms.explain(known or Principal(g.grantee), resource)
+                )
+                # A grant to a name the hub does not know (yet) decides nothing today.
+                row["hub_user"] = known is not None
+        rows.append(row)
     return {
-        "permissions": [
-            {"grantee_kind": g.grantee_kind, "grantee": g.grantee, "permission": g.permission}
-            for g in grants
-        ],
+        "permissions": rows,
         "default_permission": perms.default.name,
-        "my_permission": mine.name,
-        "can_manage": mine.rank >= MANAGE.rank,
+        "my_permission": mine.level.name,
+        "my_source": _decision_json(mine),
+        "can_manage": manager,
     }
+
+
+def suggest_names(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
+    """Hub user and group names containing ``name`` (up to 10 of each, those starting with it
+    first), and ``known``: whether the hub has a user (or group, per ``kind``) of exactly that
+    name (``null`` when the hub did not answer). Only MANAGE holders of the resource may ask:
+    the hub's user list is not for every reader."""
+    perms = _perms(service)
+    resource = _resource(perms, req)
+    perms.existing(resource)
+    perms.require(req.principal, resource, "manage")
+    typed = (req.get_str("name") or "").strip()
+    kind = req.get_enum("kind", (USER, GROUP))
+    out: dict[str, Any] = {"users": [], "groups": [], "known": None, "hub_answered": True}
+    try:
+        if kind in (None, USER):
+            out["users"] = hub_directory.suggest_users(typed)
+        if kind in (None, GROUP):
+            out["groups"] = hub_directory.suggest_groups(typed)
+        if kind is not None and typed:
+            out["known"] = hub_directory.exists(kind, typed)
+    except hub_directory.HubUnavailable:
+        out["hub_answered"] = False
+    return out
 
 
 # ---- MLflow's roles API: a role is a hub group ---------------------------------------------
@@ -321,6 +369,7 @@ ROUTES: list[Route] = [
     serve(ep.USERS_PERMISSIONS_LIST, list_user_permissions),
     serve(ep.USERS_CURRENT_PERMISSIONS, list_current_user_permissions),
     serve(ep.LABTRACK_PERMISSIONS, resource_permissions),
+    serve(ep.LABTRACK_PERMISSIONS_NAMES, suggest_names),
     serve(ep.ROLES_CREATE, create_role),
     serve(ep.ROLES_GET, get_role),
     serve(ep.ROLES_LIST, list_roles),

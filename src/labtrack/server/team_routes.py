@@ -6,11 +6,12 @@ team service anyone could log runs under a colleague's name that way, so here:
 
 - ``runs/create``: ``user_id`` and the ``mlflow.user`` tag are set to the authenticated user,
   whatever the client sent;
-- ``runs/set-tag`` and ``runs/log-batch``: setting ``mlflow.user`` to another name is refused
-  (403 PERMISSION_DENIED), and ``runs/delete-tag`` of ``mlflow.user`` too;
+- ``runs/set-tag`` and ``runs/log-batch``: setting ``mlflow.user`` to anything but the value
+  it holds is refused (403 PERMISSION_DENIED): not another name, and not one's own name on a
+  colleague's run (that would take the run over); ``runs/delete-tag`` of ``mlflow.user`` too;
 - logged models the same (MLflow 3's clients tag them with the local account's name too):
-  ``mlflow.user`` is the authenticated user on create, and another name is refused when
-  setting tags;
+  ``mlflow.user`` is the authenticated user on create; setting it to anything but the value it
+  holds, and deleting it (``DELETE logged-models/{id}/tags/mlflow.user``), are refused;
 - ``whoami`` says ``team: true``: runs here belong to the authenticated user, so the dashboard
   offers its "mine / everyone" filter.
 
@@ -21,7 +22,7 @@ in both modes.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from labtrack.entities import endpoints as ep
@@ -82,12 +83,37 @@ def _create_logged_model(func: RpcFunc) -> RpcFunc:
     return create_logged_model
 
 
+def _check_user_tag(
+    values: Sequence[Any], user: str, held: Callable[[], str | None], what: str
+) -> None:
+    """``mlflow.user`` names who created the run or logged model: a request may only repeat
+    the value it holds (an object without one may get its caller's name). Anything else,
+    one's own name on a colleague's object included, is refused."""
+    if not values:
+        return
+    current = held()
+    allowed = user if current is None else current
+    if any(value != allowed for value in values):
+        raise _denied(
+            f"The tag {system_tags.USER} names the {what}'s user ({allowed!r}): it cannot change."
+        )
+
+
+def _run_user(service: Any, req: RpcRequest) -> str | None:
+    return cast("str | None", service.get_run(req.run_id()).data.tags.get(system_tags.USER))
+
+
+def _model_user(service: Any, req: RpcRequest) -> str | None:
+    model = service.logged_models.get_logged_model(req.str_required("model_id"))
+    return cast("str | None", model.tags.get(system_tags.USER))
+
+
 def _set_tags(func: RpcFunc) -> RpcFunc:
     @functools.wraps(func)
     def set_tags(service: Any, req: RpcRequest) -> Any:
         user = _authenticated(req)
-        if any(value != user for value in _user_tags_in(req.get_list("tags"))):
-            raise _denied(f"The tag {system_tags.USER} names its user: only {user!r}.")
+        values = _user_tags_in(req.get_list("tags"))
+        _check_user_tag(values, user, lambda: _model_user(service, req), "logged model")
         return func(service, req)
 
     return set_tags
@@ -97,8 +123,9 @@ def _set_tag(func: RpcFunc) -> RpcFunc:
     @functools.wraps(func)
     def set_tag(service: Any, req: RpcRequest) -> Any:
         user = _authenticated(req)
-        if req.get_str("key") == system_tags.USER and req.get_str("value") != user:
-            raise _denied(f"The tag {system_tags.USER} names the run's user: only {user!r}.")
+        if req.get_str("key") == system_tags.USER:
+            values = [req.get_str("value")]
+            _check_user_tag(values, user, lambda: _run_user(service, req), "run")
         return func(service, req)
 
     return set_tag
@@ -115,6 +142,17 @@ def _delete_tag(func: RpcFunc) -> RpcFunc:
     return delete_tag
 
 
+def _delete_model_tag(func: RpcFunc) -> RpcFunc:
+    @functools.wraps(func)
+    def delete_model_tag(service: Any, req: RpcRequest) -> Any:
+        _authenticated(req)
+        if req.get_str("tag_key") == system_tags.USER:
+            raise _denied(f"The tag {system_tags.USER} names the logged model's user: it stays.")
+        return func(service, req)
+
+    return delete_model_tag
+
+
 def _log_batch(func: RpcFunc) -> RpcFunc:
     @functools.wraps(func)
     def log_batch(service: Any, req: RpcRequest) -> Any:
@@ -124,8 +162,7 @@ def _log_batch(func: RpcFunc) -> RpcFunc:
         # twice. A JSON escape could spell the key otherwise; such bodies are parsed.
         if body is None or b"mlflow.user" in body or b"\\u" in body:
             values = _user_tags_in(req.get_list("tags"))
-            if any(value != user for value in values):
-                raise _denied(f"The tag {system_tags.USER} names the run's user: only {user!r}.")
+            _check_user_tag(values, user, lambda: _run_user(service, req), "run")
         return func(service, req)
 
     return log_batch
@@ -153,6 +190,7 @@ _RULES = {
         (ep.RUNS_LOG_BATCH, _log_batch),
         (ep.LOGGED_MODELS_CREATE, _create_logged_model),
         (ep.LOGGED_MODELS_SET_TAGS, _set_tags),
+        (ep.LOGGED_MODELS_DELETE_TAG, _delete_model_tag),
     )
 }
 

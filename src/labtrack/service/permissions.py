@@ -1,10 +1,12 @@
 """Team-mode permissions: who may do what on which experiment or registered model.
 
-The rule (``labtrack.entities.permissions.effective_permission``): hub admins MANAGE; else the
+The rule (``labtrack.entities.permissions.decide``): hub admins MANAGE; else the
 highest of the grants held by the user and by their hub groups; else the service's default
-for everyone admitted. A resource's creator gets MANAGE when it is created (in the same
-transaction). Grants are managed by whoever holds MANAGE, and no one grants more than they
-hold: a MANAGE holder grants up to MANAGE, admins anything.
+for everyone admitted. :meth:`PermissionService.explain` says which of these decided;
+:meth:`PermissionService.effective`, which every check uses, is its level. A resource's
+creator gets MANAGE when it is created (in the same transaction). Grants are managed by
+whoever holds MANAGE, and no one grants more than they hold: a MANAGE
+holder grants up to MANAGE, admins anything.
 
 Resolvers map what a request names (a run, a logged model, an artifact path, an experiment's
 name) to the experiment or registered model whose permission decides.
@@ -21,15 +23,15 @@ from labtrack.entities import validation as v
 from labtrack.entities.permissions import (
     EXPERIMENT,
     GRANTEE_KINDS,
-    MANAGE,
     READ,
     REGISTERED_MODEL,
     RESOURCE_TYPES,
+    Decision,
     Permission,
     Principal,
     Viewer,
+    decide,
     denied,
-    effective_permission,
     parse_permission,
 )
 from labtrack.errors import invalid, not_found
@@ -78,11 +80,16 @@ class PermissionService:
 
     # ---- the rule ----------------------------------------------------------------------
 
-    def effective(self, principal: Principal, resource: Resource) -> Permission:
+    def explain(self, principal: Principal, resource: Resource) -> Decision:
+        """The principal's level on ``resource`` and where it comes from (admin, their own
+        grant, a group's grant, the default)."""
         if principal.is_admin:
-            return MANAGE
+            return decide(principal, (), self.default)
         held = self.store.held(principal, resource.type, resource.id)
-        return effective_permission(principal, held, self.default)
+        return decide(principal, held, self.default)
+
+    def effective(self, principal: Principal, resource: Resource) -> Permission:
+        return self.explain(principal, resource).level
 
     def require(self, principal: Principal, resource: Resource, capability: str) -> None:
         """403 PERMISSION_DENIED unless the principal's level on ``resource`` allows

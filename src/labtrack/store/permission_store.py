@@ -3,7 +3,7 @@ viewer may read.
 
 A viewer may read a resource when one of the grants held by them or their groups is above
 NO_PERMISSIONS, or when they hold none there and the default level can read
-(:func:`labtrack.entities.permissions.effective_permission`, as a predicate). Searches add the
+(:func:`labtrack.entities.permissions.decide`, as a predicate). Searches add the
 predicate to their ``WHERE``, so paging counts only what the viewer sees.
 """
 
@@ -27,7 +27,7 @@ from sqlalchemy import (
     update,
 )
 
-from labtrack.entities.permissions import GROUP, READABLE, USER, Principal, Viewer
+from labtrack.entities.permissions import GROUP, READABLE, USER, Held, Principal, Viewer
 from labtrack.store import schema as s
 from labtrack.store.database import Database, dialect_insert, insert_ignore
 
@@ -103,18 +103,17 @@ class PermissionStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def held(self, principal: Principal, resource_type: str, resource_id: str) -> list[str]:
-        """The levels held on one resource by the principal and by their groups."""
+    def held(self, principal: Principal, resource_type: str, resource_id: str) -> list[Held]:
+        """The grants held on one resource by the principal and by their groups."""
         with self.db.read() as conn:
-            return list(
-                conn.execute(
-                    select(_p.permission).where(
-                        _p.resource_type == resource_type,
-                        _p.resource_id == resource_id,
-                        _held_by(principal),
-                    )
-                ).scalars()
+            rows = conn.execute(
+                select(_p.grantee_kind, _p.grantee, _p.permission).where(
+                    _p.resource_type == resource_type,
+                    _p.resource_id == resource_id,
+                    _held_by(principal),
+                )
             )
+            return [Held(str(k), str(g), str(p)) for k, g, p in rows]
 
     def get(self, resource_type: str, resource_id: str, kind: str, grantee: str) -> str | None:
         with self.db.read() as conn:
