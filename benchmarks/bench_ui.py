@@ -218,7 +218,11 @@ _FIND_JS = """
 const visible = (el) => !!el && el.getClientRects().length > 0;
 const byText = (selector, text) => [...document.querySelectorAll(selector)].find(
   (el) => el.textContent.trim() === text && visible(el));
-const frame = () => new Promise((r) => requestAnimationFrame(r));
+const started = performance.now();
+const frame = () => {
+  if (performance.now() - started > 180000) throw new Error('not there after 180 s');
+  return new Promise((r) => requestAnimationFrame(r));
+};
 """
 
 # Experiments list -> click the experiment's name -> its first run's name is visible in the table.
@@ -687,6 +691,8 @@ def main() -> None:
     shots = args.screenshots
     if shots:
         shots.mkdir(parents=True, exist_ok=True)
+    if not args.no_mlflow and args.series_runs > 100:
+        parser.error("--series-runs > 100: MLflow's runs table (and so its charts) pages 100 runs")
     python = None if args.no_mlflow else mlflow_python(args.mlflow_python)
     if python:
         print(f"MLflow's UI: {check_mlflow_ui(python)}", flush=True)
