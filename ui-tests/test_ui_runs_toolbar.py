@@ -10,7 +10,7 @@ and without a selection and a quick filter, in light and dark.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -151,6 +151,18 @@ LAYOUT_JS = r"""
 """
 
 
+def assert_two_rows(page: Page) -> dict[str, Any]:
+    """At most two rows of controls (three measured 106 px from the first control's
+    top to the last one's bottom, two 66-70 px); none clipped, none overlapping."""
+    rows = toolbar_rows(page)
+    layout = page.evaluate(LAYOUT_JS)
+    assert rows["rows"] <= 2, rows
+    assert rows["height"] < 80, rows
+    assert layout["height"] < 96, layout  # the two bars with their padding
+    assert not layout["problems"], layout["problems"]
+    return layout
+
+
 def set_dashboard_width(page: Page, dashboard: Locator, width: int) -> None:
     """Resize the window so the dashboard (the lab's main area) is `width` px wide."""
     for _ in range(3):
@@ -226,18 +238,13 @@ def test_narrow_runs_toolbar_keeps_two_rows_and_moves_actions_into_more(
         # The same state in the lab's usual 1280 px window (a 960 px dashboard), then
         # back to 600 px: the rows refit both ways.
         set_dashboard_width(page, dashboard, 960)
-        assert toolbar_rows(page)["rows"] <= 2, toolbar_rows(page)
-        assert not page.evaluate(LAYOUT_JS)["problems"]
+        assert_two_rows(page)
         page.screenshot(path=str(results_dir / f"99-runs-toolbar-960-{theme}.png"))
         set_dashboard_width(page, dashboard, 600)
 
-        rows_now = toolbar_rows(page)
-        layout = page.evaluate(LAYOUT_JS)
         page.screenshot(path=str(results_dir / f"99-runs-toolbar-narrow-{theme}.png"))
+        layout = assert_two_rows(page)
         assert 370 <= layout["width"] <= 380, layout  # 600 px less the experiments pane
-        assert rows_now["rows"] <= 2, rows_now
-        assert layout["height"] < 80, layout
-        assert not layout["problems"], layout["problems"]
 
         # Every action can be reached: by the keyboard and by the pointer.
         for action in actions.values():
@@ -273,8 +280,7 @@ def test_narrow_runs_toolbar_keeps_two_rows_and_moves_actions_into_more(
             expect(panel).to_be_hidden()
             expect(dashboard.get_by_role("button", name="More")).to_be_focused()
         expect(dashboard.get_by_label("Show", exact=True)).to_have_value("active")
-        assert toolbar_rows(page)["rows"] <= 2
-        assert not page.evaluate(LAYOUT_JS)["problems"]
+        assert_two_rows(page)
 
         # A wider pane: what was moved comes back into the rows.
         moved = dashboard.locator(".lt-OverflowMoved > .lt-OverflowItem")
@@ -282,5 +288,5 @@ def test_narrow_runs_toolbar_keeps_two_rows_and_moves_actions_into_more(
         set_dashboard_width(page, dashboard, 960)
         expect(moved).to_have_count(0)
         expect(dashboard.locator(".lt-RunsFilterBar").get_by_label("Show")).to_be_visible()
-        assert toolbar_rows(page)["rows"] <= 2
+        assert_two_rows(page)
     assert not measure_problems, "\n".join(measure_problems)
