@@ -48,6 +48,19 @@ def open_more(dashboard: Locator) -> Locator:
     return panel
 
 
+def reach(dashboard: Locator, control: Locator) -> Locator:
+    """A runs toolbar control where it is: in its row, or, when the row had no room
+    for it, in the "More" menu (opened here). Locate it with `include_hidden=True`
+    for roles: in the closed menu it is hidden."""
+    if not control.is_visible():
+        panel = dashboard.locator(".lt-OverflowPanel")
+        if not panel.is_visible():
+            open_more(dashboard)
+        expect(control).to_be_visible()
+        assert control.evaluate("e => !!e.closest('.lt-OverflowPanel')"), control
+    return control
+
+
 def experiment_item(page: Page, name: str) -> Locator:
     return page.locator(f'.lt-experiment-item[data-experiment-name="{name}"]')
 

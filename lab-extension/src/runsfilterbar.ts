@@ -2,7 +2,8 @@
  * The runs table's second toolbar row: status, start-time and lifecycle
  * filters (composed with the typed filter by the model), delete and restore
  * of the selected runs, and the CSV download of the table (shown in the
- * table's "More" menu).
+ * table's "More" menu, where the row's controls also go when they do not
+ * fit: the table's overflow rule).
  */
 
 import { Dialog, showDialog } from '@jupyterlab/apputils';
@@ -124,6 +125,26 @@ export class RunsFilterBar {
   readonly node: HTMLElement;
   /** The CSV download (placed by the table in its "More" menu). */
   readonly download: HTMLButtonElement;
+
+  /** The row's controls, for the table's overflow rule (each may move into
+   * its "More" menu in a narrow pane). */
+  get controls(): {
+    status: HTMLElement;
+    started: HTMLElement;
+    lifecycle: HTMLElement;
+    reset: HTMLButtonElement;
+    delete: HTMLButtonElement;
+    restore: HTMLButtonElement;
+  } {
+    return {
+      status: this._status.parentElement!,
+      started: this._started.parentElement!,
+      lifecycle: this._lifecycle.parentElement!,
+      reset: this._reset,
+      delete: this._delete,
+      restore: this._restore
+    };
+  }
 
   /** Follow the model: filter values, selection counts. */
   render(): void {

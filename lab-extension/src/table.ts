@@ -272,9 +272,10 @@ export class RunsTableView extends Widget {
       role: 'status',
       'aria-live': 'polite'
     });
-    // Two rows at 1280 px: the first has the count, saved views, columns
-    // and Compare (the second the filters); grouping and the less used
-    // actions and options are under "More".
+    // Two rows: the first has the count, saved views, columns and Compare
+    // (the second the filters and the selection's actions); grouping and
+    // the less used actions and options are under "More", and so are the
+    // controls that do not fit their row in a narrow pane (below).
     this._more = new OverflowMenu(trans);
     toolbar.append(
       this._count,
@@ -309,7 +310,7 @@ export class RunsTableView extends Widget {
       if (event.key === 'Escape') {
         event.preventDefault();
         this._toggleColumnPicker();
-        this._columnsButton.focus();
+        this._more.focus(this._columnsButton);
       }
     });
     this._pickerBody = el('div', 'lt-PickerBody');
@@ -366,6 +367,30 @@ export class RunsTableView extends Widget {
       this._picker,
       this._scroller
     );
+    // Each row stays one line (a narrow pane, a filter and a selection of
+    // active and deleted runs show every control): what does not fit goes
+    // into "More", lowest priority first. The count, "More" and Compare
+    // always stay; the selection's actions and the lifecycle filter stay
+    // longest.
+    const views = this._viewsBar.controls;
+    const row2 = this._filterBar.controls;
+    this._more.manage(
+      [toolbar, this._filterBar.node],
+      [
+        { node: views.select, priority: 20 },
+        { node: views.save, priority: 10 },
+        { node: views.delete, priority: 5 },
+        { node: this._ownerSelect, priority: 25 },
+        { node: this._columnsButton, priority: 30 },
+        { node: row2.started, priority: 10 },
+        { node: row2.status, priority: 20 },
+        { node: row2.reset, priority: 30 },
+        { node: row2.lifecycle, priority: 40 },
+        { node: row2.restore, priority: 50 },
+        { node: row2.delete, priority: 60 }
+      ],
+      [this._copyStatus]
+    );
     model.changed.connect(this._onModelChanged, this);
     model.marks.changed.connect(this._onMarks, this);
   }
@@ -377,6 +402,7 @@ export class RunsTableView extends Widget {
     this._model.changed.disconnect(this._onModelChanged, this);
     this._model.marks.changed.disconnect(this._onMarks, this);
     this._viewsBar.dispose();
+    this._more.dispose();
     super.dispose();
   }
 

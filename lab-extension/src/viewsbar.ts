@@ -54,6 +54,16 @@ export class SavedViewsBar {
 
   readonly node: HTMLElement;
 
+  /** The controls, for the table's overflow rule (each may move into its
+   * "More" menu in a narrow pane). */
+  get controls(): {
+    select: HTMLSelectElement;
+    save: HTMLButtonElement;
+    delete: HTMLButtonElement;
+  } {
+    return { select: this._select, save: this._save, delete: this._delete };
+  }
+
   dispose(): void {
     this._model.views.changed.disconnect(this.render, this);
   }
