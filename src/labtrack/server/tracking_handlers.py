@@ -91,10 +91,9 @@ def restore_experiment(service: TrackingService, req: RpcRequest) -> None:
 
 
 def update_experiment(service: TrackingService, req: RpcRequest) -> None:
-    experiment_id = req.str_required("experiment_id")  # required even when nothing changes
-    new_name = req.get_str("new_name")
-    if new_name:
-        service.rename_experiment(experiment_id, new_name)
+    # Both required, as MLflow's server requires them (an empty new_name is no rename: 400).
+    experiment_id = req.str_required("experiment_id")
+    service.rename_experiment(experiment_id, req.str_required("new_name"))
 
 
 def set_experiment_tag(service: TrackingService, req: RpcRequest) -> None:
