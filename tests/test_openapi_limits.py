@@ -14,6 +14,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from labtrack.artifact_store import paths
 from labtrack.entities import RunStatus, ViewType
 from labtrack.entities import validation as v
 from labtrack.server import tracking_handlers
@@ -57,6 +58,7 @@ def _field(path: str, method: str, name: str) -> dict[str, Any]:
         ("Alias", "maxLength", registry.MAX_ALIAS_LENGTH),
         ("ModelVersionSource", "maxLength", registry.MAX_SOURCE_LENGTH),
         ("Int64", "maximum", v.MAX_INT64),
+        ("ArtifactDirPath", "maxLength", paths.MAX_PATH_CHARS),
     ],
 )
 def test_named_limits_equal_the_validators(schema: str, keyword: str, constant: int) -> None:

@@ -105,3 +105,30 @@ def test_log_batch_refuses_a_non_string_series_field_with_a_400(
     assert field in json_of(r)["message"]
     run = json_of(fetch(f"{M}/runs/get?run_id={run_id}"))["run"]
     assert run["data"].get("metrics", []) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "body"),
+    [
+        (f"{M}/experiments/search?view_type=", "GET", None),
+        (f"{M}/experiments/search?view_type=all", "GET", None),
+        (f"{M}/experiments/search", "POST", {"view_type": ""}),
+        (f"{M}/runs/search", "POST", {"experiment_ids": ["0"], "run_view_type": ""}),
+        (f"{M}/runs/search", "POST", {"experiment_ids": ["0"], "run_view_type": "active_only"}),
+        ("api/labtrack/runs/count?experiment_ids=0&run_view_type=", "GET", None),
+    ],
+)
+def test_a_view_type_is_one_of_the_enums_names(
+    fetch: Fetch, path: str, method: str, body: dict[str, Any] | None
+) -> None:
+    """An empty or lower-case view type was read as the default or upper-cased (200); MLflow's
+    proto parsing refuses both with 400 (its client sends the names)."""
+    r = fetch(path, method, json_body=body) if body is not None else fetch(path, method)
+    assert_error(r, 400, "INVALID_PARAMETER_VALUE")
+
+
+def test_the_view_types_names_are_taken(fetch: Fetch) -> None:
+    for view_type in ("ACTIVE_ONLY", "DELETED_ONLY", "ALL"):
+        assert fetch(f"{M}/experiments/search?view_type={view_type}").code == 200
+        body = {"experiment_ids": ["0"], "run_view_type": view_type}
+        assert fetch(f"{M}/runs/search", "POST", json_body=body).code == 200
