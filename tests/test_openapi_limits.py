@@ -59,6 +59,7 @@ def _field(path: str, method: str, name: str) -> dict[str, Any]:
         ("ModelVersionSource", "maxLength", registry.MAX_SOURCE_LENGTH),
         ("Int64", "maximum", v.MAX_INT64),
         ("ArtifactDirPath", "maxLength", paths.MAX_PATH_CHARS),
+        ("LoggedModelName", "maxLength", v.MAX_RUN_NAME_LENGTH),
     ],
 )
 def test_named_limits_equal_the_validators(schema: str, keyword: str, constant: int) -> None:
@@ -184,3 +185,9 @@ def test_every_id_and_name_the_document_allows_is_valid(
     assert v.validate_alias(alias) == alias
     assert v.validate_registered_model_name(model) == model
     assert v.validate_experiment_name(experiment) == experiment
+
+
+@settings(max_examples=100, deadline=None)
+@given(name=_matching("LoggedModelName").filter(bool))
+def test_every_logged_model_name_the_document_allows_is_valid(name: str) -> None:
+    assert logged_models.validate_model_name(name) == name

@@ -132,3 +132,20 @@ def test_the_view_types_names_are_taken(fetch: Fetch) -> None:
         assert fetch(f"{M}/experiments/search?view_type={view_type}").code == 200
         body = {"experiment_ids": ["0"], "run_view_type": view_type}
         assert fetch(f"{M}/runs/search", "POST", json_body=body).code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "body"),
+    [
+        ("api/labtrack/changes?cursor=", "GET", None),
+        (f"{M}/metrics/get-history?run_id=x&metric_key=m&max_results=", "GET", None),
+        (f"{M}/runs/search", "POST", {"experiment_ids": ["0"], "max_results": ""}),
+    ],
+)
+def test_an_empty_string_is_no_integer(
+    fetch: Fetch, path: str, method: str, body: dict[str, Any] | None
+) -> None:
+    """An empty integer field was read as absent (``/changes?cursor=`` answered the current
+    cursor with 200); MLflow's proto parsing refuses it."""
+    r = fetch(path, method, json_body=body) if body is not None else fetch(path, method)
+    assert_error(r, 400, "INVALID_PARAMETER_VALUE")
