@@ -12,8 +12,10 @@ count under several checks. Positive cases (schema-valid) face every check but
 ``negative_data_rejection``; negative cases (schema-invalid) face ``negative_data_rejection``
 and ``not_a_server_error``. A positive case refused with 400 ``RESOURCE_ALREADY_EXISTS`` or
 ``INVALID_STATE`` meets the state the earlier cases left (a name taken, a run already
-finished): MLflow answers those with 400 where HTTP would say 409, and no document can state
-them, so they are counted apart (``state_conflicts``), not as rejected valid data.
+finished), and so does one refused because its run or experiment was deleted by an earlier
+case (MLflow's ``INVALID_PARAMETER_VALUE`` "must be in the 'active' state"): MLflow answers
+those with 400 where HTTP would say 409, and no document can state them, so they are counted
+apart (``state_conflicts``), not as rejected valid data.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from typing import Any
 
 import requests
 import schemathesis
+import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import FlakyStrategyDefinition, Unsatisfiable
@@ -49,6 +52,9 @@ ALL_CHECKS = (
 )
 # MLflow's error codes for a request that is well formed but meets the store's state.
 STATE_CONFLICT_CODES = frozenset({"RESOURCE_ALREADY_EXISTS", "INVALID_STATE"})
+# ... and MLflow's words when it answers a write to a deleted run or experiment with
+# INVALID_PARAMETER_VALUE (its code for that state; labtrack keeps MLflow's code).
+STATE_CONFLICT_MESSAGE = "must be in the 'active' state"
 
 
 # The document's custom string formats: a search filter or an order_by clause in MLflow's
@@ -88,8 +94,17 @@ _RUN_CLAUSE = (
     )
 )
 _ASC = st.sampled_from(["", " ASC", " DESC"])
+_SEGMENT = st.from_regex(r"[A-Za-z0-9_ -][A-Za-z0-9_. -]{0,11}", fullmatch=True) | st.text(
+    st.characters(categories=("L", "N")), min_size=1, max_size=8
+)
 FORMATS: dict[str, st.SearchStrategy[str]] = {
     "page-token": st.just(""),
+    # A relative artifact folder ("" is the root), as the document's ArtifactDirPath says.
+    "artifact-path": st.builds(
+        lambda segments, slash: "/".join(segments) + (slash if segments else ""),
+        st.lists(_SEGMENT, max_size=4),
+        st.sampled_from(["", "/"]),
+    ),
     "mlflow-model-json": st.builds(
         lambda path, run_id: json.dumps(
             {
@@ -174,9 +189,35 @@ class Tally:
         return Counter(f.operation for f in self.findings if f.check == check)
 
 
+def _null_is_left_out(schema: dict[str, Any]) -> None:
+    """The document's convention (its ``info.description``) written into a body's schema: an
+    optional field may be ``null``, which is the field left out (proto3 JSON, as MLflow's server
+    reads it). Without this, schemathesis takes ``{"run_name": null}`` for invalid data."""
+    required = set(schema.get("required", []))
+    for name, prop in schema.get("properties", {}).items():
+        if prop.get("type") == "object":
+            _null_is_left_out(prop)
+        if name not in required:
+            schema["properties"][name] = {"anyOf": [prop, {"type": "null"}]}
+
+
 def operations() -> list[Any]:
+    """Every operation of the document. Without its ``security`` requirement: every case is
+    sent with the live server's token (``run_operation``), so an ``Authorization`` header or
+    cookie schemathesis generated (and, in negative mode, made invalid) would never reach the
+    server, and a case whose only invalid part was that header would be judged as invalid data
+    the server accepted."""
     register_formats()
-    schema = schemathesis.openapi.from_path(OPENAPI)
+    document = yaml.safe_load(OPENAPI.read_text("utf-8"))
+    document.pop("security", None)
+    for path_item in document["paths"].values():
+        for method, operation in path_item.items():
+            if method == "parameters":
+                continue
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body:
+                _null_is_left_out(body["schema"])
+    schema = schemathesis.openapi.from_dict(document)
     return [result.ok() for result in schema.get_all_operations()]
 
 
@@ -295,11 +336,21 @@ def _record(
     failure: BaseException,
     case: Any,
 ) -> None:
-    if name == "positive_data_acceptance" and code in STATE_CONFLICT_CODES:
+    if name == "positive_data_acceptance" and (
+        code in STATE_CONFLICT_CODES or STATE_CONFLICT_MESSAGE in response.text
+    ):
         tally.state_conflicts += 1
         return
-    message = str(failure).strip().splitlines()
-    detail = (message[0] if message else "") + " | " + response.text[:200]
+    title = str(failure).strip().split("\n", 1)[0]
+    # A negative case's failure names what schemathesis made invalid ("Invalid component: ...").
+    component: list[str] = []
+    for inner in getattr(failure, "exceptions", None) or [failure]:
+        for line in str(getattr(inner, "message", "")).splitlines():
+            line = line.strip()
+            if line.startswith("Invalid component") or (component and line.startswith("- ")):
+                component.append(line)
+    detail = " ".join([title, *component])
+    detail += " | " + response.text[:200]
     tally.findings.append(
         Finding(
             name,
@@ -312,10 +363,16 @@ def _record(
     )
 
 
-def run_all(url: str, token: str, examples: int, checks: Iterable[str]) -> Tally:
+def run_all(
+    url: str, token: str, examples: int, checks: Iterable[str], only: Iterable[str] = ()
+) -> Tally:
+    """Every operation (or those whose label contains one of ``only``)."""
     tally = Tally()
     session = requests.Session()
+    wanted = list(only)
     for operation in operations():
+        if wanted and not any(w in operation.label for w in wanted):
+            continue
         run_operation(
             operation,
             url=url,
@@ -356,11 +413,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="a running server's tracking URI (.../labtrack)")
     parser.add_argument("--token", default="")
     parser.add_argument("--json", type=Path, help="write every finding here")
+    parser.add_argument(
+        "--only", nargs="*", default=[], help="operations whose label contains one of these"
+    )
     args = parser.parse_args(argv)
 
     started = time.monotonic()
     if args.url:
-        tally = run_all(args.url, args.token, args.examples, args.checks)
+        tally = run_all(args.url, args.token, args.examples, args.checks, args.only)
     else:
         sys.path.insert(0, str(Path(__file__).parent))
         from live_server import start_live_server
@@ -369,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
             servers = start_live_server(Path(tmp))
             live = next(servers)
             try:
-                tally = run_all(live.url, live.token, args.examples, args.checks)
+                tally = run_all(live.url, live.token, args.examples, args.checks, args.only)
             finally:
                 servers.close()
     print(report(tally, args.examples, time.monotonic() - started))

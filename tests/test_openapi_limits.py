@@ -14,6 +14,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from labtrack.artifact_store import paths
 from labtrack.entities import RunStatus, ViewType
 from labtrack.entities import validation as v
 from labtrack.server import tracking_handlers
@@ -57,6 +58,8 @@ def _field(path: str, method: str, name: str) -> dict[str, Any]:
         ("Alias", "maxLength", registry.MAX_ALIAS_LENGTH),
         ("ModelVersionSource", "maxLength", registry.MAX_SOURCE_LENGTH),
         ("Int64", "maximum", v.MAX_INT64),
+        ("ArtifactDirPath", "maxLength", paths.MAX_PATH_CHARS),
+        ("LoggedModelName", "maxLength", v.MAX_RUN_NAME_LENGTH),
     ],
 )
 def test_named_limits_equal_the_validators(schema: str, keyword: str, constant: int) -> None:
@@ -182,3 +185,9 @@ def test_every_id_and_name_the_document_allows_is_valid(
     assert v.validate_alias(alias) == alias
     assert v.validate_registered_model_name(model) == model
     assert v.validate_experiment_name(experiment) == experiment
+
+
+@settings(max_examples=100, deadline=None)
+@given(name=_matching("LoggedModelName").filter(bool))
+def test_every_logged_model_name_the_document_allows_is_valid(name: str) -> None:
+    assert logged_models.validate_model_name(name) == name

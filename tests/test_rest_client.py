@@ -96,3 +96,17 @@ def test_a_wrong_token_is_refused(server: LiveServer, monkeypatch: pytest.Monkey
     with pytest.raises(LabtrackException) as err:
         TrackingClient(server.url).search_experiments()
     assert err.value.error_code in ("PERMISSION_DENIED", "UNAUTHENTICATED")
+
+
+def test_view_types_in_any_case_mean_the_same_over_http(http_client: TrackingClient) -> None:
+    """The server takes only the enum's names on the wire (as MLflow's does); the REST client
+    sends the Python API's ``"all"`` or ``""`` as in-process code reads them."""
+    exp = http_client.create_experiment("rest-view-types")
+    run = http_client.create_run(exp)
+    http_client.delete_run(run.info.run_id)
+    for view_type in ("all", "ALL", "deleted_only"):
+        found = http_client.search_runs([exp], run_view_type=view_type)
+        assert [r.info.run_id for r in found] == [run.info.run_id], view_type
+    assert list(http_client.search_runs([exp], run_view_type="")) == []
+    names = {e.name for e in http_client.search_experiments(view_type="all")}
+    assert "rest-view-types" in names

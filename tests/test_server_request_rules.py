@@ -40,9 +40,25 @@ def test_malformed_dataset_inputs_are_400_not_500(fetch: Fetch, dataset: dict[st
     )
 
 
-def test_update_experiment_needs_its_id_even_with_nothing_to_change(fetch: Fetch) -> None:
-    assert_error(fetch(f"{M}/experiments/update", "POST", json_body={}), 400)
-    assert fetch(f"{M}/experiments/update", "POST", json_body={"experiment_id": "0"}).code == 200
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"experiment_id": "0"}, {"experiment_id": "0", "new_name": ""}, {"experiment_id": "0*"}],
+)
+def test_update_experiment_needs_its_id_and_a_new_name(fetch: Fetch, body: dict[str, Any]) -> None:
+    """MLflow's server requires both (``new_name`` is ``_assert_required``: not empty); an
+    update with nothing to change used to answer 200 for any id, even ``0*``."""
+    assert_error(fetch(f"{M}/experiments/update", "POST", json_body=body), 400)
+
+
+def test_update_experiment_renames_and_names_a_missing_experiment(fetch: Fetch) -> None:
+    r = fetch(f"{M}/experiments/create", "POST", json_body={"name": "to-rename"})
+    exp_id = json_of(r)["experiment_id"]
+    body = {"experiment_id": exp_id, "new_name": "renamed"}
+    assert fetch(f"{M}/experiments/update", "POST", json_body=body).code == 200
+    r = fetch(f"{M}/experiments/get?experiment_id={exp_id}")
+    assert json_of(r)["experiment"]["name"] == "renamed"
+    missing = {"experiment_id": "987654321", "new_name": "x"}
+    assert_error(fetch(f"{M}/experiments/update", "POST", json_body=missing), 404)
 
 
 @pytest.mark.parametrize(
@@ -72,3 +88,64 @@ def test_logged_model_delete_without_a_body_and_params_of_a_missing_model(fetch:
         f"{M}/logged-models/{missing}", "DELETE", b"x", headers={"Content-Type": "text/plain"}
     )
     assert_error(r, 400, "BAD_REQUEST")
+
+
+@pytest.mark.parametrize("field", ["model_id", "dataset_name", "dataset_digest"])
+@pytest.mark.parametrize("value", [{"a": 1}, [1]])
+def test_log_batch_refuses_a_non_string_series_field_with_a_400(
+    fetch: Fetch, field: str, value: Any
+) -> None:
+    """A dict or list there was a 500 (an unhashable series key). Nothing of the batch is
+    stored."""
+    run_id = _run_id(fetch)
+    point = {"key": "m", "value": 1.0, "timestamp": 1, "step": 0, field: value}
+    body = {"run_id": run_id, "metrics": [{"key": "m", "value": 2.0, "timestamp": 1}, point]}
+    r = fetch(f"{M}/runs/log-batch", "POST", json_body=body)
+    assert_error(r, 400, "INVALID_PARAMETER_VALUE")
+    assert field in json_of(r)["message"]
+    run = json_of(fetch(f"{M}/runs/get?run_id={run_id}"))["run"]
+    assert run["data"].get("metrics", []) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "body"),
+    [
+        (f"{M}/experiments/search?view_type=", "GET", None),
+        (f"{M}/experiments/search?view_type=all", "GET", None),
+        (f"{M}/experiments/search", "POST", {"view_type": ""}),
+        (f"{M}/runs/search", "POST", {"experiment_ids": ["0"], "run_view_type": ""}),
+        (f"{M}/runs/search", "POST", {"experiment_ids": ["0"], "run_view_type": "active_only"}),
+        ("api/labtrack/runs/count?experiment_ids=0&run_view_type=", "GET", None),
+    ],
+)
+def test_a_view_type_is_one_of_the_enums_names(
+    fetch: Fetch, path: str, method: str, body: dict[str, Any] | None
+) -> None:
+    """An empty or lower-case view type was read as the default or upper-cased (200); MLflow's
+    proto parsing refuses both with 400 (its client sends the names)."""
+    r = fetch(path, method, json_body=body) if body is not None else fetch(path, method)
+    assert_error(r, 400, "INVALID_PARAMETER_VALUE")
+
+
+def test_the_view_types_names_are_taken(fetch: Fetch) -> None:
+    for view_type in ("ACTIVE_ONLY", "DELETED_ONLY", "ALL"):
+        assert fetch(f"{M}/experiments/search?view_type={view_type}").code == 200
+        body = {"experiment_ids": ["0"], "run_view_type": view_type}
+        assert fetch(f"{M}/runs/search", "POST", json_body=body).code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "body"),
+    [
+        ("api/labtrack/changes?cursor=", "GET", None),
+        (f"{M}/metrics/get-history?run_id=x&metric_key=m&max_results=", "GET", None),
+        (f"{M}/runs/search", "POST", {"experiment_ids": ["0"], "max_results": ""}),
+    ],
+)
+def test_an_empty_string_is_no_integer(
+    fetch: Fetch, path: str, method: str, body: dict[str, Any] | None
+) -> None:
+    """An empty integer field was read as absent (``/changes?cursor=`` answered the current
+    cursor with 200); MLflow's proto parsing refuses it."""
+    r = fetch(path, method, json_body=body) if body is not None else fetch(path, method)
+    assert_error(r, 400, "INVALID_PARAMETER_VALUE")

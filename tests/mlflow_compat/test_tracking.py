@@ -115,6 +115,8 @@ def test_artifacts(tracking: dict[str, Any], labtrack_client: Any) -> None:
         ["single.bin", False],
     ]
     assert tracking["list_data"] == [["data/sub", True, None], ["data/x.txt", False, 10]]
+    # The store's root (one folder per experiment), listed with `path=` (empty).
+    assert [tracking["exp_id"], True] in tracking["list_store_root"]
     assert tracking["downloaded"] == {"x.txt": "x" * 10, "sub/y.csv": "a,b\n1,2\n"}
     assert tracking["single_ok"] is True
     assert tracking["load_text"] == "hello"

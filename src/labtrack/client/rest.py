@@ -188,7 +188,7 @@ class RestBackend:
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList:
-        vt = view_type.value if isinstance(view_type, ViewType) else view_type
+        vt = _view_type_name(view_type)
         resp = self.call(
             ep.EXPERIMENTS_SEARCH,
             view_type=vt,
@@ -377,7 +377,7 @@ class RestBackend:
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList:
-        vt = run_view_type.value if isinstance(run_view_type, ViewType) else run_view_type
+        vt = _view_type_name(run_view_type)
         resp = self.call(
             ep.RUNS_SEARCH,
             experiment_ids=list(experiment_ids),
@@ -748,6 +748,17 @@ def rest_backend(uri: str, token: str | None = None) -> Backend:
     artifacts: ArtifactsBackend = RestArtifacts(tracking)
     checked: TrackingBackend = tracking
     return Backend(checked, registry, logged_models, artifacts)
+
+
+def _view_type_name(value: Any) -> Any:
+    """A view type as the wire takes it (the enum's name; the server, as MLflow's, refuses an
+    empty or lower-case one): the Python API's ``"all"`` or ``""`` mean what they mean
+    in-process. Anything else is sent as given, for the server to refuse."""
+    if isinstance(value, ViewType):
+        return value.value
+    if value is None or value == "":
+        return None
+    return value.upper() if isinstance(value, str) else value
 
 
 def _page(resp: Mapping[str, Any], key: str, parse: Callable[[Any], Any]) -> PagedList:

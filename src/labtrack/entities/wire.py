@@ -344,9 +344,9 @@ def metric_columns_from_json(items: list[dict[str, Any]]) -> MetricColumns:
         else:
             series = (
                 key,
-                item.get("model_id"),
-                item.get("dataset_name"),
-                item.get("dataset_digest"),
+                _optional_str(item, "model_id", key),
+                _optional_str(item, "dataset_name", key),
+                _optional_str(item, "dataset_digest", key),
             )
             cols = out.get(series)
             if cols is None:
@@ -357,6 +357,13 @@ def metric_columns_from_json(items: list[dict[str, Any]]) -> MetricColumns:
         cols[1].append(timestamp)
         cols[2].append(value)
     return cast("MetricColumns", out)  # dicts are invariant; the lists are sequences
+
+
+def _optional_str(item: dict[str, Any], field: str, key: str) -> str | None:
+    value = item.get(field)
+    if value is not None and not isinstance(value, str):
+        raise invalid(f"Invalid {field} {value!r:.200} for metric '{key}': expected a string.")
+    return value
 
 
 def _missing_metric_field(item: dict[str, Any]) -> NoReturn:

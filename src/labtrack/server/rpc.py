@@ -187,9 +187,10 @@ class RpcRequest:
     def get_int(
         self, key: str, default: int | None = None, *, required: bool = False
     ) -> int | None:
-        """An integer from a JSON number or a numeric string (int64 may arrive quoted)."""
+        """An integer from a JSON number or a numeric string (int64 may arrive quoted). An
+        empty string is no integer (400, as MLflow's proto parsing says), not the default."""
         value = self.fields.get(key)
-        if value is None or value == "":
+        if value is None or (required and value == ""):
             if required:
                 raise _missing(key)
             return default

@@ -10,13 +10,22 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from labtrack.entities import Metric, wire
+from labtrack.entities import Metric, ViewType, wire
 from labtrack.entities import endpoints as ep
 from labtrack.entities.points import CHART_POINTS
 from labtrack.errors import invalid
 from labtrack.server.log_batch import decode_log_batch
 from labtrack.server.routes import Route, serve
 from labtrack.server.rpc import RawJson, RpcRequest, decodes_body
+
+# A view type on the wire is one of the enum's names, as MLflow's proto parsing takes it: an
+# empty or lower-case one is refused with 400 (the Python API takes either).
+VIEW_TYPES = tuple(t.value for t in ViewType)
+
+
+def _view_type(req: RpcRequest, key: str) -> str | None:
+    return req.get_enum(key, VIEW_TYPES)
+
 
 if TYPE_CHECKING:
     from labtrack.service.tracking import TrackingService
@@ -57,7 +66,7 @@ def create_experiment(service: TrackingService, req: RpcRequest) -> dict[str, An
 
 def search_experiments(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
     page = service.search_experiments(
-        req.get_str("view_type"),
+        _view_type(req, "view_type"),
         req.get_int("max_results"),
         req.get_str("filter"),
         [str(o) for o in req.get_list("order_by")],
@@ -91,10 +100,9 @@ def restore_experiment(service: TrackingService, req: RpcRequest) -> None:
 
 
 def update_experiment(service: TrackingService, req: RpcRequest) -> None:
-    experiment_id = req.str_required("experiment_id")  # required even when nothing changes
-    new_name = req.get_str("new_name")
-    if new_name:
-        service.rename_experiment(experiment_id, new_name)
+    # Both required, as MLflow's server requires them (an empty new_name is no rename: 400).
+    experiment_id = req.str_required("experiment_id")
+    service.rename_experiment(experiment_id, req.str_required("new_name"))
 
 
 def set_experiment_tag(service: TrackingService, req: RpcRequest) -> None:
@@ -151,7 +159,7 @@ def search_runs(service: TrackingService, req: RpcRequest) -> RawJson:
     runs, token = service.search_runs_json(
         [str(e) for e in req.get_list("experiment_ids")],
         req.get_str("filter"),
-        req.get_str("run_view_type"),
+        _view_type(req, "run_view_type"),
         req.get_int("max_results"),
         [str(o) for o in req.get_list("order_by")],
         req.get_str("page_token"),
@@ -255,7 +263,9 @@ def count_runs(service: TrackingService, req: RpcRequest) -> dict[str, Any]:
     experiment_ids = [str(e) for e in req.get_list("experiment_ids")]
     if not experiment_ids:
         raise invalid("Missing value for required parameter 'experiment_ids'.")
-    counts = service.count_runs(experiment_ids, req.get_str("filter"), req.get_str("run_view_type"))
+    counts = service.count_runs(
+        experiment_ids, req.get_str("filter"), _view_type(req, "run_view_type")
+    )
     return {"counts": counts, "total": sum(counts.values())}
 
 

@@ -10,6 +10,7 @@ import mlflow
 from _common import args, emit, error_code
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag, ViewType
+from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
 a = args()
 p = a["prefix"]
@@ -157,6 +158,11 @@ client.restore_run(victim)
 # ---- artifacts ----------------------------------------------------------------------------
 out["list_root"] = [(f.path, f.is_dir) for f in client.list_artifacts(pid)]
 out["list_data"] = [(f.path, f.is_dir, f.file_size) for f in client.list_artifacts(pid, "data")]
+# The artifact store's root: for a URI that ends at the route, the client asks `?path=`.
+root_uri = mlflow.get_tracking_uri() + "/api/2.0/mlflow-artifacts/artifacts"
+out["list_store_root"] = [
+    (f.path, f.is_dir) for f in get_artifact_repository(root_uri).list_artifacts()
+]
 with tempfile.TemporaryDirectory() as d:
     local = mlflow.artifacts.download_artifacts(run_id=pid, artifact_path="data", dst_path=d)
     files = {}
