@@ -23,20 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from browser_launch import CHROMIUM, launch
 from playwright.sync_api import Browser, Page, sync_playwright
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "test-results"
-CHROMIUM = os.environ.get("LABTRACK_UI_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SERVER_START_TIMEOUT = 90.0
 
 
@@ -191,9 +182,7 @@ def browser() -> Iterator[Browser]:
             "(or point LABTRACK_UI_CHROMIUM at a Chromium binary)"
         )
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
+        browser = launch(playwright)
         yield browser
         browser.close()
 
