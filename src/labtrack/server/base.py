@@ -302,7 +302,7 @@ class LabtrackHandler(ExtensionHandlerMixin, APIHandler):
         self._body.extend(chunk)
         return None
 
-    def finish(self, chunk: Any = None) -> Any:
+    def finish(self, *args: Any, **kwargs: Any) -> Any:
         if not self._finished and self._body_unread():
             # An answer given before the request body was read (a refusal in ``prepare``, a 413
             # while the body streams in, even for a GET) ends the connection: tornado closes it
@@ -311,7 +311,7 @@ class LabtrackHandler(ExtensionHandlerMixin, APIHandler):
             # would otherwise send its next request on the closing connection, get a reset, and
             # its user a 503.
             self.set_header("Connection", "close")
-        return super().finish(chunk)
+        return super().finish(*args, **kwargs)
 
     def _body_unread(self) -> bool:
         """Whether tornado is still to read (part of) the request body: the future it resolves
