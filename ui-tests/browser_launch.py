@@ -20,8 +20,17 @@ CHROMIUM_ARGS = (
 )
 
 
+# Playwright's expect() gives up after 5 s by default: on a loaded machine a JupyterLab reload
+# alone took 7 s (the hub's permissions test failed so, twice in one loaded run).
+EXPECT_TIMEOUT_MS = 30_000
+
+
 def launch(playwright: Any) -> Any:
-    """A headless Chromium (a Playwright ``Browser``) from a running ``sync_playwright()``."""
+    """A headless Chromium (a Playwright ``Browser``) from a running ``sync_playwright()``;
+    also gives every ``expect()`` of the process ``EXPECT_TIMEOUT_MS``."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     return playwright.chromium.launch(
         executable_path=CHROMIUM, args=list(CHROMIUM_ARGS), headless=True
     )
