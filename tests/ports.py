@@ -29,7 +29,7 @@ ATTEMPTS = 4
 # What Python, Go (SeaweedFS), Node (configurable-http-proxy), jupyter_server (with
 # port_retries=0) and haproxy say about a taken port.
 _ADDRESS_IN_USE = re.compile(
-    r"address already in use|EADDRINUSE|\[Errno 98\]|port \d+ is not available"
+    r"address already in use|EADDRINUSE|\[Errno 98\]|port \d+ is (not available|already in use)"
     r"|cannot bind socket",
     re.IGNORECASE,
 )

@@ -58,3 +58,24 @@ def test_a_taken_port_is_reported_when_no_attempt_is_left(
         ports.on_free_ports(8, lambda picked: _run_seaweed(tmp_path, picked), attempts=1),
     ):
         pass
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # configurable-http-proxy (Node)
+        "Error: listen EADDRINUSE: address already in use 127.0.0.1:8000",
+        # weed (Go)
+        "Master startup error: listen tcp 127.0.0.1:9333: bind: address already in use",
+        # jupyterhub (Python, tornado)
+        "OSError: [Errno 98] Address already in use",
+        # labtrack service (jupyter_server with port_retries=0)
+        "[C 12:00:00 ServerApp] ERROR: the Jupyter server could not be started because port "
+        "10101 is not available.",
+        "[I 12:00:00 ServerApp] The port 10101 is already in use.",
+    ],
+)
+def test_what_each_program_says_of_a_taken_port_is_recognised(line: str) -> None:
+    with pytest.raises(ports.PortTaken, match="child"):
+        ports.raise_if_port_taken(f"starting\n{line}\nexiting\n", "child")
+    ports.raise_if_port_taken("starting\nlistening on 127.0.0.1:10101\n", "child")  # no raise
