@@ -189,12 +189,10 @@ def private_folder(prefix: str, request: pytest.FixtureRequest | None = None) ->
         yield folder
     finally:
         if request is not None and request.session.testsfailed:
-            reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-            line = f"tests failed: kept {folder} (logs of the servers started there)"
-            if reporter is not None:
-                reporter.write_line(line)
-            else:
-                print(line)
+            # Output of a fixture's teardown is captured (and dropped when it passes).
+            capture = request.config.pluginmanager.get_plugin("capturemanager")
+            with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+                print(f"\ntests failed: kept {folder} (logs of the servers started there)")
         else:
             shutil.rmtree(folder, ignore_errors=True)
 
