@@ -294,7 +294,8 @@ def mlflow_python(explicit: str | None) -> Path:
 @contextlib.contextmanager
 def mlflow_target(python: Path) -> Iterator[Target]:
     from hub_fixtures import _fresh_pg_database
-    from seaweed_fixtures import free_ports, private_folder
+    from ports import free_ports
+    from seaweed_fixtures import private_folder
 
     store = _fresh_pg_database()
     auth = _fresh_pg_database()

@@ -20,16 +20,20 @@ if TYPE_CHECKING:
 
 UI_TESTS = Path(__file__).resolve().parents[1] / "ui-tests"
 RESULTS = UI_TESTS / "test-results"
-CHROMIUM = os.environ.get("LABTRACK_UI_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+
+
+def _ui_tests_module(name: str) -> Any:
+    """A helper module of ui-tests/ (another pytest root), loaded by its path."""
+    spec = importlib.util.spec_from_file_location(f"labtrack_ui_{name}", UI_TESTS / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_launch = _ui_tests_module("browser_launch")  # Chromium's path and arguments: one definition
+CHROMIUM: str = _launch.CHROMIUM
 THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
 THEME_SETTINGS = "/lab/api/settings/@jupyterlab/apputils-extension:themes"
 
@@ -43,9 +47,7 @@ def browser() -> Iterator[Browser]:
     playwright_api = pytest.importorskip("playwright.sync_api")
     RESULTS.mkdir(parents=True, exist_ok=True)
     with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
+        browser = _launch.launch(playwright)
         yield browser
         browser.close()
 
@@ -87,11 +89,7 @@ def no_news(hub: Hub, user: str) -> None:
 def contrast_offenders(page: Page, roots: list[str]) -> dict[str, Any]:
     """Texts under ``roots`` whose WCAG contrast is below 4.5:1 (3:1 large or disabled), with
     how many were checked: ``ui-tests/contrast.py``'s measure, run in the page."""
-    spec = importlib.util.spec_from_file_location("labtrack_ui_contrast", UI_TESTS / "contrast.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _ui_tests_module("contrast")
     page.mouse.move(1, 1)  # no hover state
     page.wait_for_timeout(300)  # transitions end
     return dict(page.evaluate(module.CONTRAST_JS, roots))

@@ -42,7 +42,8 @@ from typing import IO, Any
 
 import pytest
 
-from seaweed_fixtures import Seaweed, free_ports, private_folder, stop_process
+from ports import on_free_ports, raise_if_port_taken
+from seaweed_fixtures import Seaweed, private_folder, stop_process
 
 REPO = Path(__file__).resolve().parents[1]
 HUB_START_TIMEOUT = 120
@@ -322,10 +323,19 @@ def _wait_for(check, timeout: float, what: str, hub_log) -> Any:  # type: ignore
     pytest.fail(f"{what} not ready in {timeout}s (last: {last!r})\n{hub_log()}")
 
 
+def run_hub(
+    folder: Path, store_uri: str, seaweed: Seaweed
+) -> contextlib.AbstractContextManager[Hub]:
+    """The hub on 5 free ports (new ones if one was taken before its process bound it)."""
+    return on_free_ports(5, lambda ports: _run_hub(folder, store_uri, seaweed, ports))
+
+
 @contextlib.contextmanager
-def run_hub(folder: Path, store_uri: str, seaweed: Seaweed) -> Iterator[Hub]:
+def _run_hub(folder: Path, store_uri: str, seaweed: Seaweed, ports: list[int]) -> Iterator[Hub]:
     folder.mkdir(parents=True, exist_ok=True)
-    hub_port, hub_api, proxy_api, service_port, external_port = free_ports(5)
+    for stale in ("jupyterhub.sqlite", "proxy.pid", "jupyterhub.pid"):  # an earlier attempt's
+        (folder / stale).unlink(missing_ok=True)
+    hub_port, hub_api, proxy_api, service_port, external_port = ports
     admin_token = secrets.token_hex(24)
     external_token = secrets.token_hex(24)
     bucket = seaweed.new_bucket("team")
@@ -387,6 +397,7 @@ def run_hub(folder: Path, store_uri: str, seaweed: Seaweed) -> Iterator[Hub]:
 
         def hub_up() -> bool:
             if proc.poll() is not None:
+                raise_if_port_taken(folder / "hub.log", "jupyterhub")
                 pytest.fail(f"jupyterhub exited with {proc.returncode}\n{hub.log_tail()}")
             status, _ = http("GET", f"{hub.url}/hub/api/")
             return status == 200
@@ -396,7 +407,10 @@ def run_hub(folder: Path, store_uri: str, seaweed: Seaweed) -> Iterator[Hub]:
         def service_up() -> bool:
             # Unauthenticated: the service answers 403 in MLflow's JSON shape once it runs.
             status, body = http("GET", f"{hub.service_url}/api/2.0/mlflow/experiments/get")
-            return status == 403 and isinstance(body, dict)
+            if status == 403 and isinstance(body, dict):
+                return True
+            raise_if_port_taken(folder / "hub.log", "labtrack service")
+            return False
 
         _wait_for(service_up, HUB_START_TIMEOUT, "labtrack service", hub.log_tail)
         seen_children.update(_children(proc.pid))
@@ -433,6 +447,7 @@ def run_hub(folder: Path, store_uri: str, seaweed: Seaweed) -> Iterator[Hub]:
         def external_up() -> bool:
             assert external is not None
             if external.poll() is not None:
+                raise_if_port_taken(folder / "hub.log", "external labtrack service")
                 pytest.fail(f"external labtrack service exited\n{hub.log_tail()}")
             status, body = http("GET", f"{hub.external_url}/api/2.0/mlflow/experiments/get")
             return status == 403 and isinstance(body, dict)
@@ -521,6 +536,7 @@ def _wait(check: Any, timeout: float, what: str, log: Path) -> None:
         with contextlib.suppress(OSError):
             if check():
                 return
+        raise_if_port_taken(log, what)
         time.sleep(0.3)
     tail = log.read_text(errors="replace")[-4000:] if log.exists() else ""
     pytest.fail(f"{what} not ready in {timeout}s\n{tail}")
@@ -559,24 +575,42 @@ def replica_up(url: str) -> bool:
 
 class Replica:
     """One replica of the externally managed service, as a process of its own in ``folder``
-    (stopped on exit of the ``with`` block if still running)."""
+    (stopped on exit of the ``with`` block if still running), on a free port."""
 
     def __init__(self, hub: Hub, folder: Path, argv: tuple[str, ...] = ()) -> None:
-        (port,) = free_ports(1)
-        self.url = f"http://127.0.0.1:{port}/services/labtrack-external"
         self.log_path = folder / "replica.log"
-        self._log = self.log_path.open("wb")
+        self._stack = contextlib.ExitStack()
+        self._log = self._stack.enter_context(self.log_path.open("wb"))
+        self.proc: subprocess.Popen[bytes]
+        self.url = self._stack.enter_context(
+            on_free_ports(1, lambda ports: self._started(hub, folder, ports[0], argv))
+        )
+
+    @contextlib.contextmanager
+    def _started(self, hub: Hub, folder: Path, port: int, argv: tuple[str, ...]) -> Iterator[str]:
+        self._log.seek(0)
+        self._log.truncate()
         self.proc = start_replica(hub, folder / "home", port, self._log, argv)
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if replica_up(self.url):
-                    break
-            except OSError:
-                pass
-            assert self.proc.poll() is None, self.log_tail()
-            assert time.monotonic() < deadline, self.log_tail()
-            time.sleep(0.3)
+        url = f"http://127.0.0.1:{port}/services/labtrack-external"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if replica_up(url):
+                        break
+                except OSError:
+                    pass
+                if self.proc.poll() is not None:
+                    raise_if_port_taken(self.log_path, "replica")
+                assert self.proc.poll() is None, self.log_tail()
+                assert time.monotonic() < deadline, self.log_tail()
+                time.sleep(0.3)
+            yield url
+        finally:
+            if self.proc.poll() is None:
+                stop_process(self.proc.pid, timeout=15)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(timeout=5)
 
     def log_tail(self) -> str:
         self._log.flush()
@@ -598,28 +632,19 @@ class Replica:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.proc.poll() is None:
-            stop_process(self.proc.pid, timeout=15)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=5)
-        self._log.close()
+        self._stack.close()
 
 
-@pytest.fixture
-def replica(hub: Hub, tmp_path: Path) -> Iterator[Replica]:
-    running = Replica(hub, tmp_path)
-    try:
-        yield running
-    finally:
-        running.close()
+def run_replicas(hub: Hub, count: int = 2) -> contextlib.AbstractContextManager[Cluster]:
+    """``count`` replicas of the externally managed service (same hub identity, store and
+    bucket) behind Debian's haproxy (round-robin; each answer names its replica in
+    ``X-Labtrack-Replica``), on free ports."""
+    return on_free_ports(count + 1, lambda ports: _run_replicas(hub, ports))
 
 
 @contextlib.contextmanager
-def run_replicas(hub: Hub, count: int = 2) -> Iterator[Cluster]:
-    """``count`` replicas of the externally managed service (same hub identity, store and
-    bucket) behind Debian's haproxy (round-robin; each answer names its replica in
-    ``X-Labtrack-Replica``)."""
-    lb_port, *ports = free_ports(count + 1)
+def _run_replicas(hub: Hub, all_ports: list[int]) -> Iterator[Cluster]:
+    lb_port, *ports = all_ports
     folder = hub.folder / f"replicas-{uuid.uuid4().hex[:6]}"
     folder.mkdir()
     log_path = folder / "replicas.log"
@@ -709,11 +734,13 @@ def team_pg_database() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def hub(team_pg_database: str, seaweed: Seaweed) -> Iterator[Hub]:
+def hub(team_pg_database: str, seaweed: Seaweed, request: pytest.FixtureRequest) -> Iterator[Hub]:
     # A folder of its own, not under pytest's basetemp: other pytest runs on the machine prune
-    # old basetemps, which would delete the hub's database under a long session.
+    # old basetemps, which would delete the hub's database under a long session. Kept if a
+    # test failed (tests/team/conftest.py also adds the log lines of a failed test to its
+    # report).
     with (
-        private_folder("labtrack-hub-") as folder,
+        private_folder("labtrack-hub-", request) as folder,
         run_hub(folder, team_pg_database, seaweed) as running,
     ):
         yield running

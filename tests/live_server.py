@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ports import jupyter_server_port
+
 
 @dataclass
 class LiveServer:
@@ -25,22 +27,18 @@ class LiveServer:
     pid: int = 0  # the jupyter server process (fault tests kill it)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_live_server(
     tmp: Path, store_uri: str | None = None, extra_args: tuple[str, ...] = ()
 ) -> Iterator[LiveServer]:
     """``store_uri``: the store (a SQLite file under ``tmp`` if not given); ``extra_args`` go
     to ``jupyter server`` as given (``--LabtrackApp.<trait>=...``)."""
-    port, token = _free_port(), secrets.token_hex(16)
+    token = secrets.token_hex(16)
     store_uri = store_uri or f"sqlite:///{tmp / 'store' / 'labtrack.db'}"
     artifact_root = str(tmp / "artifacts")
     (tmp / "root").mkdir(parents=True, exist_ok=True)
     log_path = tmp / "jupyter-server.log"
+    for stale in (tmp / "runtime").glob("jpserver-*"):  # left by a server killed in this folder
+        stale.unlink()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LABTRACK_", "MLFLOW_"))}
     env["JUPYTER_CONFIG_DIR"] = str(tmp / "config")
     env["JUPYTER_RUNTIME_DIR"] = str(tmp / "runtime")
@@ -51,7 +49,7 @@ def start_live_server(
         sys.executable,
         "-m",
         "jupyter_server",
-        f"--port={port}",
+        "--port=0",  # it binds a port of its own choosing and writes it to its runtime file
         "--ip=127.0.0.1",
         "--no-browser",
         f"--IdentityProvider.token={token}",
@@ -66,8 +64,13 @@ def start_live_server(
         argv.append("--allow-root")
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/labtrack"
     deadline = time.monotonic() + 60
+    try:
+        port = jupyter_server_port(tmp / "runtime", 60, lambda: proc.poll() is None)
+    except RuntimeError as err:
+        proc.kill()
+        raise RuntimeError(f"{err}:\n{log_path.read_text()[-3000:]}") from None
+    url = f"http://127.0.0.1:{port}/labtrack"
     while True:
         try:
             req = urllib.request.Request(

@@ -13,7 +13,6 @@ import contextlib
 import importlib.util
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from ports import on_free_ports, raise_if_port_taken
 from projects_helpers import SRC
 
 RAY_INSTALLED = importlib.util.find_spec("ray") is not None
@@ -49,23 +49,6 @@ def require_ray() -> None:
 
 
 WORKER_PORTS = range(42000, 43000)  # away from Ray's default range, which other clusters use
-
-
-def _free_ports(n: int) -> list[int]:
-    """``n`` distinct free ports, none in our workers' range (Ray refuses overlaps)."""
-    socks: list[socket.socket] = []
-    try:
-        while len(socks) < n:
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            if s.getsockname()[1] in WORKER_PORTS:
-                s.close()  # (another try picks another port: this one stays bound meanwhile)
-                continue
-            socks.append(s)
-        return [int(s.getsockname()[1]) for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def _processes(*markers: str) -> list:
@@ -158,9 +141,16 @@ def _announce_agent_port(temp: str, port: int, stop: threading.Event) -> None:
 
 
 def start_cluster() -> Iterator[RayCluster]:
+    """The cluster on 9 free ports (new ones if one was taken before Ray bound it)."""
     require_ray()
+    with on_free_ports(9, _cluster, avoid=WORKER_PORTS) as cluster:
+        yield cluster
+
+
+@contextlib.contextmanager
+def _cluster(ports: list[int]) -> Iterator[RayCluster]:
     temp = tempfile.mkdtemp(prefix="ltray-")  # short: Ray's unix socket paths must stay short
-    (gcs, dashboard, client, node, objects, agent, agent_grpc, metrics, rt_env) = _free_ports(9)
+    (gcs, dashboard, client, node, objects, agent, agent_grpc, metrics, rt_env) = ports
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LABTRACK_", "MLFLOW_"))}
     # Jobs run `python` from the cluster's PATH: this interpreter, which can import labtrack.
     env["PATH"] = os.pathsep.join((str(Path(sys.executable).parent), env.get("PATH", "")))
@@ -207,6 +197,10 @@ def start_cluster() -> Iterator[RayCluster]:
                 argv, env=env, capture_output=True, text=True, timeout=START_TIMEOUT
             )
             problem = None if proc.returncode == 0 else _why(proc.stdout + proc.stderr, temp)
+            if problem:
+                raise_if_port_taken(proc.stdout + proc.stderr, "ray start")
+                for log in Path(temp).glob("session_*/logs/*"):
+                    raise_if_port_taken(log, f"ray start ({log.name})")
         except subprocess.TimeoutExpired:
             problem = f"ray start did not return within {START_TIMEOUT:.0f} s"
         finally:

@@ -79,6 +79,12 @@ jupyter server extension list 2>&1 | tee /tmp/labtrack-ext.txt | grep -E "labtra
 jupyter labextension list 2>&1 | tee /tmp/labtrack-labext.txt | grep -E "labtrack.*enabled.*OK" >/dev/null \
   || { cat /tmp/labtrack-labext.txt; echo "labtrack lab extension not enabled" >&2; exit 1; }
 
+step "mlflow client environments"
+# The MLflow 3.x and 2.x clients that tests/mlflow_compat and tests/team drive, each in a venv of
+# its own (.compat/, reused when up to date): built here, outside every test's time limit (built
+# inside the first test using one, it took 291 s of a loaded machine and hit the 300 s limit).
+python tests/mlflow_compat/envs.py mlflow3 mlflow2 >/dev/null
+
 step "python tests"
 python -m pytest tests -q -p no:cacheprovider
 

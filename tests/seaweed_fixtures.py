@@ -14,7 +14,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from ports import on_free_ports, raise_if_port_taken
 
 START_TIMEOUT = 90
 ACCESS_KEY = "labtrack-test"
@@ -70,24 +71,6 @@ class Seaweed:
             return "(no log)"
 
 
-def free_ports(n: int) -> list[int]:
-    """``n`` distinct free ports below 55535 (so no gRPC +10000 default can overflow)."""
-    socks = []
-    ports: list[int] = []
-    try:
-        while len(ports) < n:
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-            port = s.getsockname()[1]
-            if port < 55535 and port not in ports:
-                ports.append(port)
-    finally:
-        for s in socks:
-            s.close()
-    return ports
-
-
 def weed_binary() -> str:
     found = shutil.which("weed") or shutil.which("weed", path=str(Path(sys.executable).parent))
     if not found:
@@ -128,11 +111,16 @@ def stop_process(pid: int, timeout: float = 15) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
+def run_seaweed(folder: Path) -> contextlib.AbstractContextManager[Seaweed]:
+    """SeaweedFS on 8 free ports (new ones if one was taken before it bound it)."""
+    return on_free_ports(8, lambda ports: _run_seaweed(folder, ports))
+
+
 @contextlib.contextmanager
-def run_seaweed(folder: Path) -> Iterator[Seaweed]:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "data").mkdir(exist_ok=True)
-    (master, master_g, volume, volume_g, filer, filer_g, s3, s3_g) = free_ports(8)
+def _run_seaweed(folder: Path, ports: list[int]) -> Iterator[Seaweed]:
+    shutil.rmtree(folder / "data", ignore_errors=True)  # an earlier attempt's
+    (folder / "data").mkdir(parents=True)
+    (master, master_g, volume, volume_g, filer, filer_g, s3, s3_g) = ports
     log = folder / "weed.log"
     argv = [
         weed_binary(),
@@ -167,8 +155,10 @@ def run_seaweed(folder: Path) -> Iterator[Seaweed]:
         deadline = time.monotonic() + START_TIMEOUT
         while not _s3_up(weed.endpoint):
             if proc.poll() is not None:
+                raise_if_port_taken(log, "weed server")
                 pytest.fail(f"weed server exited with {proc.returncode}:\n{weed.log_tail()}")
             if time.monotonic() > deadline:
+                raise_if_port_taken(log, "weed server")
                 pytest.fail(f"weed server did not serve S3 in {START_TIMEOUT}s:\n{weed.log_tail()}")
             time.sleep(0.3)
         # The gateway answers before the filer can store objects: wait for a bucket to work.
@@ -179,7 +169,8 @@ def run_seaweed(folder: Path) -> Iterator[Seaweed]:
                 weed.filesystem().rm(bucket, recursive=True)
                 break
             except Exception:
-                if time.monotonic() > deadline:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise_if_port_taken(log, "weed server")
                     raise
                 time.sleep(0.5)
         yield weed
@@ -189,18 +180,25 @@ def run_seaweed(folder: Path) -> Iterator[Seaweed]:
 
 
 @contextlib.contextmanager
-def private_folder(prefix: str) -> Iterator[Path]:
+def private_folder(prefix: str, request: pytest.FixtureRequest | None = None) -> Iterator[Path]:
     """A temporary folder outside pytest's basetemp (which other pytest runs on the machine
-    prune), removed afterwards."""
+    prune), removed afterwards, unless a test of ``request``'s session failed: then it is kept
+    (its logs tell what the servers saw) and its path is printed."""
     folder = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         yield folder
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if request is not None and request.session.testsfailed:
+            # Output of a fixture's teardown is captured (and dropped when it passes).
+            capture = request.config.pluginmanager.get_plugin("capturemanager")
+            with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+                print(f"\ntests failed: kept {folder} (logs of the servers started there)")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def seaweed() -> Iterator[Seaweed]:
+def seaweed(request: pytest.FixtureRequest) -> Iterator[Seaweed]:
     """One SeaweedFS (S3 gateway) for the session."""
-    with private_folder("labtrack-seaweed-") as folder, run_seaweed(folder) as weed:
+    with private_folder("labtrack-seaweed-", request) as folder, run_seaweed(folder) as weed:
         yield weed

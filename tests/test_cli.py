@@ -10,13 +10,13 @@ import time
 import urllib.request
 from pathlib import Path
 
-from live_server import _free_port
+from ports import jupyter_server_port
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
 def test_lab_demo_launches_jupyterlab_with_labtrack_and_the_demo_notebook(tmp_path):
-    port, token = _free_port(), "cli-test-token"
+    token = "cli-test-token"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LABTRACK_", "MLFLOW_"))}
     env.update(
         PYTHONPATH=SRC,
@@ -33,7 +33,7 @@ def test_lab_demo_launches_jupyterlab_with_labtrack_and_the_demo_notebook(tmp_pa
         "--notebook-dir",
         str(tmp_path / "work"),
         "--no-browser",
-        f"--port={port}",
+        "--port=0",  # it binds a free port and names it in its runtime file
         f"--IdentityProvider.token={token}",
         '--ServerApp.jpserver_extensions={"labtrack": True}',
     ]
@@ -41,6 +41,7 @@ def test_lab_demo_launches_jupyterlab_with_labtrack_and_the_demo_notebook(tmp_pa
     with open(log, "wb") as out:
         proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
+        port = jupyter_server_port(tmp_path / "runtime", 90, lambda: proc.poll() is None)
         url = f"http://127.0.0.1:{port}/labtrack/api/2.0/mlflow/experiments/search"
         req = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
         deadline = time.monotonic() + 90

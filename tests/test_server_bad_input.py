@@ -223,3 +223,43 @@ def test_a_url_just_under_the_limit_is_served(server):
     req = urllib.request.Request(status_url, headers={"Authorization": f"Bearer {server.token}"})
     with urllib.request.urlopen(req, timeout=60) as resp:
         assert resp.status == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "token", "length", "status"),
+    [
+        ("POST", f"{M}/runs/create", "not-the-token", 22, 403),  # refused, body unread
+        ("GET", f"{M}/experiments/get?experiment_id=0", "not-the-token", None, 403),
+        ("POST", f"{M}/runs/create", None, 64 << 20, 413),  # refused by its declared length
+    ],
+)
+def test_a_keep_alive_client_can_go_on_after_a_refusal(server, method, path, token, length, status):
+    """Refusals come before the (streamed) body is read, and tornado then closes the
+    connection. The answer must say so (``Connection: close``): the hub's proxy keeps
+    connections to the service alive and, told nothing, sent its next request on the closing
+    one, got a reset and answered that request 503 (seen in CI under load)."""
+    import http.client
+
+    port = _port(server)
+    prefix = server.url.split(str(port), 1)[1]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.putrequest(method, f"{prefix}/{path}")
+    conn.putheader("Authorization", f"Bearer {token or server.token}")
+    if length is not None:
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Content-Length", str(length))
+    conn.endheaders()
+    if length == 22:
+        conn.send(b'{"experiment_id": "0"}')
+    refused = conn.getresponse()
+    assert refused.status == status, refused.read()[:300]
+    refused.read()
+    # http.client, like any keep-alive client, reuses the connection unless told it closes.
+    conn.request(
+        "GET",
+        f"{prefix}/{M}/experiments/get?experiment_id=0",
+        headers={"Authorization": f"Bearer {server.token}"},
+    )
+    served = conn.getresponse()
+    assert served.status == 200, served.read()[:300]
+    conn.close()

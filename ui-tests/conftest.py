@@ -8,35 +8,26 @@ driven by Python Playwright.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from browser_launch import CHROMIUM, launch
 from playwright.sync_api import Browser, Page, sync_playwright
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "test-results"
-CHROMIUM = os.environ.get("LABTRACK_UI_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SERVER_START_TIMEOUT = 90.0
 
 
@@ -63,10 +54,17 @@ class LabServer:
         return f"{self.url}lab?{query}&token={self.token}"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _jupyter_server_port(runtime_dir: Path, timeout: float, alive: Callable[[], bool]) -> int:
+    """tests/ports.py's reader of the port a ``jupyter server --port=0`` bound (that module is
+    loaded by its path: tests/ is another pytest root)."""
+    spec = importlib.util.spec_from_file_location(
+        "labtrack_tests_ports", HERE.parent / "tests" / "ports.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    ports = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ports)
+    return int(ports.jupyter_server_port(runtime_dir, timeout, alive))
 
 
 def _tail(path: Path, lines: int = 60) -> str:
@@ -120,7 +118,6 @@ def lab_server(
     home = tmp_path_factory.mktemp("jupyter")
     root_dir = home / "notebooks"
     root_dir.mkdir()
-    port = _free_port()
     token = secrets.token_hex(16)
     log = results_dir / "jupyter-lab.log"
     env = {
@@ -140,7 +137,7 @@ def lab_server(
         "jupyterlab",
         "--no-browser",
         "--allow-root",
-        f"--port={port}",
+        "--port=0",  # it binds a free port and names it in its runtime file
         "--ip=127.0.0.1",
         f"--ServerApp.root_dir={root_dir}",
         f"--IdentityProvider.token={token}",
@@ -159,9 +156,15 @@ def lab_server(
         process = subprocess.Popen(
             command, env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=root_dir
         )
-    server = LabServer(url=f"http://127.0.0.1:{port}/", token=token, log=log)
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
+        try:
+            port = _jupyter_server_port(
+                home / "runtime", SERVER_START_TIMEOUT, lambda: process.poll() is None
+            )
+        except RuntimeError as err:
+            pytest.fail(f"{err}:\n{_tail(log)}")
+        server = LabServer(url=f"http://127.0.0.1:{port}/", token=token, log=log)
         while True:
             if process.poll() is not None:
                 pytest.fail(f"jupyter lab exited with {process.returncode}:\n{_tail(log)}")
@@ -191,9 +194,7 @@ def browser() -> Iterator[Browser]:
             "(or point LABTRACK_UI_CHROMIUM at a Chromium binary)"
         )
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
+        browser = launch(playwright)
         yield browser
         browser.close()
 

@@ -110,7 +110,8 @@ def ensure_env(name: str, log=print) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    for name in argv or ["mlflow3", "mlflow2"]:  # the server env: benchmarks only
+    # tests/run_all.sh builds the clients' envs before the tests; the server env: benchmarks only
+    for name in argv or ["mlflow3", "mlflow2"]:
         print(ensure_env(name))
     return 0
 

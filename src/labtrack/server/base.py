@@ -302,6 +302,23 @@ class LabtrackHandler(ExtensionHandlerMixin, APIHandler):
         self._body.extend(chunk)
         return None
 
+    def finish(self, *args: Any, **kwargs: Any) -> Any:
+        if not self._finished and self._body_unread():
+            # An answer given before the request body was read (a refusal in ``prepare``, a 413
+            # while the body streams in, even for a GET) ends the connection: tornado closes it
+            # once the answer is written, but decides so after the headers went out, so it does
+            # not say so itself. Say it: a keep-alive client (the hub's proxy, a load balancer)
+            # would otherwise send its next request on the closing connection, get a reset, and
+            # its user a 503.
+            self.set_header("Connection", "close")
+        return super().finish(*args, **kwargs)
+
+    def _body_unread(self) -> bool:
+        """Whether tornado is still to read (part of) the request body: the future it resolves
+        when a streamed body has arrived (and before it calls the verb's method)."""
+        pending = getattr(self.request, "_body_future", None)
+        return pending is not None and not pending.done()
+
     def refuse_oversized_body(self) -> None:
         """Answer 413 now, while the body still streams in (raising from ``data_received``
         would drop the connection without an answer); tornado closes the connection after."""
