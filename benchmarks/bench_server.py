@@ -56,6 +56,8 @@ from typing import Any
 
 import requests
 
+from _processes import stop_group
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DEFAULT_MLFLOW_PYTHON = REPO / ".compat" / "mlflow3" / "bin" / "python"
@@ -252,14 +254,7 @@ def mlflow_server(tmp: Path, python: str) -> Iterator[Server]:
         )
         yield Server("MLflow", base, {}, worker, group=proc.pid)
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc, 15)
 
 
 # ---- memory -----------------------------------------------------------------------------------

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import socket
 import statistics
 import subprocess
@@ -31,6 +30,8 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from _processes import stop_group
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -164,18 +165,6 @@ def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 180) 
     raise RuntimeError("server did not become ready")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-
-
 def run_server(
     name: str,
     argv: list[str],
@@ -201,7 +190,7 @@ def run_server(
         log(f"{name} server log tail:\n{logfile.read_text(errors='replace')[-3000:]}")
         raise
     finally:
-        _stop(proc)
+        stop_group(proc)
 
 
 def mlflow_python(given: str | None) -> str | None:
