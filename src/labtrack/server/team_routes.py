@@ -131,26 +131,24 @@ def _set_tag(func: RpcFunc) -> RpcFunc:
     return set_tag
 
 
-def _delete_tag(func: RpcFunc) -> RpcFunc:
-    @functools.wraps(func)
-    def delete_tag(service: Any, req: RpcRequest) -> Any:
-        _authenticated(req)
-        if req.get_str("key") == system_tags.USER:
-            raise _denied(f"The tag {system_tags.USER} names the run's user: it stays.")
-        return func(service, req)
+def _user_tag_stays(key_field: str, owner: str) -> Callable[[RpcFunc], RpcFunc]:
+    """A tag delete that refuses ``mlflow.user``: it names who the run or model belongs to."""
 
-    return delete_tag
+    def wrap(func: RpcFunc) -> RpcFunc:
+        @functools.wraps(func)
+        def delete_tag(service: Any, req: RpcRequest) -> Any:
+            _authenticated(req)
+            if req.get_str(key_field) == system_tags.USER:
+                raise _denied(f"The tag {system_tags.USER} names the {owner}'s user: it stays.")
+            return func(service, req)
+
+        return delete_tag
+
+    return wrap
 
 
-def _delete_model_tag(func: RpcFunc) -> RpcFunc:
-    @functools.wraps(func)
-    def delete_model_tag(service: Any, req: RpcRequest) -> Any:
-        _authenticated(req)
-        if req.get_str("tag_key") == system_tags.USER:
-            raise _denied(f"The tag {system_tags.USER} names the logged model's user: it stays.")
-        return func(service, req)
-
-    return delete_model_tag
+_delete_tag = _user_tag_stays("key", "run")
+_delete_model_tag = _user_tag_stays("tag_key", "logged model")
 
 
 def _log_batch(func: RpcFunc) -> RpcFunc:
